@@ -1,0 +1,15 @@
+import type { Command } from 'commander';
+import { registerRender } from './render.js';
+import { registerRandom } from './random.js';
+import { registerInterpolate } from './interpolate.js';
+import { registerDemo } from './demo.js';
+import { registerBench } from './bench.js';
+
+/** Every subcommand's register function, in the order `nca --help` lists them. */
+export const commands: Array<(program: Command) => void> = [
+  registerDemo,
+  registerRender,
+  registerRandom,
+  registerInterpolate,
+  registerBench,
+];
