@@ -1,0 +1,141 @@
+import onnxProto from 'onnx-proto';
+import { CHANNELS, type NcaParams } from './params.js';
+
+const { onnx } = onnxProto;
+
+/**
+ * How the state is carried from one NCA step to the next.
+ * - `free`: the whole 16-channel state is kept (x_{t+1} = step(x_t)).
+ * - `carry`: the first `carry` channels are kept (optionally through a sigmoid), and the hidden
+ *   channels are rebuilt every step: fresh N(0, noiseStd^2) noise, or zeros.
+ *   The seed's frame protocol is `{ kind: 'carry', carry: 3, squash: 'sigmoid', hidden: 'noise', noiseStd: 0.1 }`.
+ */
+export type StepProtocol =
+  | { kind: 'free' }
+  | { kind: 'carry'; carry: number; squash: 'sigmoid' | 'none'; hidden: 'noise' | 'zero'; noiseStd?: number };
+
+/** The seed's viewer protocol (SPEC.md section 2): RGB carried as an image, hidden channels re-drawn ~ N(0, 0.1^2). */
+export const FRAME_PROTOCOL: StepProtocol = { kind: 'carry', carry: 3, squash: 'sigmoid', hidden: 'noise', noiseStd: 0.1 };
+export const FREE_PROTOCOL: StepProtocol = { kind: 'free' };
+
+export interface GraphSpec {
+  batch: number;
+  width: number;
+  height: number;
+  /** NCA steps unrolled in one session run. */
+  steps: number;
+  protocol: StepProtocol;
+  /**
+   * Weights baked into the graph as initializers (lets onnxruntime pre-pack them into its blocked
+   * NCHWc convolution: ~1.6x faster) or, when absent, fed as inputs `w1, b1, w2, b2` on every run
+   * (for weights that change while playing: perturbation, latent tracks).
+   */
+  params?: NcaParams;
+}
+
+/**
+ * Names of the graph's inputs and outputs.
+ * Inputs:  `state` [N][S][H][W] (S = 16 for free, `carry` otherwise); `noise{k}` [N][16-carry][H][W]
+ *          for k < steps when hidden = noise; `w1, b1, w2, b2` when weights are fed.
+ * Outputs: `frame{k}` for k < steps, the visible planes after step k+1: [N][3][H][W] = sigmoid of
+ *          channels 0..2 (free), the carried channels [N][carry][H][W] (carry); `next` the state after
+ *          the last step (same shape as `state`).
+ */
+export const graphNames = {
+  state: 'state',
+  next: 'next',
+  noise: (k: number) => `noise${k}`,
+  frame: (k: number) => `frame${k}`,
+};
+
+/** Shapes of the weights as the graph uses them (the carry protocol drops unused rows/columns). */
+export function graphWeights(params: NcaParams, protocol: StepProtocol): { w1: Float32Array; b1: Float32Array; w2: Float32Array; b2: Float32Array; inW1: number; outW2: number } {
+  if (protocol.kind === 'free') return { w1: params.w1, b1: params.b1, w2: params.w2, b2: params.b2, inW1: CHANNELS, outW2: CHANNELS };
+  const c = protocol.carry;
+  // Hidden = zero: input columns c..15 of w1 multiply zeros, drop them. Carry: only output rows 0..c-1 of w2 are used.
+  const inW1 = protocol.hidden === 'zero' ? c : CHANNELS;
+  const w1 = inW1 === CHANNELS ? params.w1 : new Float32Array(CHANNELS * inW1 * 9);
+  if (inW1 !== CHANNELS) {
+    for (let o = 0; o < CHANNELS; o++) for (let i = 0; i < inW1; i++) w1.set(params.w1.subarray((o * CHANNELS + i) * 9, (o * CHANNELS + i + 1) * 9), (o * inW1 + i) * 9);
+  }
+  return { w1, b1: params.b1, w2: params.w2.subarray(0, c * CHANNELS * 9), b2: params.b2.subarray(0, c), inW1, outW2: c };
+}
+
+/** Builds the ONNX model (opset 19, for Pad mode "wrap") of `steps` unrolled NCA steps. */
+export function buildNcaGraph(spec: GraphSpec): Uint8Array {
+  const { batch: N, width: W, height: H, steps: K, protocol } = spec;
+  const nodes: InstanceType<typeof onnx.NodeProto>[] = [];
+  const inputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
+  const outputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
+  const inits: InstanceType<typeof onnx.TensorProto>[] = [];
+
+  const free = protocol.kind === 'free';
+  const carry = free ? CHANNELS : protocol.carry;
+  const hidden = CHANNELS - carry;
+  const noise = !free && protocol.hidden === 'noise';
+  const inW1 = free || noise ? CHANNELS : carry;
+  const outW2 = free ? CHANNELS : carry;
+
+  const valueInfo = (name: string, dims: number[]) =>
+    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+  const floatTensor = (name: string, dims: number[], data: Float32Array) =>
+    onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) });
+  const int64Tensor = (name: string, values: number[]) => onnx.TensorProto.create({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, int64Data: values });
+  const node = (opType: string, input: string[], output: string[], attribute: InstanceType<typeof onnx.AttributeProto>[] = []) =>
+    nodes.push(onnx.NodeProto.create({ opType, input, output, attribute, name: output[0] }));
+  const wrapMode = onnx.AttributeProto.create({ name: 'mode', type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode('wrap') });
+
+  const shapes = { w1: [CHANNELS, inW1, 3, 3], b1: [CHANNELS], w2: [outW2, CHANNELS, 3, 3], b2: [outW2] };
+  if (spec.params) {
+    const w = graphWeights(spec.params, protocol);
+    inits.push(floatTensor('w1', shapes.w1, w.w1), floatTensor('b1', shapes.b1, w.b1), floatTensor('w2', shapes.w2, w.w2), floatTensor('b2', shapes.b2, w.b2));
+  } else {
+    for (const [name, dims] of Object.entries(shapes)) inputs.push(valueInfo(name, dims));
+  }
+  // Circular padding of one cell on each spatial side: pads = [begin N,C,H,W, end N,C,H,W].
+  inits.push(int64Tensor('pads', [0, 0, 1, 1, 0, 0, 1, 1]));
+  if (free) inits.push(int64Tensor('rgbStart', [0]), int64Tensor('rgbEnd', [3]), int64Tensor('rgbAxis', [1]));
+
+  inputs.push(valueInfo(graphNames.state, [N, carry, H, W]));
+  let cur = graphNames.state;
+  for (let k = 0; k < K; k++) {
+    let x = cur;
+    if (noise) {
+      inputs.push(valueInfo(graphNames.noise(k), [N, hidden, H, W]));
+      node('Concat', [cur, graphNames.noise(k)], [`x${k}`], [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 })]);
+      x = `x${k}`;
+    }
+    // Stage 1: h = relu(conv3x3_circular(x, w1) + b1)
+    node('Pad', [x, 'pads'], [`xp${k}`], [wrapMode]);
+    node('Conv', [`xp${k}`, 'w1', 'b1'], [`c${k}`]);
+    node('Relu', [`c${k}`], [`h${k}`]);
+    // Stage 2: d = conv3x3_circular(h, w2) + b2, residual on the carried channels
+    node('Pad', [`h${k}`, 'pads'], [`hp${k}`], [wrapMode]);
+    node('Conv', [`hp${k}`, 'w2', 'b2'], [`d${k}`]);
+    const last = k === K - 1;
+    if (free) {
+      const next = last ? graphNames.next : `s${k}`;
+      node('Add', [cur, `d${k}`], [next]);
+      node('Slice', [next, 'rgbStart', 'rgbEnd', 'rgbAxis'], [`rgb${k}`]);
+      node('Sigmoid', [`rgb${k}`], [graphNames.frame(k)]);
+      cur = next;
+    } else {
+      const squash = protocol.squash === 'sigmoid';
+      const frame = graphNames.frame(k);
+      node('Add', [cur, `d${k}`], [squash ? `pre${k}` : frame]);
+      if (squash) node('Sigmoid', [`pre${k}`], [frame]);
+      cur = frame;
+    }
+    outputs.push(valueInfo(graphNames.frame(k), [N, free ? 3 : carry, H, W]));
+  }
+  if (!free) node('Identity', [cur], [graphNames.next]);
+  outputs.push(valueInfo(graphNames.next, [N, carry, H, W]));
+
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: 'nca',
+    opsetImport: [{ domain: '', version: 19 }],
+    graph: { name: 'nca_steps', node: nodes, initializer: inits, input: inputs, output: outputs },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
