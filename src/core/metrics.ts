@@ -1,0 +1,136 @@
+/**
+ * Motion and "alive" statistics of a render, computed on the visible RGB planes
+ * (Float32Array [3][H][W], values 0..1) as the frames go by, without keeping them.
+ *
+ * The alive measure (SPEC.md 3b), decided at the end of a run, in order:
+ * - dead:   the last frame's spatial std (per channel, averaged) < 0.02
+ * - static: the mean absolute change between consecutive frames over the last 100 < 0.002
+ * - noise:  the neighbouring-pixel correlation of the last frame < 0.2
+ * - alive:  otherwise.
+ * Coherent (stricter): alive, and the mean image of the last 50 frames differs from that of the
+ * 50 before by > 0.01 (mean absolute difference), and structure (std >= 0.02 and correlation >= 0.2)
+ * is present at the middle frame and at the last.
+ */
+export type AliveClass = 'dead' | 'static' | 'noise' | 'alive';
+
+export const ALIVE_THRESHOLDS = { deadStd: 0.02, staticChange: 0.002, noiseCorrelation: 0.2, coherentDrift: 0.01, window: 100 } as const;
+
+export interface RunStats {
+  /** Per step: mean absolute change from the previous frame. */
+  change: number[];
+  /** Per step: spatial std (per channel, averaged over RGB). */
+  std: number[];
+  alive: AliveClass;
+  coherent: boolean;
+  /** Neighbouring-pixel correlation of the last frame. */
+  correlation: number;
+  /** Mean absolute difference between the mean images of the last two 50-frame windows. */
+  drift: number;
+}
+
+/** Spatial std per channel, averaged over the 3 channels. */
+export function spatialStd(frame: Float32Array, plane: number): number {
+  let total = 0;
+  for (let c = 0; c < 3; c++) {
+    let s = 0, s2 = 0;
+    for (let i = c * plane; i < (c + 1) * plane; i++) {
+      const v = frame[i]!;
+      s += v;
+      s2 += v * v;
+    }
+    const m = s / plane;
+    total += Math.sqrt(Math.max(0, s2 / plane - m * m));
+  }
+  return total / 3;
+}
+
+/**
+ * Correlation between each pixel and its right and lower neighbours (torus), pooled over RGB:
+ * ~1 for smooth structure, ~0 for white noise. A flat frame gives 0.
+ */
+export function neighbourCorrelation(frame: Float32Array, width: number, height: number): number {
+  const plane = width * height;
+  let sxy = 0, sx = 0, sxx = 0, n = 0;
+  for (let c = 0; c < 3; c++) {
+    const o = c * plane;
+    for (let y = 0; y < height; y++) {
+      const row = o + y * width, down = o + ((y + 1) % height) * width;
+      for (let x = 0; x < width; x++) {
+        const v = frame[row + x]!;
+        const r = frame[row + ((x + 1) % width)]!, d = frame[down + x]!;
+        sxy += v * r + v * d;
+        sx += v;
+        sxx += v * v;
+        n++;
+      }
+    }
+  }
+  const mean = sx / n;
+  const variance = sxx / n - mean * mean;
+  if (variance < 1e-12) return 0;
+  return (sxy / (2 * n) - mean * mean) / variance;
+}
+
+/** Accumulates per-step statistics of a run of known length and classifies it at the end. */
+export class MotionTracker {
+  private readonly plane: number;
+  private readonly prev: Float32Array;
+  private hasPrev = false;
+  private step = 0;
+  private readonly windowA: Float32Array; // sum of frames in the second-to-last 50-frame window
+  private readonly windowB: Float32Array; // sum of frames in the last 50-frame window
+  private readonly half: number;
+  private midStructure = true;
+  readonly change: number[] = [];
+  readonly std: number[] = [];
+
+  /** `totalSteps`: frames that will be pushed after the initial one. */
+  constructor(readonly width: number, readonly height: number, readonly totalSteps: number) {
+    this.plane = width * height;
+    this.prev = new Float32Array(3 * this.plane);
+    this.windowA = new Float32Array(3 * this.plane);
+    this.windowB = new Float32Array(3 * this.plane);
+    this.half = Math.min(50, Math.floor(totalSteps / 2));
+  }
+
+  /** Push the visible planes of the next frame (the initial frame first, then one per step). */
+  push(frame: Float32Array): void {
+    const n = 3 * this.plane;
+    if (this.hasPrev) {
+      let d = 0;
+      for (let i = 0; i < n; i++) d += Math.abs(frame[i]! - this.prev[i]!);
+      this.change.push(d / n);
+      this.std.push(spatialStd(frame, this.plane));
+      const s = this.step; // 1-based step of this frame
+      if (this.half > 0) {
+        if (s > this.totalSteps - 2 * this.half && s <= this.totalSteps - this.half) for (let i = 0; i < n; i++) this.windowA[i]! += frame[i]!;
+        else if (s > this.totalSteps - this.half) for (let i = 0; i < n; i++) this.windowB[i]! += frame[i]!;
+      }
+      if (s === Math.ceil(this.totalSteps / 2)) {
+        this.midStructure = this.std[this.std.length - 1]! >= ALIVE_THRESHOLDS.deadStd && neighbourCorrelation(frame, this.width, this.height) >= ALIVE_THRESHOLDS.noiseCorrelation;
+      }
+    }
+    this.prev.set(frame.subarray(0, n));
+    this.hasPrev = true;
+    this.step++;
+  }
+
+  /** Classify the run from the frames pushed so far. */
+  finish(): RunStats {
+    const lastStd = this.std.length ? this.std[this.std.length - 1]! : spatialStd(this.prev, this.plane);
+    const correlation = neighbourCorrelation(this.prev, this.width, this.height);
+    const recent = this.change.slice(-ALIVE_THRESHOLDS.window);
+    const meanChange = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : 0;
+    let alive: AliveClass = 'alive';
+    if (lastStd < ALIVE_THRESHOLDS.deadStd) alive = 'dead';
+    else if (meanChange < ALIVE_THRESHOLDS.staticChange) alive = 'static';
+    else if (correlation < ALIVE_THRESHOLDS.noiseCorrelation) alive = 'noise';
+    let drift = 0;
+    if (this.half > 0) {
+      for (let i = 0; i < this.windowA.length; i++) drift += Math.abs(this.windowB[i]! - this.windowA[i]!) / this.half;
+      drift /= this.windowA.length;
+    }
+    const coherent = alive === 'alive' && drift > ALIVE_THRESHOLDS.coherentDrift && this.midStructure;
+    return { change: this.change, std: this.std, alive, coherent, correlation, drift };
+  }
+}
