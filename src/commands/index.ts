@@ -4,6 +4,10 @@ import { registerRandom } from './random.js';
 import { registerInterpolate } from './interpolate.js';
 import { registerDemo } from './demo.js';
 import { registerBench } from './bench.js';
+import { registerSynth } from './synth.js';
+import { registerSpectrogram } from './spectrogram.js';
+import { registerVisualize } from './visualize.js';
+import { registerDataset } from './dataset.js';
 
 /** Every subcommand's register function, in the order `nca --help` lists them. */
 export const commands: Array<(program: Command) => void> = [
@@ -11,5 +15,9 @@ export const commands: Array<(program: Command) => void> = [
   registerRender,
   registerRandom,
   registerInterpolate,
+  registerSynth,
+  registerSpectrogram,
+  registerVisualize,
+  registerDataset,
   registerBench,
 ];

@@ -1,0 +1,94 @@
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { invalidParameterError, requireInt, requireNumber } from '../core/errors.js';
+import { parseInstrument, parseNote } from '../core/audio/synth.js';
+import { parseSeed, report, sharedOptions, withExamples } from './options.js';
+import { progressBar } from './progress.js';
+
+interface DatasetOpts {
+  from?: string;
+  instruments?: string;
+  notes?: string;
+  velocities?: string;
+  frames: string;
+  heldOut: string;
+  seed: string;
+  out?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** "F4..B5" (inclusive range) or "F4,A4,60" -> MIDI numbers. */
+export function parseNoteList(text: string): number[] {
+  const range = /^\s*([^.,\s]+)\s*\.\.\s*([^.,\s]+)\s*$/.exec(text);
+  if (range) {
+    const a = parseNote(range[1]!, '--notes');
+    const b = parseNote(range[2]!, '--notes');
+    if (b < a) throw invalidParameterError('--notes', 'a rising range like F4..B5', text);
+    return Array.from({ length: Math.floor(b - a) + 1 }, (_, i) => a + i);
+  }
+  return text.split(',').map((s) => parseNote(s, '--notes'));
+}
+
+export function registerDataset(program: Command): void {
+  const cmd = program
+    .command('dataset')
+    .description('build the training data: per clip a spectrogram frame + circle frames (32 x 32 RGB), from the synthesiser or your WAV files')
+    .option('--from <folder>', 'use the .wav files of this folder (recursively) instead of synthesised notes')
+    .option('--instruments <list>', 'synthesised instruments, comma-separated (default: all 8)')
+    .option('--notes <list>', 'notes: a range like F4..B5 or a list like F4,A4,60 (default C3..B6)')
+    .option('--velocities <list>', 'velocities 0..1, comma-separated (default 0.45,0.7,0.95)')
+    .option('--frames <n>', 'circle frames T per clip (the sequence holds T + 1)', '24')
+    .option('--held-out <fraction>', 'fraction of clips held out for testing', '0.15')
+    .addOption(sharedOptions.seed())
+    .addOption(sharedOptions.out('data'))
+    .addOption(sharedOptions.json())
+    .addOption(sharedOptions.quiet())
+    .action(async (o: DatasetOpts) => {
+      const seed = parseSeed(o.seed);
+      const frames = requireInt('--frames', o.frames, 4, 256);
+      const heldOut = requireNumber('--held-out', o.heldOut, 0, 0.9);
+      const outDir = o.out ?? 'data';
+      const { buildDataset, defaultPlan, planFromFolder } = await import('../core/audio/dataset.js');
+      let plan: Awaited<ReturnType<typeof planFromFolder>>;
+      if (o.from) {
+        if (o.instruments || o.notes || o.velocities) throw invalidParameterError('--from', 'no --instruments/--notes/--velocities with it (they choose synthesised notes)', o.from);
+        plan = await planFromFolder(o.from);
+      } else {
+        plan = defaultPlan({
+          seed,
+          instruments: o.instruments?.split(',').map((s) => parseInstrument(s.trim(), '--instruments')),
+          notes: o.notes === undefined ? undefined : parseNoteList(o.notes),
+          velocities: o.velocities?.split(',').map((v) => requireNumber('--velocities', v, 0, 1)),
+        });
+      }
+      const bar = progressBar('dataset', o);
+      const controller = new AbortController();
+      const onSigint = (): void => controller.abort();
+      process.once('SIGINT', onSigint);
+      let result;
+      try {
+        result = await buildDataset({ outDir, plan, seed, heldOut, circleFrames: frames, root: o.from ? resolve(o.from) : undefined, onProgress: bar.onProgress, signal: controller.signal });
+      } finally {
+        bar.stop();
+        process.off('SIGINT', onSigint);
+      }
+      if (!o.quiet) for (const w of result.warnings) process.stderr.write(`nca: warning: ${w}\n`);
+      const { manifest } = result;
+      const summary = {
+        out: outDir,
+        clips: manifest.count,
+        train: manifest.splits.train,
+        test: manifest.splits.test,
+        framesPerClip: manifest.framesPerClip,
+        bytesOnDisk: result.bytesOnDisk,
+        seconds: Number(result.seconds.toFixed(2)),
+        warnings: result.warnings,
+      };
+      report(o, summary, [
+        `wrote ${outDir}/: ${manifest.count} clips (${manifest.splits.train} train, ${manifest.splits.test} held out) x ${manifest.framesPerClip} frames of 32x32 RGB`,
+        `${(result.bytesOnDisk / 1e6).toFixed(1)} MB on disk, built in ${result.seconds.toFixed(1)} s`,
+      ]);
+    });
+  withExamples(cmd, ['nca dataset --out data/', 'nca dataset --from my-samples/ --out mydata/ --seed 1', 'nca dataset --instruments piano,flute --notes F4..B5 --velocities 0.8 --out small/']);
+}
