@@ -14,7 +14,7 @@ import { Rng } from '../rng.js';
  * | clarinet | odd harmonics strong, even ones weak (closed cylindrical bore), roll-off above ~1.8 kHz, quick attack, no vibrato |
  * | xylophone | inharmonic bar modes (1, 3, 6.27, 9.92 x f0) each with a fast exponential decay, mallet click |
  * | organ | drawbar additive (16', 8', 5 1/3', 4', 2 2/3', 2', 1 3/5', 1 1/3', 1'), flat sustain, key click, rotary tremolo |
- * | trumpet | brass spectrum with a formant near 1.2 kHz whose high partials grow with loudness (env^(1 + 0.35 (n-1))), pitch scoop at the attack, vibrato |
+ * | trumpet | brass spectrum with a formant near 1.2 kHz, tilted by velocity, whose high partials enter later in the attack (env^(1 + 0.35 (n-1))), pitch scoop, vibrato |
  *
  * Output is mono float in [-1, 1] at `sampleRate`, deterministic for the seed (noise uses Rng).
  * Peak level is (0.3 + 0.6 x velocity).
@@ -407,7 +407,8 @@ const VOICES: Record<Instrument, (ctx: Ctx, out: Float32Array) => void> = {
       // high partials grow faster than linearly with loudness: brassy brightening
       const exponent = 1 + (0.35 + 0.25 * (1 - velocity)) * (k - 1);
       for (let i = 0; i < ctx.n; i++) partialEnv[i] = env[i]! ** exponent;
-      addPartial(out, sr, f, (formant(f) / k ** 0.5) * (0.5 + 0.5 * velocity), partialEnv, vib, ctx.rng.uniform() * TWO_PI);
+      // softer playing tilts the spectrum down (fewer strong high partials)
+      addPartial(out, sr, f, formant(f) / k ** (0.3 + 0.9 * (1 - velocity)), partialEnv, vib, ctx.rng.uniform() * TWO_PI);
     }
   },
 };
