@@ -5,7 +5,8 @@
  * The alive measure (SPEC.md 3b), decided at the end of a run, in order:
  * - dead:   the last frame's spatial std (per channel, averaged) < 0.02
  * - static: the mean absolute change between consecutive frames over the last 100 < 0.002
- * - noise:  the neighbouring-pixel correlation of the last frame < 0.2
+ * - noise:  the neighbouring-pixel correlation of the last frame < 0.2, or the state exploded
+ *           (a non-finite value: the free protocol can diverge)
  * - alive:  otherwise.
  * Coherent (stricter): alive, and the mean image of the last 50 frames differs from that of the
  * 50 before by > 0.01 (mean absolute difference), and structure (std >= 0.02 and correlation >= 0.2)
@@ -122,7 +123,8 @@ export class MotionTracker {
     const recent = this.change.slice(-ALIVE_THRESHOLDS.window);
     const meanChange = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : 0;
     let alive: AliveClass = 'alive';
-    if (lastStd < ALIVE_THRESHOLDS.deadStd) alive = 'dead';
+    if (!Number.isFinite(lastStd) || !Number.isFinite(meanChange) || !Number.isFinite(correlation)) alive = 'noise';
+    else if (lastStd < ALIVE_THRESHOLDS.deadStd) alive = 'dead';
     else if (meanChange < ALIVE_THRESHOLDS.staticChange) alive = 'static';
     else if (correlation < ALIVE_THRESHOLDS.noiseCorrelation) alive = 'noise';
     let drift = 0;
