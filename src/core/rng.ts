@@ -86,15 +86,27 @@ export class Rng {
 
   /** Fill `out` with N(mean, std^2) from the quantile table (fast; for per-frame noise fields). */
   fillNormal(out: Float32Array, mean = 0, std = 1): Float32Array {
-    const table = normalQuantiles();
+    const table = scaledQuantiles(mean, std);
     const n = out.length;
+    // xoshiro128** inlined on local copies of the state (same sequence as nextUint32()).
+    let s0 = this.s0, s1 = this.s1, s2 = this.s2, s3 = this.s3;
     let i = 0;
-    for (; i + 1 < n; i += 2) {
-      const r = this.nextUint32();
-      out[i] = mean + std * table[r & 0xffff];
-      out[i + 1] = mean + std * table[r >>> 16];
+    for (; i < n; i += 2) {
+      const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      out[i] = table[r & 0xffff]!;
+      if (i + 1 < n) out[i + 1] = table[r >>> 16]!;
     }
-    if (i < n) out[i] = mean + std * table[this.nextUint32() & 0xffff];
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
+    this.s3 = s3;
     return out;
   }
 
@@ -125,6 +137,17 @@ export function hashString(s: string): number {
 }
 
 let quantiles: Float32Array | null = null;
+let scaled: { mean: number; std: number; table: Float32Array } | null = null;
+
+/** The quantile table mapped to N(mean, std^2), cached for the last (mean, std) asked for. */
+function scaledQuantiles(mean: number, std: number): Float32Array {
+  if (scaled && scaled.mean === mean && scaled.std === std) return scaled.table;
+  const base = normalQuantiles();
+  const table = new Float32Array(base.length);
+  for (let i = 0; i < base.length; i++) table[i] = mean + std * base[i]!;
+  scaled = { mean, std, table };
+  return table;
+}
 
 /** The 65536 standard-normal quantiles at (i + 0.5) / 65536 (Acklam's inverse CDF + one Halley step). */
 function normalQuantiles(): Float32Array {
