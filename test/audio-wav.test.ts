@@ -221,6 +221,32 @@ describe('decodeWav: formats', () => {
     }
   });
 
+  it('RF64 with a ds64 chunk (sizes 0xFFFFFFFF) decodes', () => {
+    const pcm = int16Bytes(quantise(ref, 16));
+    const ds64 = new Uint8Array(28);
+    const v = new DataView(ds64.buffer);
+    v.setUint32(0, 0, true); // riff size (low, high) - unused here
+    v.setUint32(8, pcm.length, true); // data size low
+    v.setUint32(12, 0, true); // data size high
+    const bytes = riff([['ds64', ds64], ['fmt ', fmt16()], ['data', pcm]], { magic: 'RF64' });
+    const view = new DataView(bytes.buffer);
+    view.setUint32(4, 0xffffffff, true);
+    view.setUint32(bytes.length - pcm.length - 4, 0xffffffff, true);
+    const out = decodeWav(bytes);
+    expect(out.source.container).toBe('RF64');
+    expect(out.warnings).toEqual([]);
+    expect(rmsError(out.samples, ref)).toBeLessThan(1e-4);
+  });
+
+  it('a recording never closed properly (data size 0, samples follow) decodes with a warning', () => {
+    const pcm = int16Bytes(quantise(ref, 16));
+    const bytes = riff([['fmt ', fmt16()], ['data', pcm]]);
+    new DataView(bytes.buffer).setUint32(bytes.length - pcm.length - 4, 0, true);
+    const out = decodeWav(bytes, { name: 'rec.wav' });
+    expect(out.samples.length).toBe(ref.length);
+    expect(out.warnings[0]).toMatch(/rec\.wav declares an empty data chunk but 22050 bytes follow/);
+  });
+
   it('misaligned 16-bit data (odd offset) decodes', () => {
     const pcm = int16Bytes(quantise(ref, 16));
     const out = decodeWav(riff([['fmt ', fmt16()], ['abc ', Uint8Array.of(7)], ['data', pcm]]));

@@ -69,7 +69,7 @@ export function clipFeatures(samples: Float32Array, opts: FeatureOptions = {}): 
   const curDb = new Float64Array(ONSET_MELS);
   // dB floor for onsets: 80 dB below a full-scale sine's mel power, so silence -> silence is 0.
   const floorDb = -80 + 10 * Math.log10((nFft / 4) ** 2);
-  const nFrames = stftFrames(samples, { nFft, hop }, (k, power, frame) => {
+  const nFrames = stftFrames(samples, { nFft, hop, keepFrames: true }, (k, power, frame) => {
     // rms of the frame samples
     let sq = 0;
     for (let i = 0; i < nFft; i++) sq += frame[i]! * frame[i]!;

@@ -78,38 +78,45 @@ export function frameCount(length: number, opts: StftOptions = {}): number {
 
 /**
  * Run the STFT frame by frame: `onFrame(k, power, frame)` receives the power spectrum
- * |X|^2 (nFft / 2 + 1 bins, a reused buffer) and the unwindowed frame samples (nFft, reused).
- * Returns the number of frames.
+ * |X|^2 (nFft / 2 + 1 bins, a reused buffer) and, when `keepFrames` is set, the unwindowed frame
+ * samples (nFft, reused; otherwise an empty array). Returns the number of frames.
  */
-export function stftFrames(samples: Float32Array, opts: StftOptions, onFrame: (k: number, power: Float64Array, frame: Float64Array) => void): number {
+export function stftFrames(samples: Float32Array, opts: StftOptions & { keepFrames?: boolean }, onFrame: (k: number, power: Float64Array, frame: Float64Array) => void): number {
   const { nFft, hop, center } = resolvedStft(opts);
   const window = opts.window instanceof Float32Array ? opts.window : makeWindow(opts.window ?? 'hann', nFft);
   checkStft(nFft, hop, window);
   const fft = new FFT(nFft);
-  const frame = new Float64Array(nFft);
+  const frame = new Float64Array(opts.keepFrames ? nFft : 0);
   const windowed = new Float64Array(nFft);
+  const win = Float64Array.from(window);
   const spectrum = fft.createComplexArray() as number[];
-  const power = new Float64Array(nFft / 2 + 1);
+  const half = nFft / 2;
+  const power = new Float64Array(half + 1);
   const nFrames = frameCount(samples.length, opts);
-  const pad = center ? nFft / 2 : 0;
+  const pad = center ? half : 0;
   const n = samples.length;
   for (let k = 0; k < nFrames; k++) {
-    // frame: samples[k*hop - pad .. + nFft), zeros outside
+    // windowed frame: samples[k*hop - pad .. + nFft), zeros outside
     const start = k * hop - pad;
     if (start >= 0 && start + nFft <= n) {
-      for (let i = 0; i < nFft; i++) frame[i] = samples[start + i]!;
+      for (let i = 0; i < nFft; i++) windowed[i] = samples[start + i]! * win[i]!;
     } else {
+      for (let i = 0; i < nFft; i++) {
+        const j = start + i;
+        windowed[i] = j >= 0 && j < n ? samples[j]! * win[i]! : 0;
+      }
+    }
+    if (opts.keepFrames) {
       for (let i = 0; i < nFft; i++) {
         const j = start + i;
         frame[i] = j >= 0 && j < n ? samples[j]! : 0;
       }
     }
-    for (let i = 0; i < nFft; i++) windowed[i] = frame[i]! * window[i]!;
     // power spectrum of the windowed frame
     fft.realTransform(spectrum, windowed);
-    for (let b = 0; b <= nFft / 2; b++) {
-      const re = spectrum[2 * b]!;
-      const im = spectrum[2 * b + 1]!;
+    for (let b = 0, o = 0; b <= half; b++, o += 2) {
+      const re = spectrum[o]!;
+      const im = spectrum[o + 1]!;
       power[b] = re * re + im * im;
     }
     onFrame(k, power, frame);

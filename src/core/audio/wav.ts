@@ -178,6 +178,12 @@ export function decodeWav(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedA
       dataOffset = body;
       dataDeclared = container === 'RF64' && size === 0xffffffff && rf64DataSize !== null ? rf64DataSize : size;
       if (size === 0xffffffff && container !== 'RF64') dataDeclared = bytes.length - body; // streamed, length unknown
+      // A streamed recording whose size was never filled in: size 0 but samples follow (not another chunk).
+      const rest = bytes.length - body;
+      if (size === 0 && rest >= 2 && !(isChunkId(bytes, body) && rest >= 8 && u32(body + 4) <= rest - 8)) {
+        dataDeclared = rest;
+        warnings.push(`${name} declares an empty data chunk but ${rest} bytes follow (a recording that was not closed properly?); decoded them`);
+      }
     }
     const span = id === 'data' ? dataDeclared : size;
     offset = body + span + (span % 2);
