@@ -4,6 +4,7 @@ import { invalidParameterError, requireInt, requireNumber } from '../core/errors
 import { parseInstrument, parseNote } from '../core/audio/synth.js';
 import { parseSeed, report, sharedOptions, withExamples } from './options.js';
 import { progressBar } from './progress.js';
+import { interruptSignal } from './interrupt.js';
 
 interface DatasetOpts {
   from?: string;
@@ -63,15 +64,11 @@ export function registerDataset(program: Command): void {
         });
       }
       const bar = progressBar('dataset', o);
-      const controller = new AbortController();
-      const onSigint = (): void => controller.abort();
-      process.once('SIGINT', onSigint);
       let result;
       try {
-        result = await buildDataset({ outDir, plan, seed, heldOut, circleFrames: frames, root: o.from ? resolve(o.from) : undefined, onProgress: bar.onProgress, signal: controller.signal });
+        result = await buildDataset({ outDir, plan, seed, heldOut, circleFrames: frames, root: o.from ? resolve(o.from) : undefined, onProgress: bar.onProgress, signal: interruptSignal() });
       } finally {
         bar.stop();
-        process.off('SIGINT', onSigint);
       }
       if (!o.quiet) for (const w of result.warnings) process.stderr.write(`nca: warning: ${w}\n`);
       const { manifest } = result;

@@ -207,7 +207,9 @@ export async function buildDataset(opts: BuildOptions): Promise<BuildResult> {
   const entries: Omit<ClipEntry, 'index' | 'split'>[] = [];
   const total = opts.plan.length;
   for (let k = 0; k < total; k++) {
-    if (opts.signal?.aborted) throw Object.assign(new Error('interrupted'), { name: 'AbortError' });
+    // yield to the event loop each clip, so Ctrl-C (the abort signal) is seen between clips
+    await new Promise<void>((done) => setImmediate(done));
+    opts.signal?.throwIfAborted();
     const spec = opts.plan[k]!;
     let samples: Float32Array;
     let entry: Omit<ClipEntry, 'index' | 'split' | 'harmonics'>;
