@@ -214,6 +214,8 @@ describe('decodeWav: formats', () => {
     for (const bytes of [
       riff([['LIST', list], ['fmt ', fmt], ['data', pcm]]),
       riff([['junk', Uint8Array.of(1, 2, 3)], ['fmt ', fmt], ['data', pcm]], { pad: false }),
+      // no pad byte before 'data', whose size byte happens to be printable ('ata' + '"' would look like an id)
+      riff([['fmt ', fmt], ['LIST', Uint8Array.of(1, 2, 3)], ['data', pcm.subarray(0, 34)]], { pad: false }),
       riff([['data', pcm], ['fmt ', fmt]]),
     ]) {
       const out = decodeWav(bytes);

@@ -124,6 +124,9 @@ interface FmtChunk {
   samplesPerBlock: number;
 }
 
+/** Chunk ids seen in WAV files, to tell a missing pad byte from a real chunk. */
+const KNOWN_CHUNKS = new Set(['fmt ', 'data', 'LIST', 'fact', 'cue ', 'smpl', 'bext', 'id3 ', 'ID3 ', 'JUNK', 'junk', 'PAD ', 'inst', 'acid', 'iXML', 'plst', 'labl', 'note', 'ltxt', 'DISP', 'PEAK', 'ds64', 'umid', 'axml', '_PMX', 'cart', 'levl', 'FLLR']);
+
 const isChunkId = (b: Uint8Array, o: number): boolean => {
   if (o + 4 > b.length) return false;
   for (let i = 0; i < 4; i++) {
@@ -162,11 +165,13 @@ export function decodeWav(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedA
   let dataDeclared = 0;
   let rf64DataSize: number | null = null;
   let offset = 12;
+  let padded = false; // whether the previous chunk was odd-sized (a pad byte may or may not follow)
   while (offset + 8 <= bytes.length) {
-    if (!isChunkId(bytes, offset)) {
-      // Some writers omit the pad byte after an odd-sized chunk; others leave trailing garbage.
-      if (isChunkId(bytes, offset - 1) && offset - 1 >= 12) offset -= 1;
-      else break;
+    if (padded && !KNOWN_CHUNKS.has(ascii(offset)) && KNOWN_CHUNKS.has(ascii(offset - 1))) {
+      offset -= 1; // the writer left out the pad byte after an odd-sized chunk
+    } else if (!isChunkId(bytes, offset)) {
+      if (padded && isChunkId(bytes, offset - 1)) offset -= 1;
+      else break; // trailing garbage
     }
     const id = ascii(offset);
     const size = u32(offset + 4);
@@ -186,6 +191,7 @@ export function decodeWav(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedA
       }
     }
     const span = id === 'data' ? dataDeclared : size;
+    padded = span % 2 === 1;
     offset = body + span + (span % 2);
   }
   if (!fmt) throw new UserError(`${name} has no 'fmt ' chunk: the WAV header is missing or damaged`);
