@@ -203,7 +203,8 @@ export async function buildDataset(opts: BuildOptions): Promise<BuildResult> {
   const height = 32;
   const perClip = (T + 1) * 3 * width * height;
   const warnings: string[] = [];
-  const chunks: Uint8Array[] = [];
+  // all clips' bytes, written in place (skipped files leave the tail unused)
+  const all = new Uint8Array(perClip * opts.plan.length);
   const entries: Omit<ClipEntry, 'index' | 'split'>[] = [];
   const total = opts.plan.length;
   for (let k = 0; k < total; k++) {
@@ -235,9 +236,8 @@ export async function buildDataset(opts: BuildOptions): Promise<BuildResult> {
     }
     const seq = clipSequence(samples, { circleFrames: T });
     clipWarnings.push(...seq.warnings);
-    const bytes = new Uint8Array(perClip);
+    const bytes = all.subarray(entries.length * perClip, (entries.length + 1) * perClip);
     for (let i = 0; i < perClip; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, seq.frames[i]!)) * 255);
-    chunks.push(bytes);
     entries.push({ ...entry, harmonics: seq.harmonics, ...(clipWarnings.length ? { warnings: clipWarnings } : {}) });
     if (clipWarnings.length && spec.source === 'file') warnings.push(...clipWarnings.map((w) => `${entry.file}: ${w}`));
     opts.onProgress?.(k + 1, total);
@@ -255,8 +255,7 @@ export async function buildDataset(opts: BuildOptions): Promise<BuildResult> {
   const isTest = new Set(order.slice(0, testCount));
   const clips: ClipEntry[] = entries.map((e, index) => ({ index, split: isTest.has(index) ? 'test' : 'train', ...e }));
 
-  const raw = new Uint8Array(perClip * chunks.length);
-  chunks.forEach((c, i) => raw.set(c, i * perClip));
+  const raw = all.subarray(0, perClip * entries.length);
   const sha256 = createHash('sha256').update(raw).digest('hex');
   const manifest: DatasetManifest = {
     format: DATASET_FORMAT,

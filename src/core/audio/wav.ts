@@ -157,7 +157,6 @@ export function decodeWav(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedA
   const container = magic as 'RIFF' | 'RIFX' | 'RF64';
   const little = container !== 'RIFX';
   const u32 = (o: number): number => view.getUint32(o, little);
-  const u16 = (o: number): number => view.getUint16(o, little);
 
   // --- walk the chunks
   let fmt: FmtChunk | null = null;
