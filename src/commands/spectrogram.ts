@@ -23,7 +23,7 @@ export function registerSpectrogram(program: Command): void {
     .command('spectrogram')
     .description('draw the mel spectrogram the encoder sees (frame 0 of a training sequence) as a PNG; --json prints the audio features')
     .argument('<wav>', 'a WAV file (any common encoding, rate and channel count)')
-    .addOption(sharedOptions.size('32'))
+    .addOption(new Option('--size <n|WxH>', 'picture size: time columns x mel bands (the encoder sees 32x32)').default('32'))
     .option('--duration <s|all>', 'seconds from the start to show, or "all" (the encoder sees 2)', '2')
     .addOption(new Option('--colormap <name>', 'perceptual colour map').choices(COLORMAPS as string[]).default('magma'))
     .option('--scale <n>', 'draw each cell as n x n pixels (default: at least 256 pixels wide)')
