@@ -196,6 +196,16 @@ describe('decodeWav: formats', () => {
     expect(rmsError(out.samples, Float64Array.from(ref8k, (v) => v / 32768))).toBeLessThan(0.03);
   });
 
+  it('IMA ADPCM: the fact chunk trims the padding of the last block', () => {
+    const samples = quantise(tone(440, 8000, 0.1), 16); // 800 frames: 2 blocks, the second padded
+    const { bytes } = imaEncode([samples]);
+    const body = fmtBody(0x11, 1, 8000, 4, 256, [0xf9, 0x01]);
+    const fact = new Uint8Array(4);
+    new DataView(fact.buffer).setUint32(0, 800, true);
+    const out = decodeWav(riff([['fmt ', body], ['fact', fact], ['data', bytes]]), { targetRate: null });
+    expect(out.samples.length).toBe(800);
+  });
+
   it('IMA ADPCM stereo decodes both channels (mono mix = mean of the reconstructions)', () => {
     const left = quantise(tone(300, 8000, 0.2), 16);
     const right = quantise(tone(1200, 8000, 0.2, 0.3), 16);

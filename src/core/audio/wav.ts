@@ -163,6 +163,7 @@ export function decodeWav(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedA
   let dataOffset = -1;
   let dataDeclared = 0;
   let rf64DataSize: number | null = null;
+  let factFrames: number | null = null; // frames per channel, for compressed formats
   let offset = 12;
   let padded = false; // whether the previous chunk was odd-sized (a pad byte may or may not follow)
   while (offset + 8 <= bytes.length) {
@@ -176,6 +177,7 @@ export function decodeWav(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedA
     const size = u32(offset + 4);
     const body = offset + 8;
     if (id === 'fmt ') fmt = parseFmt(view, body, Math.min(size, bytes.length - body), little, name);
+    else if (id === 'fact' && size >= 4 && body + 4 <= bytes.length) factFrames = u32(body);
     else if (id === 'ds64' && container === 'RF64' && body + 16 <= bytes.length) {
       rf64DataSize = view.getUint32(body + 8, true) + view.getUint32(body + 12, true) * 2 ** 32;
     } else if (id === 'data' && dataOffset < 0) {
@@ -237,6 +239,8 @@ export function decodeWav(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedA
       break;
     default:
       mono = decodeImaAdpcm(data, fmt, name);
+      // the last block is padded: the fact chunk says how many frames are real
+      if (factFrames !== null && factFrames > 0 && factFrames < mono.length) mono = mono.subarray(0, factFrames);
   }
   if (mono.length === 0) throw new UserError(`${name} contains no audio samples (the data chunk is empty)`);
 
