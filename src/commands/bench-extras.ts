@@ -1,8 +1,11 @@
-/** Benchmarks contributed by other parts of nca (GIF encoding, audio), each optional until it exists. */
+/** Benchmarks contributed by other parts of nca: GIF encoding, audio decoding and the dataset build. */
 export async function extraBenchmarks(log: (s: string) => void, quick: boolean): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   log('gif encoding');
   const gif = await import('../core/io/gif.js');
   out.gif = await gif.benchmarkGif(quick);
+  log('audio: decode + mel of a 3-minute 44.1 kHz stereo file, dataset build');
+  const audio = await import('../core/audio/bench.js');
+  out.audio = await audio.benchmarkAudio(quick ? { repeats: 1, sampleClips: 24 } : {});
   return out;
 }
