@@ -62,7 +62,7 @@ async function runRender(o: RenderOpts): Promise<void> {
   const steps = requireInt('--steps', o.steps, 1, 1_000_000);
   const scale = requireInt('--scale', o.scale, 1, 16);
   const every = requireInt('--every', o.every, 1, 1_000_000);
-  const fps = requireInt('--fps', o.fps, 1, 100);
+  const fps = requireInt('--fps', o.fps, 1, 50); // browsers slow GIF delays under 2/100 s down
   const perturb = requireInt('--perturb', o.perturb, 0, 9);
   const seed = parseSeed(o.seed);
   const threads = parseThreads(o.threads);
