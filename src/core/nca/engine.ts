@@ -68,6 +68,7 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    logSeverityLevel: 3, // errors only: onnxruntime's warnings are not for nca's users
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
   let current = params;
