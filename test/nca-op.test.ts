@@ -99,9 +99,10 @@ beforeAll(async () => {
 });
 
 describe.each([
-  { batch: 2, width: 8, height: 8, steps: 3 },
-  { batch: 2, width: 10, height: 6, steps: 4 },
-])('NCA rollout on onnxruntime, B=$batch $width x $height, T=$steps', (shape) => {
+  { batch: 2, width: 8, height: 8, steps: 3, forwardConv: 'group' as const },
+  { batch: 2, width: 10, height: 6, steps: 4, forwardConv: 'group' as const },
+  { batch: 3, width: 7, height: 5, steps: 3, forwardConv: 'im2col' as const },
+])('NCA rollout on onnxruntime, B=$batch $width x $height, T=$steps, $forwardConv conv', (shape) => {
   let rollout: NcaRollout;
   beforeAll(async () => {
     rollout = await NcaRollout.create({ ...shape, threads: 1 });

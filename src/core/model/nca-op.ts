@@ -27,7 +27,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Tensor, Tensor2D, Tensor4D, Tensor5D } from '@tensorflow/tfjs';
 import { PARAM_COUNT } from '../nca/params.js';
-import { HIDDEN, RGB, buildRolloutBackward, buildRolloutForward, rolloutNames, type ForwardConv, type ShiftMode } from '../nca/rollout-graph.js';
+import { HIDDEN, RGB, buildRolloutBackward, buildRolloutForward, rolloutNames, type ForwardConv } from '../nca/rollout-graph.js';
 import type { Rng } from '../rng.js';
 import type { Tf } from './tf.js';
 
@@ -42,8 +42,6 @@ export interface RolloutOptions {
   threads?: number;
   /** Forward convolution strategy (default 'group', the faster one here; see docs/training-op.md). */
   forwardConv?: ForwardConv;
-  /** How shifted copies are built (default 'slice'). */
-  shifts?: ShiftMode;
 }
 
 /** The data of one rollout besides the differentiable inputs (params and rgb0). */
@@ -247,7 +245,7 @@ export class NcaRollout {
     }
     if (width < 2 || height < 2) throw new Error(`NcaRollout: grids must be at least 2 x 2, got ${width} x ${height}`);
     const threads = opts.threads ?? availableParallelism();
-    const spec = { batch, width, height, steps, forwardConv: opts.forwardConv, shifts: opts.shifts };
+    const spec = { batch, width, height, steps, forwardConv: opts.forwardConv };
     const options = {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,

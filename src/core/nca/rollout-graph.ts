@@ -27,13 +27,16 @@
  *
  * where conv^T(g, w)[i](p) = sum_{o,k} w[o][i][k] g[o](p - k) (a circular correlation with the
  * flipped, transposed kernel) and corr(g, x)[o][i][k] = sum_p g[o](p - k) x[i](p) (k = the 3x3
- * offset (ky-1, kx-1)). Both are batched MatMuls over one "column" tensor per gradient: the 9
- * circular shifts of g stacked as [B][C*9][HW]; only 3 + 16 = 19 channels are shifted per step,
- * against 32 for im2col of the activations.
- *
- * Per-sample weights in the forward pass: a grouped convolution ([1][B*16][H][W], group = B) or a
- * batched MatMul over im2col; `ForwardConv` picks one (grouped is faster in onnxruntime 1.30 on
- * this machine, see docs/training-op.md).
+ * offset (ky-1, kx-1)). Each is a batched MatMul (one matrix per grid):
+ * - weight gradients and conv^T(gz, w2): over "columns", the 9 circular shifts of the gradient
+ *   stacked as [B][9*C][HW] (C = 3 for gz, 16 for ga);
+ * - the 3-channel results (the forward's conv(h, w2), the backward's conv^T(ga, w1)[0..2]): per-tap
+ *   products Y[k] = W_k x [B][27][HW] first, then the sum of the 9 shifted Y[k] ("shift-sum").
+ *   A grouped Conv or a column MatMul with only 3 output rows spends its time on im2col/packing
+ *   (measured 2-3x slower here).
+ * - the forward's 16-channel conv(s, w1): a grouped Conv ([1][B*16][H][W], group = B) or a
+ *   batched MatMul over im2col; `ForwardConv` picks one (grouped is faster in onnxruntime 1.30 on
+ *   this machine, see docs/training-op.md).
  */
 import onnxProto from 'onnx-proto';
 import { CHANNELS, PARAM_COUNT, PARAM_LAYOUT } from './params.js';
@@ -49,16 +52,9 @@ const TAPS = 9;
 /**
  * How the forward pass convolves each grid with its own weights.
  * - `group`: one grouped Conv over [1][B*16][H+2][W+2] (wrap-padded), group = B.
- * - `im2col`: the 9 circular shifts (Gather with precomputed indices), then a batched MatMul.
+ * - `im2col`: the 9 circular shifts stacked as columns (see shiftColumns), then a batched MatMul.
  */
 export type ForwardConv = 'group' | 'im2col';
-/**
- * How the 9 circular shifts of a tensor are built ("columns").
- * - `slice`: Pad (wrap) then 9 Slices and a Concat.
- * - `gather`: one Gather along the flattened plane with precomputed wrapped indices.
- */
-export type ShiftMode = 'slice' | 'gather';
-
 export interface RolloutGraphSpec {
   /** Grids (samples), each with its own weights. */
   batch: number;
@@ -68,8 +64,6 @@ export interface RolloutGraphSpec {
   steps: number;
   /** Default 'group'. */
   forwardConv?: ForwardConv;
-  /** Default 'slice'. */
-  shifts?: ShiftMode;
 }
 
 /**
@@ -196,22 +190,11 @@ const TAP_OFFSETS: ReadonlyArray<readonly [number, number]> = Array.from({ lengt
  * The 9 circular shifts of x [B][C][H][W] as columns [B][9*C][H*W], tap-major (row index k * C + c):
  * col[k][c](p) = x[c](p + sign * offset_k). sign = +1 is im2col (a convolution reads x at p + offset);
  * sign = -1 is the adjoint's shift (a gradient is scattered back from p - offset). Tap-major rows
- * make the Concat copy 9 blocks of C planes per grid instead of 9 * C single planes.
+ * make the Concat copy 9 blocks of C planes per grid instead of 9 * C single planes. (A Gather
+ * with precomputed wrapped indices was 3-5x slower than Pad + 9 Slices + Concat.)
  */
-function shiftColumns(g: GraphWriter, x: string, spec: { batch: number; channels: number; width: number; height: number }, sign: 1 | -1, mode: ShiftMode): string {
+function shiftColumns(g: GraphWriter, x: string, spec: { batch: number; channels: number; width: number; height: number }, sign: 1 | -1): string {
   const { batch: B, channels: C, width: W, height: H } = spec;
-  if (mode === 'gather') {
-    const indices: number[] = [];
-    for (const [dy, dx] of TAP_OFFSETS) {
-      for (let y = 0; y < H; y++) {
-        for (let xx = 0; xx < W; xx++) indices.push(((y + sign * dy + H) % H) * W + ((xx + sign * dx + W) % W));
-      }
-    }
-    const flat = g.reshape(x, [B, C, H * W]);
-    const gathered = g.op('Gather', [flat, g.ints(indices, [TAPS, H * W])], { axis: 2 }); // [B][C][9][HW]
-    const tapMajor = g.op('Transpose', [gathered], { perm: [0, 2, 1, 3] });
-    return g.reshape(tapMajor, [B, TAPS * C, H * W]);
-  }
   // Wrap padding by one cell: padded[Y][X] = x[Y-1][X-1]; the tap reading x(p + d) starts at 1 + d.
   const padded = g.op('Pad', [x, g.ints([0, 0, 1, 1, 0, 0, 1, 1])], { mode: 'wrap' });
   const taps = TAP_OFFSETS.map(([dy, dx]) => {
@@ -229,6 +212,23 @@ function permuteWeights(g: GraphWriter, w: string, rows: number, B: number, perm
   const w4 = g.reshape(w, [B, ...dims]);
   const t = g.op('Transpose', [w4], { perm: [0, ...perm.map((p) => p + 1)] });
   return g.reshape(t, [B, dims[perm[0]]!, dims[perm[1]]! * dims[perm[2]]!]);
+}
+
+/**
+ * The adjoint of shiftColumns on a few channels: y[c](p) = sum_k Y[k][c](p + sign * offset_k) for
+ * Y [B][9*C][H*W] tap-major. With Y = (per-tap weights) x (input), this is a convolution whose
+ * MatMul has the big dimension (H*W) in its packed-once operand, the fast way for 3-channel
+ * outputs (a grouped Conv or a MatMul over columns with 3 output rows spends its time packing).
+ */
+function shiftSum(g: GraphWriter, Y: string, spec: { batch: number; channels: number; width: number; height: number }, sign: 1 | -1): string {
+  const { batch: B, channels: C, width: W, height: H } = spec;
+  const padded = g.op('Pad', [g.reshape(Y, [B, TAPS * C, H, W]), g.ints([0, 0, 1, 1, 0, 0, 1, 1])], { mode: 'wrap' });
+  const taps = TAP_OFFSETS.map(([dy, dx], k) => {
+    const y0 = 1 + sign * dy;
+    const x0 = 1 + sign * dx;
+    return g.op('Slice', [padded, g.ints([k * C, y0, x0]), g.ints([(k + 1) * C, y0 + H, x0 + W]), g.ints([1, 2, 3])]); // [B][C][H][W]
+  });
+  return g.op('Sum', taps);
 }
 
 /** Per-sample weights of one conv layer cut from params [B][4640]: rows `rows` of w (OIHW) and b. */
@@ -252,7 +252,6 @@ export function buildRolloutForward(spec: RolloutGraphSpec): Uint8Array {
   checkSpec(spec);
   const { batch: B, width: W, height: H, steps: T } = spec;
   const conv = spec.forwardConv ?? 'group';
-  const shifts = spec.shifts ?? 'slice';
   const g = new GraphWriter();
   const n = rolloutNames;
 
@@ -267,37 +266,30 @@ export function buildRolloutForward(spec: RolloutGraphSpec): Uint8Array {
   // Weights: layer 1 in full, layer 2 only the 3 rows that reach the RGB output.
   const l1 = layerWeights(g, 'w1', CHANNELS, B);
   const l2 = layerWeights(g, 'w2', RGB, B);
+  // conv1: 16 -> 16 channels, h = relu(conv(s, w1) + b1)
   let conv1: (s: string) => string;
-  let conv2: (h: string) => string;
   if (conv === 'group') {
     const w1 = g.reshape(l1.w, [B * CHANNELS, CHANNELS, 3, 3]);
     const b1 = g.reshape(l1.b, [B * CHANNELS]);
-    const w2 = g.reshape(l2.w, [B * RGB, CHANNELS, 3, 3]);
-    const b2 = g.reshape(l2.b, [B * RGB]);
-    const pads = g.ints([0, 0, 1, 1, 0, 0, 1, 1]);
-    const grouped = (x: string, w: string, b: string, outChannels: number) => {
-      const flat = g.reshape(x, [1, B * CHANNELS, H, W]);
-      const padded = g.op('Pad', [flat, pads], { mode: 'wrap' });
-      const y = g.op('Conv', [padded, w, b], { group: B });
-      return g.reshape(y, [B, outChannels, H, W]);
+    conv1 = (s) => {
+      const padded = g.op('Pad', [g.reshape(s, [1, B * CHANNELS, H, W]), g.ints([0, 0, 1, 1, 0, 0, 1, 1])], { mode: 'wrap' });
+      return g.reshape(g.op('Conv', [padded, w1, b1], { group: B }), [B, CHANNELS, H, W]);
     };
-    conv1 = (s) => grouped(s, w1, b1, CHANNELS);
-    conv2 = (h) => grouped(h, w2, b2, RGB);
   } else {
-    // [B][o][k*16 + i], to match the tap-major columns
-    const w1 = permuteWeights(g, l1.w, CHANNELS, B, [0, 2, 1]);
+    const w1 = permuteWeights(g, l1.w, CHANNELS, B, [0, 2, 1]); // [B][o][k*16 + i], to match tap-major columns
     const b1 = g.reshape(l1.b, [B, CHANNELS, 1]);
-    const w2 = permuteWeights(g, l2.w, RGB, B, [0, 2, 1]);
-    const b2 = g.reshape(l2.b, [B, RGB, 1]);
-    const dims = { batch: B, channels: CHANNELS, width: W, height: H };
-    const matmul = (x: string, w: string, b: string, outChannels: number) => {
-      const col = shiftColumns(g, x, dims, 1, shifts);
-      const y = g.op('Add', [g.op('MatMul', [w, col]), b]); // [B][out][HW]
-      return g.reshape(y, [B, outChannels, H, W]);
+    conv1 = (s) => {
+      const col = shiftColumns(g, s, { batch: B, channels: CHANNELS, width: W, height: H }, 1);
+      return g.reshape(g.op('Add', [g.op('MatMul', [w1, col]), b1]), [B, CHANNELS, H, W]);
     };
-    conv1 = (s) => matmul(s, w1, b1, CHANNELS);
-    conv2 = (h) => matmul(h, w2, b2, RGB);
   }
+  // conv2, RGB rows only: d[o](p) = b2[o] + sum_k Y[k][o](p + offset_k), Y[k][o] = sum_i w2[o][i][k] h[i]
+  const w2s = g.reshape(permuteWeights(g, l2.w, RGB, B, [2, 0, 1]), [B, TAPS * RGB, CHANNELS]); // [B][k*3 + o][i]
+  const b2 = g.reshape(l2.b, [B, RGB, 1, 1]);
+  const conv2 = (h: string) => {
+    const Y = g.op('MatMul', [w2s, g.reshape(h, [B, CHANNELS, H * W])]); // [B][27][HW]
+    return g.op('Add', [shiftSum(g, Y, { batch: B, channels: RGB, width: W, height: H }, 1), b2]);
+  };
 
   const noise = T > 1 ? g.opMulti('Split', [n.noise], T, { axis: 0, num_outputs: T }) : [n.noise];
   const teacher = T > 2 ? g.opMulti('Split', [n.teacher], T - 1, { axis: 0, num_outputs: T - 1 }) : [n.teacher];
@@ -329,7 +321,6 @@ export function buildRolloutForward(spec: RolloutGraphSpec): Uint8Array {
 export function buildRolloutBackward(spec: RolloutGraphSpec): Uint8Array {
   checkSpec(spec);
   const { batch: B, width: W, height: H, steps: T } = spec;
-  const shifts = spec.shifts ?? 'slice';
   const HW = H * W;
   const g = new GraphWriter();
   const n = rolloutNames;
@@ -343,17 +334,19 @@ export function buildRolloutBackward(spec: RolloutGraphSpec): Uint8Array {
   }
   g.input(n.gradPred, [T, B, RGB, H, W]);
 
-  // Transposed weights for the adjoint convolutions, matching tap-major columns: wT[b][i][k*rows + o] = w[b][o][i][k].
   const l1 = layerWeights(g, 'w1', CHANNELS, B);
   const l2 = layerWeights(g, 'w2', RGB, B);
-  const w1T = permuteWeights(g, l1.w, CHANNELS, B, [1, 2, 0]);
-  const w1T3 = g.slice(w1T, 1, 0, RGB); // [B][3][9*16]: only the RGB inputs carry gradient back in time
+  // conv^T(gz, w2) over tap-major columns of gz: w2T[b][i][k*3 + o] = w2[b][o][i][k]
   const w2T = permuteWeights(g, l2.w, RGB, B, [1, 2, 0]);
+  // conv^T(ga, w1)[0..2] as a shift-sum: w1s[b][k*3 + i][o] = w1[b][o][i][k] for the RGB inputs i < 3
+  // (only they carry gradient back in time; the noise channels are inputs).
+  const w1s = g.reshape(g.op('Transpose', [g.slice(g.reshape(l1.w, [B, CHANNELS, CHANNELS, TAPS]), 2, 0, RGB)], { perm: [0, 3, 2, 1] }), [B, TAPS * RGB, CHANNELS]);
 
   const preds = T > 1 ? g.opMulti('Split', [n.pred], T, { axis: 0, num_outputs: T }) : [n.pred];
   const grads = T > 1 ? g.opMulti('Split', [n.gradPred], T, { axis: 0, num_outputs: T }) : [n.gradPred];
   const masks = T > 2 ? g.opMulti('Split', [n.masks], T - 1, { axis: 0, num_outputs: T - 1 }) : [n.masks];
   const one = g.floats(1, [1]);
+  const zero = g.floats(0, [1]);
   const gw1: string[] = [];
   const gb1: string[] = [];
   const gw2: string[] = [];
@@ -368,18 +361,19 @@ export function buildRolloutBackward(spec: RolloutGraphSpec): Uint8Array {
     const gz = g.op('Mul', [gp, g.op('Mul', [p, g.op('Sub', [one, p])])]);
     gb2.push(g.op('ReduceSum', [gz, g.ints([2])], { keepdims: 0 })); // [B][3]
     // Layer 2: gh = conv^T(gz, w2); dw2 += corr(gz, h)
-    const colZ = shiftColumns(g, g.reshape(gz, [B, RGB, H, W]), { batch: B, channels: RGB, width: W, height: H }, -1, shifts); // [B][27][HW]
+    const colZ = shiftColumns(g, g.reshape(gz, [B, RGB, H, W]), { batch: B, channels: RGB, width: W, height: H }, -1); // [B][27][HW]
     const h = g.reshape(n.hidden(t), [B, CHANNELS, HW]);
     gw2.push(g.op('MatMul', [colZ, g.op('Transpose', [h], { perm: [0, 2, 1] })])); // [B][27][16] = [k][o][i]
     const gh = g.op('MatMul', [w2T, colZ]); // [B][16][HW]
-    // relu'
-    const ga = g.op('Mul', [gh, g.op('Sign', [h])]);
+    // relu': ga = gh where h > 0 (Where is ~3x faster than Mul by Sign(h) here)
+    const ga = g.op('Where', [g.op('Greater', [h, zero]), gh, zero]);
     gb1.push(g.op('ReduceSum', [ga, g.ints([2])], { keepdims: 0 })); // [B][16]
     // Layer 1: dw1 += corr(ga, s); g_r = gz + conv^T(ga, w1)[0..2]
-    const colA = shiftColumns(g, g.reshape(ga, [B, CHANNELS, H, W]), { batch: B, channels: CHANNELS, width: W, height: H }, -1, shifts); // [B][144][HW]
+    const colA = shiftColumns(g, g.reshape(ga, [B, CHANNELS, H, W]), { batch: B, channels: CHANNELS, width: W, height: H }, -1); // [B][144][HW]
     const s = g.reshape(n.state(t), [B, CHANNELS, HW]);
     gw1.push(g.op('MatMul', [colA, g.op('Transpose', [s], { perm: [0, 2, 1] })])); // [B][144][16] = [k][o][i]
-    gradR = g.op('Add', [gz, g.op('MatMul', [w1T3, colA])]); // [B][3][HW]
+    const back = shiftSum(g, g.op('MatMul', [w1s, ga]), { batch: B, channels: RGB, width: W, height: H }, -1); // [B][3][H][W]
+    gradR = g.op('Add', [gz, g.reshape(back, [B, RGB, HW])]); // [B][3][HW]
     if (t > 0) carried = g.op('Mul', [g.reshape(masks[t - 1]!, [B, 1, 1]), gradR]);
   }
   g.reshape(gradR, [B, RGB, H, W], n.gradRgb0);
