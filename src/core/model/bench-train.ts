@@ -16,7 +16,9 @@ export interface TrainingRolloutBench {
   /** One row per onnxruntime thread count; seconds are medians over `repeats` timed iterations. */
   runs: Array<{
     threads: number;
+    /** Forward (inputs to the worker, onnxruntime, predictions back). */
     forwardSeconds: number;
+    /** Backward (dL/dpred to the worker, onnxruntime, gradients back). */
     backwardSeconds: number;
     /** Forward + loss + backward of one iteration (median of the sums). */
     totalSeconds: number;
@@ -64,14 +66,15 @@ export async function benchmarkTrainingRollout(
       for (let r = 0; r <= repeats; r++) {
         const a = performance.now();
         const pred = rollout.forward(params, rgb0, data);
-        const { grad } = mseLoss(pred, data.targets);
         const b = performance.now();
-        rollout.backward(params, grad);
+        const { grad } = mseLoss(pred, data.targets);
         const c = performance.now();
+        rollout.backward(params, grad);
+        const d = performance.now();
         if (r === 0) continue; // warm-up: first-run allocations
         forward.push((b - a) / 1000);
-        backward.push((c - b) / 1000);
-        total.push((c - a) / 1000);
+        backward.push((d - c) / 1000);
+        total.push((d - a) / 1000);
       }
       runs.push({ threads, forwardSeconds: median(forward), backwardSeconds: median(backward), totalSeconds: median(total), minTotalSeconds: Math.min(...total), setupSeconds });
     } finally {

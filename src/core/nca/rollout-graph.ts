@@ -191,7 +191,7 @@ const TAP_OFFSETS: ReadonlyArray<readonly [number, number]> = Array.from({ lengt
  * col[k][c](p) = x[c](p + sign * offset_k). sign = +1 is im2col (a convolution reads x at p + offset);
  * sign = -1 is the adjoint's shift (a gradient is scattered back from p - offset). Tap-major rows
  * make the Concat copy 9 blocks of C planes per grid instead of 9 * C single planes. (A Gather
- * with precomputed wrapped indices was 3-5x slower than Pad + 9 Slices + Concat.)
+ * with precomputed wrapped indices was ~3x slower than Pad + 9 Slices + Concat.)
  */
 function shiftColumns(g: GraphWriter, x: string, spec: { batch: number; channels: number; width: number; height: number }, sign: 1 | -1): string {
   const { batch: B, channels: C, width: W, height: H } = spec;
