@@ -23,7 +23,7 @@ export function registerBench(program: Command): void {
       const extras = await import('./bench-extras.js');
       Object.assign(r.extra, await extras.extraBenchmarks(log, o.quick ?? false));
       const lines = [
-        `machine: ${r.machine.cores} cores, node ${r.machine.node}, peak ${r.machine.peakGflops} GFLOP/s`,
+        `machine: ${r.machine.cores} cores, node ${r.machine.node}, peak ${r.machine.peakGflops} GFLOP/s, load average ${r.machine.loadAverage.before.toFixed(2)} before / ${r.machine.loadAverage.after.toFixed(2)} after (figures are noisy when it is above ~0.5)`,
         '',
         '| grid | protocol | threads | steps/s | GFLOP/s | % of peak |',
         '|---|---|---|---|---|---|',

@@ -1,4 +1,4 @@
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { createEngine } from './nca/engine.js';
@@ -73,7 +73,8 @@ export async function benchRender(size: number, steps: number, format: 'png' | '
 }
 
 export interface BenchReport {
-  machine: { cores: number; node: string; peakGflops: number };
+  /** loadAverage: the 1-minute load before and after the run (other processes make figures noisy). */
+  machine: { cores: number; node: string; peakGflops: number; loadAverage: { before: number; after: number } };
   engine: EngineFigure[];
   render: RenderFigure[];
   extra: Record<string, unknown>;
@@ -82,6 +83,7 @@ export interface BenchReport {
 /** Runs the benchmark suite; `quick` uses fewer sizes and repeats. */
 export async function runBenchmarks(opts: { quick?: boolean; onProgress?: (label: string) => void } = {}): Promise<BenchReport> {
   const cores = availableParallelism();
+  const loadBefore = loadavg()[0]!;
   const sizes = opts.quick ? [128] : [64, 128, 256];
   const threadCounts = [...new Set([1, Math.min(2, cores)])];
   const repeats = opts.quick ? 1 : 3;
@@ -99,5 +101,5 @@ export async function runBenchmarks(opts: { quick?: boolean; onProgress?: (label
     opts.onProgress?.(`render 128x128 x 500 steps to ${format}`);
     renders.push(await benchRender(128, 500, format, repeats));
   }
-  return { machine: { cores, node: process.version, peakGflops: PEAK_GFLOPS }, engine, render: renders, extra: {} };
+  return { machine: { cores, node: process.version, peakGflops: PEAK_GFLOPS, loadAverage: { before: loadBefore, after: loadavg()[0]! } }, engine, render: renders, extra: {} };
 }
