@@ -1,0 +1,11 @@
+/**
+ * Worker thread for the exhaustive proofs: runs one range of the outer loop on tables that the
+ * main thread built in SharedArrayBuffers (see check.ts). Messages: ProofJob in, RoundedPart or
+ * FreePart out.
+ */
+import { parentPort } from 'node:worker_threads';
+import { runInline, type ProofJob } from './check.js';
+
+parentPort?.on('message', (job: ProofJob) => {
+  parentPort!.postMessage(runInline(job));
+});
