@@ -8,6 +8,10 @@ import { registerSynth } from './synth.js';
 import { registerSpectrogram } from './spectrogram.js';
 import { registerVisualize } from './visualize.js';
 import { registerDataset } from './dataset.js';
+import { registerTrain } from './train.js';
+import { registerGol } from './gol.js';
+import { registerGolCheck } from './gol-check.js';
+import { registerTrainGol } from './train-gol.js';
 
 /** Every subcommand's register function, in the order `nca --help` lists them. */
 export const commands: Array<(program: Command) => void> = [
@@ -19,5 +23,9 @@ export const commands: Array<(program: Command) => void> = [
   registerSpectrogram,
   registerVisualize,
   registerDataset,
+  registerTrain,
+  registerGol,
+  registerGolCheck,
+  registerTrainGol,
   registerBench,
 ];

@@ -200,6 +200,17 @@ function layerNorm(tf: Tf, weights: Weights, name: string, x: Tensor2D, eps: num
   return tf.add<Tensor2D>(tf.mul(normalised, weight<Tensor1D>(weights, `${name}.weight`)), weight<Tensor1D>(weights, `${name}.bias`));
 }
 
+/**
+ * Replacements for the two convolutions (same math); training passes im2col versions
+ * (fast-convs.ts) whose gradients are much cheaper on tfjs-cpu. Default: tf.conv2d / tf.conv2dTranspose.
+ */
+export interface ConvOps {
+  /** conv3x3 stride 2 pad 1: x NHWC, filter HWIO -> NHWC at half the side. */
+  conv3x3s2(x: Tensor4D, filter: Tensor4D): Tensor4D;
+  /** Transposed conv k4 stride 2 pad 1: x NHWC, weight IOHW (PyTorch ConvTranspose2d) -> NHWC at twice the side. */
+  deconv4x4s2(x: Tensor4D, weight: Tensor4D): Tensor4D;
+}
+
 export interface EncoderOutput {
   /** [B][64] */
   mu: Tensor2D;
@@ -218,14 +229,15 @@ export interface EncoderOutput {
  * flatten channel-major (c, y, x) to 2048; two linear heads. BatchNorm normalises with
  * running_mean / running_var, or with the batch statistics when `training` is set.
  */
-export function encoderForward(tf: Tf, weights: Weights, config: ModelConfig, context: Tensor4D, opts: { training?: boolean } = {}): EncoderOutput {
+export function encoderForward(tf: Tf, weights: Weights, config: ModelConfig, context: Tensor4D, opts: { training?: boolean; convs?: ConvOps } = {}): EncoderOutput {
   return tf.tidy(() => {
     const batch = context.shape[0];
     let x = tf.transpose(context, [0, 2, 3, 1]); // NCHW -> NHWC
     const batchStats: EncoderOutput['batchStats'] = [];
     for (let l = 1; l <= 3; l++) {
       const filter = tf.transpose(weight<Tensor4D>(weights, `encoder.conv${l}.weight`), [2, 3, 1, 0]); // OIHW -> HWIO
-      x = tf.add<Tensor4D>(tf.conv2d(x, filter, 2, 1), weight<Tensor1D>(weights, `encoder.conv${l}.bias`));
+      const conv = opts.convs ? opts.convs.conv3x3s2(x, filter) : tf.conv2d(x, filter, 2, 1);
+      x = tf.add<Tensor4D>(conv, weight<Tensor1D>(weights, `encoder.conv${l}.bias`));
       let mean = weight<Tensor1D>(weights, `encoder.bn${l}.running_mean`);
       let variance = weight<Tensor1D>(weights, `encoder.bn${l}.running_var`);
       if (opts.training) {
@@ -260,20 +272,22 @@ export function hypernetworkForward(tf: Tf, weights: Weights, config: ModelConfi
  * as (128, 4, 4) channel-major; transposed conv k4 stride 2 pad 1 (+ bias) 128->64, ReLU, 64->32,
  * ReLU, 32->16; then channels 0..2 (RGB) sigmoid, channels 3..15 (hidden) tanh times hiddenScale.
  */
-export function decoderForward(tf: Tf, weights: Weights, config: ModelConfig, z: Tensor2D): Tensor4D {
+export function decoderForward(tf: Tf, weights: Weights, config: ModelConfig, z: Tensor2D, opts: { convs?: ConvOps } = {}): Tensor4D {
   return tf.tidy(() => {
     const batch = z.shape[0];
     const seed = tf.reshape(linear(tf, weights, 'decoder.fc', z), [batch, DECODER_CHANNELS[0], BOTTLENECK, BOTTLENECK]) as Tensor4D;
     let x = tf.transpose(seed, [0, 2, 3, 1]); // NCHW -> NHWC
     for (let l = 1; l <= 3; l++) {
-      const filter = tf.transpose(weight<Tensor4D>(weights, `decoder.deconv${l}.weight`), [2, 3, 1, 0]); // IOHW -> [h][w][out][in]
+      const w = weight<Tensor4D>(weights, `decoder.deconv${l}.weight`);
       const side = x.shape[1] * 2;
-      x = tf.conv2dTranspose(x, filter, [batch, side, side, DECODER_CHANNELS[l]!], 2, 1);
+      x = opts.convs ? opts.convs.deconv4x4s2(x, w) : tf.conv2dTranspose(x, tf.transpose(w, [2, 3, 1, 0]), [batch, side, side, DECODER_CHANNELS[l]!], 2, 1); // IOHW -> [h][w][out][in]
       x = tf.add<Tensor4D>(x, weight<Tensor1D>(weights, `decoder.deconv${l}.bias`));
       if (l < 3) x = tf.relu(x);
     }
-    const [rgb, hidden] = tf.split<Tensor4D>(x, [RGB, CHANNELS - RGB], 3);
-    const state = tf.concat<Tensor4D>([tf.sigmoid(rgb!), tf.mul<Tensor4D>(tf.tanh(hidden!), config.hiddenScale)], 3);
+    // RGB channels sigmoid, hidden channels tanh x hiddenScale, chosen per channel by a 0/1 mask
+    // (a split + concat on the channel axis costs ~0.1 s at batch 8 on tfjs-cpu's slow slice path)
+    const isRgb = tf.tensor1d(Array.from({ length: CHANNELS }, (_, c) => (c < RGB ? 1 : 0)));
+    const state = tf.add<Tensor4D>(tf.mul(tf.sigmoid(x), isRgb), tf.mul(tf.mul(tf.tanh(x), config.hiddenScale), tf.sub(1, isRgb)));
     return tf.transpose(state, [0, 3, 1, 2]); // NHWC -> NCHW
   });
 }

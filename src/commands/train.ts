@@ -1,0 +1,116 @@
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { requireInt, requireNumber } from '../core/errors.js';
+import { interruptSignal } from './interrupt.js';
+import { parseSeed, parseThreads, report, sharedOptions, withExamples } from './options.js';
+
+interface TrainOpts {
+  data: string;
+  out: string;
+  iters: string;
+  batch: string;
+  seed: string;
+  lr: string;
+  beta: string;
+  samplingMax: string;
+  steps?: string;
+  checkpointEvery: string;
+  logEvery: string;
+  resume?: boolean;
+  notes?: boolean;
+  threads?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function registerTrain(program: Command): void {
+  const cmd = program
+    .command('train')
+    .description('train the neuromusical model (encoder + hypernetwork + first-frame decoder, the NCA in the loss) on nca dataset output')
+    .option('--data <dir>', 'dataset folder written by nca dataset', 'data')
+    .addOption(sharedOptions.out('fixtures/model'))
+    .option('--iters <n>', 'training iterations', '2000')
+    .option('--batch <n>', 'clips per iteration', '8')
+    .addOption(sharedOptions.seed())
+    .option('--lr <x>', 'Adam learning rate (cosine-decayed to 0.1x)', '0.001')
+    .option('--beta <x>', 'KL weight', '0.0001')
+    .option('--sampling-max <p>', 'scheduled sampling: final probability of feeding back a prediction (ramps from 0 over the first half)', '0.5')
+    .option('--steps <n>', 'NCA steps per rollout (default: every frame after the context, 21)')
+    .option('--checkpoint-every <n>', 'write checkpoint.bin every n iterations', '100')
+    .option('--log-every <n>', 'without a terminal: a progress line on stderr every n iterations', '50')
+    .option('--resume', 'continue from <out>/checkpoint.bin')
+    .option('--no-notes', 'skip computing notes.json (the latents of the 19 keys x 8 instruments) at the end')
+    .addOption(sharedOptions.threads())
+    .addOption(sharedOptions.json())
+    .addOption(sharedOptions.quiet())
+    .action(async (o: TrainOpts) => runTrain(o));
+  withExamples(cmd, [
+    'nca dataset --out data/ && nca train --data data/ --out fixtures/model/ --iters 4000',
+    'nca train --data data/ --out my-model/ --iters 4000 --resume',
+    'nca train --data data/ --out /tmp/m --iters 20 --batch 4 --json',
+  ]);
+}
+
+async function runTrain(o: TrainOpts): Promise<void> {
+  const iters = requireInt('--iters', o.iters, 1, 10_000_000);
+  const batch = requireInt('--batch', o.batch, 1, 256);
+  const seed = parseSeed(o.seed);
+  const lr = requireNumber('--lr', o.lr, 0, 1);
+  const beta = requireNumber('--beta', o.beta, 0, 100);
+  const samplingMax = requireNumber('--sampling-max', o.samplingMax, 0, 1);
+  const steps = o.steps === undefined ? undefined : requireInt('--steps', o.steps, 1, 256);
+  const checkpointEvery = requireInt('--checkpoint-every', o.checkpointEvery, 1, 10_000_000);
+  const logEvery = requireInt('--log-every', o.logEvery, 1, 10_000_000);
+  const threads = parseThreads(o.threads);
+
+  const { openDataset } = await import('../core/audio/dataset.js');
+  const { train } = await import('../core/model/train.js');
+  const data = await openDataset(o.data);
+  const tty = process.stderr.isTTY && !o.quiet && !o.json;
+  const bar = tty
+    ? new cliProgress.SingleBar(
+        { stream: process.stderr, format: 'train [{bar}] {value}/{total} | loss {loss} | {spi} s/it | ETA {eta_formatted}', hideCursor: true, clearOnComplete: true, etaBuffer: 50 },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  let started = false;
+  const t0 = performance.now();
+  let result;
+  try {
+    result = await train({
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads,
+      resume: o.resume === true,
+      signal: interruptSignal(),
+      onProgress: ({ iteration, iters: total, entry, secondsPerIteration }) => {
+        if (bar) {
+          const payload = { loss: entry.loss.toFixed(5), spi: secondsPerIteration.toFixed(2) };
+          if (!started) {
+            bar.start(total, iteration, payload);
+            started = true;
+          } else bar.update(iteration, payload);
+        } else if (!o.quiet && !o.json && (iteration % logEvery === 0 || iteration === total)) {
+          const eta = (total - iteration) * secondsPerIteration;
+          process.stderr.write(
+            `train ${iteration}/${total} loss ${entry.loss.toFixed(5)} (rollout ${entry.rollout.toFixed(5)}, decoder ${entry.decoder.toFixed(5)}, kl ${entry.kl.toFixed(1)}) ` +
+              `p ${entry.sampling.toFixed(2)} lr ${entry.lr.toExponential(2)} | ${secondsPerIteration.toFixed(3)} s/it (nca fwd ${entry.ncaForward.toFixed(3)} bwd ${entry.ncaBackward.toFixed(3)}) | ` +
+              `elapsed ${((performance.now() - t0) / 60000).toFixed(1)} min, ETA ${(eta / 60).toFixed(1)} min\n`,
+          );
+        }
+      },
+    });
+  } finally {
+    if (started) bar?.stop();
+  }
+  let notes: { path: string; seconds: number } | null = null;
+  if (result.finished && o.notes !== false) {
+    const { writeNotesManifest } = await import('../core/model/notes.js');
+    notes = await writeNotesManifest(o.out);
+  }
+  const s = result.secondsPerIteration;
+  report(o, { ...result, notes }, [
+    result.finished ? `trained ${result.iterations} iterations into ${o.out} in ${(result.seconds / 60).toFixed(1)} min` : `stopped at iteration ${result.iterations}; continue with --resume`,
+    `loss (mean of the last 50 iterations) ${result.finalLoss.loss.toFixed(5)}: rollout ${result.finalLoss.rollout.toFixed(5)}, decoder ${result.finalLoss.decoder.toFixed(5)}, KL ${result.finalLoss.kl.toFixed(2)}`,
+    `${s.total.toFixed(3)} s/iteration: NCA forward ${s.ncaForward.toFixed(3)}, NCA backward ${s.ncaBackward.toFixed(3)}, the rest (tfjs) ${s.rest.toFixed(3)}`,
+    ...(notes ? [`wrote ${notes.path} in ${notes.seconds.toFixed(1)} s`] : []),
+  ]);
+}

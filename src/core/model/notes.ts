@@ -1,0 +1,111 @@
+/**
+ * The note manifest, `<model>/notes.json`: the latent of each of the 19 keys F4..B5 for every
+ * instrument, computed by the model's encoder from the synthesiser's notes (the seed's piano
+ * manifest), so a key press or `nca encode --note A4 --instrument violin` needs no audio. A chord
+ * is the mean of its notes' latents (SPEC.md section 2).
+ *
+ * File: { "format": "nca-notes", "version": 1, "dim": 64, "model": {...}, "synth": {velocity,
+ *         duration, seed}, "instruments": [...], "notes": ["F4", ...],
+ *         "latents": { "<instrument>": { "<note>": [64 numbers] } } }
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { INSTRUMENTS, KEYBOARD_NOTES, noteName, synthesize, type Instrument } from '../audio/synth.js';
+import { ANALYSIS_RATE } from '../audio/wav.js';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { LATENT_DIM } from '../latent.js';
+import { WINDOW_SECONDS, contextFrames, encodeContexts, type Encoder } from './encode.js';
+
+export const NOTES_FILE = 'notes.json';
+export const NOTES_FORMAT = 'nca-notes';
+
+/** How the manifest's notes are synthesised: a mid velocity, held 1 s in the 2-s window. */
+export const NOTE_SYNTH = { velocity: 0.7, duration: 1, seed: 0 } as const;
+
+export interface NotesManifest {
+  format: typeof NOTES_FORMAT;
+  version: 1;
+  dim: number;
+  model?: Record<string, unknown>;
+  synth: typeof NOTE_SYNTH;
+  instruments: string[];
+  notes: string[];
+  latents: Record<string, Record<string, number[]>>;
+}
+
+/** Encode the 19 keys x every instrument. */
+export function computeNotes(model: Encoder, opts: { instruments?: readonly Instrument[]; notes?: readonly number[] } = {}): NotesManifest {
+  const instruments = opts.instruments ?? INSTRUMENTS;
+  const notes = opts.notes ?? KEYBOARD_NOTES;
+  const n = Math.round(WINDOW_SECONDS * ANALYSIS_RATE);
+  const contexts: Float32Array[] = [];
+  for (const instrument of instruments) {
+    for (const midi of notes) {
+      const sound = synthesize({ instrument, midi, velocity: NOTE_SYNTH.velocity, duration: NOTE_SYNTH.duration, seed: NOTE_SYNTH.seed });
+      const window = new Float32Array(n);
+      window.set(sound.subarray(0, n));
+      contexts.push(contextFrames(window, ANALYSIS_RATE, model.config.contextFrames));
+    }
+  }
+  const per = contexts[0]!.length;
+  const all = new Float32Array(contexts.length * per);
+  contexts.forEach((c, i) => all.set(c, i * per));
+  const mu = encodeContexts(model, all, contexts.length);
+  const latents: NotesManifest['latents'] = {};
+  let k = 0;
+  for (const instrument of instruments) {
+    const row: Record<string, number[]> = {};
+    for (const midi of notes) {
+      row[noteName(midi)] = Array.from(mu.subarray(k * LATENT_DIM, (k + 1) * LATENT_DIM), (v) => Number(v.toPrecision(7)));
+      k++;
+    }
+    latents[instrument] = row;
+  }
+  return { format: NOTES_FORMAT, version: 1, dim: LATENT_DIM, synth: NOTE_SYNTH, instruments: [...instruments], notes: notes.map(noteName), latents };
+}
+
+/** Load the model of `dir`, compute its notes and write `<dir>/notes.json` (atomically). */
+export async function writeNotesManifest(dir: string): Promise<{ path: string; seconds: number }> {
+  const t0 = performance.now();
+  const { loadModel } = await import('./networks.js');
+  const model = await loadModel(dir);
+  try {
+    const manifest = computeNotes(model);
+    manifest.model = { dir, trained: (model.config.training as { iterationsDone?: number } | undefined)?.iterationsDone ?? null };
+    const path = join(dir, NOTES_FILE);
+    await writeFileAtomic(path, JSON.stringify(manifest) + '\n');
+    return { path, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Read and check `<dir>/notes.json`. */
+export async function loadNotes(dir: string): Promise<NotesManifest> {
+  const path = join(dir, NOTES_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new UserError(`no note manifest at ${path}: compute it with nca encode --make-notes --model ${dir} (nca train writes it at the end)`);
+  }
+  let m: NotesManifest;
+  try {
+    m = JSON.parse(text) as NotesManifest;
+  } catch {
+    throw new UserError(`${path} is not valid JSON; recompute it with nca encode --make-notes`);
+  }
+  if (m.format !== NOTES_FORMAT || m.version !== 1 || m.dim !== LATENT_DIM || typeof m.latents !== 'object') throw new UserError(`${path} is not an nca note manifest; recompute it with nca encode --make-notes`);
+  return m;
+}
+
+/** The latent of a note of an instrument (UserError naming what exists when it is not in the manifest). */
+export function noteLatent(m: NotesManifest, instrument: string, note: string): Float32Array {
+  const row = m.latents[instrument];
+  if (!row) throw new UserError(`no instrument ${JSON.stringify(instrument)} in the note manifest; choose one of ${m.instruments.join(', ')}`);
+  const v = row[note];
+  if (!v) throw new UserError(`no note ${note} for ${instrument} in the note manifest; the keys are ${m.notes[0]}..${m.notes[m.notes.length - 1]} (${m.notes.join(', ')})`);
+  if (v.length !== LATENT_DIM || v.some((x) => !Number.isFinite(x))) throw new UserError(`the note manifest's latent of ${instrument} ${note} is malformed; recompute it with nca encode --make-notes`);
+  return Float32Array.from(v);
+}

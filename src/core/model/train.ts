@@ -1,0 +1,602 @@
+/**
+ * Training of the neuromusical model (SPEC.md sections 2-3): encoder + hypernetwork + first-frame
+ * decoder, with the NCA rollout inside the loss.
+ *
+ * One iteration, for a batch of B training clips:
+ *   context frames 0..3 -> encoder (BatchNorm on batch statistics) -> mu, logvar
+ *   z = mu + exp(logvar / 2) * eps           (eps from the seeded Rng, not tf.random)
+ *   params = hypernetwork(z)                 [B][4640]
+ *   pred = NCA rollout from frame 3 under the frame protocol (fresh hidden noise each frame),
+ *          T = 21 steps predicting frames 4..24; scheduled sampling: each step starts from the
+ *          model's own previous frame with probability p (ramping 0 -> samplingMax), else from
+ *          the ground truth
+ *   loss = MSE(pred, frames 4..24) + beta * KL(q(z|x) || N(0, I)) + decoderWeight * MSE(decoder(z) RGB, frame 3)
+ * then the gradients (tfjs autodiff around the rollout op, whose backward runs on onnxruntime),
+ * clipped to a global norm, and an Adam step with a cosine-decayed learning rate.
+ *
+ * Why frame 3 for the first-frame decoder: the renderer starts a latent's NCA from the decoder's
+ * picture (`--init decoder`), and the NCA was trained to continue from frame 3 (a circles picture),
+ * not from frame 0 (a spectrogram, which the NCA never sees as a state). So the decoder learns to
+ * draw the picture the NCA knows how to continue.
+ *
+ * Determinism: every random draw of iteration i (batch, eps, hidden noise, masks) comes from
+ * `new Rng("<seed>/iteration/<i>")`, so a run resumed from a checkpoint draws exactly what an
+ * uninterrupted run draws. Initial weights come from `new Rng("<seed>/init")`.
+ *
+ * Files in the output folder: model.json + weights.bin (the final model, written at the end),
+ * checkpoint.bin (weights + Adam state + iteration, written atomically every checkpointEvery
+ * iterations), train-log.jsonl (one JSON line per iteration, rewritten atomically with each
+ * checkpoint and at the end), loss-curve.png.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { Rng } from '../rng.js';
+import { makeBatch, maxRolloutSteps, sampleIndices, type SequenceSource } from './dataset-batches.js';
+import { im2colConvs } from './fast-convs.js';
+import { lossCurvePng } from './loss-curve.js';
+import { NcaRollout, ncaRolloutOp, rolloutNoise } from './nca-op.js';
+import { DEFAULT_CONFIG, decoderForward, encoderForward, hypernetworkForward, initialWeights, weightSpecs, type ModelConfig } from './networks.js';
+import { loadTf, type Tf } from './tf.js';
+import { saveWeights, shapeSize, type NamedArrays } from './weights.js';
+
+/** The settings of a run (stored in the checkpoint and in the model's config). */
+export interface TrainSettings {
+  iters: number;
+  batch: number;
+  seed: number | string;
+  /** Adam learning rate at the start; decays along a cosine to lrFinal x lr. */
+  lr: number;
+  lrFinal: number;
+  /** KL weight. */
+  beta: number;
+  /** Weight of the first-frame decoder's MSE. */
+  decoderWeight: number;
+  /** Gradients are scaled down to this global L2 norm when larger. */
+  clipNorm: number;
+  /** Scheduled sampling: the probability of feeding back a prediction ramps linearly from 0 ... */
+  samplingMax: number;
+  /** ... to samplingMax over this fraction of the iterations, then stays. */
+  samplingRamp: number;
+  /** Std of the fresh hidden channels each frame (SPEC.md: 0.1). */
+  noiseStd: number;
+  /** NCA steps per rollout (frames predicted after the start frame); default: every frame of the clips. */
+  steps: number;
+  checkpointEvery: number;
+  /** BatchNorm running-statistics momentum (PyTorch's 0.1). */
+  bnMomentum: number;
+}
+
+export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
+  batch: 8,
+  seed: 0,
+  lr: 1e-3,
+  lrFinal: 0.1,
+  beta: 1e-4,
+  decoderWeight: 1,
+  clipNorm: 1,
+  samplingMax: 0.5,
+  samplingRamp: 0.5,
+  noiseStd: 0.1,
+  checkpointEvery: 100,
+  bnMomentum: 0.1,
+};
+
+/** One line of train-log.jsonl. */
+export interface LogEntry {
+  iteration: number;
+  /** Total loss (the optimised value). */
+  loss: number;
+  rollout: number;
+  kl: number;
+  decoder: number;
+  /** Scheduled-sampling probability used. */
+  sampling: number;
+  lr: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Wall-clock seconds of the iteration, and its NCA forward / backward shares. */
+  seconds: number;
+  ncaForward: number;
+  ncaBackward: number;
+}
+
+export interface TrainProgress {
+  iteration: number;
+  iters: number;
+  entry: LogEntry;
+  /** Mean seconds per iteration over this process's iterations so far. */
+  secondsPerIteration: number;
+}
+
+export interface TrainOptions extends Partial<Omit<TrainSettings, 'iters'>> {
+  iters: number;
+  data: SequenceSource & { indices(split: 'train' | 'test'): number[]; manifest: { sha256?: string } };
+  outDir: string;
+  /** Continue from <outDir>/checkpoint.bin (same settings required, except iters may grow). */
+  resume?: boolean;
+  /** onnxruntime threads for the rollout (default: the number of cores). */
+  threads?: number;
+  /** Stop after this many iterations in this process (tests of --resume); a checkpoint is written there. */
+  stopAfter?: number;
+  /** Extra keys for the model config (e.g. provenance). */
+  extraConfig?: Record<string, unknown>;
+  onProgress?: (p: TrainProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  outDir: string;
+  iterations: number;
+  /** True when all `iters` iterations are done and the final model was written. */
+  finished: boolean;
+  resumedFrom: number;
+  seconds: number;
+  /** Medians over this process's iterations (the first is skipped as warm-up when there are more). */
+  secondsPerIteration: { total: number; ncaForward: number; ncaBackward: number; rest: number };
+  finalLoss: { loss: number; rollout: number; kl: number; decoder: number };
+  settings: TrainSettings;
+  files: string[];
+}
+
+export const CHECKPOINT_FILE = 'checkpoint.bin';
+export const LOG_FILE = 'train-log.jsonl';
+export const CURVE_FILE = 'loss-curve.png';
+const CHECKPOINT_MAGIC = 'NCACKPT1';
+
+/** Names of tensors that are not trained by gradients (BatchNorm statistics). */
+function isStatistic(name: string): boolean {
+  return name.endsWith('.running_mean') || name.endsWith('.running_var');
+}
+
+/** Scheduled-sampling probability at an iteration (0-based). */
+export function samplingProbability(s: Pick<TrainSettings, 'iters' | 'samplingMax' | 'samplingRamp'>, iteration: number): number {
+  const rampIters = s.samplingRamp * s.iters;
+  if (rampIters <= 0) return s.samplingMax;
+  return s.samplingMax * Math.min(1, iteration / rampIters);
+}
+
+/** Learning rate at an iteration: cosine from lr down to lr * lrFinal at the last iteration. */
+export function learningRate(s: Pick<TrainSettings, 'iters' | 'lr' | 'lrFinal'>, iteration: number): number {
+  const f = s.iters <= 1 ? 0 : iteration / (s.iters - 1);
+  return s.lr * (s.lrFinal + (1 - s.lrFinal) * 0.5 * (1 + Math.cos(Math.PI * f)));
+}
+
+/** Validated settings with defaults filled in. */
+export function resolveSettings(opts: TrainOptions, framesPerClip: number): TrainSettings {
+  const maxSteps = maxRolloutSteps(framesPerClip, DEFAULT_CONFIG.contextFrames);
+  const s: TrainSettings = { ...DEFAULT_SETTINGS, steps: maxSteps, ...stripUndefined(opts), iters: opts.iters };
+  const intIn = (name: string, v: number, lo: number, hi: number) => {
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new UserError(`${name} must be an integer in ${lo}..${hi}, got ${v}`);
+  };
+  intIn('iters', s.iters, 1, 10_000_000);
+  intIn('batch', s.batch, 1, 256);
+  intIn('steps', s.steps, 1, maxSteps);
+  intIn('checkpointEvery', s.checkpointEvery, 1, 10_000_000);
+  for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {
+    if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
+  }
+  return s;
+}
+
+function stripUndefined(o: TrainOptions): Partial<TrainSettings> {
+  const keys = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum'] as const;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out as Partial<TrainSettings>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints: one binary file, magic + u32 header length + JSON header + float32 LE tensors
+
+interface CheckpointHeader {
+  iteration: number;
+  settings: TrainSettings;
+  tensors: Array<{ name: string; shape: number[] }>;
+}
+
+function encodeCheckpoint(header: CheckpointHeader, named: NamedArrays): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  let floats = 0;
+  for (const { data } of named.values()) floats += data.length;
+  const pre = CHECKPOINT_MAGIC.length + 4 + json.length;
+  const pad = (4 - (pre % 4)) % 4;
+  const bytes = new Uint8Array(pre + pad + 4 * floats);
+  bytes.set(new TextEncoder().encode(CHECKPOINT_MAGIC), 0);
+  new DataView(bytes.buffer).setUint32(CHECKPOINT_MAGIC.length, json.length + pad, true);
+  bytes.set(json, CHECKPOINT_MAGIC.length + 4);
+  bytes.fill(0x20, pre, pre + pad); // spaces: still valid JSON when read back
+  const view = new DataView(bytes.buffer);
+  let off = pre + pad;
+  for (const { data } of named.values()) {
+    for (let i = 0; i < data.length; i++, off += 4) view.setFloat32(off, data[i]!, true);
+  }
+  return bytes;
+}
+
+function decodeCheckpoint(bytes: Uint8Array, source: string): { header: CheckpointHeader; named: NamedArrays } {
+  const bad = (why: string) => new UserError(`${source} is not a usable checkpoint (${why}); train again without --resume`);
+  if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== CHECKPOINT_MAGIC) throw bad('wrong magic');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const len = view.getUint32(8, true);
+  let header: CheckpointHeader;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + len))) as CheckpointHeader;
+  } catch {
+    throw bad('header is not JSON');
+  }
+  const named: NamedArrays = new Map();
+  let off = 12 + len;
+  for (const { name, shape } of header.tensors) {
+    const n = shapeSize(shape);
+    if (off + 4 * n > bytes.length) throw bad('truncated');
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++, off += 4) data[i] = view.getFloat32(off, true);
+    named.set(name, { shape, data });
+  }
+  if (off !== bytes.length) throw bad('size mismatch');
+  return { header, named };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The training loop
+
+interface State {
+  tf: Tf;
+  /** Trainable variables by name. */
+  vars: Record<string, Variable>;
+  /** Master copies of the trainable values, and Adam's first and second moments (plain arrays: a fused JS update is ~50x faster than a dozen tfjs-cpu ops per tensor). */
+  values: Record<string, Float32Array>;
+  m: Record<string, Float32Array>;
+  v: Record<string, Float32Array>;
+  /** BatchNorm running statistics by name (replaced each iteration). */
+  stats: Record<string, Tensor>;
+}
+
+function buildState(tf: Tf, named: NamedArrays, moments?: { m: NamedArrays; v: NamedArrays }): State {
+  const state: State = { tf, vars: {}, values: {}, m: {}, v: {}, stats: {} };
+  for (const { name, shape } of weightSpecs()) {
+    const a = named.get(name);
+    if (!a) throw new UserError(`the checkpoint has no tensor ${name}; train again without --resume`);
+    if (isStatistic(name)) {
+      state.stats[name] = tf.tensor(a.data, shape);
+      continue;
+    }
+    state.values[name] = Float32Array.from(a.data);
+    state.vars[name] = tf.variable(tf.tensor(a.data, shape), true, `w/${name}`);
+    const size = shapeSize(shape);
+    state.m[name] = moments ? Float32Array.from(moments.m.get(name)!.data) : new Float32Array(size);
+    state.v[name] = moments ? Float32Array.from(moments.v.get(name)!.data) : new Float32Array(size);
+  }
+  return state;
+}
+
+function weightsRecord(state: State): Record<string, Tensor> {
+  return { ...state.vars, ...state.stats };
+}
+
+function namedWeights(state: State): NamedArrays {
+  const named: NamedArrays = new Map();
+  const all = weightsRecord(state);
+  for (const { name } of weightSpecs()) {
+    const t = all[name]!;
+    named.set(name, { shape: [...t.shape], data: new Float32Array(t.dataSync()) });
+  }
+  return named;
+}
+
+function checkpointArrays(state: State): NamedArrays {
+  const named = namedWeights(state);
+  for (const { name, shape } of weightSpecs()) {
+    if (isStatistic(name)) continue;
+    named.set(`adam.m/${name}`, { shape, data: state.m[name]! });
+    named.set(`adam.v/${name}`, { shape, data: state.v[name]! });
+  }
+  return named;
+}
+
+function disposeState(state: State): void {
+  for (const group of [state.vars, state.stats]) for (const t of Object.values(group)) t.dispose();
+}
+
+const median = (xs: number[]): number => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : 0);
+
+/** The model config written with the weights: architecture, render protocol, training settings. */
+export function trainedConfig(settings: TrainSettings, extra: Record<string, unknown>): ModelConfig {
+  return {
+    ...DEFAULT_CONFIG,
+    protocol: 'frame',
+    protocolDetails: { kind: 'carry', carry: 3, squash: 'sigmoid', hidden: 'noise', noiseStd: settings.noiseStd, stepsPerFrame: 1, start: 'frame 3 (context frames 0..3)' },
+    training: { ...settings, ...extra },
+  };
+}
+
+/** Runs (or resumes) a training; see the module comment. */
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const t0 = performance.now();
+  const tf = await loadTf();
+  const { data, outDir } = opts;
+  const { framesPerClip, width: W, height: H } = data.manifest;
+  if (W !== DEFAULT_CONFIG.frameSize || H !== DEFAULT_CONFIG.frameSize) throw new UserError(`the dataset's frames are ${W}x${H}; the model trains on ${DEFAULT_CONFIG.frameSize}x${DEFAULT_CONFIG.frameSize}: rebuild it with nca dataset`);
+  const C = DEFAULT_CONFIG.contextFrames;
+  if (framesPerClip < C + 1) throw new UserError(`the dataset has ${framesPerClip} frames per clip; training needs at least ${C + 1} (${C} context + 1 to predict)`);
+  const settings = resolveSettings(opts, framesPerClip);
+  const pool = data.indices('train');
+  if (pool.length === 0) throw new UserError('the dataset has no training clips (all held out); rebuild it with a smaller --held-out');
+  const config: ModelConfig = { ...DEFAULT_CONFIG };
+
+  // Initial weights, or the checkpoint's.
+  let start = 0;
+  let state: State;
+  let log: LogEntry[] = [];
+  const checkpointPath = join(outDir, CHECKPOINT_FILE);
+  if (opts.resume) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(checkpointPath);
+    } catch {
+      throw new UserError(`no checkpoint at ${checkpointPath} to resume from; run nca train without --resume`);
+    }
+    const { header, named } = decodeCheckpoint(bytes, checkpointPath);
+    for (const k of Object.keys(header.settings) as Array<keyof TrainSettings>) {
+      if (k === 'iters' || k === 'checkpointEvery') continue;
+      if (JSON.stringify(header.settings[k]) !== JSON.stringify(settings[k])) {
+        throw new UserError(`the checkpoint was trained with ${k} ${JSON.stringify(header.settings[k])}, not ${JSON.stringify(settings[k])}: resume with the same settings`);
+      }
+    }
+    if (header.iteration > settings.iters) throw new UserError(`the checkpoint is at iteration ${header.iteration}, past --iters ${settings.iters}`);
+    start = header.iteration;
+    const pick = (prefix: string): NamedArrays => {
+      const out: NamedArrays = new Map();
+      for (const [name, a] of named) if (name.startsWith(prefix)) out.set(name.slice(prefix.length), a);
+      return out;
+    };
+    state = buildState(tf, named, { m: pick('adam.m/'), v: pick('adam.v/') });
+    log = await readLog(join(outDir, LOG_FILE), start);
+  } else {
+    state = buildState(tf, initialWeights(new Rng(`${settings.seed}/init`)));
+  }
+
+  const B = settings.batch;
+  const T = settings.steps;
+  const shape = { batch: B, width: W, height: H, steps: T };
+  const rollout = await NcaRollout.create({ ...shape, threads: opts.threads });
+  // time the rollout's forward and backward as the op calls them
+  const timing = { forward: 0, backward: 0 };
+  const forward = rollout.forward.bind(rollout);
+  const backward = rollout.backward.bind(rollout);
+  rollout.forward = (...a) => {
+    const s = performance.now();
+    try {
+      return forward(...a);
+    } finally {
+      timing.forward += (performance.now() - s) / 1000;
+    }
+  };
+  rollout.backward = (...a) => {
+    const s = performance.now();
+    try {
+      return backward(...a);
+    } finally {
+      timing.backward += (performance.now() - s) / 1000;
+    }
+  };
+
+  const convs = im2colConvs(tf);
+  const noise = new Float32Array(T * B * 13 * W * H);
+  const masks = new Float32Array((T - 1) * B);
+  const eps = new Float32Array(B * config.latentDim);
+  const names = Object.keys(state.vars);
+  const varList = names.map((n) => state.vars[n]!);
+  const beta1 = 0.9, beta2 = 0.999, adamEps = 1e-8;
+  const perIter: Array<{ total: number; forward: number; backward: number }> = [];
+  const files: string[] = [];
+  let iteration = start;
+  const stopAt = opts.stopAfter === undefined ? settings.iters : Math.min(settings.iters, start + opts.stopAfter);
+
+  const writeCheckpoint = async () => {
+    const header: CheckpointHeader = { iteration, settings, tensors: [] };
+    const named = checkpointArrays(state);
+    header.tensors = [...named].map(([name, a]) => ({ name, shape: a.shape }));
+    await writeFileAtomic(checkpointPath, encodeCheckpoint(header, named));
+    await writeFileAtomic(join(outDir, LOG_FILE), log.map((e) => JSON.stringify(e)).join('\n') + (log.length ? '\n' : ''));
+  };
+
+  try {
+    while (iteration < stopAt) {
+      opts.signal?.throwIfAborted();
+      const itStart = performance.now();
+      timing.forward = timing.backward = 0;
+      const rng = new Rng(`${settings.seed}/iteration/${iteration}`);
+      const batch = makeBatch(data, sampleIndices(rng, pool, B), { contextFrames: C, steps: T });
+      rng.normalArray(eps);
+      rolloutNoise(rng, shape, settings.noiseStd, noise);
+      const p = samplingProbability(settings, iteration);
+      for (let i = 0; i < masks.length; i++) masks[i] = rng.uniform() < p ? 1 : 0;
+      const lr = learningRate(settings, iteration);
+
+      const parts: { rollout?: Scalar; kl?: Scalar; decoder?: Scalar; stats?: Array<{ mean: Tensor1D; variance: Tensor1D }> } = {};
+      const context = tf.tensor4d(batch.context, [B, 3 * C, H, W]);
+      const startFrame = tf.tensor4d(batch.start, [B, 3, H, W]);
+      const epsT = tf.tensor2d(eps, [B, config.latentDim]);
+      const decoderTarget = padChannels(batch.start, B, 3, config.channels, H * W);
+      const { value, grads } = tf.variableGrads(() => {
+        const weights = weightsRecord(state);
+        const enc = encoderForward(tf, weights, config, context, { training: true, convs });
+        parts.stats = enc.batchStats.map((s) => ({ mean: tf.keep(s.mean), variance: tf.keep(s.variance) }));
+        const z = tf.add<Tensor2D>(enc.mu, tf.mul(tf.exp(tf.mul(enc.logvar, 0.5)), epsT));
+        const params = hypernetworkForward(tf, weights, config, z);
+        const pred = ncaRolloutOp(tf, rollout, params, startFrame, { targets: batch.targets, noise, masks });
+        const rolloutLoss = mseOp(tf, pred, batch.targets);
+        // KL(N(mu, sigma^2) || N(0, I)): summed over dimensions, averaged over the batch
+        const kl = tf.div(tf.sum(tf.mul(-0.5, tf.sub(tf.add(1, enc.logvar), tf.add(tf.square(enc.mu), tf.exp(enc.logvar))))), B) as Scalar;
+        const decoded = decoderForward(tf, weights, config, z, { convs });
+        // MSE over the RGB channels (0..2 of 16) only
+        const decoderLoss = mseOp(tf, decoded, decoderTarget, { blocks: B, blockSize: config.channels * H * W, used: 3 * H * W });
+        parts.rollout = tf.keep(rolloutLoss);
+        parts.kl = tf.keep(kl);
+        parts.decoder = tf.keep(decoderLoss);
+        return tf.addN([rolloutLoss, tf.mul(settings.beta, kl), tf.mul(settings.decoderWeight, decoderLoss)]) as Scalar;
+      }, varList);
+      const grad = (n: string): Tensor => {
+        const g = grads[state.vars[n]!.name];
+        if (!g) throw new Error(`no gradient for ${n}`);
+        return g;
+      };
+
+      // clip to the global norm, Adam step
+      const gradNorm = tf.tidy(() => Math.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grad(n))))).dataSync()[0]!));
+      const clip = settings.clipNorm > 0 && gradNorm > settings.clipNorm ? settings.clipNorm / gradNorm : 1;
+      const step = iteration + 1;
+      const lr1 = lr / (1 - beta1 ** step), correction2 = 1 - beta2 ** step;
+      for (const n of names) {
+        const g = grad(n).dataSync() as Float32Array;
+        const w = state.values[n]!, m = state.m[n]!, v = state.v[n]!;
+        for (let i = 0; i < w.length; i++) {
+          const gi = g[i]! * clip;
+          const mi = (m[i] = beta1 * m[i]! + (1 - beta1) * gi);
+          const vi = (v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi);
+          w[i]! -= (lr1 * mi) / (Math.sqrt(vi / correction2) + adamEps);
+        }
+        const variable = state.vars[n]!;
+        tf.tidy(() => variable.assign(tf.tensor(w.slice(), variable.shape))); // a copy: tfjs-cpu would keep a reference to w
+      }
+      // BatchNorm running statistics (PyTorch: momentum 0.1, unbiased variance)
+      const count = B * (H / 2) * (W / 2);
+      parts.stats!.forEach((s, i) => {
+        const l = i + 1;
+        const n = count / 4 ** i; // spatial size halves each layer
+        const meanName = `encoder.bn${l}.running_mean`, varName = `encoder.bn${l}.running_var`;
+        const oldMean = state.stats[meanName]!, oldVar = state.stats[varName]!;
+        const mom = settings.bnMomentum;
+        state.stats[meanName] = tf.tidy(() => tf.add(tf.mul(oldMean, 1 - mom), tf.mul(s.mean, mom)));
+        state.stats[varName] = tf.tidy(() => tf.add(tf.mul(oldVar, 1 - mom), tf.mul(s.variance, (mom * n) / Math.max(1, n - 1))));
+        oldMean.dispose();
+        oldVar.dispose();
+        s.mean.dispose();
+        s.variance.dispose();
+      });
+      const read = (t: Scalar | undefined) => (t ? t.dataSync()[0]! : NaN);
+      const entry: LogEntry = {
+        iteration: step,
+        loss: value.dataSync()[0]!,
+        rollout: read(parts.rollout),
+        kl: read(parts.kl),
+        decoder: read(parts.decoder),
+        sampling: p,
+        lr,
+        gradNorm,
+        seconds: 0,
+        ncaForward: timing.forward,
+        ncaBackward: timing.backward,
+      };
+      for (const t of [value, context, startFrame, epsT, parts.rollout, parts.kl, parts.decoder, ...Object.values(grads)]) t?.dispose();
+      if (!Number.isFinite(entry.loss)) throw new Error(`training diverged at iteration ${step} (loss ${entry.loss}); try a smaller learning rate`);
+      entry.seconds = (performance.now() - itStart) / 1000;
+      log.push(roundEntry(entry));
+      perIter.push({ total: entry.seconds, forward: entry.ncaForward, backward: entry.ncaBackward });
+      iteration = step;
+      opts.onProgress?.({ iteration, iters: settings.iters, entry, secondsPerIteration: perIter.reduce((a, b) => a + b.total, 0) / perIter.length });
+      if (iteration % settings.checkpointEvery === 0 || iteration === stopAt) await writeCheckpoint();
+    }
+
+    const finished = iteration === settings.iters;
+    const curve = lossCurvePng(log);
+    await writeFileAtomic(join(outDir, CURVE_FILE), curve);
+    files.push(join(outDir, CHECKPOINT_FILE), join(outDir, LOG_FILE), join(outDir, CURVE_FILE));
+    const timed = perIter.length > 1 ? perIter.slice(1) : perIter;
+    const secondsPerIteration = {
+      total: median(timed.map((x) => x.total)),
+      ncaForward: median(timed.map((x) => x.forward)),
+      ncaBackward: median(timed.map((x) => x.backward)),
+      rest: median(timed.map((x) => x.total - x.forward - x.backward)),
+    };
+    if (finished) {
+      const extra = { ...opts.extraConfig, iterationsDone: iteration, datasetSha256: data.manifest.sha256, secondsPerIteration };
+      await saveWeights(outDir, trainedConfig(settings, extra), namedWeights(state));
+      files.unshift(join(outDir, 'model.json'), join(outDir, 'weights.bin'));
+    }
+    const last = log.slice(-Math.min(50, log.length));
+    const avg = (k: 'loss' | 'rollout' | 'kl' | 'decoder') => (last.length ? last.reduce((a, e) => a + e[k], 0) / last.length : NaN);
+    return {
+      outDir,
+      iterations: iteration,
+      finished,
+      resumedFrom: start,
+      seconds: (performance.now() - t0) / 1000,
+      secondsPerIteration,
+      finalLoss: { loss: avg('loss'), rollout: avg('rollout'), kl: avg('kl'), decoder: avg('decoder') },
+      settings,
+      files,
+    };
+  } catch (e) {
+    // keep what was learnt: an interrupted run leaves a checkpoint at the last finished iteration
+    if (opts.signal?.aborted && iteration > start && iteration % settings.checkpointEvery !== 0) await writeCheckpoint().catch(() => undefined);
+    throw e;
+  } finally {
+    await rollout.dispose();
+    disposeState(state);
+  }
+}
+
+/**
+ * Mean squared error of x against a constant target as one tfjs op with a plain-loop gradient
+ * (tfjs-cpu's broadcasting multiply in the gradient of tf.mean(tf.squaredDifference) took ~0.1 s
+ * at [21][8][3][32][32]). With `blocks`, only the first `used` values of each of the `blocks`
+ * blocks of `blockSize` count (e.g. the RGB channels of 16-channel states); the others get zero gradient.
+ */
+function mseOp(tf: Tf, x: Tensor, target: Float32Array, part?: { blocks: number; blockSize: number; used: number }): Scalar {
+  const blocks = part?.blocks ?? 1, blockSize = part?.blockSize ?? target.length, used = part?.used ?? target.length;
+  if (x.size !== target.length || blocks * blockSize !== target.length) throw new Error(`mseOp: ${x.size} predictions for ${target.length} targets`);
+  const n = blocks * used;
+  const op = tf.customGrad((...inputs) => {
+    const xs = (inputs[0] as Tensor).dataSync() as Float32Array;
+    let sum = 0;
+    for (let b = 0; b < blocks; b++) {
+      for (let i = b * blockSize, end = i + used; i < end; i++) {
+        const d = xs[i]! - target[i]!;
+        sum += d * d;
+      }
+    }
+    const shape = x.shape;
+    return {
+      value: tf.scalar(sum / n),
+      gradFunc: (dy: Tensor) => {
+        const scale = (2 * (dy.dataSync()[0] ?? 0)) / n;
+        const g = new Float32Array(xs.length);
+        for (let b = 0; b < blocks; b++) for (let i = b * blockSize, end = i + used; i < end; i++) g[i] = scale * (xs[i]! - target[i]!);
+        return [tf.tensor(g, shape)];
+      },
+    };
+  });
+  return op(x) as Scalar;
+}
+
+/** [B][from][plane] -> [B][to][plane] with zeros in the extra channels. */
+function padChannels(x: Float32Array, batch: number, from: number, to: number, plane: number): Float32Array {
+  const out = new Float32Array(batch * to * plane);
+  for (let b = 0; b < batch; b++) out.set(x.subarray(b * from * plane, (b + 1) * from * plane), b * to * plane);
+  return out;
+}
+
+function roundEntry(e: LogEntry): LogEntry {
+  const r = (v: number) => Number(v.toPrecision(6));
+  return { iteration: e.iteration, loss: r(e.loss), rollout: r(e.rollout), kl: r(e.kl), decoder: r(e.decoder), sampling: r(e.sampling), lr: r(e.lr), gradNorm: r(e.gradNorm), seconds: r(e.seconds), ncaForward: r(e.ncaForward), ncaBackward: r(e.ncaBackward) };
+}
+
+/** The log entries up to `iteration` (a resumed run drops the lines written after its checkpoint). */
+export async function readLog(path: string, iteration = Infinity): Promise<LogEntry[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as LogEntry)
+    .filter((e) => e.iteration <= iteration);
+}
