@@ -78,6 +78,7 @@ export function parseRle(text: string, source = 'RLE'): RlePattern {
         y += run;
         x = 0;
       } else if (ch === '!') {
+        if (run !== 1 || /\d$/.test(line.slice(0, c))) throw new UserError(`${source}:${lineNo}: a run count just before '!' has no tag`);
         ended = true;
         break;
       } else {
@@ -87,7 +88,6 @@ export function parseRle(text: string, source = 'RLE'): RlePattern {
     }
   }
   if (!ended) throw new UserError(`${source}: the pattern data does not end with '!'`);
-  if (count !== '') throw new UserError(`${source}: a run count just before '!' has no tag`);
   return { board, ...(name !== undefined ? { name } : {}), comments };
 }
 
