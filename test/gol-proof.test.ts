@@ -4,7 +4,8 @@ import { ProofPool, proveFree, proveRounded } from '../src/core/gol/check.js';
 import { NEIGHBOURHOODS, centreOutput, golNet, lifeTarget, neighbourhoodCells, readGolProtocol, type GolNet } from '../src/core/gol/net.js';
 import { defaultGolWeights } from '../src/core/gol/patterns.js';
 import { OUTER, freeBounds, freePart, freeTables, roundedTables } from '../src/core/gol/proof.js';
-import { parseParams, randomParams } from '../src/core/nca/params.js';
+import { ncaParams, parseParams, randomParams } from '../src/core/nca/params.js';
+import { referenceStep } from '../src/core/nca/reference.js';
 import { Rng } from '../src/core/rng.js';
 
 const fixture = parseParams(readFileSync(defaultGolWeights(), 'utf8'), 'fixtures/gol.json');
@@ -41,6 +42,28 @@ describe('proof tables', () => {
           if (b.hi > target + eps || b.lo < target - eps) failures++;
         }
         expect(part.failures).toBe(failures);
+      }
+    }
+  });
+});
+
+describe('net.ts reads the right weights', () => {
+  it('agrees with the reference NCA step (all 16 channels, hidden zero), whatever the unused weights hold', () => {
+    const W = 9, H = 7, plane = W * H;
+    const rng = new Rng(9);
+    const params = ncaParams(fixture.params.flat.slice());
+    // scramble what the protocol never reads: w1 input columns 1..15, w2 output rows 1..15, b2[1..15]
+    for (let o = 0; o < 16; o++) for (let i = 1; i < 16; i++) for (let k = 0; k < 9; k++) params.w1[(o * 16 + i) * 9 + k] = 5 * (rng.uniform() - 0.5);
+    for (let i = 9 * 16 * 1; i < params.w2.length; i++) params.w2[i] = 5 * (rng.uniform() - 0.5);
+    for (let c = 1; c < 16; c++) params.b2[c] = rng.uniform();
+    const state = new Float32Array(16 * plane);
+    for (let i = 0; i < plane; i++) state[i] = rng.uniform() < 0.4 ? 1 : 0;
+    const next = referenceStep(params, state, W, H);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const cells = new Float64Array(25);
+        for (let r = 0; r < 5; r++) for (let c = 0; c < 5; c++) cells[5 * r + c] = state[((y + r - 2 + H) % H) * W + ((x + c - 2 + W) % W)]!;
+        expect(next[y * W + x]).toBeCloseTo(centreOutput(trained, cells), 4);
       }
     }
   });
