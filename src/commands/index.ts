@@ -9,6 +9,8 @@ import { registerSpectrogram } from './spectrogram.js';
 import { registerVisualize } from './visualize.js';
 import { registerDataset } from './dataset.js';
 import { registerTrain } from './train.js';
+import { registerEval } from './eval.js';
+import { registerEncode } from './encode.js';
 import { registerGol } from './gol.js';
 import { registerGolCheck } from './gol-check.js';
 import { registerTrainGol } from './train-gol.js';
@@ -23,7 +25,9 @@ export const commands: Array<(program: Command) => void> = [
   registerSpectrogram,
   registerVisualize,
   registerDataset,
+  registerEncode,
   registerTrain,
+  registerEval,
   registerGol,
   registerGolCheck,
   registerTrainGol,

@@ -42,7 +42,7 @@ export function registerRender(program: Command): void {
     .addOption(sharedOptions.seed())
     .option('--perturb <0-9>', 'latent perturbation while playing (0 = off, 9 = most chaotic)', '0')
     .addOption(new Option('--init <kind>', 'initial grid: decoder | noise | zeros | image:FILE.png (default: decoder for latents, noise otherwise)'))
-    .addOption(new Option('--protocol <name>', 'frame: RGB carried, hidden channels re-drawn each frame (the seed\'s viewer); free: the whole state is kept').choices(['frame', 'free']))
+    .addOption(new Option('--protocol <name>', 'frame: RGB carried, hidden channels re-drawn each frame (the seed\'s viewer); free: the whole state is kept (default: the model\'s training protocol, else frame)').choices(['frame', 'free']))
     .addOption(sharedOptions.out('out/render.gif'))
     .addOption(sharedOptions.threads())
     .addOption(sharedOptions.json())
@@ -86,7 +86,9 @@ async function runRender(o: RenderOpts): Promise<void> {
     dispose = () => model.dispose();
     const { loadLatent, randomLatent } = await import('../core/latent.js');
     const latent = which === 0 ? await loadLatent(o.latent!) : { z: randomLatent(new Rng(seed)), provenance: { command: 'random', seed } };
-    source = { kind: 'latent', latent, model };
+    // the model plays the way it was trained: its config's protocol, unless --protocol overrides it
+    const trained = (model as { config?: Record<string, unknown> }).config?.protocol;
+    source = { kind: 'latent', latent, model, protocol: trained === 'frame' || trained === 'free' ? trained : undefined };
     label = which === 0 ? o.latent! : `random latent (seed ${seed})`;
   }
   if (perturb > 0 && source.kind !== 'latent') throw new UserError('--perturb adds noise to a latent; it needs --latent or --random with a trained model');

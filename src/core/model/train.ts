@@ -581,6 +581,29 @@ function padChannels(x: Float32Array, batch: number, from: number, to: number, p
   return out;
 }
 
+/**
+ * Write the weights of `<trainDir>/checkpoint.bin` as a model folder `modelDir` (model.json +
+ * weights.bin), e.g. to evaluate a run while it trains or to ship a run that could not finish.
+ */
+export async function exportCheckpoint(trainDir: string, modelDir: string): Promise<{ iteration: number }> {
+  const path = join(trainDir, CHECKPOINT_FILE);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch {
+    throw new UserError(`no checkpoint at ${path}`);
+  }
+  const { header, named } = decodeCheckpoint(bytes, path);
+  const weights: NamedArrays = new Map();
+  for (const { name } of weightSpecs()) {
+    const a = named.get(name);
+    if (!a) throw new UserError(`${path} has no tensor ${name}`);
+    weights.set(name, a);
+  }
+  await saveWeights(modelDir, trainedConfig(header.settings, { iterationsDone: header.iteration, exportedFromCheckpoint: true }), weights);
+  return { iteration: header.iteration };
+}
+
 function roundEntry(e: LogEntry): LogEntry {
   const r = (v: number) => Number(v.toPrecision(6));
   return { iteration: e.iteration, loss: r(e.loss), rollout: r(e.rollout), kl: r(e.kl), decoder: r(e.decoder), sampling: r(e.sampling), lr: r(e.lr), gradNorm: r(e.gradNorm), seconds: r(e.seconds), ncaForward: r(e.ncaForward), ncaBackward: r(e.ncaBackward) };

@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { requireInt } from '../core/errors.js';
+import { interruptSignal } from './interrupt.js';
+import { parseSeed, parseThreads, report, sharedOptions, withExamples } from './options.js';
+import { progressBar } from './progress.js';
+
+interface EvalOpts {
+  model?: string;
+  data: string;
+  n: string;
+  steps: string;
+  size: string;
+  seed: string;
+  write: boolean;
+  threads?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function registerEval(program: Command): void {
+  const cmd = program
+    .command('eval')
+    .description('evaluate a model: next-frame error on held-out clips vs copying the last frame, and the alive fraction of random latents, encoded latents and random-weight NCAs')
+    .option('--model <dir>', 'model folder (default: the shipped fixtures/model)')
+    .option('--data <dir>', 'dataset folder written by nca dataset (its held-out clips are used)', 'data')
+    .option('--n <count>', 'renders per group for the alive fraction', '100')
+    .addOption(sharedOptions.steps('500'))
+    .option('--size <n>', 'side of the alive renders in cells', '64')
+    .addOption(sharedOptions.seed())
+    .option('--no-write', 'do not write eval.json into the model folder')
+    .addOption(sharedOptions.threads())
+    .addOption(sharedOptions.json())
+    .addOption(sharedOptions.quiet())
+    .action(async (o: EvalOpts) => runEval(o));
+  withExamples(cmd, ['nca eval --data data/', 'nca eval --model my-model/ --data data/ --n 30 --json']);
+}
+
+async function runEval(o: EvalOpts): Promise<void> {
+  const n = requireInt('--n', o.n, 1, 100_000);
+  const steps = requireInt('--steps', o.steps, 2, 1_000_000);
+  const size = requireInt('--size', o.size, 4, 1024);
+  const seed = parseSeed(o.seed);
+  const threads = parseThreads(o.threads);
+  const networks = await import('../core/model/networks.js');
+  const dir = o.model ?? networks.DEFAULT_MODEL_DIR;
+  const model = await networks.loadDefaultModel(dir);
+  const { openDataset } = await import('../core/audio/dataset.js');
+  const data = await openDataset(o.data);
+  const { evaluate } = await import('../core/model/eval.js');
+  const bar = progressBar('eval', o);
+  let result;
+  try {
+    result = await evaluate({ model, data, n, steps, size, seed, threads, onProgress: bar.onProgress, signal: interruptSignal() });
+  } finally {
+    bar.stop();
+    model.dispose();
+  }
+  const out = { model: dir, data: o.data, ...result };
+  if (o.write) {
+    const { writeFileAtomic } = await import('../core/io/atomic.js');
+    await writeFileAtomic(join(dir, 'eval.json'), JSON.stringify(out, null, 1) + '\n');
+  }
+  const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+  const a = result.alive;
+  const line = (name: string, c: typeof a.randomLatents) => `  ${name}: ${pct(c.aliveFraction)} alive (${c.alive}/${c.n}; coherent ${c.coherent}, dead ${c.dead}, static ${c.static}, noise ${c.noise})`;
+  report(o, out, [
+    `held-out clips: ${result.heldOutClips}`,
+    `next-frame error: model ${result.nextFrame.model.toFixed(5)} vs copy-last-frame ${result.nextFrame.copyLast.toFixed(5)} (${result.nextFrame.ratio.toFixed(2)}x); another clip's latent: ${result.nextFrame.latentSwap.toFixed(5)} (+${pct(result.nextFrame.swapRatio - 1)})`,
+    `8-frame free rollout: model ${result.rollout8.model.toFixed(5)} vs copy-last-frame ${result.rollout8.copyLast.toFixed(5)} (${result.rollout8.ratio.toFixed(2)}x)`,
+    `alive after ${a.steps} frames at ${a.size}x${a.size} from uniform noise:`,
+    line('random latents', a.randomLatents),
+    line('encoded held-out latents', a.encodedLatents),
+    line('random-weight NCAs', a.randomWeights),
+    ...(o.write ? [`wrote ${join(dir, 'eval.json')}`] : []),
+  ]);
+}
