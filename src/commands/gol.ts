@@ -19,8 +19,11 @@ interface GolOpts {
   quiet?: boolean;
 }
 
-/** Empty cells around the pattern when the torus is sized automatically. */
-const AUTO_MARGIN = 16;
+/**
+ * Automatic torus: the pattern plus a margin of generations/4 cells on each side (how far a glider
+ * travels), between 16 and 64, and at least 32 cells a side.
+ */
+const autoMargin = (generations: number) => Math.min(64, Math.max(16, Math.ceil(generations / 4)));
 const AUTO_MIN_SIDE = 32;
 
 export function registerGol(program: Command): void {
@@ -31,7 +34,7 @@ export function registerGol(program: Command): void {
     .option('--generations <n>', 'generations to run', '200')
     .addOption(sharedOptions.out())
     .option('--compare', 'GIF: the NCA (left) beside the exact rule (right)')
-    .option('--size <WxH>', `torus size (default: the pattern plus ${AUTO_MARGIN} cells on each side, at least ${AUTO_MIN_SIDE})`)
+    .option('--size <WxH>', `torus size (default: the pattern plus generations/4 cells on each side, 16 to 64, at least ${AUTO_MIN_SIDE} a side)`)
     .option('--weights <file>', 'parameters file (default: fixtures/gol.json)')
     .option('--protocol <name>', 'free (no rounding between steps) or rounded (default: the one recorded in the weights)')
     .option('--scale <n>', 'GIF pixels per cell (default: fit about 384 px)')
@@ -57,7 +60,7 @@ export function registerGol(program: Command): void {
       }
       const pattern = parseRle(text, file);
       const p = pattern.board;
-      const size = o.size !== undefined ? parseSize('--size', o.size, 3, 4096) : { width: Math.max(AUTO_MIN_SIDE, p.width + 2 * AUTO_MARGIN), height: Math.max(AUTO_MIN_SIDE, p.height + 2 * AUTO_MARGIN) };
+      const size = o.size !== undefined ? parseSize('--size', o.size, 3, 4096) : { width: Math.max(AUTO_MIN_SIDE, p.width + 2 * autoMargin(generations)), height: Math.max(AUTO_MIN_SIDE, p.height + 2 * autoMargin(generations)) };
       if (p.width > size.width || p.height > size.height) throw new UserError(`the pattern is ${p.width}x${p.height}, larger than --size ${size.width}x${size.height}`);
 
       const { loadParams } = await import('../core/nca/params.js');

@@ -12,9 +12,10 @@
  * Clamp pairs: the 16 hidden units are trained as 8 tied pairs. Unit j+8 shares unit j's input
  * weights, has its bias lowered by a learnt width D[j], and the opposite output weights, so each pair
  * computes v * clamp(w . x + b, 0, D): a ramp that is flat on both sides. Free running needs a
- * network that is flat around every binary board (a perturbation must shrink, not grow); untied
- * relu units, trained the same way, learn single-kink ramps that stay sloped at live cells and never
- * pass the free-running proof. The trained parameters are an ordinary 4640-float NCA.
+ * network that is flat around every binary board (a perturbation must shrink, not grow); in our runs
+ * untied relu units learnt single-kink ramps that stay sloped at the cells that become alive (the
+ * output's gradient there has L1 norm ~9) and did not pass the free-running proof (docs/gol.md).
+ * The trained parameters are an ordinary 4640-float NCA.
  *
  * Two phases, on neighbourhoods whose live-cell density is drawn from all of (0, 1) (a quarter at
  * the near-critical 0.375), mixed with a sample of the neighbourhoods the last exhaustive proof found
