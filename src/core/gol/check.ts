@@ -170,7 +170,11 @@ export interface EpsSearch {
   fullPasses: number;
 }
 
-/** Outer indices of the 1/16 sample used to steer the search: rows 0..3 with bits 0, 6, 12, 18 fixed... a contiguous block is enough. */
+/**
+ * The 1/16 of the neighbourhoods that steers the search: one block of the outer loop, i.e. cells
+ * 1..3 of row 3 alive, cell 4 dead, everything else free. Failing there means failing; passing there
+ * only proposes a candidate that the full proof settles.
+ */
 const SAMPLE = { start: 7 * (OUTER >>> 4), end: 8 * (OUTER >>> 4) };
 
 /**
@@ -194,10 +198,10 @@ export async function searchEps(net: GolNet, pool: ProofPool, hint = 0.01, maxFu
       if (e < 1e-5) break;
     }
   }
-  const zero: FreeProof = { eps: 0, failures: NEIGHBOURHOODS, minSlack: -Infinity, minSlackAt: -1, minEps: Infinity, holds: false, collected: [] };
   if (lo === 0) {
+    // nothing passes even on the sample: report the full proof at the hint (where it fails)
     const last = await proveFree(net, Math.min(Math.max(hint, 1e-4), 0.49), pool);
-    return { eps: 0, minEps: Infinity, proof: last.holds ? last : { ...last }, fullPasses: 1 };
+    return { eps: 0, minEps: Infinity, proof: last, fullPasses: 1 };
   }
   // 2. bisect on the sample to ~1% relative
   while (hi - lo > 0.01 * lo) {
@@ -208,14 +212,14 @@ export async function searchEps(net: GolNet, pool: ProofPool, hint = 0.01, maxFu
   // 3. prove on everything, shrinking on failure
   let fullPasses = 0;
   let cand = lo;
-  let proof = zero;
+  let proof: FreeProof | null = null;
   while (fullPasses < maxFull) {
     proof = await proveFree(net, cand, pool);
     fullPasses++;
     if (proof.holds) return { eps: cand, minEps: proof.minEps, proof, fullPasses };
     cand *= 0.95;
   }
-  return { eps: 0, minEps: Infinity, proof, fullPasses };
+  return { eps: 0, minEps: Infinity, proof: proof!, fullPasses };
 }
 
 /** Float32 rounding bound at a given eps (exported for reports). */

@@ -9,7 +9,7 @@
  * The simulations run under the protocol being checked: free running (default) or rounded.
  */
 import type { NcaParams } from '../nca/params.js';
-import { ProofPool, proveRounded, searchEps, type EpsSearch, type RoundedProof } from './check.js';
+import { ProofPool, float32OutputError, proveRounded, searchEps, type EpsSearch, type RoundedProof } from './check.js';
 import { cloneBoard, type LifeBoard } from './life.js';
 import { centreOutput, drawNeighbourhood, golNet, lifeTarget, neighbourhoodCells } from './net.js';
 import { PATTERNS, checkExpectation, loadPatternBoard } from './patterns.js';
@@ -87,7 +87,7 @@ export async function runGolCheck(params: NcaParams, opts: GolCheckOptions = {})
     if (roundedProof.holds) {
       opts.onStage?.('free-running proof (eps search)');
       const search = await searchEps(net, pool, opts.epsHint ?? 0.01);
-      free = { ...search, float32Error: search.proof.eps > 0 ? (await import('./check.js')).float32OutputError(net, search.proof.eps) : 0 };
+      free = { ...search, float32Error: float32OutputError(net, search.proof.eps) };
     }
     if (rounding === 'free' && !(free && free.eps > 0)) failures.push('free running: no eps could be proven (the network is not contracting around binary boards)');
   } finally {

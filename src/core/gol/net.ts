@@ -57,14 +57,6 @@ export function lifeTarget(neighbourhood: number): 0 | 1 {
   return n === 3 || (centre === 1 && n === 2) ? 1 : 0;
 }
 
-/** The 3x3 window (9-bit number, bit 3*ky+kx) of the hidden cell at position p = 3*py+px of the 5x5 field. */
-export function windowAt(neighbourhood: number, p: number): number {
-  const py = Math.floor(p / 3), px = p % 3;
-  let w = 0;
-  for (let ky = 0; ky < 3; ky++) w |= ((neighbourhood >>> (5 * (py + ky) + px)) & 7) << (3 * ky);
-  return w;
-}
-
 /**
  * The exact (float64) next value of the centre cell for real-valued inputs on the 5x5 field
  * (`cells`: 25 numbers, row-major), hidden channels zero: the reference the tables are checked against.

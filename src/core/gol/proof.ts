@@ -25,7 +25,7 @@
  * Winograd-style transforms, which onnxruntime's CPU convolution does not use). The proofs themselves
  * accumulate in float64 (relative error ~1e-16, far below every margin reported).
  */
-import { CENTRE_BIT, NEIGHBOURHOODS, UNITS, WINDOWS, lifeTarget, type GolNet } from './net.js';
+import { CENTRE_BIT, UNITS, WINDOWS, lifeTarget, type GolNet } from './net.js';
 
 /** Rows 0..3 of a neighbourhood: the outer loop runs over these 2^20 values, row 4 inside. */
 export const OUTER = 1 << 20;
@@ -417,4 +417,3 @@ export function mergeFree(parts: FreePart[], collectMax = 0): FreePart {
   return out;
 }
 
-export { NEIGHBOURHOODS };
