@@ -1,0 +1,129 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildDataset, defaultPlan, openDataset, type Dataset } from '../src/core/audio/dataset.js';
+import { makeBatch, sampleIndices } from '../src/core/model/dataset-batches.js';
+import { im2colConvs } from '../src/core/model/fast-convs.js';
+import { loadModel } from '../src/core/model/networks.js';
+import { loadTf } from '../src/core/model/tf.js';
+import { CHECKPOINT_FILE, exportCheckpoint, learningRate, readLog, samplingProbability, train } from '../src/core/model/train.js';
+import { loadWeights } from '../src/core/model/weights.js';
+import { Rng } from '../src/core/rng.js';
+
+let root: string;
+let data: Dataset;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'nca-train-'));
+  // 4 synthesised clips (2 instruments x 2 notes), all for training
+  const plan = defaultPlan({ instruments: ['piano', 'flute'], notes: [60, 67], velocities: [0.8], seed: 1 });
+  await buildDataset({ outDir: join(root, 'data'), plan, heldOut: 0, seed: 1 });
+  data = await openDataset(join(root, 'data'));
+});
+
+// tiny runs: batch 2, 4 NCA steps
+const tiny = { batch: 2, steps: 4, seed: 5, threads: 1 } as const;
+
+describe('batches', () => {
+  it('cut context frames 0..3, the start frame 3 and time-major targets 4.. from the clips', () => {
+    const b = makeBatch(data, [2, 0], { contextFrames: 4, steps: 3 });
+    const frame = 3 * 32 * 32;
+    const clip2 = data.clip(2), clip0 = data.clip(0);
+    expect(b.context.length).toBe(2 * 12 * 32 * 32);
+    expect(b.context.subarray(0, 4 * frame)).toEqual(clip2.subarray(0, 4 * frame));
+    expect(b.start.subarray(frame)).toEqual(clip0.subarray(3 * frame, 4 * frame));
+    // targets[t][b]: t = 1, b = 0 -> clip 2 frame 5
+    expect(b.targets.subarray((1 * 2 + 0) * frame, (1 * 2 + 1) * frame)).toEqual(clip2.subarray(5 * frame, 6 * frame));
+    expect(() => makeBatch(data, [0], { contextFrames: 4, steps: 22 })).toThrow(/do not fit/);
+  });
+
+  it('draw distinct clips per batch, deterministically', () => {
+    const a = sampleIndices(new Rng(3), [10, 11, 12, 13], 3);
+    expect(new Set(a).size).toBe(3);
+    expect(sampleIndices(new Rng(3), [10, 11, 12, 13], 3)).toEqual(a);
+  });
+});
+
+describe('schedules', () => {
+  it('ramp the sampling probability from 0 to its maximum over the ramp, and decay the learning rate along a cosine', () => {
+    const s = { iters: 100, samplingMax: 0.5, samplingRamp: 0.5, lr: 1e-3, lrFinal: 0.1 };
+    expect(samplingProbability(s, 0)).toBe(0);
+    expect(samplingProbability(s, 25)).toBeCloseTo(0.25);
+    expect(samplingProbability(s, 80)).toBe(0.5);
+    expect(learningRate(s, 0)).toBeCloseTo(1e-3);
+    expect(learningRate(s, 99)).toBeCloseTo(1e-4);
+  });
+});
+
+describe('im2col convolutions (training)', () => {
+  it('equal tf.conv2d stride 2 and tf.conv2dTranspose k4 s2 p1, values and gradients', async () => {
+    const tf = await loadTf();
+    const convs = im2colConvs(tf);
+    const rng = new Rng(9);
+    const rand = (shape: number[]) => tf.tensor(rng.normalArray(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
+    const x = rand([2, 8, 6, 3]) as import('@tensorflow/tfjs').Tensor4D;
+    const f = rand([3, 3, 3, 5]) as import('@tensorflow/tfjs').Tensor4D;
+    const w = rand([3, 4, 4, 4]) as import('@tensorflow/tfjs').Tensor4D; // IOHW: 3 in, 4 out
+    const gx = tf.grads((a, b) => tf.sum(tf.square(tf.conv2d(a as never, b as never, 2, 1))));
+    const gy = tf.grads((a, b) => tf.sum(tf.square(convs.conv3x3s2(a as never, b as never))));
+    // max |difference| relative to max |reference|
+    const maxDiff = (a: import('@tensorflow/tfjs').Tensor, b: import('@tensorflow/tfjs').Tensor) => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]! / tf.max(tf.abs(a)).dataSync()[0]!;
+    expect(maxDiff(tf.conv2d(x, f, 2, 1), convs.conv3x3s2(x, f))).toBeLessThan(1e-6);
+    const [ga, gb] = gx([x, f]), [ha, hb] = gy([x, f]);
+    expect(maxDiff(ga!, ha!)).toBeLessThan(1e-5);
+    expect(maxDiff(gb!, hb!)).toBeLessThan(1e-5);
+    const ref = (a: import('@tensorflow/tfjs').Tensor4D, b: import('@tensorflow/tfjs').Tensor4D) => tf.conv2dTranspose(a, tf.transpose(b, [2, 3, 1, 0]) as never, [2, 16, 12, 4], 2, 1);
+    expect(maxDiff(ref(x, w), convs.deconv4x4s2(x, w))).toBeLessThan(1e-5);
+    const [da, db] = tf.grads((a, b) => tf.sum(tf.square(ref(a as never, b as never))))([x, w]);
+    const [ea, eb] = tf.grads((a, b) => tf.sum(tf.square(convs.deconv4x4s2(a as never, b as never))))([x, w]);
+    expect(maxDiff(da!, ea!)).toBeLessThan(1e-5);
+    expect(maxDiff(db!, eb!)).toBeLessThan(1e-5);
+  });
+});
+
+describe('train', () => {
+  it('lowers the loss over 20 iterations on a 4-clip dataset and writes the model, log, curve and checkpoint', async () => {
+    const out = join(root, 'run');
+    const seen: number[] = [];
+    const r = await train({ ...tiny, data, outDir: out, iters: 20, lr: 3e-3, checkpointEvery: 10, onProgress: (p) => seen.push(p.iteration) });
+    expect(r.finished).toBe(true);
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    const log = await readLog(join(out, 'train-log.jsonl'));
+    expect(log.map((e) => e.iteration)).toEqual(seen);
+    const mean = (es: typeof log) => es.reduce((a, e) => a + e.loss, 0) / es.length;
+    expect(mean(log.slice(-5))).toBeLessThan(0.7 * mean(log.slice(0, 5)));
+    for (const e of log) expect(e.ncaForward).toBeGreaterThan(0);
+    expect(readFileSync(join(out, 'loss-curve.png')).subarray(1, 4).toString()).toBe('PNG');
+    const { config } = await loadWeights(out);
+    expect(config.protocol).toBe('frame');
+    expect(config.training).toMatchObject({ iters: 20, batch: 2, steps: 4, seed: 5, iterationsDone: 20 });
+    const model = await loadModel(out); // a valid model folder
+    model.dispose();
+    expect(r.secondsPerIteration.total).toBeGreaterThan(r.secondsPerIteration.ncaForward + r.secondsPerIteration.ncaBackward);
+    expect(readdirSync(out).filter((f) => f.includes('.nca-tmp-'))).toEqual([]);
+  });
+
+  it('is deterministic, and a run resumed from its checkpoint ends with the same weights as an uninterrupted one', async () => {
+    const whole = join(root, 'whole');
+    const parts = join(root, 'parts');
+    await train({ ...tiny, data, outDir: whole, iters: 6, checkpointEvery: 100 });
+    const first = await train({ ...tiny, data, outDir: parts, iters: 6, checkpointEvery: 100, stopAfter: 3 });
+    expect(first.finished).toBe(false);
+    expect(existsSync(join(parts, CHECKPOINT_FILE))).toBe(true);
+    expect(existsSync(join(parts, 'model.json'))).toBe(false);
+    const second = await train({ ...tiny, data, outDir: parts, iters: 6, checkpointEvery: 100, resume: true });
+    expect(second).toMatchObject({ finished: true, resumedFrom: 3, iterations: 6 });
+    expect(readFileSync(join(parts, 'weights.bin')).equals(readFileSync(join(whole, 'weights.bin')))).toBe(true);
+    expect((await readLog(join(parts, 'train-log.jsonl'))).map((e) => e.loss)).toEqual((await readLog(join(whole, 'train-log.jsonl'))).map((e) => e.loss));
+    // the checkpoint exports as a model folder
+    expect(await exportCheckpoint(parts, join(root, 'exported'))).toEqual({ iteration: 6 });
+    expect(readFileSync(join(root, 'exported', 'weights.bin')).equals(readFileSync(join(whole, 'weights.bin')))).toBe(true);
+  });
+
+  it('refuses to resume with other settings or without a checkpoint', async () => {
+    await expect(train({ ...tiny, data, outDir: join(root, 'parts'), iters: 6, batch: 3, resume: true })).rejects.toThrow(/trained with batch 2, not 3/);
+    await expect(train({ ...tiny, data, outDir: join(root, 'nothing'), iters: 6, resume: true })).rejects.toThrow(/no checkpoint/);
+    await expect(train({ ...tiny, data, outDir: join(root, 'x'), iters: 6, steps: 30 })).rejects.toThrow(/steps must be an integer in 1\.\.21/);
+  });
+});
