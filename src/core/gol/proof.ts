@@ -22,7 +22,7 @@
  * Float32 honesty: the engine computes in float32. Every pre-activation and output is widened by
  * a worst-case bound on float32 dot-product rounding (|error| <= gamma_n * sum|terms|, gamma_n =
  * n*u/(1-n*u), u = 2^-24, n = 145 terms, valid for any summation order, with or without FMA; not for
- * Winograd-style transforms, which onnxruntime's CPU convolution does not use). The proofs themselves
+ * Winograd-style transforms, which to our knowledge onnxruntime's CPU convolution does not use). The proofs themselves
  * accumulate in float64 (relative error ~1e-16, far below every margin reported).
  */
 import { CENTRE_BIT, UNITS, WINDOWS, lifeTarget, type GolNet } from './net.js';
