@@ -123,6 +123,16 @@ describe('nca encode (end to end)', () => {
     expect(existsSync(join(dir, 'short.json'))).toBe(true);
   });
 
+  it('nca render --audio encodes a track and renders as many frames as the audio lasts at --fps', async () => {
+    const wav = join(dir, 'beep.wav');
+    await writeFileAtomic(wav, encodeWav(synthesize({ instrument: 'organ', midi: 67, duration: 1.5 }), SR));
+    const r = run(['render', '--audio', wav, '--model', join(dir, 'model'), '--fps', '10', '--size', '16', '--threads', '1', '--out', join(dir, 'beep.gif'), '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ steps: 15, framesWritten: 16, protocol: 'frame' });
+  });
+
   it('rejects bad requests with one-line messages', () => {
     const m = join(dir, 'model');
     expect(run(['encode', '--note', 'A4', '--model', m]).stderr).toMatch(/give --out/);

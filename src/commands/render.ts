@@ -8,6 +8,7 @@ import type { InitSpec, RenderSource } from '../core/render.js';
 
 interface RenderOpts {
   latent?: string;
+  audio?: string;
   params?: string;
   random?: boolean;
   model?: string;
@@ -31,6 +32,7 @@ export function registerRender(program: Command): void {
     .command('render')
     .description('run an NCA from a latent, a parameters file or a random draw, and write a GIF, a PNG or a PNG sequence')
     .option('--latent <file>', 'latent file (a single latent or a track), through the model\'s hypernetwork')
+    .option('--audio <wav>', 'a WAV file, encoded as a track of latents (nca encode --track) and played in time: one frame per 1/fps s, as many steps as the audio lasts unless --steps is given')
     .option('--params <file>', 'NCA parameters file (4640 weights; see nca random --params)')
     .option('--random', 'a random latent z ~ N(0, I) (random NCA weights when no trained model is installed)')
     .addOption(modelOption())
@@ -47,19 +49,20 @@ export function registerRender(program: Command): void {
     .addOption(sharedOptions.threads())
     .addOption(sharedOptions.json())
     .addOption(sharedOptions.quiet())
-    .action(async (o: RenderOpts) => runRender(o));
+    .action(async (o: RenderOpts, command: Command) => runRender(o, command.getOptionValueSource('steps') !== 'default'));
   withExamples(cmd, [
     'nca render --random --seed 1 --steps 200 --out out/a.gif',
     'nca render --latent z.json --steps 500 --size 128 --scale 2 --out a.gif',
     'nca render --params p.json --size 96x64 --every 5 --out frames/',
     'nca render --latent z.json --perturb 5 --init image:face.png --out a.png --json',
+    'nca render --audio song.wav --fps 12 --size 96 --scale 2 --out song.gif',
   ]);
 }
 
-async function runRender(o: RenderOpts): Promise<void> {
-  const which = requireOne(['--latent', '--params', '--random'], [o.latent, o.params, o.random], 'what to render');
+async function runRender(o: RenderOpts, stepsGiven = true): Promise<void> {
+  const which = requireOne(['--latent', '--params', '--random', '--audio'], [o.latent, o.params, o.random, o.audio], 'what to render');
   const { width, height } = parseSize('--size', o.size, 4, 4096);
-  const steps = requireInt('--steps', o.steps, 1, 1_000_000);
+  let steps = requireInt('--steps', o.steps, 1, 1_000_000);
   const scale = requireInt('--scale', o.scale, 1, 16);
   const every = requireInt('--every', o.every, 1, 1_000_000);
   const fps = requireInt('--fps', o.fps, 1, 50); // browsers slow GIF delays under 2/100 s down
@@ -81,6 +84,21 @@ async function runRender(o: RenderOpts): Promise<void> {
     const { randomParams } = await import('../core/nca/params.js');
     source = { kind: 'params', params: randomParams(new Rng(seed)) };
     label = `random NCA weights (seed ${seed})`;
+  } else if (which === 3) {
+    // --audio: encode + render in one go, frames synced to the audio's timeline (step s shows time s / (fps * every))
+    const networks = await import('../core/model/networks.js');
+    const model = o.model ? await networks.loadModel(o.model) : await networks.loadDefaultModel();
+    dispose = () => model.dispose();
+    const { readWav } = await import('../core/audio/wav.js');
+    const decoded = await readWav(o.audio!);
+    if (!o.quiet) for (const w of decoded.warnings) process.stderr.write(`nca: warning: ${w}\n`);
+    const seconds = decoded.samples.length / decoded.sampleRate;
+    const { encodeTrack } = await import('../core/model/encode.js');
+    const track = encodeTrack(model, decoded.samples, { fps, sampleRate: decoded.sampleRate });
+    if (!stepsGiven) steps = Math.max(1, Math.ceil(seconds * fps * every));
+    const trained = model.config.protocol;
+    source = { kind: 'latent', latent: { track, provenance: { command: 'render --audio', source: o.audio, fps } }, model, protocol: trained === 'frame' || trained === 'free' ? trained : undefined };
+    label = `${o.audio} (${seconds.toFixed(1)} s, ${track.length} latents)`;
   } else {
     const model = await loadLatentModel(o.model);
     dispose = () => model.dispose();
