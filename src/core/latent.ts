@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readTextFile } from './io/read.js';
 import { UserError } from './errors.js';
 import type { Rng } from './rng.js';
 
@@ -85,13 +85,7 @@ export function parseLatent(text: string, source: string): Latent {
 }
 
 export async function loadLatent(path: string): Promise<Latent> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read latent file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  return parseLatent(text, path);
+  return parseLatent(await readTextFile(path, 'latent file'), path);
 }
 
 /** The latent vector of a single latent, or the first point of a track. */

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readTextFile } from '../io/read.js';
 import { UserError } from '../errors.js';
 import type { Rng } from '../rng.js';
 
@@ -119,11 +119,5 @@ export function parseParams(text: string, source: string): { params: NcaParams; 
 }
 
 export async function loadParams(path: string): Promise<ReturnType<typeof parseParams>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read parameters file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  return parseParams(text, path);
+  return parseParams(await readTextFile(path, 'parameters file'), path);
 }
