@@ -29,7 +29,7 @@ export function registerTrain(program: Command): void {
     .description('train the neuromusical model (encoder + hypernetwork + first-frame decoder, the NCA in the loss) on nca dataset output')
     .option('--data <dir>', 'dataset folder written by nca dataset', 'data')
     .addOption(sharedOptions.out('fixtures/model'))
-    .option('--iters <n>', 'training iterations', '2000')
+    .option('--iters <n>', 'training iterations (the shipped model: 3200)', '3200')
     .option('--batch <n>', 'clips per iteration', '8')
     .addOption(sharedOptions.seed())
     .option('--lr <x>', 'Adam learning rate (cosine-decayed to 0.1x)', '0.001')

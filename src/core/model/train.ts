@@ -623,3 +623,36 @@ export async function readLog(path: string, iteration = Infinity): Promise<LogEn
     .map((l) => JSON.parse(l) as LogEntry)
     .filter((e) => e.iteration <= iteration);
 }
+
+/**
+ * Seconds per training iteration (medians, the first iteration skipped) split into NCA forward,
+ * NCA backward and the rest (tfjs: encoder, hypernetwork, decoder, losses, Adam), for `nca bench`:
+ * `iters` iterations at the shipped settings (batch 8, 21 steps) on random pictures, in a
+ * temporary folder that is removed afterwards.
+ */
+export async function benchmarkTraining(opts: { iters?: number; batch?: number; threads?: number } = {}): Promise<TrainResult['secondsPerIteration'] & { iters: number; batch: number }> {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const iters = Math.max(2, opts.iters ?? 6);
+  const batch = opts.batch ?? DEFAULT_SETTINGS.batch;
+  const F = 25, size = DEFAULT_CONFIG.frameSize, clipSize = F * 3 * size * size;
+  const count = 2 * batch;
+  const pixels = new Rng('bench/training').fillUniform(new Float32Array(count * clipSize));
+  const data = {
+    count,
+    manifest: { framesPerClip: F, width: size, height: size, sha256: 'benchmark' },
+    clip: (i: number, out?: Float32Array) => {
+      const res = out ?? new Float32Array(clipSize);
+      res.set(pixels.subarray(i * clipSize, (i + 1) * clipSize));
+      return res;
+    },
+    indices: (split: 'train' | 'test') => (split === 'train' ? Array.from({ length: count }, (_, i) => i) : []),
+  };
+  const dir = await mkdtemp(join(tmpdir(), 'nca-bench-train-'));
+  try {
+    const r = await train({ data, outDir: dir, iters, batch, threads: opts.threads, checkpointEvery: iters + 1, stopAfter: iters });
+    return { ...r.secondsPerIteration, iters, batch };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
