@@ -9,7 +9,7 @@
 import { createEngine, type NcaEngine, type StepProtocol } from '../nca/engine.js';
 import { CHANNELS, type NcaParams } from '../nca/params.js';
 import { Rng } from '../rng.js';
-import { emptyBoard, lifeStep, type LifeBoard } from './life.js';
+import { cloneBoard, emptyBoard, lifeStep, type LifeBoard } from './life.js';
 
 /** The engine protocol of the GoL NCA: channel 0 carried as is, hidden channels zero each step. */
 export const GOL_STEP_PROTOCOL: StepProtocol = { kind: 'carry', carry: 1, squash: 'none', hidden: 'zero' };
@@ -62,7 +62,7 @@ export async function compareWithLife(params: NcaParams, boards: LifeBoard[], op
   try {
     let exact: LifeBoard[] = boards.map((b) => ({ width: W, height: H, cells: b.cells.slice() }));
     let spare: LifeBoard[] = boards.map(() => emptyBoard(W, H));
-    const nca = boards.map(() => emptyBoard(W, H));
+    const nca = boards.map((b) => cloneBoard(b)); // generation 0 until the first step
     const comparisons: GolComparison[] = boards.map(() => ({ width: W, height: H, generations: opts.generations, mismatchedCells: 0, firstMismatch: null, maxDeviation: 0, finalPopulation: 0 }));
     let gen = 0;
     const compare = async (raw: Float32Array) => {
