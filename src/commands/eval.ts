@@ -56,7 +56,7 @@ async function runEval(o: EvalOpts): Promise<void> {
     bar.stop();
     model.dispose();
   }
-  const out = { model: dir, data: o.data, ...result };
+  const out = { model: o.model ?? 'fixtures/model (the shipped model)', data: o.data, ...result };
   if (o.write) {
     const { writeFileAtomic } = await import('../core/io/atomic.js');
     await writeFileAtomic(join(dir, 'eval.json'), JSON.stringify(out, null, 1) + '\n');
