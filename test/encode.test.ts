@@ -133,6 +133,17 @@ describe('nca encode (end to end)', () => {
     expect(summary).toMatchObject({ steps: 15, framesWritten: 16, protocol: 'frame' });
   });
 
+  it('nca render plays a latent with the protocol in the model\'s config unless --protocol says otherwise', async () => {
+    const free = await createRandomModel(new Rng(4), { protocol: 'free' });
+    await free.save(join(dir, 'free-model'));
+    free.dispose();
+    const z = join(dir, 'a4.json');
+    const args = ['render', '--latent', z, '--model', join(dir, 'free-model'), '--steps', '4', '--size', '8', '--threads', '1', '--out', join(dir, 'p.png'), '--json'];
+    expect(JSON.parse(run(args).stdout).protocol).toBe('free');
+    expect(JSON.parse(run([...args, '--protocol', 'frame']).stdout).protocol).toBe('frame');
+    expect(JSON.parse(run(['render', '--latent', z, '--model', join(dir, 'model'), '--steps', '4', '--size', '8', '--out', join(dir, 'q.png'), '--json']).stdout).protocol).toBe('frame');
+  });
+
   it('rejects bad requests with one-line messages', () => {
     const m = join(dir, 'model');
     expect(run(['encode', '--note', 'A4', '--model', m]).stderr).toMatch(/give --out/);
