@@ -10,5 +10,8 @@ export async function extraBenchmarks(log: (s: string) => void, quick: boolean):
   log('training rollout: 32 steps, batch 8, 32x32, forward + backward on onnxruntime');
   const train = await import('../core/model/bench-train.js');
   out.trainingRollout = await train.benchmarkTrainingRollout(quick ? { repeats: 2 } : {});
+  log('training iteration: seconds split into NCA forward, NCA backward and the rest (tfjs)');
+  const trainer = await import('../core/model/train.js');
+  out.trainingIteration = await trainer.benchmarkTraining(quick ? { iters: 3 } : {});
   return out;
 }
