@@ -38,11 +38,11 @@ export function registerDemo(program: Command): void {
         let what: string;
         const opts = { width: DEMO.size, height: DEMO.size, steps: DEMO.steps, every: DEMO.every, scale: DEMO.scale, fps: DEMO.fps, out: o.out, threads, onProgress: bar.onProgress, signal: interruptSignal() };
         if (await hasModel()) {
-          const model = await loadLatentModel();
+          const { model, protocol } = await loadLatentModel();
           dispose = () => model.dispose();
           const { randomLatent } = await import('../core/latent.js');
           const latent = { z: randomLatent(new Rng(DEMO.latentSeed)), provenance: { command: 'nca demo' } };
-          summary = await render({ kind: 'latent', latent, model }, { ...opts, seed: DEMO.latentSeed, perturb: DEMO.perturb });
+          summary = await render({ kind: 'latent', latent, model, protocol }, { ...opts, seed: DEMO.latentSeed, perturb: DEMO.perturb });
           what = `a random latent (seed ${DEMO.latentSeed}) through the shipped model, perturbation ${DEMO.perturb}`;
         } else {
           const { randomParams } = await import('../core/nca/params.js');

@@ -1,12 +1,19 @@
 import { Option } from 'commander';
-import type { LatentModel } from '../core/render.js';
+import type { NeuroModel } from '../core/model/networks.js';
+import type { Protocol } from '../core/nca/params.js';
 
 export const modelOption = () => new Option('--model <dir>', 'neuromusical model folder (default: the shipped fixtures/model)');
 
-/** Loads the model lazily (tfjs is imported only here). Throws a UserError when none is available. */
-export async function loadLatentModel(dir?: string): Promise<LatentModel & { dispose(): void }> {
+/**
+ * Loads the model lazily (tfjs is imported only here), with the protocol it was trained with (its
+ * config's `protocol`), which renders play unless --protocol overrides it. Throws a UserError when
+ * no model is available.
+ */
+export async function loadLatentModel(dir?: string): Promise<{ model: NeuroModel; protocol?: Protocol }> {
   const networks = await import('../core/model/networks.js');
-  return dir ? networks.loadModel(dir) : networks.loadDefaultModel();
+  const model = dir ? await networks.loadModel(dir) : await networks.loadDefaultModel();
+  const trained = model.config.protocol;
+  return { model, protocol: trained === 'frame' || trained === 'free' ? trained : undefined };
 }
 
 /** Whether a model can be loaded without error (used by --random to pick latent or weights). */

@@ -86,8 +86,7 @@ async function runRender(o: RenderOpts, stepsGiven = true): Promise<void> {
     label = `random NCA weights (seed ${seed})`;
   } else if (which === 3) {
     // --audio: encode + render in one go, frames synced to the audio's timeline (step s shows time s / (fps * every))
-    const networks = await import('../core/model/networks.js');
-    const model = o.model ? await networks.loadModel(o.model) : await networks.loadDefaultModel();
+    const { model, protocol } = await loadLatentModel(o.model);
     dispose = () => model.dispose();
     const { readWav } = await import('../core/audio/wav.js');
     const decoded = await readWav(o.audio!);
@@ -96,17 +95,15 @@ async function runRender(o: RenderOpts, stepsGiven = true): Promise<void> {
     const { encodeTrack } = await import('../core/model/encode.js');
     const track = encodeTrack(model, decoded.samples, { fps, sampleRate: decoded.sampleRate });
     if (!stepsGiven) steps = Math.max(1, Math.ceil(seconds * fps * every));
-    const trained = model.config.protocol;
-    source = { kind: 'latent', latent: { track, provenance: { command: 'render --audio', source: o.audio, fps } }, model, protocol: trained === 'frame' || trained === 'free' ? trained : undefined };
+    source = { kind: 'latent', latent: { track, provenance: { command: 'render --audio', source: o.audio, fps } }, model, protocol };
     label = `${o.audio} (${seconds.toFixed(1)} s, ${track.length} latents)`;
   } else {
-    const model = await loadLatentModel(o.model);
+    // the model plays the way it was trained: its config's protocol, unless --protocol overrides it
+    const { model, protocol } = await loadLatentModel(o.model);
     dispose = () => model.dispose();
     const { loadLatent, randomLatent } = await import('../core/latent.js');
     const latent = which === 0 ? await loadLatent(o.latent!) : { z: randomLatent(new Rng(seed)), provenance: { command: 'random', seed } };
-    // the model plays the way it was trained: its config's protocol, unless --protocol overrides it
-    const trained = (model as { config?: Record<string, unknown> }).config?.protocol;
-    source = { kind: 'latent', latent, model, protocol: trained === 'frame' || trained === 'free' ? trained : undefined };
+    source = { kind: 'latent', latent, model, protocol };
     label = which === 0 ? o.latent! : `random latent (seed ${seed})`;
   }
   if (perturb > 0 && source.kind !== 'latent') throw new UserError('--perturb adds noise to a latent; it needs --latent or --random with a trained model');
