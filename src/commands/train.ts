@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
+import { progressBar } from './progress.js';
 import { requireInt, requireNumber } from '../core/errors.js';
 import { interruptSignal } from './interrupt.js';
 import { parseSeed, parseThreads, report, sharedOptions, withExamples } from './options.js';
@@ -66,14 +66,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const { openDataset } = await import('../core/audio/dataset.js');
   const { train } = await import('../core/model/train.js');
   const data = await openDataset(o.data);
-  const tty = process.stderr.isTTY && !o.quiet && !o.json;
-  const bar = tty
-    ? new cliProgress.SingleBar(
-        { stream: process.stderr, format: 'train [{bar}] {value}/{total} | loss {loss} | {spi} s/it | ETA {eta_formatted}', hideCursor: true, clearOnComplete: true, etaBuffer: 50 },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
-  let started = false;
+  const bar = progressBar('train', o, ' | loss {loss} | {spi} s/it');
   const t0 = performance.now();
   let result;
   try {
@@ -82,12 +75,8 @@ async function runTrain(o: TrainOpts): Promise<void> {
       resume: o.resume === true,
       signal: interruptSignal(),
       onProgress: ({ iteration, iters: total, entry, secondsPerIteration }) => {
-        if (bar) {
-          const payload = { loss: entry.loss.toFixed(5), spi: secondsPerIteration.toFixed(2) };
-          if (!started) {
-            bar.start(total, iteration, payload);
-            started = true;
-          } else bar.update(iteration, payload);
+        if (bar.active) {
+          bar.onProgress(iteration, total, { loss: entry.loss.toFixed(5), spi: secondsPerIteration.toFixed(2) });
         } else if (!o.quiet && !o.json && (iteration % logEvery === 0 || iteration === total)) {
           const eta = (total - iteration) * secondsPerIteration;
           process.stderr.write(
@@ -99,7 +88,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
       },
     });
   } finally {
-    if (started) bar?.stop();
+    bar.stop();
   }
   let notes: { path: string; seconds: number } | null = null;
   if (result.finished && o.notes !== false) {
