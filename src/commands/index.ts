@@ -14,6 +14,7 @@ import { registerEncode } from './encode.js';
 import { registerGol } from './gol.js';
 import { registerGolCheck } from './gol-check.js';
 import { registerTrainGol } from './train-gol.js';
+import { registerGallery } from './gallery.js';
 
 /** Every subcommand's register function, in the order `nca --help` lists them. */
 export const commands: Array<(program: Command) => void> = [
@@ -21,6 +22,7 @@ export const commands: Array<(program: Command) => void> = [
   registerRender,
   registerRandom,
   registerInterpolate,
+  registerGallery,
   registerSynth,
   registerSpectrogram,
   registerVisualize,

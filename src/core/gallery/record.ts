@@ -27,6 +27,8 @@ export interface GalleryRecord {
   height?: number;
   steps?: number;
   frames?: number;
+  /** Size of the output file in bytes (a resumed run checks it before skipping the job). */
+  bytes?: number;
   /** Which shard rendered it ("i/n"), when sharded. */
   shard?: string;
 }
