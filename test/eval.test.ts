@@ -40,7 +40,7 @@ function copyLastError(indices: number[]): { next: number; rollout8: number } {
 
 describe('evaluate', () => {
   it('compares the model with copy-last-frame on held-out clips and classifies renders of three groups', async () => {
-    const opts = { model, data, n: 2, steps: 30, size: 16, seed: 1, threads: 1 };
+    const opts = { model, data, n: 2, steps: 30, sizes: [16, 12], seed: 1, threads: 1 };
     const r = await evaluate(opts);
     expect(r.heldOutClips).toBe(2);
     const base = copyLastError(data.indices('test'));
@@ -50,9 +50,12 @@ describe('evaluate', () => {
     expect(r.nextFrame.model).toBeGreaterThan(0);
     // an untrained model does not beat copying the last frame
     expect(r.nextFrame.ratio).toBeGreaterThan(1);
-    for (const g of [r.alive.randomLatents, r.alive.encodedLatents, r.alive.randomWeights]) {
-      expect(g.n).toBe(2);
-      expect(g.dead + g.static + g.noise + g.alive).toBe(2);
+    expect(r.alive.map((a) => a.size)).toEqual([16, 12]);
+    for (const a of r.alive) {
+      for (const g of [a.randomLatents, a.encodedLatents, a.randomWeights]) {
+        expect(g.n).toBe(2);
+        expect(g.dead + g.static + g.noise + g.alive).toBe(2);
+      }
     }
     // deterministic for a seed
     expect(await evaluate(opts)).toMatchObject({ nextFrame: r.nextFrame, rollout8: r.rollout8, alive: r.alive });
@@ -64,7 +67,8 @@ describe('evaluate', () => {
     expect(res.status).toBe(0);
     const printed = JSON.parse(res.stdout);
     expect(JSON.parse(readFileSync(join(dir, 'model', 'eval.json'), 'utf8'))).toEqual(printed);
-    expect(printed.alive.randomWeights.n).toBe(1);
-    expect(printed.alive.steps).toBe(20);
+    expect(printed.alive).toHaveLength(1);
+    expect(printed.alive[0].randomWeights.n).toBe(1);
+    expect(printed.alive[0].steps).toBe(20);
   });
 });

@@ -4,6 +4,7 @@ import { requireInt } from '../core/errors.js';
 import { interruptSignal } from './interrupt.js';
 import { parseSeed, parseThreads, report, sharedOptions, withExamples } from './options.js';
 import { progressBar } from './progress.js';
+import type { AliveCounts } from '../core/model/eval.js';
 
 interface EvalOpts {
   model?: string;
@@ -26,7 +27,7 @@ export function registerEval(program: Command): void {
     .option('--data <dir>', 'dataset folder written by nca dataset (its held-out clips are used)', 'data')
     .option('--n <count>', 'renders per group for the alive fraction', '100')
     .addOption(sharedOptions.steps('500'))
-    .option('--size <n>', 'side of the alive renders in cells', '64')
+    .option('--size <list>', 'sides of the alive renders in cells, comma-separated', '64,128')
     .addOption(sharedOptions.seed())
     .option('--no-write', 'do not write eval.json into the model folder')
     .addOption(sharedOptions.threads())
@@ -39,7 +40,7 @@ export function registerEval(program: Command): void {
 async function runEval(o: EvalOpts): Promise<void> {
   const n = requireInt('--n', o.n, 1, 100_000);
   const steps = requireInt('--steps', o.steps, 2, 1_000_000);
-  const size = requireInt('--size', o.size, 4, 1024);
+  const sizes = String(o.size).split(',').map((v) => requireInt('--size', v.trim(), 4, 1024));
   const seed = parseSeed(o.seed);
   const threads = parseThreads(o.threads);
   const networks = await import('../core/model/networks.js');
@@ -51,7 +52,7 @@ async function runEval(o: EvalOpts): Promise<void> {
   const bar = progressBar('eval', o);
   let result;
   try {
-    result = await evaluate({ model, data, n, steps, size, seed, threads, onProgress: bar.onProgress, signal: interruptSignal() });
+    result = await evaluate({ model, data, n, steps, sizes, seed, threads, onProgress: bar.onProgress, signal: interruptSignal() });
   } finally {
     bar.stop();
     model.dispose();
@@ -63,15 +64,17 @@ async function runEval(o: EvalOpts): Promise<void> {
   }
   const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
   const a = result.alive;
-  const line = (name: string, c: typeof a.randomLatents) => `  ${name}: ${pct(c.aliveFraction)} alive (${c.alive}/${c.n}; coherent ${c.coherent}, dead ${c.dead}, static ${c.static}, noise ${c.noise})`;
+  const line = (name: string, c: AliveCounts) => `  ${name}: ${pct(c.aliveFraction)} alive (${c.alive}/${c.n}; coherent ${c.coherent}, dead ${c.dead}, static ${c.static}, noise ${c.noise})`;
   report(o, out, [
     `held-out clips: ${result.heldOutClips}`,
     `next-frame error: model ${result.nextFrame.model.toFixed(5)} vs copy-last-frame ${result.nextFrame.copyLast.toFixed(5)} (${result.nextFrame.ratio.toFixed(2)}x); another clip's latent: ${result.nextFrame.latentSwap.toFixed(5)} (+${pct(result.nextFrame.swapRatio - 1)})`,
     `8-frame free rollout: model ${result.rollout8.model.toFixed(5)} vs copy-last-frame ${result.rollout8.copyLast.toFixed(5)} (${result.rollout8.ratio.toFixed(2)}x)`,
-    `alive after ${a.steps} frames at ${a.size}x${a.size} from uniform noise:`,
-    line('random latents', a.randomLatents),
-    line('encoded held-out latents', a.encodedLatents),
-    line('random-weight NCAs', a.randomWeights),
+    ...a.flatMap((r) => [
+      `alive after ${r.steps} frames at ${r.size}x${r.size} from uniform noise:`,
+      line('random latents', r.randomLatents),
+      line('encoded held-out latents', r.encodedLatents),
+      line('random-weight NCAs', r.randomWeights),
+    ]),
     ...(o.write ? [`wrote ${join(dir, 'eval.json')}`] : []),
   ]);
 }

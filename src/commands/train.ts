@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { progressBar } from './progress.js';
-import { requireInt, requireNumber } from '../core/errors.js';
+import { UserError, requireInt, requireNumber } from '../core/errors.js';
 import { interruptSignal } from './interrupt.js';
 import { parseSeed, parseThreads, report, sharedOptions, withExamples } from './options.js';
 
@@ -14,6 +14,10 @@ interface TrainOpts {
   beta: string;
   samplingMax: string;
   steps?: string;
+  persist: string;
+  persistRamp: string;
+  poolSteps: string;
+  initFrom?: string;
   checkpointEvery: string;
   logEvery: string;
   resume?: boolean;
@@ -36,6 +40,10 @@ export function registerTrain(program: Command): void {
     .option('--beta <x>', 'KL weight', '0.0001')
     .option('--sampling-max <p>', 'scheduled sampling: final probability of feeding back a prediction (ramps from 0 over the first half)', '0.5')
     .option('--steps <n>', 'NCA steps per rollout (default: every frame after the context, 21)')
+    .option('--persist <w>', 'weight of persistence training: a pool of long-running states kept above structure / smoothness / motion floors (0 = off)', '1')
+    .option('--persist-ramp <f>', 'the persistence weight ramps up over this fraction of the run', '0.1')
+    .option('--pool-steps <n>', 'frames each pool state runs per iteration', '16')
+    .option('--init-from <dir>', 'start from this model folder\'s weights (fine-tuning) instead of random ones')
     .option('--checkpoint-every <n>', 'write checkpoint.bin every n iterations', '100')
     .option('--log-every <n>', 'without a terminal: a progress line on stderr every n iterations', '50')
     .option('--resume', 'continue from <out>/checkpoint.bin')
@@ -48,6 +56,7 @@ export function registerTrain(program: Command): void {
     'nca dataset --out data/ && nca train --data data/ --out fixtures/model/ --iters 4000',
     'nca train --data data/ --out my-model/ --iters 4000 --resume',
     'nca train --data data/ --out /tmp/m --iters 20 --batch 4 --json',
+    'nca train --data data/ --out tuned/ --init-from fixtures/model --iters 500 --lr 0.0003',
   ]);
 }
 
@@ -59,6 +68,14 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const beta = requireNumber('--beta', o.beta, 0, 100);
   const samplingMax = requireNumber('--sampling-max', o.samplingMax, 0, 1);
   const steps = o.steps === undefined ? undefined : requireInt('--steps', o.steps, 1, 256);
+  const persistWeight = requireNumber('--persist', o.persist, 0, 1000);
+  const persistRamp = requireNumber('--persist-ramp', o.persistRamp, 0, 1);
+  const poolSteps = requireInt('--pool-steps', o.poolSteps, 2, 256);
+  if (o.initFrom !== undefined) {
+    const { existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    if (!existsSync(join(o.initFrom, 'model.json'))) throw new UserError(`--init-from ${o.initFrom} has no model.json; give a model folder (e.g. fixtures/model)`);
+  }
   const checkpointEvery = requireInt('--checkpoint-every', o.checkpointEvery, 1, 10_000_000);
   const logEvery = requireInt('--log-every', o.logEvery, 1, 10_000_000);
   const threads = parseThreads(o.threads);
@@ -71,7 +88,8 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps,
+      ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       resume: o.resume === true,
       signal: interruptSignal(),
       onProgress: ({ iteration, iters: total, entry, secondsPerIteration }) => {
@@ -80,7 +98,8 @@ async function runTrain(o: TrainOpts): Promise<void> {
         } else if (!o.quiet && !o.json && (iteration % logEvery === 0 || iteration === total)) {
           const eta = (total - iteration) * secondsPerIteration;
           process.stderr.write(
-            `train ${iteration}/${total} loss ${entry.loss.toFixed(5)} (rollout ${entry.rollout.toFixed(5)}, decoder ${entry.decoder.toFixed(5)}, kl ${entry.kl.toFixed(1)}) ` +
+            `train ${iteration}/${total} loss ${entry.loss.toFixed(5)} (rollout ${entry.rollout.toFixed(5)}, decoder ${entry.decoder.toFixed(5)}, kl ${entry.kl.toFixed(1)}, ` +
+              `persist ${entry.persist.toFixed(3)} = std ${entry.persistStd.toFixed(3)} corr ${entry.persistCorrelation.toFixed(3)} drift ${entry.persistDrift.toFixed(3)}) ` +
               `p ${entry.sampling.toFixed(2)} lr ${entry.lr.toExponential(2)} | ${secondsPerIteration.toFixed(3)} s/it (nca fwd ${entry.ncaForward.toFixed(3)} bwd ${entry.ncaBackward.toFixed(3)}) | ` +
               `elapsed ${((performance.now() - t0) / 60000).toFixed(1)} min, ETA ${(eta / 60).toFixed(1)} min\n`,
           );

@@ -35,11 +35,21 @@ export interface AliveCounts {
   coherentFraction: number;
 }
 
+/** The alive measure of the three groups at one grid size. */
+export interface AliveReport {
+  steps: number;
+  size: number;
+  randomLatents: AliveCounts;
+  encodedLatents: AliveCounts;
+  randomWeights: AliveCounts;
+}
+
 export interface EvalResult {
   heldOutClips: number;
   nextFrame: { model: number; copyLast: number; ratio: number; latentSwap: number; swapRatio: number };
   rollout8: { model: number; copyLast: number; ratio: number };
-  alive: { steps: number; size: number; randomLatents: AliveCounts; encodedLatents: AliveCounts; randomWeights: AliveCounts };
+  /** One report per grid size. */
+  alive: AliveReport[];
   seed: number | string;
   seconds: { prediction: number; alive: number; perAliveRun: number };
 }
@@ -49,9 +59,9 @@ export interface EvalOptions {
   data: Dataset;
   /** Renders per group for the alive measure (default 100). */
   n?: number;
-  /** Frames per alive run (default 500) and grid side (default 64). */
+  /** Frames per alive run (default 500) and grid sides (default [64]). */
   steps?: number;
-  size?: number;
+  sizes?: number[];
   seed?: number | string;
   threads?: number;
   /** Held-out clips used for the prediction errors (default: all). */
@@ -87,7 +97,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   const { model, data } = opts;
   const n = opts.n ?? 100;
   const steps = opts.steps ?? 500;
-  const size = opts.size ?? 64;
+  const sizes = opts.sizes ?? [64];
   const seed = opts.seed ?? 0;
   const C = model.config.contextFrames;
   const { framesPerClip, width: W, height: H } = data.manifest;
@@ -96,7 +106,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   if (test.length === 0) test = data.indices('train'); // a dataset without a held-out split: say so via heldOutClips = 0
   const heldOut = data.indices('test').length;
   if (opts.maxClips !== undefined) test = test.slice(0, opts.maxClips);
-  const totalWork = Math.ceil(test.length / BATCH) + 3 * n;
+  const totalWork = Math.ceil(test.length / BATCH) + 3 * n * sizes.length;
   let done = 0;
   const tick = () => opts.onProgress?.(++done, totalWork);
 
@@ -172,11 +182,13 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   const groups: Array<Float32Array[]> = [hyper(randomZ), encoded.length ? hyper(encodedZ) : [], Array.from({ length: n }, () => randomParams(weightRng).flat)];
   const { createEngine } = await import('../nca/engine.js');
   const first = groups[0]![0] ?? new Float32Array(PARAM_COUNT);
-  // the hidden noise of every run comes from one seeded stream, consumed in run order
-  const engineRng = new Rng(`${seed}/eval/hidden`);
+  const alive: AliveReport[] = [];
+  let runs = 0;
+  for (const size of sizes) {
+  // the hidden noise of every run comes from one seeded stream per size, consumed in run order
+  const engineRng = new Rng(size === 64 ? `${seed}/eval/hidden` : `${seed}/eval/hidden/${size}`);
   const engine = await createEngine(ncaParams(first), { width: size, height: size, protocol: FRAME_PROTOCOL, threads: opts.threads, dynamicWeights: true, rng: engineRng, stepsPerRun: 25 });
   const results: AliveCounts[] = [];
-  let runs = 0;
   try {
     for (let g = 0; g < 3; g++) {
       const classes: Array<{ alive: AliveClass; coherent: boolean }> = [];
@@ -200,6 +212,8 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   } finally {
     await engine.dispose();
   }
+  alive.push({ steps, size, randomLatents: results[0]!, encodedLatents: results[1]!, randomWeights: results[2]! });
+  }
   const tAlive = (performance.now() - t1) / 1000;
   const next = { model: avg(sums.model), copyLast: avg(sums.copy), latentSwap: avg(sums.swap) };
   const roll = { model: avg(sums.model8), copyLast: avg(sums.copy8) };
@@ -207,7 +221,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
     heldOutClips: heldOut,
     nextFrame: { ...next, ratio: next.model / next.copyLast, swapRatio: next.latentSwap / next.model },
     rollout8: { ...roll, ratio: roll.model / roll.copyLast },
-    alive: { steps, size, randomLatents: results[0]!, encodedLatents: results[1]!, randomWeights: results[2]! },
+    alive,
     seed,
     seconds: { prediction: tPrediction, alive: tAlive, perAliveRun: runs ? tAlive / runs : 0 },
   };

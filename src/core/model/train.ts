@@ -38,9 +38,10 @@ import { makeBatch, maxRolloutSteps, sampleIndices, type SequenceSource } from '
 import { im2colConvs } from './fast-convs.js';
 import { lossCurvePng } from './loss-curve.js';
 import { NcaRollout, ncaRolloutOp, rolloutNoise } from './nca-op.js';
+import { DEFAULT_FLOORS, DEFAULT_POOL, StatePool, persistenceLoss, type PersistenceFloors, type PersistenceParts } from './persistence.js';
 import { DEFAULT_CONFIG, decoderForward, encoderForward, hypernetworkForward, initialWeights, weightSpecs, type ModelConfig } from './networks.js';
 import { loadTf, type Tf } from './tf.js';
-import { saveWeights, shapeSize, type NamedArrays } from './weights.js';
+import { loadWeights, saveWeights, shapeSize, type NamedArrays } from './weights.js';
 
 /** The settings of a run (stored in the checkpoint and in the model's config). */
 export interface TrainSettings {
@@ -67,6 +68,23 @@ export interface TrainSettings {
   checkpointEvery: number;
   /** BatchNorm running-statistics momentum (PyTorch's 0.1). */
   bnMomentum: number;
+  /**
+   * Persistence training (src/core/model/persistence.ts): weight of the pool rollout's structure /
+   * smoothness / motion floors (0 = off), ramped up linearly over the first persistRamp of the run.
+   */
+  persistWeight: number;
+  persistRamp: number;
+  /** The state pool: entries, entries per iteration, frames per iteration, entries refreshed per iteration. */
+  poolSize: number;
+  poolBatch: number;
+  poolSteps: number;
+  poolReset: number;
+  /** The floors: spatial std, neighbour correlation, RMS drift between the halves of a pool rollout. */
+  floorStd: number;
+  floorCorrelation: number;
+  floorDrift: number;
+  /** Start from this model folder's weights instead of random ones ('' = random; Adam starts fresh). */
+  initFrom: string;
 }
 
 export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
@@ -82,6 +100,16 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   noiseStd: 0.1,
   checkpointEvery: 100,
   bnMomentum: 0.1,
+  persistWeight: 1,
+  persistRamp: 0.1,
+  poolSize: DEFAULT_POOL.size,
+  poolBatch: DEFAULT_POOL.batch,
+  poolSteps: DEFAULT_POOL.steps,
+  poolReset: DEFAULT_POOL.reset,
+  floorStd: DEFAULT_FLOORS.std,
+  floorCorrelation: DEFAULT_FLOORS.correlation,
+  floorDrift: DEFAULT_FLOORS.drift,
+  initFrom: '',
 };
 
 /** One line of train-log.jsonl. */
@@ -92,6 +120,11 @@ export interface LogEntry {
   rollout: number;
   kl: number;
   decoder: number;
+  /** The persistence loss (unweighted) and its three parts; 0 when off. */
+  persist: number;
+  persistStd: number;
+  persistCorrelation: number;
+  persistDrift: number;
   /** Scheduled-sampling probability used. */
   sampling: number;
   lr: number;
@@ -175,6 +208,13 @@ export function resolveSettings(opts: TrainOptions, framesPerClip: number): Trai
   intIn('batch', s.batch, 1, 256);
   intIn('steps', s.steps, 1, maxSteps);
   intIn('checkpointEvery', s.checkpointEvery, 1, 10_000_000);
+  intIn('poolSize', s.poolSize, 1, 100_000);
+  intIn('poolBatch', s.poolBatch, 1, Math.min(256, s.poolSize));
+  intIn('poolSteps', s.poolSteps, 2, 256);
+  intIn('poolReset', s.poolReset, 0, s.poolBatch);
+  for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1]] as const) {
+    if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
+  }
   for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
@@ -182,7 +222,7 @@ export function resolveSettings(opts: TrainOptions, framesPerClip: number): Trai
 }
 
 function stripUndefined(o: TrainOptions): Partial<TrainSettings> {
-  const keys = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum'] as const;
+  const keys = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'floorStd', 'floorCorrelation', 'floorDrift', 'initFrom'] as const;
   const out: Record<string, unknown> = {};
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
   return out as Partial<TrainSettings>;
@@ -331,6 +371,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let start = 0;
   let state: State;
   let log: LogEntry[] = [];
+  let resumedPool: NamedArrays | null = null;
   const checkpointPath = join(outDir, CHECKPOINT_FILE);
   if (opts.resume) {
     let bytes: Uint8Array;
@@ -354,7 +395,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       return out;
     };
     state = buildState(tf, named, { m: pick('adam.m/'), v: pick('adam.v/') });
+    resumedPool = pick('pool/');
     log = await readLog(join(outDir, LOG_FILE), start);
+  } else if (settings.initFrom) {
+    // fine-tuning: another model's weights (e.g. the next-frame model, then persistence training)
+    state = buildState(tf, (await loadWeights(settings.initFrom)).tensors);
   } else {
     state = buildState(tf, initialWeights(new Rng(`${settings.seed}/init`)));
   }
@@ -362,27 +407,47 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const B = settings.batch;
   const T = settings.steps;
   const shape = { batch: B, width: W, height: H, steps: T };
-  const rollout = await NcaRollout.create({ ...shape, threads: opts.threads });
-  // time the rollout's forward and backward as the op calls them
+  // time the rollouts' forward and backward as the op calls them
   const timing = { forward: 0, backward: 0 };
-  const forward = rollout.forward.bind(rollout);
-  const backward = rollout.backward.bind(rollout);
-  rollout.forward = (...a) => {
-    const s = performance.now();
-    try {
-      return forward(...a);
-    } finally {
-      timing.forward += (performance.now() - s) / 1000;
-    }
+  const timed = (r: NcaRollout): NcaRollout => {
+    const forward = r.forward.bind(r);
+    const backward = r.backward.bind(r);
+    r.forward = (...a) => {
+      const s = performance.now();
+      try {
+        return forward(...a);
+      } finally {
+        timing.forward += (performance.now() - s) / 1000;
+      }
+    };
+    r.backward = (...a) => {
+      const s = performance.now();
+      try {
+        return backward(...a);
+      } finally {
+        timing.backward += (performance.now() - s) / 1000;
+      }
+    };
+    return r;
   };
-  rollout.backward = (...a) => {
-    const s = performance.now();
-    try {
-      return backward(...a);
-    } finally {
-      timing.backward += (performance.now() - s) / 1000;
-    }
-  };
+  const rollout = timed(await NcaRollout.create({ ...shape, threads: opts.threads }));
+
+  // persistence training: a pool of long-running states under no-ground-truth floors
+  const persist = settings.persistWeight > 0;
+  const P = settings.poolBatch, Tp = settings.poolSteps;
+  const poolShape = { batch: P, width: W, height: H, steps: Tp };
+  const floors: PersistenceFloors = { std: settings.floorStd, correlation: settings.floorCorrelation, drift: settings.floorDrift };
+  const poolRollout = persist ? timed(await NcaRollout.create({ ...poolShape, threads: opts.threads })) : null;
+  const statePool = new StatePool(
+    { size: settings.poolSize, batch: P, steps: Tp, reset: settings.poolReset },
+    config.latentDim, W, H,
+    resumedPool?.has('z') ? { z: resumedPool.get('z')!.data, rgb: resumedPool.get('rgb')!.data, age: resumedPool.get('age')!.data } : undefined,
+  );
+  /** The previous iteration's encoded mu [B][latentDim]: where fresh pool latents are drawn from (besides N(0, I)). */
+  const encoded = { mu: resumedPool?.get('mu')?.data ?? new Float32Array(0) };
+  const poolNoise = new Float32Array(persist ? Tp * P * 13 * W * H : 0);
+  const poolTargets = new Float32Array(persist ? Tp * P * 3 * W * H : 0); // unused: every step feeds on its own frame
+  const poolMasks = new Float32Array(persist ? (Tp - 1) * P : 0).fill(1);
 
   const convs = im2colConvs(tf);
   const noise = new Float32Array(T * B * 13 * W * H);
@@ -399,6 +464,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const writeCheckpoint = async () => {
     const header: CheckpointHeader = { iteration, settings, tensors: [] };
     const named = checkpointArrays(state);
+    named.set('pool/z', { shape: [settings.poolSize, config.latentDim], data: statePool.z });
+    named.set('pool/rgb', { shape: [settings.poolSize, 3, H, W], data: statePool.rgb });
+    named.set('pool/age', { shape: [settings.poolSize], data: statePool.age });
+    named.set('pool/mu', { shape: [encoded.mu.length / config.latentDim, config.latentDim], data: encoded.mu });
     header.tensors = [...named].map(([name, a]) => ({ name, shape: a.shape }));
     await writeFileAtomic(checkpointPath, encodeCheckpoint(header, named));
     await writeFileAtomic(join(outDir, LOG_FILE), log.map((e) => JSON.stringify(e)).join('\n') + (log.length ? '\n' : ''));
@@ -416,12 +485,23 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const p = samplingProbability(settings, iteration);
       for (let i = 0; i < masks.length; i++) masks[i] = rng.uniform() < p ? 1 : 0;
       const lr = learningRate(settings, iteration);
+      let picks: number[] = [];
+      let poolStart: { z: Float32Array; rgb: Float32Array } | null = null;
+      if (persist) {
+        picks = statePool.draw(rng, encoded.mu, batch.start);
+        poolStart = statePool.gather(picks);
+        rolloutNoise(rng, poolShape, settings.noiseStd, poolNoise);
+      }
+      const rampIters = settings.persistRamp * settings.iters;
+      const persistWeight = persist ? settings.persistWeight * (rampIters <= 0 ? 1 : Math.min(1, (iteration + 1) / rampIters)) : 0;
 
-      const parts: { rollout?: Scalar; kl?: Scalar; decoder?: Scalar; stats?: Array<{ mean: Tensor1D; variance: Tensor1D }> } = {};
+      const parts: { rollout?: Scalar; kl?: Scalar; decoder?: Scalar; persist?: Scalar; persistParts?: PersistenceParts; poolPred?: Tensor; mu?: Tensor; stats?: Array<{ mean: Tensor1D; variance: Tensor1D }> } = {};
       const context = tf.tensor4d(batch.context, [B, 3 * C, H, W]);
       const startFrame = tf.tensor4d(batch.start, [B, 3, H, W]);
       const epsT = tf.tensor2d(eps, [B, config.latentDim]);
       const decoderTarget = padChannels(batch.start, B, 3, config.channels, H * W);
+      const poolZ = poolStart ? tf.tensor2d(poolStart.z, [P, config.latentDim]) : null;
+      const poolRgb = poolStart ? tf.tensor4d(poolStart.rgb, [P, 3, H, W]) : null;
       const { value, grads } = tf.variableGrads(() => {
         const weights = weightsRecord(state);
         const enc = encoderForward(tf, weights, config, context, { training: true, convs });
@@ -438,7 +518,18 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         parts.rollout = tf.keep(rolloutLoss);
         parts.kl = tf.keep(kl);
         parts.decoder = tf.keep(decoderLoss);
-        return tf.addN([rolloutLoss, tf.mul(settings.beta, kl), tf.mul(settings.decoderWeight, decoderLoss)]) as Scalar;
+        parts.mu = tf.keep(enc.mu);
+        const terms: Tensor[] = [rolloutLoss, tf.mul(settings.beta, kl), tf.mul(settings.decoderWeight, decoderLoss)];
+        if (poolRollout && poolZ && poolRgb) {
+          // the pool's latents are constants: this term trains the hypernetwork (and through it what every latent does)
+          const poolParams = hypernetworkForward(tf, weights, config, poolZ);
+          const poolPred = ncaRolloutOp(tf, poolRollout, poolParams, poolRgb, { targets: poolTargets, noise: poolNoise, masks: poolMasks });
+          parts.poolPred = tf.keep(poolPred);
+          const persistLoss = persistenceOp(tf, poolPred, poolShape, floors, (p) => (parts.persistParts = p));
+          parts.persist = tf.keep(persistLoss);
+          terms.push(tf.mul(persistWeight, persistLoss));
+        }
+        return tf.addN(terms) as Scalar;
       }, varList);
       const grad = (n: string): Tensor => {
         const g = grads[state.vars[n]!.name];
@@ -485,6 +576,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         rollout: read(parts.rollout),
         kl: read(parts.kl),
         decoder: read(parts.decoder),
+        persist: parts.persistParts?.loss ?? 0,
+        persistStd: parts.persistParts?.std ?? 0,
+        persistCorrelation: parts.persistParts?.correlation ?? 0,
+        persistDrift: parts.persistParts?.drift ?? 0,
         sampling: p,
         lr,
         gradNorm,
@@ -492,7 +587,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         ncaForward: timing.forward,
         ncaBackward: timing.backward,
       };
-      for (const t of [value, context, startFrame, epsT, parts.rollout, parts.kl, parts.decoder, ...Object.values(grads)]) t?.dispose();
+      if (parts.poolPred) {
+        const pred = parts.poolPred.dataSync() as Float32Array;
+        statePool.update(picks, pred.subarray((Tp - 1) * P * 3 * H * W), Tp);
+      }
+      if (parts.mu) encoded.mu = Float32Array.from(parts.mu.dataSync());
+      for (const t of [value, context, startFrame, epsT, poolZ, poolRgb, parts.rollout, parts.kl, parts.decoder, parts.persist, parts.poolPred, parts.mu, ...Object.values(grads)]) t?.dispose();
       if (!Number.isFinite(entry.loss)) throw new Error(`training diverged at iteration ${step} (loss ${entry.loss}); try a smaller learning rate`);
       entry.seconds = (performance.now() - itStart) / 1000;
       log.push(roundEntry(entry));
@@ -537,6 +637,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     throw e;
   } finally {
     await rollout.dispose();
+    await poolRollout?.dispose();
     disposeState(state);
   }
 }
@@ -568,6 +669,24 @@ function mseOp(tf: Tf, x: Tensor, target: Float32Array, part?: { blocks: number;
         const g = new Float32Array(xs.length);
         for (let b = 0; b < blocks; b++) for (let i = b * blockSize, end = i + used; i < end; i++) g[i] = scale * (xs[i]! - target[i]!);
         return [tf.tensor(g, shape)];
+      },
+    };
+  });
+  return op(x) as Scalar;
+}
+
+/** The persistence loss (persistence.ts) of pred [T][B][3][H][W] as one tfjs op with its analytic gradient. */
+function persistenceOp(tf: Tf, x: Tensor, shape: { steps: number; batch: number; width: number; height: number }, floors: PersistenceFloors, onParts: (p: PersistenceParts) => void): Scalar {
+  const op = tf.customGrad((...inputs) => {
+    const r = persistenceLoss((inputs[0] as Tensor).dataSync() as Float32Array, shape, floors);
+    onParts(r.parts);
+    return {
+      value: tf.scalar(r.loss),
+      gradFunc: (dy: Tensor) => {
+        const k = dy.dataSync()[0] ?? 0;
+        const g = new Float32Array(r.grad.length);
+        for (let i = 0; i < g.length; i++) g[i] = k * r.grad[i]!;
+        return [tf.tensor(g, x.shape)];
       },
     };
   });
@@ -606,7 +725,7 @@ export async function exportCheckpoint(trainDir: string, modelDir: string): Prom
 
 function roundEntry(e: LogEntry): LogEntry {
   const r = (v: number) => Number(v.toPrecision(6));
-  return { iteration: e.iteration, loss: r(e.loss), rollout: r(e.rollout), kl: r(e.kl), decoder: r(e.decoder), sampling: r(e.sampling), lr: r(e.lr), gradNorm: r(e.gradNorm), seconds: r(e.seconds), ncaForward: r(e.ncaForward), ncaBackward: r(e.ncaBackward) };
+  return { iteration: e.iteration, loss: r(e.loss), rollout: r(e.rollout), kl: r(e.kl), decoder: r(e.decoder), persist: r(e.persist), persistStd: r(e.persistStd), persistCorrelation: r(e.persistCorrelation), persistDrift: r(e.persistDrift), sampling: r(e.sampling), lr: r(e.lr), gradNorm: r(e.gradNorm), seconds: r(e.seconds), ncaForward: r(e.ncaForward), ncaBackward: r(e.ncaBackward) };
 }
 
 /** The log entries up to `iteration` (a resumed run drops the lines written after its checkpoint). */

@@ -1,0 +1,242 @@
+/**
+ * Persistence training (issue 7): keeping the learned NCAs alive far beyond the 21 frames the clips
+ * show them, with no ground truth.
+ *
+ * Two pieces:
+ * - `StatePool`: a pool of (latent, RGB state) pairs continued across iterations, as in Growing NCA
+ *   (Mordvintsev et al. 2020). Each iteration a few entries are replaced by fresh ones (a random
+ *   latent z ~ N(0, I) or an encoded clip's mu; a uniform-noise grid, as `nca eval` starts, or a
+ *   clip's start frame), a batch is drawn, run for `steps` frames under the frame protocol, and the
+ *   final frames are written back. Entries so reach hundreds to thousands of frames.
+ * - `persistenceLoss`: hinge penalties that keep each rollout's frames above floors of the three
+ *   things the alive measure (SPEC.md 3b, src/core/metrics.ts) looks at:
+ *     structure   s_t = mean over RGB of the spatial std of frame t          >= floors.std
+ *     smoothness  rho_t = neighbouring-pixel correlation of frame t           >= floors.correlation
+ *                 (exactly metrics.ts's: rho = 1 - G / (2 V), G the mean squared difference to the
+ *                 right and lower neighbours over 2, V the variance of all RGB values)
+ *     motion      D = RMS difference between the mean images of the window's two halves >= floors.drift
+ *                 (slow, coherent change; per-frame flicker averages out)
+ *   L = mean over samples of [ mean_t relu(1 - s_t / S)^2 + mean_t relu(R - rho_t)^2 + relu(1 - D / Dmin)^2 ]
+ *   with its exact gradient with respect to every predicted value (checked by finite differences in
+ *   test/persistence.test.ts).
+ *
+ * The floors come from the training data (32 x 32 circle frames, `nca dataset`): spatial std median
+ * 0.125 (10th percentile 0.085), neighbour correlation median 0.85 (10th pct 0.77), mean absolute
+ * difference of 10-frame mean images 0.03 (10th pct 0.015).
+ */
+import type { Rng } from '../rng.js';
+
+export interface PersistenceFloors {
+  std: number;
+  correlation: number;
+  drift: number;
+}
+
+export const DEFAULT_FLOORS: PersistenceFloors = { std: 0.08, correlation: 0.75, drift: 0.02 };
+
+export interface PersistenceParts {
+  loss: number;
+  std: number;
+  correlation: number;
+  drift: number;
+}
+
+/**
+ * The loss and dL/dpred for pred [T][B][3][H][W] (values 0..1): see the module comment.
+ * `parts` holds the three penalties' means (for the log).
+ */
+export function persistenceLoss(
+  pred: Float32Array,
+  shape: { steps: number; batch: number; width: number; height: number },
+  floors: PersistenceFloors = DEFAULT_FLOORS,
+): { loss: number; grad: Float32Array; parts: PersistenceParts } {
+  const { steps: T, batch: B, width: W, height: H } = shape;
+  const N = W * H;
+  const frame = 3 * N;
+  if (pred.length !== T * B * frame) throw new Error(`persistenceLoss: ${pred.length} values, expected ${T * B * frame}`);
+  const grad = new Float32Array(pred.length);
+  const parts = { std: 0, correlation: 0, drift: 0 };
+  const half = Math.floor(T / 2);
+  const meanA = new Float64Array(frame), meanB = new Float64Array(frame);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const o = (t * B + b) * frame;
+      // structure: s = mean_c sqrt(var_c)
+      let s = 0;
+      const m = [0, 0, 0], sd = [0, 0, 0];
+      for (let c = 0; c < 3; c++) {
+        let s1 = 0, s2 = 0;
+        for (let i = o + c * N; i < o + (c + 1) * N; i++) {
+          const v = pred[i]!;
+          s1 += v;
+          s2 += v * v;
+        }
+        m[c] = s1 / N;
+        sd[c] = Math.sqrt(Math.max(1e-12, s2 / N - m[c]! * m[c]!));
+        s += sd[c]! / 3;
+      }
+      const gapStd = 1 - s / floors.std;
+      if (gapStd > 0) {
+        parts.std += (gapStd * gapStd) / (T * B);
+        // dL/ds = -2 gap / S / (T B); ds/dx = (x - m_c) / (3 N sd_c)
+        const dLds = (-2 * gapStd) / floors.std / (T * B);
+        for (let c = 0; c < 3; c++) {
+          const k = dLds / (3 * N * sd[c]!);
+          for (let i = o + c * N; i < o + (c + 1) * N; i++) grad[i]! += k * (pred[i]! - m[c]!);
+        }
+      }
+      // smoothness: rho = 1 - G / (2 V) over all RGB values (torus neighbours)
+      let sum = 0, sum2 = 0, G = 0;
+      for (let c = 0; c < 3; c++) {
+        const p = o + c * N;
+        for (let y = 0; y < H; y++) {
+          const row = p + y * W, down = p + ((y + 1) % H) * W;
+          for (let x = 0; x < W; x++) {
+            const v = pred[row + x]!;
+            const r = pred[row + ((x + 1) % W)]!, d = pred[down + x]!;
+            sum += v;
+            sum2 += v * v;
+            G += (v - r) * (v - r) + (v - d) * (v - d);
+          }
+        }
+      }
+      const M = sum / frame;
+      const V = sum2 / frame - M * M;
+      G /= 2 * frame;
+      if (V > 1e-6) {
+        const rho = 1 - G / (2 * V);
+        const gapRho = floors.correlation - rho;
+        if (gapRho > 0) {
+          parts.correlation += (gapRho * gapRho) / (T * B);
+          // dL/drho = -2 gap / (T B); drho/dx_j = -(1/(2V)) dG/dx_j + G/(2V^2) dV/dx_j
+          // dG/dx_j = (4 x_j - x_r - x_l - x_d - x_u) / frame;  dV/dx_j = 2 (x_j - M) / frame
+          const dLdrho = (-2 * gapRho) / (T * B);
+          const kG = (dLdrho * -1) / (2 * V) / frame;
+          const kV = (dLdrho * G) / (2 * V * V) * (2 / frame);
+          for (let c = 0; c < 3; c++) {
+            const p = o + c * N;
+            for (let y = 0; y < H; y++) {
+              const row = p + y * W, down = p + ((y + 1) % H) * W, up = p + ((y + H - 1) % H) * W;
+              for (let x = 0; x < W; x++) {
+                const v = pred[row + x]!;
+                const lap = 4 * v - pred[row + ((x + 1) % W)]! - pred[row + ((x + W - 1) % W)]! - pred[down + x]! - pred[up + x]!;
+                grad[row + x]! += kG * lap + kV * (v - M);
+              }
+            }
+          }
+        }
+      }
+    }
+    // motion: D = sqrt(mean (meanB - meanA)^2) between the window's halves
+    if (half >= 1 && T - half >= 1) {
+      meanA.fill(0);
+      meanB.fill(0);
+      for (let t = 0; t < T; t++) {
+        const o = (t * B + b) * frame;
+        const target = t < half ? meanA : meanB;
+        const w = 1 / (t < half ? half : T - half);
+        for (let i = 0; i < frame; i++) target[i]! += w * pred[o + i]!;
+      }
+      let d2 = 0;
+      for (let i = 0; i < frame; i++) d2 += (meanB[i]! - meanA[i]!) ** 2;
+      const D = Math.sqrt(d2 / frame + 1e-12);
+      const gapD = 1 - D / floors.drift;
+      if (gapD > 0) {
+        parts.drift += (gapD * gapD) / B;
+        // dL/dD = -2 gap / Dmin / B; dD/dmeanB_i = (meanB_i - meanA_i) / (frame D)
+        const k = (-2 * gapD) / floors.drift / B / (frame * D);
+        for (let t = 0; t < T; t++) {
+          const o = (t * B + b) * frame;
+          const w = t < half ? -1 / half : 1 / (T - half);
+          for (let i = 0; i < frame; i++) grad[o + i]! += k * w * (meanB[i]! - meanA[i]!);
+        }
+      }
+    }
+  }
+  return { loss: parts.std + parts.correlation + parts.drift, grad, parts: { loss: parts.std + parts.correlation + parts.drift, ...parts } };
+}
+
+/** How fresh pool entries are made. */
+export interface PoolSettings {
+  /** Entries in the pool. */
+  size: number;
+  /** Entries run per iteration. */
+  batch: number;
+  /** Frames per iteration. */
+  steps: number;
+  /** Entries of each iteration's batch replaced by fresh ones first. */
+  reset: number;
+}
+
+export const DEFAULT_POOL: PoolSettings = { size: 128, batch: 8, steps: 16, reset: 2 };
+
+/**
+ * A pool of (z [64], rgb [3][H][W]) states continued across iterations. Deterministic for a given
+ * sequence of Rngs; its arrays go into the training checkpoint so a resumed run draws the same.
+ */
+export class StatePool {
+  /** [size][dim] latents, [size][3][H][W] RGB states, [size] frames each entry has run. */
+  readonly z: Float32Array;
+  readonly rgb: Float32Array;
+  readonly age: Float32Array;
+  private readonly frame: number;
+
+  constructor(readonly settings: PoolSettings, readonly dim: number, readonly width: number, readonly height: number, arrays?: { z: Float32Array; rgb: Float32Array; age: Float32Array }) {
+    this.frame = 3 * width * height;
+    this.z = arrays?.z ?? new Float32Array(settings.size * dim);
+    this.rgb = arrays?.rgb ?? new Float32Array(settings.size * this.frame);
+    this.age = arrays?.age ?? new Float32Array(settings.size).fill(-1); // -1: never filled
+    if (this.z.length !== settings.size * dim || this.rgb.length !== settings.size * this.frame || this.age.length !== settings.size) throw new Error('StatePool: arrays do not match the settings');
+  }
+
+  /**
+   * Draw this iteration's entries: `batch` distinct indices; empty entries and the first `reset`
+   * drawn ones are refilled from `fresh` (a latent: N(0, I) or one of `encoded` [n][dim]; a grid:
+   * uniform noise or one of `startFrames` [n][3][H][W]), each choice a coin flip.
+   */
+  draw(rng: Rng, encoded: Float32Array, startFrames: Float32Array): number[] {
+    const { size, batch, reset } = this.settings;
+    const picks: number[] = [];
+    const taken = new Set<number>();
+    while (picks.length < batch) {
+      const i = rng.int(size);
+      if (taken.has(i)) continue;
+      taken.add(i);
+      picks.push(i);
+    }
+    const nEncoded = encoded.length / this.dim, nFrames = startFrames.length / this.frame;
+    picks.forEach((i, k) => {
+      if (k >= reset && this.age[i]! >= 0) return;
+      const z = this.z.subarray(i * this.dim, (i + 1) * this.dim);
+      if (nEncoded > 0 && rng.uniform() < 0.5) {
+        const j = rng.int(nEncoded);
+        z.set(encoded.subarray(j * this.dim, (j + 1) * this.dim));
+      } else rng.normalArray(z);
+      const grid = this.rgb.subarray(i * this.frame, (i + 1) * this.frame);
+      if (nFrames > 0 && rng.uniform() < 0.5) {
+        const j = rng.int(nFrames);
+        grid.set(startFrames.subarray(j * this.frame, (j + 1) * this.frame));
+      } else rng.fillUniform(grid);
+      this.age[i] = 0;
+    });
+    return picks;
+  }
+
+  /** The drawn entries' latents [batch][dim] and grids [batch][3][H][W]. */
+  gather(picks: readonly number[]): { z: Float32Array; rgb: Float32Array } {
+    const z = new Float32Array(picks.length * this.dim), rgb = new Float32Array(picks.length * this.frame);
+    picks.forEach((i, k) => {
+      z.set(this.z.subarray(i * this.dim, (i + 1) * this.dim), k * this.dim);
+      rgb.set(this.rgb.subarray(i * this.frame, (i + 1) * this.frame), k * this.frame);
+    });
+    return { z, rgb };
+  }
+
+  /** Write back the last frames [batch][3][H][W] of the drawn entries after `frames` more frames. */
+  update(picks: readonly number[], last: Float32Array, frames: number): void {
+    picks.forEach((i, k) => {
+      this.rgb.set(last.subarray(k * this.frame, (k + 1) * this.frame), i * this.frame);
+      this.age[i]! += frames;
+    });
+  }
+}
