@@ -24,7 +24,9 @@
  *   both different; `ratio` = distance / withinSpread (> 1: the latents are told apart);
  * - `identification`: leave-one-out nearest centroid: each render is given to the latent whose
  *   other renders' mean descriptor is nearest; the fraction that find their own latent, their own
- *   instrument and their own note, with the chance levels.
+ *   instrument and their own note, with the chance levels;
+ * - all of it again over the note latents whose renders are all alive (`aliveOnly`): a dead render
+ *   is a flat colour that differs by latent but hardly by seed, an easy and dull way to differ.
  *
  * Chords (criterion): for a chord of notes n_1..n_k of one instrument, with N_i the mean descriptor
  * of note i's renders, M the mean of the N_i and C the mean descriptor of the chord's renders, the
@@ -86,6 +88,13 @@ export interface PairStats {
   pairs: number;
 }
 
+export interface Distinctness {
+  latents: number;
+  withinSpread: number;
+  between: { all: PairStats; sameNote: PairStats; sameInstrument: PairStats; differentBoth: PairStats };
+  identification: { accuracy: number; chance: number; instrumentAccuracy: number; instrumentChance: number; noteAccuracy: number; noteChance: number };
+}
+
 export interface AliveTally {
   dead: number;
   static: number;
@@ -113,12 +122,12 @@ export interface LatentMeaningResult {
   renders: number;
   /** Alive classes (src/core/metrics.ts) of the renders, at the end of `steps` frames. */
   alive: { notes: AliveTally; chords: AliveTally };
-  distinct: {
-    latents: number;
-    withinSpread: number;
-    between: { all: PairStats; sameNote: PairStats; sameInstrument: PairStats; differentBoth: PairStats };
-    identification: { accuracy: number; chance: number; instrumentAccuracy: number; instrumentChance: number; noteAccuracy: number; noteChance: number };
-  };
+  /**
+   * Over every note latent, and over the note latents whose renders are all alive (null when fewer
+   * than 2): dead renders are flat colours that differ by latent but hardly by seed, which makes
+   * latents easy to tell apart for a reason no one would watch.
+   */
+  distinct: Distinctness & { aliveOnly: Distinctness | null };
   chords: {
     n: number;
     /** Fraction of chords that lie between their notes (the criterion above). */
@@ -259,13 +268,14 @@ export async function latentMeaning(model: MeaningModel, opts: LatentMeaningOpti
   const z = standardise(runs.descriptors.flat());
   const D = latents.map((_, i) => z.slice(i * seeds, (i + 1) * seeds));
   const notes = D.slice(0, noteCount);
+  const aliveOnly = notes.map((_, i) => i).filter((i) => runs.alive[i]!.every((c) => c === 'alive'));
 
   const result: LatentMeaningResult = {
     settings: { size, steps, seeds, window, seed, protocol, instruments, notes: noteNames, chords },
     features: DESCRIPTOR_FEATURES,
     renders: latents.length * seeds,
     alive: { notes: tally(runs.alive.slice(0, noteCount)), chords: tally(runs.alive.slice(noteCount)) },
-    distinct: distinctness(notes, latents.slice(0, noteCount)),
+    distinct: { ...distinctness(notes, latents.slice(0, noteCount)), aliveOnly: aliveOnly.length >= 2 ? distinctness(aliveOnly.map((i) => notes[i]!), aliveOnly.map((i) => latents[i]!)) : null },
     chords: chordStats(D, latents, noteCount, indexOf),
     seconds: { total: 0, render: tRender, perRender: tRender / (latents.length * seeds) },
   };
@@ -273,7 +283,7 @@ export async function latentMeaning(model: MeaningModel, opts: LatentMeaningOpti
   return result;
 }
 
-function distinctness(D: Float32Array[][], latents: LatentEntry[]): LatentMeaningResult['distinct'] {
+function distinctness(D: Float32Array[][], latents: LatentEntry[]): Distinctness {
   const L = D.length, S = D[0]!.length;
   // within: pairs of seeds of one latent
   let within = 0, withinPairs = 0;
