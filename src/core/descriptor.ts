@@ -21,7 +21,7 @@
  * halves. Frames are Float32Array [3][H][W] (CHW), values 0..1. A flat frame has correlation 0.
  *
  * To compare renders, each feature is standardised over the set of renders being compared
- * (`standardise`: z-scores, a feature constant over the set contributes 0), and the distance is the
+ * (`standardise`: z-scores, with a floor on the spread so that invisible differences stay small), and the distance is the
  * RMS difference of the z-scores (`descriptorDistance`): about sqrt(2) for two renders drawn at
  * random from the set, 0 for identical descriptors.
  */
@@ -152,8 +152,15 @@ function spatialFeatures(frame: Float32Array, width: number, height: number, sum
 }
 
 /**
- * Standardise descriptors over the set: each feature minus its mean over the set, divided by its
- * std over the set (population); a feature whose std is below 1e-9 becomes 0. Returns new arrays.
+ * Below this spread over the set a feature's differences are not blown up to unit scale: every
+ * feature is in units of an RGB value (0..1) or a correlation, where 0.001 is far below what a
+ * person can see.
+ */
+export const STANDARDISE_FLOOR = 1e-3;
+
+/**
+ * Standardise descriptors over the set: each feature minus its mean over the set, divided by
+ * max(its std over the set (population), STANDARDISE_FLOOR). Returns new arrays.
  */
 export function standardise(descriptors: readonly Float32Array[]): Float32Array[] {
   const n = descriptors.length;
@@ -162,10 +169,10 @@ export function standardise(descriptors: readonly Float32Array[]): Float32Array[
   const mean = new Float64Array(dim), std = new Float64Array(dim);
   for (const d of descriptors) for (let f = 0; f < dim; f++) mean[f]! += d[f]! / n;
   for (const d of descriptors) for (let f = 0; f < dim; f++) std[f]! += (d[f]! - mean[f]!) ** 2 / n;
-  for (let f = 0; f < dim; f++) std[f] = Math.sqrt(std[f]!);
+  for (let f = 0; f < dim; f++) std[f] = Math.max(STANDARDISE_FLOOR, Math.sqrt(std[f]!));
   return descriptors.map((d) => {
     const z = new Float32Array(dim);
-    for (let f = 0; f < dim; f++) z[f] = std[f]! < 1e-9 ? 0 : (d[f]! - mean[f]!) / std[f]!;
+    for (let f = 0; f < dim; f++) z[f] = (d[f]! - mean[f]!) / std[f]!;
     return z;
   });
 }
