@@ -152,7 +152,7 @@ function card(r: GalleryRecord): string {
 ${picture}
 <figcaption><b class="name">${name}</b><span class="badge ${alive}">${alive}</span>${m?.coherent ? '<span class="badge coherent">coherent</span>' : ''}
 <span class="source">${escapeHtml(r.source.kind)}: ${escapeHtml(r.source.label)}</span>
-${metrics.length ? `<span class="metrics">${metrics.map(([k, v]) => `<span>${k} <b>${v}</b></span>`).join(' ')}</span>` : ''}${r.status === 'failed' ? `\n<span class="error">${escapeHtml(r.error ?? 'failed')}</span>` : ''}</figcaption>
+${metrics.length ? `<span class="metrics">${metrics.map(([k, v]) => `<span>${k}</span><b>${v}</b>`).join('')}</span>` : ''}${r.status === 'failed' ? `\n<span class="error">${escapeHtml(r.error ?? 'failed')}</span>` : ''}</figcaption>
 </figure>`;
 }
 
@@ -185,7 +185,7 @@ select,#dir{padding:4px 6px;border:1px solid var(--line);border-radius:6px;backg
 .chip.noise[aria-pressed=true]{background:var(--noise)}.chip.dead[aria-pressed=true]{background:var(--dead)}
 .chip.failed[aria-pressed=true]{background:var(--failed)}.chip[aria-pressed=true] span{color:#fff}
 #showing{color:var(--muted)}
-#grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:14px;padding:16px 20px}
+#grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:14px;padding:16px 20px}
 .card{margin:0;background:var(--card);border:1px solid var(--line);border-radius:8px;overflow:hidden;content-visibility:auto;contain-intrinsic-size:auto 300px}
 .card img,.placeholder{display:block;width:100%;height:auto;aspect-ratio:1;object-fit:contain;image-rendering:pixelated;background:#000}
 .placeholder{display:flex;align-items:center;justify-content:center;color:var(--failed);background:repeating-linear-gradient(45deg,transparent 0 8px,rgba(214,64,64,.08) 8px 16px)}
@@ -195,7 +195,7 @@ figcaption{padding:8px 10px;display:flex;flex-wrap:wrap;gap:4px 6px;align-items:
 .badge.alive{background:var(--alive)}.badge.static{background:var(--static)}.badge.noise{background:var(--noise)}
 .badge.failed{background:var(--failed)}.badge.coherent{background:none;color:var(--alive);border:1px solid var(--alive)}
 .source{flex:1 1 100%;color:var(--muted);font-size:12px;word-break:break-all}
-.metrics{flex:1 1 100%;display:grid;grid-template-columns:1fr 1fr;gap:0 10px;font-size:12px;color:var(--muted)}
+.metrics{flex:1 1 100%;display:grid;grid-template-columns:auto 1fr auto 1fr;gap:0 6px;font-size:12px;color:var(--muted);white-space:nowrap}
 .metrics b{color:var(--fg);font-weight:600;font-variant-numeric:tabular-nums}
 .error{color:var(--failed);font-size:12px;word-break:break-word}
 [hidden]{display:none!important}
