@@ -46,7 +46,7 @@ function dumpDom(url: string, profile: string): Promise<string> {
     '--headless', '--disable-gpu', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update',
     '--disable-sync', '--disable-quic', `--user-data-dir=${profile}`, '--window-size=1400,3000',
     // Virtual time: chromium waits (in page time) for lazy images to load before dumping.
-    '--virtual-time-budget=3000', '--dump-dom', url,
+    '--virtual-time-budget=1000', '--dump-dom', url,
   ];
   return new Promise((resolve, reject) => {
     execFile(chromium!, args, { encoding: 'utf8', timeout: 30_000, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
@@ -165,9 +165,9 @@ describe.skipIf(!chromium && !browserRequired)('index.html in headless chromium,
     profile = mkdtempSync(join(tmpdir(), 'nca-chromium-'));
     const url = pathToFileURL(join(dir, 'index.html')).href;
     const hashes = { plain: '', dead: '#alive=dead', nameDesc: '#sort=name&dir=desc', text: '#q=ALPH&alive=alive,static,noise,dead' };
-    // One browser at a time (they share the profile folder); about a second each.
-    views = {};
-    for (const [k, h] of Object.entries(hashes)) views[k] = cardsOf(await dumpDom(url + h, join(profile, k)));
+    // The four views load at once, each browser with its own profile folder.
+    const dumps = await Promise.all(Object.entries(hashes).map(async ([k, h]) => [k, cardsOf(await dumpDom(url + h, join(profile, k)))] as const));
+    views = Object.fromEntries(dumps);
   }, 90_000);
   afterAll(() => {
     if (profile) rmSync(profile, { recursive: true, force: true });
