@@ -113,7 +113,9 @@ async function runJobs(jobsFile: string, o: GalleryOpts): Promise<void> {
     },
   });
 
-  const bar = progressBar('gallery', o, ' | {workers}');
+  // The per-worker status gets the room a narrower bar leaves.
+  const barSize = (process.stderr.columns || 80) >= 140 ? 40 : 20;
+  const bar = progressBar('gallery', o, ' | {workers}', barSize);
   try {
     const summary = await runGallery({
       plan,
@@ -125,7 +127,7 @@ async function runJobs(jobsFile: string, o: GalleryOpts): Promise<void> {
       dryRun: o.dryRun,
       jobsFileLabel: jobsFile,
       signal: interruptSignal(),
-      onProgress: bar.active ? (p) => bar.onProgress(p.done, p.total, { workers: workerStatus(p) }) : undefined,
+      onProgress: bar.active ? (p) => bar.onProgress(p.done, p.total, { workers: workerStatus(p, barSize) }) : undefined,
     });
     bar.stop();
     if (summary.failed > 0) process.exitCode = 1;
@@ -150,12 +152,23 @@ async function runJobs(jobsFile: string, o: GalleryOpts): Promise<void> {
   }
 }
 
-/** "1:violin-A4 40% 2:piano-F4 10%", cut to fit a terminal line. */
-function workerStatus(p: GalleryProgress): string {
-  const parts = p.workers.map((w, i) => `${i + 1}:${w.job ? `${w.job.length > 18 ? w.job.slice(0, 17) + '~' : w.job} ${w.total ? Math.floor((100 * w.done) / w.total) : 0}%` : 'idle'}`);
-  const text = (p.failed ? `${p.failed} failed | ` : '') + parts.join(' ');
-  const room = Math.max(20, (process.stderr.columns ?? 100) - 60);
-  return text.length > room ? text.slice(0, room - 1) + '~' : text;
+/**
+ * Each worker's job and progress, "violin-A4 40% piano-F4 10%" (workers in order), cut to the room
+ * the terminal line leaves; with too many workers for the line, only how many are busy.
+ */
+function workerStatus(p: GalleryProgress, barSize: number): string {
+  // the rest of the line: "gallery [bar] 100% | 999/999 | " and " | ETA 10m0s"
+  const failed = p.failed ? `${p.failed} failed | ` : '';
+  const room = Math.max(16, (process.stderr.columns || 80) - barSize - 40 - failed.length);
+  const each = Math.min(28, Math.floor((room + 1) / p.workers.length) - 1);
+  if (each < 8) return `${failed}${p.workers.filter((w) => w.job).length}/${p.workers.length} workers busy`;
+  const parts = p.workers.map((w) => {
+    if (!w.job) return 'idle'.padEnd(each);
+    const pct = ` ${w.total ? Math.floor((100 * w.done) / w.total) : 0}%`;
+    const name = w.job.length + pct.length > each ? w.job.slice(0, Math.max(1, each - pct.length - 1)) + '~' : w.job;
+    return (name + pct).padEnd(each);
+  });
+  return failed + parts.join(' ').trimEnd();
 }
 
 async function runMerge(dirs: string[], o: GalleryOpts): Promise<void> {
