@@ -15,6 +15,7 @@ import { registerGol } from './gol.js';
 import { registerGolCheck } from './gol-check.js';
 import { registerTrainGol } from './train-gol.js';
 import { registerGallery } from './gallery.js';
+import { registerSheet } from './sheet.js';
 
 /** Every subcommand's register function, in the order `nca --help` lists them. */
 export const commands: Array<(program: Command) => void> = [
@@ -23,6 +24,7 @@ export const commands: Array<(program: Command) => void> = [
   registerRandom,
   registerInterpolate,
   registerGallery,
+  registerSheet,
   registerSynth,
   registerSpectrogram,
   registerVisualize,

@@ -1,0 +1,252 @@
+/**
+ * Contact sheets (`nca sheet`): one PNG with a grid of renders, one row per latent and one column
+ * per chosen frame, so many latents can be judged at a glance (is it alive at frame 500? does it
+ * keep structure? what does it look like?).
+ *
+ * Row r is exactly the render `nca render --latent <z> --seed <seed> --init <init>` makes with the
+ * same size and protocol: the same weights (hypernetwork, batch 1), the same start and the same
+ * hidden-noise stream (the seed's generator is forked in render's order), so a row worth keeping
+ * can be rendered at length with `nca render`. Each row is also classified by the alive measure
+ * (MotionTracker, src/core/metrics.ts) at its last frame.
+ *
+ * Layout (image pixels): a `gutter`-wide border of background around and between the cells; with
+ * labels, a header above with each column's frame number and a margin on the left with each row's
+ * label, drawn in the built-in 3 x 5 bitmap font (src/core/io/font.ts; x2 when cells are 48 px or
+ * taller).
+ */
+import { UserError } from './errors.js';
+import { GLYPH_HEIGHT, drawText, textWidth } from './io/font.js';
+import type { RgbaImage } from './io/image.js';
+import { LATENT_DIM } from './latent.js';
+import { MotionTracker, type AliveClass } from './metrics.js';
+import { CHANNELS, ncaParams, type Protocol } from './nca/params.js';
+import { protocolSteps, type LatentModel } from './render.js';
+import { Rng } from './rng.js';
+
+export interface SheetRow {
+  /** Drawn in the left margin (upper-cased; keep it short). */
+  label: string;
+  /** The latent, Float32Array [64]. */
+  z: Float32Array;
+  /** The render's seed (start and hidden noise). */
+  seed: number | string;
+}
+
+export interface SheetOptions {
+  /** Grid size in cells. */
+  width: number;
+  height: number;
+  /** Frames to show, ascending, distinct, >= 0 (frame 0 is the start); the run lasts to the last one (>= 1). */
+  frames: number[];
+  /** Nearest-neighbour upscaling of each cell (default 1). */
+  scale?: number;
+  /** Pixels of background between and around the cells (default 2). */
+  gutter?: number;
+  /** Frame numbers above the columns and row labels on the left (default true). */
+  labels?: boolean;
+  /** Start grid: uniform noise (the alive measure's start, default) or the model's first-frame decoder. */
+  init?: 'noise' | 'decoder';
+  /** The model's protocol (default 'frame'). */
+  protocol?: Protocol;
+  threads?: number;
+  /** A .png path, written atomically. */
+  out: string;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface SheetRowSummary {
+  label: string;
+  seed: number | string;
+  /** The alive measure at the last frame. */
+  alive: AliveClass;
+  coherent: boolean;
+  lastStd: number;
+  correlation: number;
+  drift: number;
+}
+
+export interface SheetSummary {
+  out: string;
+  /** Image size in pixels. */
+  width: number;
+  height: number;
+  /** One cell in pixels (grid size x scale). */
+  cell: { width: number; height: number };
+  grid: { width: number; height: number };
+  frames: number[];
+  protocol: Protocol;
+  init: 'noise' | 'decoder';
+  labels: boolean;
+  rows: SheetRowSummary[];
+  /** Rows alive (and coherent) at the last frame. */
+  alive: number;
+  coherent: number;
+  seconds: { total: number; perRow: number };
+}
+
+/** The largest sheet written, in pixels (a 256 MB RGBA buffer). */
+export const MAX_SHEET_PIXELS = 64 * 1024 * 1024;
+const BACKGROUND = [24, 24, 24] as const;
+const INK = [225, 225, 225] as const;
+
+/** Where everything goes on the sheet, in pixels. */
+export interface SheetLayout {
+  width: number;
+  height: number;
+  cellWidth: number;
+  cellHeight: number;
+  fontScale: number;
+  /** Top-left corner of cell (row, column). */
+  cellAt(row: number, column: number): { x: number; y: number };
+  labelWidth: number;
+  headerHeight: number;
+}
+
+export function sheetLayout(opts: { rows: number; columns: number; cellWidth: number; cellHeight: number; gutter: number; rowLabels?: string[] }): SheetLayout {
+  const { rows, columns, cellWidth, cellHeight, gutter } = opts;
+  const fontScale = cellHeight >= 48 ? 2 : 1;
+  const pad = Math.max(2, gutter);
+  const labels = opts.rowLabels !== undefined;
+  const labelWidth = labels ? Math.max(0, ...opts.rowLabels!.map((l) => textWidth(l, fontScale))) + pad : 0;
+  const headerHeight = labels ? GLYPH_HEIGHT * fontScale + pad : 0;
+  return {
+    width: labelWidth + gutter + columns * (cellWidth + gutter),
+    height: headerHeight + gutter + rows * (cellHeight + gutter),
+    cellWidth,
+    cellHeight,
+    fontScale,
+    labelWidth,
+    headerHeight,
+    cellAt: (row, column) => ({ x: labelWidth + gutter + column * (cellWidth + gutter), y: headerHeight + gutter + row * (cellHeight + gutter) }),
+  };
+}
+
+/** Check a frame list: ascending, distinct integers >= 0 with a last frame >= 1. */
+export function checkFrames(frames: number[]): void {
+  if (frames.length === 0) throw new UserError('give at least one frame, e.g. --frames 0,100,250,500');
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i]!;
+    if (!Number.isInteger(f) || f < 0) throw new UserError(`frame ${f} is not a frame number; frames are integers >= 0, e.g. --frames 0,100,250,500`);
+    if (i > 0 && f <= frames[i - 1]!) throw new UserError(`frames must increase, but ${f} follows ${frames[i - 1]}; e.g. --frames 0,100,250,500`);
+  }
+  if (frames[frames.length - 1]! < 1) throw new UserError('the last frame must be at least 1 (frame 0 is the start grid)');
+}
+
+/** Render every row to its last frame and write the contact sheet PNG. */
+export async function renderSheet(model: LatentModel, rows: SheetRow[], opts: SheetOptions): Promise<SheetSummary> {
+  const t0 = performance.now();
+  const { width: W, height: H, frames } = opts;
+  const scale = opts.scale ?? 1;
+  const gutter = opts.gutter ?? 2;
+  const labels = opts.labels ?? true;
+  const init = opts.init ?? 'noise';
+  const protocolName: Protocol = opts.protocol ?? 'frame';
+  const protocol = protocolSteps(protocolName);
+  if (rows.length === 0) throw new UserError('a contact sheet needs at least one row (latent)');
+  if (!opts.out.toLowerCase().endsWith('.png')) throw new UserError(`cannot write ${opts.out}: a contact sheet is a .png file`);
+  checkFrames(frames);
+  for (const r of rows) if (r.z.length !== LATENT_DIM) throw new RangeError(`sheet row ${r.label}: latent has ${r.z.length} numbers, expected ${LATENT_DIM}`);
+  const steps = frames[frames.length - 1]!;
+  const plane = W * H;
+  const layout = sheetLayout({ rows: rows.length, columns: frames.length, cellWidth: W * scale, cellHeight: H * scale, gutter, rowLabels: labels ? rows.map((r) => r.label) : undefined });
+  if (layout.width * layout.height > MAX_SHEET_PIXELS) {
+    throw new UserError(`a ${layout.width}x${layout.height} sheet is more than ${MAX_SHEET_PIXELS} pixels; use fewer rows or frames, a smaller --size or --scale`);
+  }
+
+  // The canvas: background, then labels, then cells as the runs reach their frames.
+  const sheet: RgbaImage = { width: layout.width, height: layout.height, data: new Uint8Array(layout.width * layout.height * 4) };
+  const px = new Uint32Array(sheet.data.buffer);
+  px.fill(new Uint32Array(new Uint8Array([...BACKGROUND, 255]).buffer)[0]!);
+  if (labels) {
+    const fs = layout.fontScale;
+    frames.forEach((f, c) => {
+      const { x } = layout.cellAt(0, c);
+      drawText(sheet, String(f), x + Math.max(0, Math.floor((layout.cellWidth - textWidth(String(f), fs)) / 2)), Math.floor((layout.headerHeight - GLYPH_HEIGHT * fs) / 2), INK, fs);
+    });
+    rows.forEach((r, i) => {
+      const { y } = layout.cellAt(i, 0);
+      drawText(sheet, r.label, Math.max(0, gutter), y + Math.floor((layout.cellHeight - GLYPH_HEIGHT * fs) / 2), INK, fs);
+    });
+  }
+  const { planarToRgba } = await import('./io/image.js');
+  const cell = new Uint8Array(layout.cellWidth * layout.cellHeight * 4);
+  const cellPx = new Uint32Array(cell.buffer);
+  const blit = (visible: Float32Array, row: number, column: number) => {
+    planarToRgba(visible, W, H, scale, cell);
+    const { x, y } = layout.cellAt(row, column);
+    for (let j = 0; j < layout.cellHeight; j++) px.set(cellPx.subarray(j * layout.cellWidth, (j + 1) * layout.cellWidth), (y + j) * layout.width + x);
+  };
+
+  const { createEngine } = await import('./nca/engine.js');
+  const summaries: SheetRowSummary[] = [];
+  const total = rows.length * steps;
+  let lastReport = 0;
+  for (let r = 0; r < rows.length; r++) {
+    opts.signal?.throwIfAborted();
+    const row = rows[r]!;
+    // Draws in nca render's order: its latent schedule's fork (perturbation, unused here), the start, the hidden noise.
+    const rng = new Rng(row.seed);
+    rng.fork();
+    const initRng = rng.fork();
+    const engineRng = rng.fork();
+    const params = ncaParams(await model.hypernetwork(row.z, 1));
+    // Start state [16][H][W]: RGB in channels 0..2 (logits under the free protocol), hidden N(0, 0.1^2) or the decoder's.
+    const state = new Float32Array(CHANNELS * plane);
+    initRng.fillNormal(state.subarray(3 * plane), 0, 0.1);
+    if (init === 'noise') initRng.fillUniform(state.subarray(0, 3 * plane));
+    else {
+      const grid = await model.decodeFirstFrame(row.z, 1); // [16][32][32], tiled over the torus as render does
+      const G = 32;
+      for (let c = 0; c < CHANNELS; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) state[c * plane + y * W + x] = grid[c * G * G + (y % G) * G + (x % G)]!;
+    }
+    if (protocolName === 'free') for (let i = 0; i < 3 * plane; i++) state[i] = logit(state[i]!);
+    const startRgb = state.slice(0, 3 * plane);
+    if (protocolName === 'free') for (let i = 0; i < startRgb.length; i++) startRgb[i] = 1 / (1 + Math.exp(-startRgb[i]!));
+
+    const tracker = new MotionTracker(W, H, steps);
+    tracker.push(startRgb);
+    let column = 0;
+    if (frames[0] === 0) blit(startRgb, r, column++);
+    const engine = await createEngine(params, { width: W, height: H, protocol, threads: opts.threads, rng: engineRng });
+    try {
+      await engine.run(state, steps, (k, visible) => {
+        tracker.push(visible);
+        if (k === frames[column]) blit(visible, r, column++);
+        if (opts.onProgress && (k === steps || performance.now() - lastReport > 100)) {
+          lastReport = performance.now();
+          opts.onProgress(r * steps + k, total);
+        }
+      }, opts.signal);
+    } finally {
+      await engine.dispose();
+    }
+    const s = tracker.finish();
+    summaries.push({ label: row.label, seed: row.seed, alive: s.alive, coherent: s.coherent, lastStd: s.std.at(-1) ?? 0, correlation: s.correlation, drift: s.drift });
+  }
+
+  const { encodePng } = await import('./io/png.js');
+  const { writeFileAtomic } = await import('./io/atomic.js');
+  await writeFileAtomic(opts.out, encodePng(sheet));
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    out: opts.out,
+    width: layout.width,
+    height: layout.height,
+    cell: { width: layout.cellWidth, height: layout.cellHeight },
+    grid: { width: W, height: H },
+    frames,
+    protocol: protocolName,
+    init,
+    labels,
+    rows: summaries,
+    alive: summaries.filter((s) => s.alive === 'alive').length,
+    coherent: summaries.filter((s) => s.coherent).length,
+    seconds: { total: seconds, perRow: seconds / rows.length },
+  };
+}
+
+function logit(p: number): number {
+  const q = Math.min(1 - 1e-4, Math.max(1e-4, p));
+  return Math.log(q / (1 - q));
+}
