@@ -142,6 +142,14 @@ describe('index.html text', () => {
     expect(JSON.parse(data).map((d: { name: string }) => d.name)).toEqual([...file.records].reverse().map((r) => r.name));
   });
 
+  it('a gallery.json from elsewhere (--merge) cannot inject markup through its enum or number fields', () => {
+    const evil = { ...file.records[0]!, index: '1"><x' as unknown as number, status: 'ok"><x' as 'ok', width: '9"><x' as unknown as number,
+      motion: { ...file.records[0]!.motion!, alive: 'dead"><x' as 'dead', meanChange: '<x' as unknown as number } };
+    const html = galleryHtml({ ...file, records: [evil] });
+    expect(html).not.toContain('<x');
+    expect(html).toContain('data-alive="failed"');
+  });
+
   it('jsonForScript round-trips strings with </script>, <!--, & and U+2028/2029 without emitting them', () => {
     const value = { s: '</script><!-- a & b \u2028 \u2029 >' };
     const json = jsonForScript(value);
@@ -154,6 +162,9 @@ describe('index.html text', () => {
     expect(imageUrl(base)).toBe('a%20b/c%231.gif');
     expect(imageUrl({ ...base, output: 'seq', frames: 11 })).toBe('seq/frame-000010.png');
     expect(imageUrl({ ...base, status: 'failed' })).toBeNull();
+    expect(imageUrl({ ...base, output: '../up.gif' })).toBeNull();
+    expect(imageUrl({ ...base, output: '/etc/x.png' })).toBeNull();
+    expect(imageUrl({ ...base, output: 'javascript:alert(1).gif' })).toBe('javascript%3Aalert(1).gif');
   });
 });
 

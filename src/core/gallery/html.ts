@@ -74,7 +74,7 @@ export const SORT_KEYS = ['index', 'name', 'alive', 'change', 'std', 'correlatio
 
 /** HTML-escapes text for element content and quoted attribute values. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /**
@@ -88,11 +88,13 @@ export function jsonForScript(value: unknown): string {
 
 /**
  * The image a card shows, as a relative URL: the output itself for .gif/.png, the last frame of a PNG
- * sequence folder, or null. Each path segment is percent-encoded (names may hold '#', '?', '%', spaces).
+ * sequence folder, or null (also for a path that would leave the gallery folder). Each path segment is percent-encoded (names may hold '#', '?', '%', spaces).
  */
 export function imageUrl(record: GalleryRecord): string | null {
-  if (record.status !== 'ok' || !record.output) return null;
+  if (record.status !== 'ok' || typeof record.output !== 'string' || !record.output) return null;
   let path = record.output;
+  // Only paths inside the gallery folder (the runner never writes others; a merged gallery.json might).
+  if (path.startsWith('/') || path.split('/').includes('..')) return null;
   if (!/\.(gif|png)$/i.test(path)) {
     if (!record.frames) return null;
     path = `${path.replace(/\/+$/, '')}/frame-${String(record.frames - 1).padStart(6, '0')}.png`;
@@ -102,9 +104,13 @@ export function imageUrl(record: GalleryRecord): string | null {
 
 type AliveOrFailed = 'alive' | 'static' | 'noise' | 'dead' | 'failed' | 'unknown';
 
+const CLASSES: readonly string[] = ['alive', 'static', 'noise', 'dead'];
+
+/** The card's class. gallery.json may come from another machine (--merge): unknown values become 'unknown'. */
 function aliveOf(r: GalleryRecord): AliveOrFailed {
-  if (r.status === 'failed') return 'failed';
-  return r.motion?.alive ?? 'unknown';
+  if (r.status !== 'ok') return 'failed';
+  const alive = r.motion?.alive;
+  return alive !== undefined && CLASSES.includes(alive) ? alive : 'unknown';
 }
 
 function classCounts(records: GalleryRecord[]) {
@@ -137,7 +143,7 @@ function card(r: GalleryRecord): string {
   const alive = aliveOf(r);
   const name = escapeHtml(r.name);
   const url = imageUrl(r);
-  const size = r.width && r.height ? ` width="${r.width}" height="${r.height}"` : '';
+  const size = isCount(r.width) && isCount(r.height) ? ` width="${r.width}" height="${r.height}"` : '';
   const picture = url
     ? `<img src="${escapeHtml(url)}" alt="${name}" loading="lazy" decoding="async"${size}>`
     : `<div class="placeholder">${r.status === 'failed' ? 'failed' : 'no image'}</div>`;
@@ -148,7 +154,7 @@ function card(r: GalleryRecord): string {
   const details = [r.width && r.height ? `${r.width}x${r.height}` : '', r.steps !== undefined ? `${r.steps} steps` : '', r.shard ? `shard ${r.shard}` : '']
     .filter(Boolean)
     .join(', ');
-  return `<figure class="card ${alive}" data-index="${r.index}" data-name="${name}" data-alive="${alive}" data-status="${r.status}"${details ? ` title="${escapeHtml(details)}"` : ''}>
+  return `<figure class="card ${alive}" data-index="${escapeHtml(String(r.index))}" data-name="${name}" data-alive="${alive}" data-status="${r.status === 'ok' ? 'ok' : 'failed'}"${details ? ` title="${escapeHtml(details)}"` : ''}>
 ${picture}
 <figcaption><b class="name">${name}</b><span class="badge ${alive}">${alive}</span>${m?.coherent ? '<span class="badge coherent">coherent</span>' : ''}
 <span class="source">${escapeHtml(r.source.kind)}: ${escapeHtml(r.source.label)}</span>
@@ -156,7 +162,12 @@ ${metrics.length ? `<span class="metrics">${metrics.map(([k, v]) => `<span>${k}<
 </figure>`;
 }
 
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0;
+}
+
 function formatNumber(v: number): string {
+  if (typeof v !== 'number') return escapeHtml(String(v));
   if (!Number.isFinite(v)) return String(v);
   if (v === 0) return '0';
   return Math.abs(v) >= 100 ? v.toFixed(0) : Number(v.toPrecision(3)).toString();
