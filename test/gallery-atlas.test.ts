@@ -102,11 +102,12 @@ describe('latent atlas', () => {
     expect(same(cellOf(img, 0, 1), cellOf(sheet, 0, GRID - 1))).toBe(false);
   });
 
-  it('refuses tracks as corners, a non-PNG output and a grid of 1', async () => {
+  it('refuses tracks as corners, a non-PNG output, a grid of 1 and 0 steps', async () => {
     const base = { grid: 2, size: SIZE, steps: 2, seed: 0, model, out: join(dir, 'x.png') };
     const track: Latent = { track: [{ t: 0, z: corners[0].z! }], provenance: {} };
     await expect(renderAtlas([corners[0], track, corners[2]], base)).rejects.toThrow('atlas corner b (top right) is a latent track');
     await expect(renderAtlas(corners, { ...base, out: join(dir, 'x.gif') })).rejects.toThrow('must end in .png');
     await expect(renderAtlas(corners, { ...base, grid: 1 })).rejects.toThrow('expected an integer between 2 and 32 for --grid but received 1');
+    await expect(renderAtlas(corners, { ...base, steps: 0 })).rejects.toThrow('expected an integer between 1 and 1000000 for --steps but received 0');
   });
 });

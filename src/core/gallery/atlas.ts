@@ -46,7 +46,7 @@ export interface AtlasOptions {
   grid: number;
   /** Side of each cell's NCA grid (cells are square), 4..1024. */
   size: number;
-  /** NCA steps per cell, 0..LIMITS.maxSteps; the sheet shows the frame after the last one. */
+  /** NCA steps per cell, 1..LIMITS.maxSteps (as nca render); the sheet shows the frame after the last one. */
   steps: number;
   /** One seed for every cell (hidden-channel noise, perturbation walk), as `nca render --seed`. */
   seed: number | string;
@@ -115,7 +115,7 @@ export async function renderAtlas(corners: readonly [Latent, Latent, Latent], op
   const t0 = performance.now();
   const grid = requireInt('--grid', opts.grid, ATLAS_GRID.min, ATLAS_GRID.max);
   const size = requireInt('--size', opts.size, 4, 1024);
-  const steps = requireInt('--steps', opts.steps, 0, LIMITS.maxSteps);
+  const steps = requireInt('--steps', opts.steps, 1, LIMITS.maxSteps);
   const scale = requireInt('--scale', opts.scale ?? 1, 1, 16);
   const perturb = requireInt('--perturb', opts.perturb ?? 0, 0, 9);
   const lanes = Math.min(grid * grid, requireInt('--threads', opts.threads ?? availableParallelism(), 1, 256));
