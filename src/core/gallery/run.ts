@@ -138,9 +138,10 @@ export async function runGallery(opts: RunGalleryOptions): Promise<GallerySummar
       return summarize({ opts, root, jobs, records, skipped, rendered: 0, t0, workers, threadsPerWorker, shardText, plan: planned });
     }
 
-    // The state log, compacted: the latest record of every output known, then one line per finished job.
+    // The state log, compacted: the latest record of every output known, then one line per finished
+    // job. (A job that failed up front keeps its earlier record: when its input comes back unchanged,
+    // its output is still good.)
     const state = new StateLog(join(root, STATE_FILE));
-    for (const r of records.values()) if (r.status === 'failed') previous.set(r.output, r);
     await state.reset(previous.values());
 
     let rendered = 0;
