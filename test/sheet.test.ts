@@ -67,11 +67,18 @@ describe('nca sheet', () => {
     expect(JSON.parse(r.stdout).rows.map((row: { label: string }) => row.label)).toEqual(['alpha', 'beta']);
     const img = await readPng(out);
     expect([img.width, img.height]).toEqual([2 * 16, 2 * 16]);
-    const grid = nca(['sheet', '--notes-grid', '--instruments', 'piano,violin', '--notes', 'F4,C5', '--frames', '0,8', '--size', '16', '--init', 'decoder', '--json', '--out', join(dir, 'grid.png')]);
+    const grid = nca(['sheet', '--notes-grid', '--instruments', 'piano,violin', '--notes', 'F4,C5', '--frames', '0,8', '--size', '16', '--init', 'decoder', '--blocks', '2', '--json', '--out', join(dir, 'grid.png')]);
     expect(grid.status).toBe(0);
     const g = JSON.parse(grid.stdout);
-    expect(g.rows.map((row: { label: string }) => row.label)).toEqual(['piano F4', 'piano C5', 'violin F4', 'violin C5']);
+    const labels = ['piano F4', 'piano C5', 'violin F4', 'violin C5'];
+    expect(g.rows.map((row: { label: string }) => row.label)).toEqual(labels);
     expect(g.init).toBe('decoder');
+    // two blocks of two rows side by side
+    const layout = sheetLayout({ rows: 4, columns: 2, cellWidth: 16, cellHeight: 16, gutter: 2, rowLabels: labels, blocks: 2 });
+    const gridImg = await readPng(join(dir, 'grid.png'));
+    expect([gridImg.width, gridImg.height]).toEqual([layout.width, layout.height]);
+    expect(layout.cellAt(2, 0).y).toBe(layout.cellAt(0, 0).y);
+    expect(layout.cellAt(2, 0).x).toBeGreaterThan(layout.cellAt(1, 1).x + 16);
   });
 
   it('refuses bad frames, a missing source, a non-PNG output and unknown notes, writing nothing', () => {

@@ -19,6 +19,7 @@ interface SheetOpts {
   scale: string;
   gutter: string;
   labels: boolean;
+  blocks: string;
   init: string;
   protocol?: string;
   seed: string;
@@ -42,6 +43,7 @@ export function registerSheet(program: Command): void {
     .addOption(sharedOptions.size('64'))
     .option('--scale <n>', 'nearest-neighbour pixel upscaling of each cell', '1')
     .option('--gutter <px>', 'pixels between and around the cells', '2')
+    .option('--blocks <k>', 'lay the rows out in k side-by-side blocks (16 rows in 2 blocks of 8: a wider, shorter image)', '1')
     .option('--no-labels', 'no frame numbers above the columns and no row labels (seed, file name, or instrument and note)')
     .addOption(new Option('--init <kind>', 'start grid: uniform noise (as nca eval\'s alive measure) or the model\'s first-frame decoder').choices(['noise', 'decoder']).default('noise'))
     .addOption(new Option('--protocol <name>', 'override the model\'s training protocol (frame | free)').choices(['frame', 'free']))
@@ -53,6 +55,7 @@ export function registerSheet(program: Command): void {
     .action(async (o: SheetOpts) => runSheet(o));
   withExamples(cmd, [
     'nca sheet --random 16 --seed 1 --frames 0,100,250,500 --size 64 --scale 2 --out sheet.png',
+    'nca sheet --random 16 --seed 1 --blocks 2 --out sheet-wide.png',
     'nca sheet --latent a.json b.json c.json --frames 0,50,100,200,400 --out abc.png',
     'nca sheet --notes-grid --instruments piano,violin,flute --notes F4,C5,G5 --init decoder --out notes.png --json',
   ]);
@@ -64,6 +67,7 @@ async function runSheet(o: SheetOpts): Promise<void> {
   const { width, height } = parseSize('--size', o.size, 4, 1024);
   const scale = requireInt('--scale', o.scale, 1, 16);
   const gutter = requireInt('--gutter', o.gutter, 0, 64);
+  const blocks = requireInt('--blocks', o.blocks, 1, 64);
   const init = requireChoice('--init', o.init, ['noise', 'decoder'] as const);
   const protocolOverride = o.protocol === undefined ? undefined : requireChoice('--protocol', o.protocol, ['frame', 'free'] as const);
   const seed = parseSeed(o.seed);
@@ -96,7 +100,7 @@ async function runSheet(o: SheetOpts): Promise<void> {
     let summary;
     try {
       summary = await renderSheet(model, rows, {
-        width, height, frames, scale, gutter, labels: o.labels, init, protocol: protocolOverride ?? protocol, threads, out: o.out,
+        width, height, frames, scale, gutter, blocks, labels: o.labels, init, protocol: protocolOverride ?? protocol, threads, out: o.out,
         onProgress: bar.onProgress, signal: interruptSignal(),
       });
     } finally {

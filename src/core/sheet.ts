@@ -12,7 +12,8 @@
  * Layout (image pixels): a `gutter`-wide border of background around and between the cells; with
  * labels, a header above with each column's frame number and a margin on the left with each row's
  * label, drawn in the built-in 3 x 5 bitmap font (src/core/io/font.ts; x2 when cells are 48 px or
- * taller).
+ * taller). With `blocks` > 1 the rows are split into that many side-by-side blocks (a long list of
+ * latents stays a readable, roughly square image).
  */
 import { UserError } from './errors.js';
 import { GLYPH_HEIGHT, drawText, textWidth } from './io/font.js';
@@ -44,6 +45,8 @@ export interface SheetOptions {
   gutter?: number;
   /** Frame numbers above the columns and row labels on the left (default true). */
   labels?: boolean;
+  /** Lay the rows out in this many side-by-side blocks (default 1: one column of rows). */
+  blocks?: number;
   /** Start grid: uniform noise (the alive measure's start, default) or the model's first-frame decoder. */
   init?: 'noise' | 'decoder';
   /** The model's protocol (default 'frame'). */
@@ -78,6 +81,7 @@ export interface SheetSummary {
   protocol: Protocol;
   init: 'noise' | 'decoder';
   labels: boolean;
+  blocks: number;
   rows: SheetRowSummary[];
   /** Rows alive (and coherent) at the last frame. */
   alive: number;
@@ -97,28 +101,44 @@ export interface SheetLayout {
   cellWidth: number;
   cellHeight: number;
   fontScale: number;
+  /** Rows are laid out in `blocks` side-by-side blocks of `rowsPerBlock` rows, each with its own header and label margin. */
+  blocks: number;
+  rowsPerBlock: number;
+  /** Left edge of block b. */
+  blockX(block: number): number;
   /** Top-left corner of cell (row, column). */
   cellAt(row: number, column: number): { x: number; y: number };
   labelWidth: number;
   headerHeight: number;
 }
 
-export function sheetLayout(opts: { rows: number; columns: number; cellWidth: number; cellHeight: number; gutter: number; rowLabels?: string[] }): SheetLayout {
+export function sheetLayout(opts: { rows: number; columns: number; cellWidth: number; cellHeight: number; gutter: number; rowLabels?: string[]; blocks?: number }): SheetLayout {
   const { rows, columns, cellWidth, cellHeight, gutter } = opts;
+  const blocks = Math.max(1, Math.min(opts.blocks ?? 1, rows));
+  const rowsPerBlock = Math.ceil(rows / blocks);
   const fontScale = cellHeight >= 48 ? 2 : 1;
   const pad = Math.max(2, gutter);
   const labels = opts.rowLabels !== undefined;
   const labelWidth = labels ? Math.max(0, ...opts.rowLabels!.map((l) => textWidth(l, fontScale))) + pad : 0;
   const headerHeight = labels ? GLYPH_HEIGHT * fontScale + pad : 0;
+  const blockWidth = labelWidth + gutter + columns * (cellWidth + gutter);
+  const blockGap = blocks > 1 ? 2 * pad : 0;
+  const blockX = (b: number) => b * (blockWidth + blockGap);
   return {
-    width: labelWidth + gutter + columns * (cellWidth + gutter),
-    height: headerHeight + gutter + rows * (cellHeight + gutter),
+    width: blocks * blockWidth + (blocks - 1) * blockGap,
+    height: headerHeight + gutter + rowsPerBlock * (cellHeight + gutter),
     cellWidth,
     cellHeight,
     fontScale,
+    blocks,
+    rowsPerBlock,
+    blockX,
     labelWidth,
     headerHeight,
-    cellAt: (row, column) => ({ x: labelWidth + gutter + column * (cellWidth + gutter), y: headerHeight + gutter + row * (cellHeight + gutter) }),
+    cellAt: (row, column) => ({
+      x: blockX(Math.floor(row / rowsPerBlock)) + labelWidth + gutter + column * (cellWidth + gutter),
+      y: headerHeight + gutter + (row % rowsPerBlock) * (cellHeight + gutter),
+    }),
   };
 }
 
@@ -149,7 +169,7 @@ export async function renderSheet(model: LatentModel, rows: SheetRow[], opts: Sh
   for (const r of rows) if (r.z.length !== LATENT_DIM) throw new RangeError(`sheet row ${r.label}: latent has ${r.z.length} numbers, expected ${LATENT_DIM}`);
   const steps = frames[frames.length - 1]!;
   const plane = W * H;
-  const layout = sheetLayout({ rows: rows.length, columns: frames.length, cellWidth: W * scale, cellHeight: H * scale, gutter, rowLabels: labels ? rows.map((r) => r.label) : undefined });
+  const layout = sheetLayout({ rows: rows.length, columns: frames.length, cellWidth: W * scale, cellHeight: H * scale, gutter, rowLabels: labels ? rows.map((r) => r.label) : undefined, blocks: opts.blocks });
   if (layout.width * layout.height > MAX_SHEET_PIXELS) {
     throw new UserError(`a ${layout.width}x${layout.height} sheet is more than ${MAX_SHEET_PIXELS} pixels; use fewer rows or frames, a smaller --size or --scale`);
   }
@@ -160,13 +180,15 @@ export async function renderSheet(model: LatentModel, rows: SheetRow[], opts: Sh
   px.fill(new Uint32Array(new Uint8Array([...BACKGROUND, 255]).buffer)[0]!);
   if (labels) {
     const fs = layout.fontScale;
-    frames.forEach((f, c) => {
-      const { x } = layout.cellAt(0, c);
-      drawText(sheet, String(f), x + Math.max(0, Math.floor((layout.cellWidth - textWidth(String(f), fs)) / 2)), Math.floor((layout.headerHeight - GLYPH_HEIGHT * fs) / 2), INK, fs);
-    });
+    for (let b = 0; b < layout.blocks; b++) {
+      frames.forEach((f, c) => {
+        const { x } = layout.cellAt(b * layout.rowsPerBlock, c);
+        drawText(sheet, String(f), x + Math.max(0, Math.floor((layout.cellWidth - textWidth(String(f), fs)) / 2)), Math.floor((layout.headerHeight - GLYPH_HEIGHT * fs) / 2), INK, fs);
+      });
+    }
     rows.forEach((r, i) => {
       const { y } = layout.cellAt(i, 0);
-      drawText(sheet, r.label, Math.max(0, gutter), y + Math.floor((layout.cellHeight - GLYPH_HEIGHT * fs) / 2), INK, fs);
+      drawText(sheet, r.label, layout.blockX(Math.floor(i / layout.rowsPerBlock)) + gutter, y + Math.floor((layout.cellHeight - GLYPH_HEIGHT * fs) / 2), INK, fs);
     });
   }
   const { planarToRgba } = await import('./io/image.js');
@@ -239,6 +261,7 @@ export async function renderSheet(model: LatentModel, rows: SheetRow[], opts: Sh
     protocol: protocolName,
     init,
     labels,
+    blocks: layout.blocks,
     rows: summaries,
     alive: summaries.filter((s) => s.alive === 'alive').length,
     coherent: summaries.filter((s) => s.coherent).length,
