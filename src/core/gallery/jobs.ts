@@ -501,8 +501,21 @@ function hasKey(v: unknown, keys: string[]): boolean {
 
 function unknownFields(o: JsonObject, allowed: readonly string[], at: string): void {
   for (const key of Object.keys(o)) {
-    if (!allowed.includes(key)) throw new UserError(`${at}: unknown field ${JSON.stringify(key)}; the fields are ${allowed.filter((k) => k !== 'comment').join(', ')}`);
+    if (allowed.includes(key)) continue;
+    const near = allowed.find((k) => editDistance(k, key.toLowerCase()) <= Math.min(2, k.length >> 2));
+    throw new UserError(`${at}: unknown field ${JSON.stringify(key)}; ${near ? `did you mean "${near}"? ` : ''}the fields are ${allowed.filter((k) => k !== 'comment').join(', ')}`);
   }
+}
+
+/** Levenshtein distance (short strings only). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 /** Collects the problems of a whole file: the first in full, the others by where they are. */
