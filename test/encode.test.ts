@@ -112,7 +112,7 @@ describe('nca encode (end to end)', () => {
     expect(track.length).toBe(Math.floor((song.length / SR) * 4) + 1);
     expect(track[1]!.t).toBeCloseTo(0.25);
     expect(distance(track[0]!.z, track[track.length - 1]!.z)).toBeGreaterThan(1e-3);
-    const direct = encodeTrack(model, song, { fps: 4 });
+    const direct = await encodeTrack(model, song, { fps: 4 });
     expect(distance(track[3]!.z, direct[3]!.z)).toBeLessThan(1e-4);
 
     const short = join(dir, 'short.wav');

@@ -106,7 +106,7 @@ async function runEncode(file: string | undefined, o: EncodeOpts): Promise<void>
         const t0 = performance.now();
         let track;
         try {
-          track = enc.encodeTrack(model, decoded.samples, { fps, sampleRate: decoded.sampleRate, onProgress: bar.onProgress });
+          track = await enc.encodeTrack(model, decoded.samples, { fps, sampleRate: decoded.sampleRate, onProgress: bar.onProgress });
         } finally {
           bar.stop();
         }

@@ -93,7 +93,7 @@ async function runRender(o: RenderOpts, stepsGiven = true): Promise<void> {
     if (!o.quiet) for (const w of decoded.warnings) process.stderr.write(`nca: warning: ${w}\n`);
     const seconds = decoded.samples.length / decoded.sampleRate;
     const { encodeTrack } = await import('../core/model/encode.js');
-    const track = encodeTrack(model, decoded.samples, { fps, sampleRate: decoded.sampleRate });
+    const track = await encodeTrack(model, decoded.samples, { fps, sampleRate: decoded.sampleRate, threads });
     if (!stepsGiven) steps = Math.max(1, Math.ceil(seconds * fps * every));
     source = { kind: 'latent', latent: { track, provenance: { command: 'render --audio', source: o.audio, fps } }, model, protocol };
     label = `${o.audio} (${seconds.toFixed(1)} s, ${track.length} latents)`;

@@ -130,12 +130,9 @@ export function harmonicPeaks(samples: Float32Array, opts: PeakOptions = {}): Ha
   const minFrequency = opts.minFrequency ?? 50;
   const minRelative = opts.minRelative ?? 0.1;
   const maxPeaks = opts.maxPeaks ?? 6;
-  const window = makeWindow('hann', size);
-  let windowSum = 0;
-  for (let i = 0; i < size; i++) windowSum += window[i]!;
+  const { window, windowSum, fft } = peakTools(size);
   const input = new Float64Array(size);
   for (let i = 0; i < size && i < samples.length; i++) input[i] = samples[i]! * window[i]!;
-  const fft = new FFT(size);
   const spectrum = fft.createComplexArray() as number[];
   fft.realTransform(spectrum, input);
   const nBins = size / 2 + 1;
@@ -167,6 +164,20 @@ export function harmonicPeaks(samples: Float32Array, opts: PeakOptions = {}): Ha
     .slice(0, maxPeaks)
     .sort((a, b) => a.frequency - b.frequency)
     .map((c) => ({ frequency: c.frequency, amplitude: c.amplitude, relative: c.amplitude / largest }));
+}
+
+/** The Hann window, its sum and the FFT of each harmonicPeaks size, made once: building them costs ~4x the transform (a track encodes thousands of windows). */
+const peakToolsBySize = new Map<number, { window: Float32Array; windowSum: number; fft: FFT }>();
+function peakTools(size: number): { window: Float32Array; windowSum: number; fft: FFT } {
+  let tools = peakToolsBySize.get(size);
+  if (!tools) {
+    const window = makeWindow('hann', size);
+    let windowSum = 0;
+    for (let i = 0; i < size; i++) windowSum += window[i]!;
+    tools = { window, windowSum, fft: new FFT(size) };
+    peakToolsBySize.set(size, tools);
+  }
+  return tools;
 }
 
 /** Divide by the maximum (so the largest becomes 1); all zeros stay zeros. */

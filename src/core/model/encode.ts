@@ -6,13 +6,23 @@
  * - `encodeClip`: one window (default: the loudest 2 s of the file; or a given start/duration);
  * - `encodeTrack`: windows sliding at `fps` over the whole file -> a track latent (the latent at
  *   time t is that of the window starting at t - 1 s, so the picture follows what is heard at t;
- *   windows past either end are padded with silence).
+ *   windows past either end are padded with silence). By default fast: the windows share the
+ *   STFT of the whole file (audio/sliding-contexts.ts) and the encoder runs on onnxruntime
+ *   (encoder-onnx.ts); `method: 'reference'` is the plain path (each window's own contextFrames,
+ *   the tfjs encoder), kept as the oracle.
  */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { clipSequence } from '../audio/dataset.js';
+import { CONTEXT_HOP, SlidingContexts, slidingContextsApply } from '../audio/sliding-contexts.js';
 import { CLIP_SECONDS } from '../audio/spectrogram.js';
 import { ANALYSIS_RATE } from '../audio/wav.js';
 import { UserError } from '../errors.js';
 import type { TrackPoint } from '../latent.js';
+import { buildEncoderGraph, encoderWeights, openOnnxEncoder, type EncoderConfig, type OnnxEncoder } from './encoder-onnx.js';
+import type { NamedArrays } from './weights.js';
 
 /** Seconds of audio behind one latent (the training clips' length). */
 export const WINDOW_SECONDS = CLIP_SECONDS;
@@ -110,34 +120,201 @@ export function encodeClip(model: Encoder, samples: Float32Array, w: ClipWindow,
   return { z: encodeContexts(model, context, 1), context };
 }
 
+/** What encoding a track needs of the model (NeuroModel has it): the tfjs encoder and the weights for the onnxruntime one. */
+export interface TrackEncoder extends Encoder {
+  readonly config: Encoder['config'] & EncoderConfig;
+  /** The model's tensors (only the encoder.* ones are used). */
+  namedArrays(): NamedArrays;
+}
+
+export interface TrackOptions {
+  /** Track points per second. */
+  fps: number;
+  /** Sample rate of `samples`. Default 22050. */
+  sampleRate?: number;
+  onProgress?: (done: number, total: number) => void;
+  /** onnxruntime threads of the fast encoder (default: the number of cores). */
+  threads?: number;
+  /**
+   * 'fast' (default): the windows share the frames of the file's STFT (each window's interior
+   * frames are taken from the grid nearest to its start, at most 128 samples = 5.8 ms away at
+   * 22050 Hz; its edges, first frames and harmonic peaks are its own), encoder on onnxruntime.
+   * 'reference': each window's own contextFrames, encoder on tfjs (~100x slower; the oracle of
+   * the tests).
+   */
+  method?: 'fast' | 'reference';
+}
+
+/** Start (in samples, may be negative) of the exact window of track point i: t - 1 s with t = i / fps. */
+export function trackWindowStart(i: number, fps: number, sampleRate = ANALYSIS_RATE): number {
+  return Math.round((i / fps - WINDOW_SECONDS / 2) * sampleRate);
+}
+
+/** Track points of a file of `sampleCount` samples: one per 1/fps s from 0 to its end. */
+export function trackLength(sampleCount: number, fps: number, sampleRate = ANALYSIS_RATE): number {
+  return Math.max(1, Math.floor((sampleCount / sampleRate) * fps) + 1);
+}
+
+/** Windows encoded per encoder run. */
+const TRACK_BATCH = 256;
+/** Shared STFT grids of a track: window interiors at most 128 samples (5.8 ms) from exact (sliding-contexts.ts). */
+const TRACK_PHASES = 2;
+/** The worker script of the second half of a track (built to dist/; absent when running the TypeScript sources). */
+const TRACK_WORKER = new URL('./track-worker.js', import.meta.url);
+
+/**
+ * A contiguous run of track points, [first, end), and the samples its windows need: `samples[0]`
+ * is sample `offset` of the file (a multiple of the 512-sample hop, so the shared STFT grid stays
+ * the file's); samples outside the slice are never read except as the file's own zero padding.
+ */
+export interface TrackPart {
+  samples: Float32Array;
+  offset: number;
+  sampleRate: number;
+  fps: number;
+  first: number;
+  end: number;
+  config: Encoder['config'];
+}
+
+/** The part of `samples` (the whole file) that points [first, end) need. */
+export function trackPart(samples: Float32Array, first: number, end: number, opts: { fps: number; sampleRate: number; config: Encoder['config'] }): TrackPart {
+  const n = Math.round(WINDOW_SECONDS * opts.sampleRate);
+  // shared frames come from a grid start at most half a hop away: one hop of margin on each side
+  const from = Math.max(0, Math.floor((trackWindowStart(first, opts.fps, opts.sampleRate) - CONTEXT_HOP) / CONTEXT_HOP) * CONTEXT_HOP);
+  const to = Math.min(samples.length, Math.max(from, trackWindowStart(end - 1, opts.fps, opts.sampleRate) + n + CONTEXT_HOP));
+  return { samples: samples.subarray(from, to), offset: from, sampleRate: opts.sampleRate, fps: opts.fps, first, end, config: opts.config };
+}
+
+/**
+ * The latents of a part's points, Float32Array [end - first][latentDim]: contexts from the shared
+ * STFT when the rate allows (sliding-contexts.ts), else each window's own contextFrames;
+ * encoded by `encoder` in batches of 256. `onProgress(done)` counts the part's points.
+ */
+export async function encodeTrackPart(part: TrackPart, encoder: OnnxEncoder, onProgress?: (done: number) => void): Promise<Float32Array> {
+  const { samples, offset, sampleRate: sr, fps, first, end } = part;
+  const { contextFrames: C, frameSize: S, latentDim: D } = part.config;
+  const per = 3 * C * S * S;
+  const n = Math.round(WINDOW_SECONDS * sr);
+  const sliding = slidingContextsApply(sr, S) ? new SlidingContexts(samples, { sampleRate: sr, contextFrames: C, width: S, height: S, phases: TRACK_PHASES }) : null;
+  const window = new Float32Array(sliding ? 0 : n);
+  const count = end - first;
+  const contexts = new Float32Array(Math.min(TRACK_BATCH, count) * per);
+  const latents = new Float32Array(count * D);
+  for (let s = 0; s < count; s += TRACK_BATCH) {
+    const m = Math.min(TRACK_BATCH, count - s);
+    for (let k = 0; k < m; k++) {
+      const a = trackWindowStart(first + s + k, fps, sr) - offset;
+      if (sliding) {
+        sliding.context(a, contexts, k * per);
+      } else {
+        window.fill(0);
+        const from = Math.max(0, a), to = Math.min(samples.length, a + n);
+        if (to > from) window.set(samples.subarray(from, to), from - a);
+        contexts.set(contextFrames(window, sr, C), k * per);
+      }
+    }
+    latents.set((await encoder.encode(contexts.subarray(0, m * per), m)).mu, s * D);
+    onProgress?.(s + m);
+  }
+  return latents;
+}
+
+/** What the track worker is given (track-worker.ts). */
+export interface TrackWorkerData {
+  part: TrackPart;
+  /** The encoder graph (buildEncoderGraph). */
+  graph: Uint8Array;
+  threads: number;
+}
+/** What the track worker posts: progress (points done) and, last, the latents or an error. */
+export type TrackWorkerMessage = { type: 'progress'; done: number } | { type: 'done'; latents: Float32Array } | { type: 'error'; message: string };
+
+/** Run a part in a worker thread (its own copy of the samples, its own onnxruntime session). */
+function encodeTrackPartInWorker(data: TrackWorkerData, onProgress: (done: number) => void): Promise<Float32Array> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(TRACK_WORKER, { workerData: data, transferList: [data.part.samples.buffer as ArrayBuffer] });
+    let settled = false;
+    const finish = (e: Error | null, latents?: Float32Array) => {
+      if (settled) return;
+      settled = true;
+      void worker.terminate();
+      if (e) reject(e);
+      else resolve(latents!);
+    };
+    worker.on('message', (msg: TrackWorkerMessage) => {
+      if (msg.type === 'progress') onProgress(msg.done);
+      else if (msg.type === 'done') finish(null, msg.latents);
+      else finish(new Error(`track worker: ${msg.message}`));
+    });
+    worker.on('error', (e) => finish(e));
+    worker.on('exit', (code) => finish(new Error(`the track worker stopped (exit code ${code}) before it finished`)));
+  });
+}
+
 /**
  * A track of latents over the whole file: one point per 1/fps s, the latent at time t being the
- * one of the 2-s window starting at t - 1 s (zero-padded at both ends).
+ * one of the 2-s window starting at t - 1 s (zero-padded at both ends). See TrackOptions.method.
+ * With 2 or more threads and a long enough file, the second half of the points is encoded in a
+ * worker thread (when the built worker script exists) while this thread does the first half.
  */
-export function encodeTrack(model: Encoder, samples: Float32Array, opts: { fps: number; sampleRate?: number; onProgress?: (done: number, total: number) => void }): TrackPoint[] {
+export async function encodeTrack(model: TrackEncoder, samples: Float32Array, opts: TrackOptions): Promise<TrackPoint[]> {
   const sr = opts.sampleRate ?? ANALYSIS_RATE;
+  const count = trackLength(samples.length, opts.fps, sr);
+  const D = model.config.latentDim;
+  const toPoints = (latents: Float32Array): TrackPoint[] => Array.from({ length: count }, (_, i) => ({ t: i / opts.fps, z: latents.slice(i * D, (i + 1) * D) }));
+  if (opts.method === 'reference') return toPoints(referenceTrack(model, samples, { ...opts, sampleRate: sr }));
+
+  const threads = opts.threads ?? availableParallelism();
+  const split = threads > 1 && count >= 2 * TRACK_BATCH && existsSync(fileURLToPath(TRACK_WORKER));
+  const cut = split ? Math.ceil(count / 2) : count;
+  const graph = buildEncoderGraph(encoderWeights(model.namedArrays()), model.config);
+  const part = (first: number, end: number) => trackPart(samples, first, end, { fps: opts.fps, sampleRate: sr, config: model.config });
+  const done = [0, 0];
+  const report = (which: number) => (d: number) => {
+    done[which] = d;
+    opts.onProgress?.(done[0]! + done[1]!, count);
+  };
+  let second: Promise<Float32Array> | null = null;
+  if (split) {
+    const p = part(cut, count);
+    // the worker gets its own copy of its samples (transferred, not cloned)
+    second = encodeTrackPartInWorker({ part: { ...p, samples: p.samples.slice() }, graph, threads: Math.max(1, Math.floor(threads / 2)) }, report(1));
+    second.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
+  }
+  const encoder = await openOnnxEncoder(graph, model.config, { threads: split ? Math.max(1, threads - Math.floor(threads / 2)) : threads });
+  const latents = new Float32Array(count * D);
+  try {
+    latents.set(await encodeTrackPart(part(0, cut), encoder, report(0)), 0);
+  } finally {
+    await encoder.dispose();
+  }
+  if (second) latents.set(await second, cut * D);
+  return toPoints(latents);
+}
+
+/** The reference path: each window's own contextFrames at its exact start, the tfjs encoder. [count][latentDim]. */
+function referenceTrack(model: Encoder, samples: Float32Array, opts: TrackOptions & { sampleRate: number }): Float32Array {
+  const sr = opts.sampleRate;
   const n = Math.round(WINDOW_SECONDS * sr);
-  const seconds = samples.length / sr;
-  const count = Math.max(1, Math.floor(seconds * opts.fps) + 1);
+  const count = trackLength(samples.length, opts.fps, sr);
   const C = model.config.contextFrames;
   const per = 3 * C * model.config.frameSize * model.config.frameSize;
   const BATCH = 64;
-  const points: TrackPoint[] = [];
+  const latents = new Float32Array(count * model.config.latentDim);
   const window = new Float32Array(n);
   for (let s = 0; s < count; s += BATCH) {
     const m = Math.min(BATCH, count - s);
     const contexts = new Float32Array(m * per);
     for (let k = 0; k < m; k++) {
-      const t = (s + k) / opts.fps;
-      const a = Math.round((t - WINDOW_SECONDS / 2) * sr);
+      const a = trackWindowStart(s + k, opts.fps, sr);
       window.fill(0);
       const from = Math.max(0, a), to = Math.min(samples.length, a + n);
       if (to > from) window.set(samples.subarray(from, to), from - a);
       contexts.set(contextFrames(window, sr, C), k * per);
     }
-    const zs = encodeContexts(model, contexts, m);
-    for (let k = 0; k < m; k++) points.push({ t: (s + k) / opts.fps, z: zs.slice(k * model.config.latentDim, (k + 1) * model.config.latentDim) });
+    latents.set(encodeContexts(model, contexts, m), s * model.config.latentDim);
     opts.onProgress?.(s + m, count);
   }
-  return points;
+  return latents;
 }
