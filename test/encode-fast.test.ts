@@ -193,22 +193,22 @@ describe('encodeTrack', () => {
   });
 
   it('nca encode --track (second half in a worker thread) writes the same track as one thread', async () => {
-    // 24 s at 24 fps: 577 points, enough for encodeTrack to split the work (built worker script, 2+ cores)
+    // 45 s at 50 fps: 2251 points, enough for encodeTrack to split the work (built worker script, 2+ cores)
     expect(existsSync(join(import.meta.dirname, '..', 'dist', 'core', 'model', 'track-worker.js'))).toBe(true);
     expect(availableParallelism()).toBeGreaterThan(1);
-    const long = new Float32Array(24 * SR);
+    const long = new Float32Array(45 * SR);
     for (let at = 0; at < long.length; at += song.length) long.set(song.subarray(0, Math.min(song.length, long.length - at)), at);
     const wav = join(dir, 'long.wav');
     await writeFileAtomic(wav, encodeWav16(long, SR));
     await model.save(join(dir, 'model'));
     const out = join(dir, 'track.json');
-    const r = spawnSync(process.execPath, [BIN, 'encode', wav, '--track', '--fps', '24', '--model', join(dir, 'model'), '--out', out, '--json'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [BIN, 'encode', wav, '--track', '--fps', '50', '--model', join(dir, 'model'), '--out', out, '--json'], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const track = parseLatent(readFileSync(out, 'utf8'), out).track!;
     // the file's samples as the CLI decoded them (16-bit rounding)
     const decoded = long.map((v) => Math.round(Math.max(-1, Math.min(1, v)) * 32767) / 32768);
-    const direct = await encodeTrack(model, decoded, { fps: 24, threads: 1 });
+    const direct = await encodeTrack(model, decoded, { fps: 50, threads: 1 });
     expect(track.length).toBe(direct.length);
     const worst = Math.max(...track.map((p, i) => distance(p.z, direct[i]!.z) / Math.max(1e-6, norm(direct[i]!.z))));
     expect(worst).toBeLessThan(1e-4);

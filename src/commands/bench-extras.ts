@@ -1,4 +1,4 @@
-/** Benchmarks contributed by other parts of nca: GIF encoding, audio decoding and the dataset build, the training rollout. */
+/** Benchmarks contributed by other parts of nca: GIF encoding, audio decoding and the dataset build, track encoding, the training rollout. */
 export async function extraBenchmarks(log: (s: string) => void, quick: boolean): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   log('gif encoding');
@@ -7,6 +7,15 @@ export async function extraBenchmarks(log: (s: string) => void, quick: boolean):
   log('audio: decode + mel of a 3-minute 44.1 kHz stereo file, dataset build');
   const audio = await import('../core/audio/bench.js');
   out.audio = await audio.benchmarkAudio(quick ? { repeats: 1, sampleClips: 24 } : {});
+  log(`encode track: ${quick ? '60 s of audio (extrapolated to 10 min)' : '10 min of audio'} at 12 fps, shared STFT + onnxruntime encoder`);
+  const { loadDefaultModel } = await import('../core/model/networks.js');
+  const encodeBench = await import('../core/model/bench-encode.js');
+  const model = await loadDefaultModel();
+  try {
+    out.encodeTrack = await encodeBench.benchmarkTrackEncoding(model, quick ? { audioSeconds: 60, repeats: 1 } : {});
+  } finally {
+    model.dispose();
+  }
   log('training rollout: 32 steps, batch 8, 32x32, forward + backward on onnxruntime');
   const train = await import('../core/model/bench-train.js');
   out.trainingRollout = await train.benchmarkTrainingRollout(quick ? { repeats: 2 } : {});

@@ -159,6 +159,12 @@ export function trackLength(sampleCount: number, fps: number, sampleRate = ANALY
 const TRACK_BATCH = 256;
 /** Shared STFT grids of a track: window interiors at most 128 samples (5.8 ms) from exact (sliding-contexts.ts). */
 const TRACK_PHASES = 2;
+/**
+ * Tracks of at least this many points put their second half in a worker thread. Starting one
+ * (onnxruntime, compilation) costs ~0.2 s, the time of ~700 points: 2048 points (~3 min at 12 fps)
+ * gain ~0.3 s on an idle 2-core machine and break even when the other core is busy.
+ */
+const SPLIT_POINTS = 2048;
 /** The worker script of the second half of a track (built to dist/; absent when running the TypeScript sources). */
 const TRACK_WORKER = new URL('./track-worker.js', import.meta.url);
 
@@ -255,7 +261,7 @@ function encodeTrackPartInWorker(data: TrackWorkerData, onProgress: (done: numbe
 /**
  * A track of latents over the whole file: one point per 1/fps s, the latent at time t being the
  * one of the 2-s window starting at t - 1 s (zero-padded at both ends). See TrackOptions.method.
- * With 2 or more threads and a long enough file, the second half of the points is encoded in a
+ * With 2 or more threads and 2048 points or more, the second half of the points is encoded in a
  * worker thread (when the built worker script exists) while this thread does the first half.
  */
 export async function encodeTrack(model: TrackEncoder, samples: Float32Array, opts: TrackOptions): Promise<TrackPoint[]> {
@@ -266,7 +272,7 @@ export async function encodeTrack(model: TrackEncoder, samples: Float32Array, op
   if (opts.method === 'reference') return toPoints(referenceTrack(model, samples, { ...opts, sampleRate: sr }));
 
   const threads = opts.threads ?? availableParallelism();
-  const split = threads > 1 && count >= 2 * TRACK_BATCH && existsSync(fileURLToPath(TRACK_WORKER));
+  const split = threads > 1 && count >= SPLIT_POINTS && existsSync(fileURLToPath(TRACK_WORKER));
   const cut = split ? Math.ceil(count / 2) : count;
   const graph = buildEncoderGraph(encoderWeights(model.namedArrays()), model.config);
   const part = (first: number, end: number) => trackPart(samples, first, end, { fps: opts.fps, sampleRate: sr, config: model.config });
