@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FLOORS, StatePool, persistenceLoss } from '../src/core/model/persistence.js';
+import { DEFAULT_FLOORS, StatePool, frameStyle, persistenceLoss } from '../src/core/model/persistence.js';
 import { neighbourCorrelation, spatialStd } from '../src/core/metrics.js';
 import { Rng } from '../src/core/rng.js';
 
@@ -26,11 +26,14 @@ function stripes(T: number, B: number, W: number, H: number): Float32Array {
 describe('persistenceLoss', () => {
   it('has the gradient its value has (finite differences)', () => {
     const x = faint('fd');
-    const { loss, grad, parts } = persistenceLoss(x, shape);
+    // sample 0 has a colour target, sample 1 none
+    const style = { target: Float32Array.from([0.2, 0.6, 0.4, 0.1, 0.2, 0.15, 0, 0, 0, 0, 0, 0]), weight: Float32Array.from([1, 0]), scale: 3 };
+    const { loss, grad, parts } = persistenceLoss(x, shape, DEFAULT_FLOORS, style);
     expect(parts.std).toBeGreaterThan(0);
     expect(parts.correlation).toBeGreaterThan(0);
     expect(parts.drift).toBeGreaterThan(0);
-    expect(loss).toBeCloseTo(parts.std + parts.correlation + parts.drift, 10);
+    expect(parts.style).toBeGreaterThan(0);
+    expect(loss).toBeCloseTo(parts.std + parts.correlation + parts.drift + parts.style, 10);
     const rng = new Rng('fd/pick');
     for (let k = 0; k < 25; k++) {
       const i = rng.int(size);
@@ -38,7 +41,7 @@ describe('persistenceLoss', () => {
       const xp = Float32Array.from(x), xm = Float32Array.from(x);
       xp[i]! += h;
       xm[i]! -= h;
-      const numeric = (persistenceLoss(xp, shape).loss - persistenceLoss(xm, shape).loss) / (xp[i]! - xm[i]!);
+      const numeric = (persistenceLoss(xp, shape, DEFAULT_FLOORS, style).loss - persistenceLoss(xm, shape, DEFAULT_FLOORS, style).loss) / (xp[i]! - xm[i]!);
       expect(Math.abs(numeric - grad[i]!)).toBeLessThan(2e-3 * Math.max(1, Math.abs(grad[i]!)) + 1e-4);
     }
   });
@@ -68,16 +71,47 @@ describe('persistenceLoss', () => {
   });
 });
 
+describe('frameStyle', () => {
+  it('is the mean and spatial std per channel, averaged over frames', () => {
+    // 2 frames of 2 pixels: R = [0, 1] then [0.5, 0.5]; G = 0.25; B = [0.2, 0.4] both times
+    const frames = Float32Array.from([0, 1, 0.25, 0.25, 0.2, 0.4, 0.5, 0.5, 0.25, 0.25, 0.2, 0.4]);
+    const s = Array.from(frameStyle(frames, 2, 2));
+    const expected = [0.5, 0.25, 0.3, 0.25, 0, 0.1];
+    s.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
+  });
+
+  it('a frame with the target style costs nothing more than the floors', () => {
+    const T = 8, B = 1, W = 32, H = 32;
+    const moving = stripes(T, B, W, H);
+    const target = frameStyle(moving, T, W * H);
+    const r = persistenceLoss(moving, { steps: T, batch: B, width: W, height: H }, DEFAULT_FLOORS, { target, weight: Float32Array.from([1]) });
+    expect(r.parts.style).toBeLessThan(1e-4);
+    const off = persistenceLoss(moving, { steps: T, batch: B, width: W, height: H }, DEFAULT_FLOORS, { target: Float32Array.from([0.9, 0.1, 0.1, 0.3, 0.05, 0.05]), weight: Float32Array.from([1]) });
+    expect(off.parts.style).toBeGreaterThan(0.5);
+  });
+});
+
 describe('StatePool', () => {
   it('refills empty and reset entries, continues the others, and is deterministic', () => {
     const settings = { size: 6, batch: 3, steps: 4, reset: 1 };
     const make = () => new StatePool(settings, 2, 2, 2);
-    const encoded = Float32Array.from([9, 9, 8, 8]);
+    const encoded = { z: Float32Array.from([9, 9, 8, 8]), style: Float32Array.from([1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2]) };
     const frames = new Float32Array(2 * 12).fill(0.25);
     const a = make(), b = make();
-    const pa = a.draw(new Rng('p/1'), encoded, frames);
-    const pb = b.draw(new Rng('p/1'), encoded, frames);
-    expect(pa).toEqual(pb);
+    const da = a.draw(new Rng('p/1'), encoded, frames);
+    const pa = da.picks;
+    expect(b.draw(new Rng('p/1'), encoded, frames)).toEqual(da);
+    // fresh entries with an encoded latent carry its clip's style; random ones have none until set
+    for (const i of pa) {
+      const z0 = a.z[i * 2]!;
+      if (z0 === 9 || z0 === 8) {
+        expect(a.styled[i]).toBe(1);
+        expect(a.style[i * 6]).toBe(z0 === 9 ? 1 : 2);
+      } else {
+        expect(da.freshRandom).toContain(i);
+        expect(a.styled[i]).toBe(0);
+      }
+    }
     expect(new Set(pa).size).toBe(3);
     for (const i of pa) expect(a.age[i]).toBe(0);
     const last = new Float32Array(3 * 12).fill(0.75);
@@ -85,7 +119,7 @@ describe('StatePool', () => {
     for (const i of pa) expect(a.age[i]).toBe(4);
     expect(Array.from(a.gather(pa).rgb)).toEqual(Array.from(last));
     // the next draw keeps every drawn entry that is not among the first `reset` picks and was filled
-    const again = a.draw(new Rng('p/2'), encoded, frames);
+    const again = a.draw(new Rng('p/2'), encoded, frames).picks;
     again.forEach((i, k) => {
       if (k >= settings.reset && pa.includes(i)) expect(a.age[i]).toBe(4);
       else expect(a.age[i]).toBe(0);

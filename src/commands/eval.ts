@@ -5,6 +5,7 @@ import { interruptSignal } from './interrupt.js';
 import { parseSeed, parseThreads, report, sharedOptions, withExamples } from './options.js';
 import { progressBar } from './progress.js';
 import type { AliveCounts } from '../core/model/eval.js';
+import type { LatentMeaningResult } from '../core/model/latent-meaning.js';
 
 interface EvalOpts {
   model?: string;
@@ -15,6 +16,7 @@ interface EvalOpts {
   seed: string;
   write: boolean;
   threads?: string;
+  meaning?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -29,12 +31,13 @@ export function registerEval(program: Command): void {
     .addOption(sharedOptions.steps('500'))
     .option('--size <list>', 'sides of the alive renders in cells, comma-separated', '64,128')
     .addOption(sharedOptions.seed())
+    .option('--no-meaning', 'skip the latent-meaning measure (instruments x notes and chords, 4 seeds each; docs/latent-meaning.md)')
     .option('--no-write', 'do not write eval.json into the model folder')
     .addOption(sharedOptions.threads())
     .addOption(sharedOptions.json())
     .addOption(sharedOptions.quiet())
     .action(async (o: EvalOpts) => runEval(o));
-  withExamples(cmd, ['nca eval --data data/', 'nca eval --model my-model/ --data data/ --n 30 --json']);
+  withExamples(cmd, ['nca eval --data data/', 'nca eval --model my-model/ --data data/ --n 30 --size 64 --no-meaning --json']);
 }
 
 async function runEval(o: EvalOpts): Promise<void> {
@@ -55,9 +58,23 @@ async function runEval(o: EvalOpts): Promise<void> {
     result = await evaluate({ model, data, n, steps, sizes, seed, threads, onProgress: bar.onProgress, signal: interruptSignal() });
   } finally {
     bar.stop();
+  }
+  let meaning = null;
+  try {
+    if (o.meaning !== false) {
+      const { latentMeaning } = await import('../core/model/latent-meaning.js');
+      const { loadNotes } = await import('../core/model/notes.js');
+      const meaningBar = progressBar('meaning', o);
+      try {
+        meaning = await latentMeaning(model, { notes: await loadNotes(dir), seed, threads, onProgress: meaningBar.onProgress, signal: interruptSignal() });
+      } finally {
+        meaningBar.stop();
+      }
+    }
+  } finally {
     model.dispose();
   }
-  const out = { model: o.model ?? 'fixtures/model (the shipped model)', data: o.data, ...result };
+  const out = { model: o.model ?? 'fixtures/model (the shipped model)', data: o.data, ...result, ...(meaning ? { meaning } : {}) };
   if (o.write) {
     const { writeFileAtomic } = await import('../core/io/atomic.js');
     await writeFileAtomic(join(dir, 'eval.json'), JSON.stringify(out, null, 1) + '\n');
@@ -75,6 +92,17 @@ async function runEval(o: EvalOpts): Promise<void> {
       line('encoded held-out latents', r.encodedLatents),
       line('random-weight NCAs', r.randomWeights),
     ]),
+    ...(meaning ? meaningLines(meaning) : []),
     ...(o.write ? [`wrote ${join(dir, 'eval.json')}`] : []),
   ]);
+}
+
+function meaningLines(m: LatentMeaningResult): string[] {
+  const d = m.distinct, x = (v: number) => `${v.toFixed(1)}x`, pct = (v: number) => `${(100 * v).toFixed(0)}%`;
+  return [
+    `latent meaning (${m.settings.instruments.length} instruments x ${m.settings.notes.length} notes, ${m.settings.seeds} seeds, ${m.settings.steps} frames at ${m.settings.size}x${m.settings.size}):`,
+    `  renders of different latents are ${x(d.between.all.ratio)} farther apart than one latent's renders under different seeds (same note, other instrument ${x(d.between.sameNote.ratio)}; same instrument, other note ${x(d.between.sameInstrument.ratio)})`,
+    `  a render identifies its latent ${pct(d.identification.accuracy)} of the time (chance ${pct(d.identification.chance)}), its instrument ${pct(d.identification.instrumentAccuracy)}, its note ${pct(d.identification.noteAccuracy)}`,
+    `  chords between their notes: ${pct(m.chords.betweenFraction)} of ${m.chords.n} (unrelated notes passing the same test: ${pct(m.chords.controlBetweenFraction)})`,
+  ];
 }

@@ -17,6 +17,7 @@ interface TrainOpts {
   persist: string;
   persistRamp: string;
   poolSteps: string;
+  style: string;
   initFrom?: string;
   checkpointEvery: string;
   logEvery: string;
@@ -43,6 +44,7 @@ export function registerTrain(program: Command): void {
     .option('--persist <w>', 'weight of persistence training: a pool of long-running states kept above structure / smoothness / motion floors (0 = off)', '1')
     .option('--persist-ramp <f>', 'the persistence weight ramps up over this fraction of the run', '0.1')
     .option('--pool-steps <n>', 'frames each pool state runs per iteration', '16')
+    .option('--style <w>', 'weight of the colour term of persistence training: each pool state keeps its latent\'s colours and contrast', '10')
     .option('--init-from <dir>', 'start from this model folder\'s weights (fine-tuning) instead of random ones')
     .option('--checkpoint-every <n>', 'write checkpoint.bin every n iterations', '100')
     .option('--log-every <n>', 'without a terminal: a progress line on stderr every n iterations', '50')
@@ -71,6 +73,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const persistWeight = requireNumber('--persist', o.persist, 0, 1000);
   const persistRamp = requireNumber('--persist-ramp', o.persistRamp, 0, 1);
   const poolSteps = requireInt('--pool-steps', o.poolSteps, 2, 256);
+  const styleWeight = requireNumber('--style', o.style, 0, 1e4);
   if (o.initFrom !== undefined) {
     const { existsSync } = await import('node:fs');
     const { join } = await import('node:path');
@@ -88,7 +91,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, styleWeight,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       resume: o.resume === true,
       signal: interruptSignal(),
@@ -99,7 +102,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
           const eta = (total - iteration) * secondsPerIteration;
           process.stderr.write(
             `train ${iteration}/${total} loss ${entry.loss.toFixed(5)} (rollout ${entry.rollout.toFixed(5)}, decoder ${entry.decoder.toFixed(5)}, kl ${entry.kl.toFixed(1)}, ` +
-              `persist ${entry.persist.toFixed(3)} = std ${entry.persistStd.toFixed(3)} corr ${entry.persistCorrelation.toFixed(3)} drift ${entry.persistDrift.toFixed(3)}) ` +
+              `persist ${entry.persist.toFixed(3)} = std ${entry.persistStd.toFixed(3)} corr ${entry.persistCorrelation.toFixed(3)} drift ${entry.persistDrift.toFixed(3)} style ${entry.persistStyle.toFixed(4)}) ` +
               `p ${entry.sampling.toFixed(2)} lr ${entry.lr.toExponential(2)} | ${secondsPerIteration.toFixed(3)} s/it (nca fwd ${entry.ncaForward.toFixed(3)} bwd ${entry.ncaBackward.toFixed(3)}) | ` +
               `elapsed ${((performance.now() - t0) / 60000).toFixed(1)} min, ETA ${(eta / 60).toFixed(1)} min\n`,
           );

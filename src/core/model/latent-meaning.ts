@@ -50,7 +50,7 @@ import { noteLatent, type NotesManifest } from './notes.js';
 export interface MeaningModel {
   /** z [B][64] -> NCA parameter vectors [B][4640]. */
   hypernetwork(z: Float32Array, batch: number): Float32Array;
-  readonly config?: { protocol?: unknown };
+  readonly config?: { readonly [key: string]: unknown };
 }
 
 export const DEFAULT_MEANING_NOTES = ['F4', 'A4', 'C5', 'E5', 'G5'] as const;

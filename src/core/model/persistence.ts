@@ -16,7 +16,11 @@
  *                 right and lower neighbours over 2, V the variance of all RGB values)
  *     motion      D = RMS difference between the mean images of the window's two halves >= floors.drift
  *                 (slow, coherent change; per-frame flicker averages out)
- *   L = mean over samples of [ mean_t relu(1 - s_t / S)^2 + mean_t relu(R - rho_t)^2 + relu(1 - D / Dmin)^2 ]
+ *   colour      per channel, the frame's mean and spatial std match a target (the style of the latent: the
+ *               statistics of its clip's frames, or of the first-frame decoder's picture for a random latent),
+ *               so that a latent keeps its colours and contrast long after the frames it was trained on
+ *   L = mean over samples of [ mean_t relu(1 - s_t / S)^2 + mean_t relu(R - rho_t)^2 + relu(1 - D / Dmin)^2
+ *                              + styleWeight * mean_t mean_c ((m_tc - m*_c)^2 + (sd_tc - sd*_c)^2) ]
  *   with its exact gradient with respect to every predicted value (checked by finite differences in
  *   test/persistence.test.ts).
  *
@@ -32,13 +36,41 @@ export interface PersistenceFloors {
   drift: number;
 }
 
-export const DEFAULT_FLOORS: PersistenceFloors = { std: 0.08, correlation: 0.75, drift: 0.02 };
+export const DEFAULT_FLOORS: PersistenceFloors = { std: 0.08, correlation: 0.8, drift: 0.02 };
 
 export interface PersistenceParts {
   loss: number;
   std: number;
   correlation: number;
   drift: number;
+  style: number;
+}
+
+/** Per-sample colour targets: [B][6] = mean R, G, B then spatial std R, G, B; `weight` [B] (0 = no target). */
+export interface StyleTargets {
+  target: Float32Array;
+  weight: Float32Array;
+  /** Multiplies the style term (default 10). */
+  scale?: number;
+}
+
+/** The style of frames [n][3][H][W]: mean and spatial std per channel, averaged over the n frames -> [6]. */
+export function frameStyle(frames: Float32Array, n: number, plane: number, out: Float32Array = new Float32Array(6)): Float32Array {
+  out.fill(0);
+  for (let f = 0; f < n; f++) {
+    for (let c = 0; c < 3; c++) {
+      let s1 = 0, s2 = 0;
+      for (let i = (f * 3 + c) * plane, end = i + plane; i < end; i++) {
+        const v = frames[i]!;
+        s1 += v;
+        s2 += v * v;
+      }
+      const m = s1 / plane;
+      out[c]! += m / n;
+      out[3 + c]! += Math.sqrt(Math.max(0, s2 / plane - m * m)) / n;
+    }
+  }
+  return out;
 }
 
 /**
@@ -49,13 +81,15 @@ export function persistenceLoss(
   pred: Float32Array,
   shape: { steps: number; batch: number; width: number; height: number },
   floors: PersistenceFloors = DEFAULT_FLOORS,
+  style?: StyleTargets,
 ): { loss: number; grad: Float32Array; parts: PersistenceParts } {
   const { steps: T, batch: B, width: W, height: H } = shape;
   const N = W * H;
   const frame = 3 * N;
   if (pred.length !== T * B * frame) throw new Error(`persistenceLoss: ${pred.length} values, expected ${T * B * frame}`);
   const grad = new Float32Array(pred.length);
-  const parts = { std: 0, correlation: 0, drift: 0 };
+  const parts = { std: 0, correlation: 0, drift: 0, style: 0 };
+  const styleScale = style?.scale ?? 10;
   const half = Math.floor(T / 2);
   const meanA = new Float64Array(frame), meanB = new Float64Array(frame);
   for (let b = 0; b < B; b++) {
@@ -74,6 +108,17 @@ export function persistenceLoss(
         m[c] = s1 / N;
         sd[c] = Math.sqrt(Math.max(1e-12, s2 / N - m[c]! * m[c]!));
         s += sd[c]! / 3;
+      }
+      const ws = style ? style.weight[b]! * styleScale : 0;
+      if (ws > 0) {
+        // colour: (m_c - m*)^2 + (sd_c - sd*)^2, averaged over channels and frames
+        const k = ws / (3 * T * B);
+        for (let c = 0; c < 3; c++) {
+          const dm = m[c]! - style!.target[b * 6 + c]!, ds = sd[c]! - style!.target[b * 6 + 3 + c]!;
+          parts.style += k * (dm * dm + ds * ds);
+          const gm = (2 * k * dm) / N, gs = (2 * k * ds) / (N * sd[c]!);
+          for (let i = o + c * N; i < o + (c + 1) * N; i++) grad[i]! += gm + gs * (pred[i]! - m[c]!);
+        }
       }
       const gapStd = 1 - s / floors.std;
       if (gapStd > 0) {
@@ -153,7 +198,8 @@ export function persistenceLoss(
       }
     }
   }
-  return { loss: parts.std + parts.correlation + parts.drift, grad, parts: { loss: parts.std + parts.correlation + parts.drift, ...parts } };
+  const loss = parts.std + parts.correlation + parts.drift + parts.style;
+  return { loss, grad, parts: { loss, ...parts } };
 }
 
 /** How fresh pool entries are made. */
@@ -179,22 +225,29 @@ export class StatePool {
   readonly z: Float32Array;
   readonly rgb: Float32Array;
   readonly age: Float32Array;
+  /** [size][6] colour targets (frameStyle) and [size] their weights (0 = none yet). */
+  readonly style: Float32Array;
+  readonly styled: Float32Array;
   private readonly frame: number;
 
-  constructor(readonly settings: PoolSettings, readonly dim: number, readonly width: number, readonly height: number, arrays?: { z: Float32Array; rgb: Float32Array; age: Float32Array }) {
+  constructor(readonly settings: PoolSettings, readonly dim: number, readonly width: number, readonly height: number, arrays?: { z: Float32Array; rgb: Float32Array; age: Float32Array; style?: Float32Array; styled?: Float32Array }) {
     this.frame = 3 * width * height;
     this.z = arrays?.z ?? new Float32Array(settings.size * dim);
     this.rgb = arrays?.rgb ?? new Float32Array(settings.size * this.frame);
     this.age = arrays?.age ?? new Float32Array(settings.size).fill(-1); // -1: never filled
+    this.style = arrays?.style ?? new Float32Array(settings.size * 6);
+    this.styled = arrays?.styled ?? new Float32Array(settings.size);
     if (this.z.length !== settings.size * dim || this.rgb.length !== settings.size * this.frame || this.age.length !== settings.size) throw new Error('StatePool: arrays do not match the settings');
   }
 
   /**
    * Draw this iteration's entries: `batch` distinct indices; empty entries and the first `reset`
-   * drawn ones are refilled from `fresh` (a latent: N(0, I) or one of `encoded` [n][dim]; a grid:
-   * uniform noise or one of `startFrames` [n][3][H][W]), each choice a coin flip.
+   * drawn ones are refilled (a latent: N(0, I) or one of `encoded.z` [n][dim] with its style
+   * `encoded.style` [n][6]; a grid: uniform noise or one of `startFrames` [n][3][H][W]), each
+   * choice a coin flip. Returns the picks and the refilled entries with a random latent (they have
+   * no style yet: the caller sets one with setStyle).
    */
-  draw(rng: Rng, encoded: Float32Array, startFrames: Float32Array): number[] {
+  draw(rng: Rng, encoded: { z: Float32Array; style: Float32Array }, startFrames: Float32Array): { picks: number[]; freshRandom: number[] } {
     const { size, batch, reset } = this.settings;
     const picks: number[] = [];
     const taken = new Set<number>();
@@ -204,14 +257,20 @@ export class StatePool {
       taken.add(i);
       picks.push(i);
     }
-    const nEncoded = encoded.length / this.dim, nFrames = startFrames.length / this.frame;
+    const nEncoded = encoded.z.length / this.dim, nFrames = startFrames.length / this.frame;
+    const freshRandom: number[] = [];
     picks.forEach((i, k) => {
       if (k >= reset && this.age[i]! >= 0) return;
       const z = this.z.subarray(i * this.dim, (i + 1) * this.dim);
       if (nEncoded > 0 && rng.uniform() < 0.5) {
         const j = rng.int(nEncoded);
-        z.set(encoded.subarray(j * this.dim, (j + 1) * this.dim));
-      } else rng.normalArray(z);
+        z.set(encoded.z.subarray(j * this.dim, (j + 1) * this.dim));
+        this.setStyle(i, encoded.style.subarray(j * 6, (j + 1) * 6));
+      } else {
+        rng.normalArray(z);
+        this.styled[i] = 0;
+        freshRandom.push(i);
+      }
       const grid = this.rgb.subarray(i * this.frame, (i + 1) * this.frame);
       if (nFrames > 0 && rng.uniform() < 0.5) {
         const j = rng.int(nFrames);
@@ -219,17 +278,25 @@ export class StatePool {
       } else rng.fillUniform(grid);
       this.age[i] = 0;
     });
-    return picks;
+    return { picks, freshRandom };
+  }
+
+  setStyle(i: number, style: Float32Array): void {
+    this.style.set(style.subarray(0, 6), i * 6);
+    this.styled[i] = 1;
   }
 
   /** The drawn entries' latents [batch][dim] and grids [batch][3][H][W]. */
-  gather(picks: readonly number[]): { z: Float32Array; rgb: Float32Array } {
+  gather(picks: readonly number[]): { z: Float32Array; rgb: Float32Array; style: StyleTargets } {
     const z = new Float32Array(picks.length * this.dim), rgb = new Float32Array(picks.length * this.frame);
+    const style = { target: new Float32Array(picks.length * 6), weight: new Float32Array(picks.length) };
     picks.forEach((i, k) => {
+      style.target.set(this.style.subarray(i * 6, (i + 1) * 6), k * 6);
+      style.weight[k] = this.styled[i]!;
       z.set(this.z.subarray(i * this.dim, (i + 1) * this.dim), k * this.dim);
       rgb.set(this.rgb.subarray(i * this.frame, (i + 1) * this.frame), k * this.frame);
     });
-    return { z, rgb };
+    return { z, rgb, style };
   }
 
   /** Write back the last frames [batch][3][H][W] of the drawn entries after `frames` more frames. */

@@ -38,7 +38,7 @@ import { makeBatch, maxRolloutSteps, sampleIndices, type SequenceSource } from '
 import { im2colConvs } from './fast-convs.js';
 import { lossCurvePng } from './loss-curve.js';
 import { NcaRollout, ncaRolloutOp, rolloutNoise } from './nca-op.js';
-import { DEFAULT_FLOORS, DEFAULT_POOL, StatePool, persistenceLoss, type PersistenceFloors, type PersistenceParts } from './persistence.js';
+import { DEFAULT_FLOORS, DEFAULT_POOL, StatePool, frameStyle, persistenceLoss, type PersistenceFloors, type PersistenceParts, type StyleTargets } from './persistence.js';
 import { DEFAULT_CONFIG, decoderForward, encoderForward, hypernetworkForward, initialWeights, weightSpecs, type ModelConfig } from './networks.js';
 import { loadTf, type Tf } from './tf.js';
 import { loadWeights, saveWeights, shapeSize, type NamedArrays } from './weights.js';
@@ -83,6 +83,8 @@ export interface TrainSettings {
   floorStd: number;
   floorCorrelation: number;
   floorDrift: number;
+  /** Weight of the colour term inside the persistence loss (0 = off). */
+  styleWeight: number;
   /** Start from this model folder's weights instead of random ones ('' = random; Adam starts fresh). */
   initFrom: string;
 }
@@ -109,6 +111,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   floorStd: DEFAULT_FLOORS.std,
   floorCorrelation: DEFAULT_FLOORS.correlation,
   floorDrift: DEFAULT_FLOORS.drift,
+  styleWeight: 10,
   initFrom: '',
 };
 
@@ -125,6 +128,7 @@ export interface LogEntry {
   persistStd: number;
   persistCorrelation: number;
   persistDrift: number;
+  persistStyle: number;
   /** Scheduled-sampling probability used. */
   sampling: number;
   lr: number;
@@ -212,7 +216,7 @@ export function resolveSettings(opts: TrainOptions, framesPerClip: number): Trai
   intIn('poolBatch', s.poolBatch, 1, Math.min(256, s.poolSize));
   intIn('poolSteps', s.poolSteps, 2, 256);
   intIn('poolReset', s.poolReset, 0, s.poolBatch);
-  for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1]] as const) {
+  for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1], ['styleWeight', s.styleWeight, 0, 1e4]] as const) {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
   for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {
@@ -222,7 +226,7 @@ export function resolveSettings(opts: TrainOptions, framesPerClip: number): Trai
 }
 
 function stripUndefined(o: TrainOptions): Partial<TrainSettings> {
-  const keys = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'floorStd', 'floorCorrelation', 'floorDrift', 'initFrom'] as const;
+  const keys = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'initFrom'] as const;
   const out: Record<string, unknown> = {};
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
   return out as Partial<TrainSettings>;
@@ -441,10 +445,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const statePool = new StatePool(
     { size: settings.poolSize, batch: P, steps: Tp, reset: settings.poolReset },
     config.latentDim, W, H,
-    resumedPool?.has('z') ? { z: resumedPool.get('z')!.data, rgb: resumedPool.get('rgb')!.data, age: resumedPool.get('age')!.data } : undefined,
+    resumedPool?.has('z') ? { z: resumedPool.get('z')!.data, rgb: resumedPool.get('rgb')!.data, age: resumedPool.get('age')!.data, style: resumedPool.get('style')?.data, styled: resumedPool.get('styled')?.data } : undefined,
   );
-  /** The previous iteration's encoded mu [B][latentDim]: where fresh pool latents are drawn from (besides N(0, I)). */
-  const encoded = { mu: resumedPool?.get('mu')?.data ?? new Float32Array(0) };
+  /**
+   * The previous iteration's encoded mu [B][latentDim] and its clips' styles [B][6] (frameStyle of
+   * their target frames): where fresh pool latents are drawn from (besides N(0, I)).
+   */
+  const encoded: { z: Float32Array; style: Float32Array } = { z: resumedPool?.get('mu')?.data ?? new Float32Array(0), style: resumedPool?.get('muStyle')?.data ?? new Float32Array(0) };
   const poolNoise = new Float32Array(persist ? Tp * P * 13 * W * H : 0);
   const poolTargets = new Float32Array(persist ? Tp * P * 3 * W * H : 0); // unused: every step feeds on its own frame
   const poolMasks = new Float32Array(persist ? (Tp - 1) * P : 0).fill(1);
@@ -467,7 +474,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     named.set('pool/z', { shape: [settings.poolSize, config.latentDim], data: statePool.z });
     named.set('pool/rgb', { shape: [settings.poolSize, 3, H, W], data: statePool.rgb });
     named.set('pool/age', { shape: [settings.poolSize], data: statePool.age });
-    named.set('pool/mu', { shape: [encoded.mu.length / config.latentDim, config.latentDim], data: encoded.mu });
+    named.set('pool/style', { shape: [settings.poolSize, 6], data: statePool.style });
+    named.set('pool/styled', { shape: [settings.poolSize], data: statePool.styled });
+    named.set('pool/mu', { shape: [encoded.z.length / config.latentDim, config.latentDim], data: encoded.z });
+    named.set('pool/muStyle', { shape: [encoded.style.length / 6, 6], data: encoded.style });
     header.tensors = [...named].map(([name, a]) => ({ name, shape: a.shape }));
     await writeFileAtomic(checkpointPath, encodeCheckpoint(header, named));
     await writeFileAtomic(join(outDir, LOG_FILE), log.map((e) => JSON.stringify(e)).join('\n') + (log.length ? '\n' : ''));
@@ -486,10 +496,20 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       for (let i = 0; i < masks.length; i++) masks[i] = rng.uniform() < p ? 1 : 0;
       const lr = learningRate(settings, iteration);
       let picks: number[] = [];
-      let poolStart: { z: Float32Array; rgb: Float32Array } | null = null;
+      let poolStart: { z: Float32Array; rgb: Float32Array; style: StyleTargets } | null = null;
       if (persist) {
-        picks = statePool.draw(rng, encoded.mu, batch.start);
+        const drawn = statePool.draw(rng, encoded, batch.start);
+        picks = drawn.picks;
+        if (drawn.freshRandom.length > 0) {
+          // a random latent's colours: those of the first-frame decoder's picture of it
+          const n = drawn.freshRandom.length, plane = H * W;
+          const zs = new Float32Array(n * config.latentDim);
+          drawn.freshRandom.forEach((i, k) => zs.set(statePool.z.subarray(i * config.latentDim, (i + 1) * config.latentDim), k * config.latentDim));
+          const decoded = tf.tidy(() => decoderForward(tf, weightsRecord(state), config, tf.tensor2d(zs, [n, config.latentDim]), { convs }).dataSync() as Float32Array);
+          drawn.freshRandom.forEach((i, k) => statePool.setStyle(i, frameStyle(decoded.subarray(k * config.channels * plane, (k * config.channels + 3) * plane), 1, plane)));
+        }
         poolStart = statePool.gather(picks);
+        poolStart.style.scale = settings.styleWeight;
         rolloutNoise(rng, poolShape, settings.noiseStd, poolNoise);
       }
       const rampIters = settings.persistRamp * settings.iters;
@@ -525,7 +545,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           const poolParams = hypernetworkForward(tf, weights, config, poolZ);
           const poolPred = ncaRolloutOp(tf, poolRollout, poolParams, poolRgb, { targets: poolTargets, noise: poolNoise, masks: poolMasks });
           parts.poolPred = tf.keep(poolPred);
-          const persistLoss = persistenceOp(tf, poolPred, poolShape, floors, (p) => (parts.persistParts = p));
+          const persistLoss = persistenceOp(tf, poolPred, poolShape, floors, poolStart!.style, (p) => (parts.persistParts = p));
           parts.persist = tf.keep(persistLoss);
           terms.push(tf.mul(persistWeight, persistLoss));
         }
@@ -580,6 +600,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         persistStd: parts.persistParts?.std ?? 0,
         persistCorrelation: parts.persistParts?.correlation ?? 0,
         persistDrift: parts.persistParts?.drift ?? 0,
+        persistStyle: parts.persistParts?.style ?? 0,
         sampling: p,
         lr,
         gradNorm,
@@ -591,7 +612,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const pred = parts.poolPred.dataSync() as Float32Array;
         statePool.update(picks, pred.subarray((Tp - 1) * P * 3 * H * W), Tp);
       }
-      if (parts.mu) encoded.mu = Float32Array.from(parts.mu.dataSync());
+      if (parts.mu) {
+        encoded.z = Float32Array.from(parts.mu.dataSync());
+        encoded.style = new Float32Array(B * 6);
+        const frame = 3 * H * W, clipFrames = new Float32Array(T * frame);
+        for (let b = 0; b < B; b++) {
+          for (let t = 0; t < T; t++) clipFrames.set(batch.targets.subarray((t * B + b) * frame, (t * B + b + 1) * frame), t * frame);
+          frameStyle(clipFrames, T, H * W, encoded.style.subarray(b * 6, (b + 1) * 6));
+        }
+      }
       for (const t of [value, context, startFrame, epsT, poolZ, poolRgb, parts.rollout, parts.kl, parts.decoder, parts.persist, parts.poolPred, parts.mu, ...Object.values(grads)]) t?.dispose();
       if (!Number.isFinite(entry.loss)) throw new Error(`training diverged at iteration ${step} (loss ${entry.loss}); try a smaller learning rate`);
       entry.seconds = (performance.now() - itStart) / 1000;
@@ -676,9 +705,9 @@ function mseOp(tf: Tf, x: Tensor, target: Float32Array, part?: { blocks: number;
 }
 
 /** The persistence loss (persistence.ts) of pred [T][B][3][H][W] as one tfjs op with its analytic gradient. */
-function persistenceOp(tf: Tf, x: Tensor, shape: { steps: number; batch: number; width: number; height: number }, floors: PersistenceFloors, onParts: (p: PersistenceParts) => void): Scalar {
+function persistenceOp(tf: Tf, x: Tensor, shape: { steps: number; batch: number; width: number; height: number }, floors: PersistenceFloors, style: StyleTargets, onParts: (p: PersistenceParts) => void): Scalar {
   const op = tf.customGrad((...inputs) => {
-    const r = persistenceLoss((inputs[0] as Tensor).dataSync() as Float32Array, shape, floors);
+    const r = persistenceLoss((inputs[0] as Tensor).dataSync() as Float32Array, shape, floors, style);
     onParts(r.parts);
     return {
       value: tf.scalar(r.loss),
@@ -725,7 +754,7 @@ export async function exportCheckpoint(trainDir: string, modelDir: string): Prom
 
 function roundEntry(e: LogEntry): LogEntry {
   const r = (v: number) => Number(v.toPrecision(6));
-  return { iteration: e.iteration, loss: r(e.loss), rollout: r(e.rollout), kl: r(e.kl), decoder: r(e.decoder), persist: r(e.persist), persistStd: r(e.persistStd), persistCorrelation: r(e.persistCorrelation), persistDrift: r(e.persistDrift), sampling: r(e.sampling), lr: r(e.lr), gradNorm: r(e.gradNorm), seconds: r(e.seconds), ncaForward: r(e.ncaForward), ncaBackward: r(e.ncaBackward) };
+  return { iteration: e.iteration, loss: r(e.loss), rollout: r(e.rollout), kl: r(e.kl), decoder: r(e.decoder), persist: r(e.persist), persistStd: r(e.persistStd), persistCorrelation: r(e.persistCorrelation), persistDrift: r(e.persistDrift), persistStyle: r(e.persistStyle ?? 0), sampling: r(e.sampling), lr: r(e.lr), gradNorm: r(e.gradNorm), seconds: r(e.seconds), ncaForward: r(e.ncaForward), ncaBackward: r(e.ncaBackward) };
 }
 
 /** The log entries up to `iteration` (a resumed run drops the lines written after its checkpoint). */
