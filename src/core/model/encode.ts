@@ -189,7 +189,8 @@ export function trackPart(samples: Float32Array, first: number, end: number, opt
   // shared frames come from a grid start at most half a hop away: one hop of margin on each side
   const from = Math.max(0, Math.floor((trackWindowStart(first, opts.fps, opts.sampleRate) - CONTEXT_HOP) / CONTEXT_HOP) * CONTEXT_HOP);
   const to = Math.min(samples.length, Math.max(from, trackWindowStart(end - 1, opts.fps, opts.sampleRate) + n + CONTEXT_HOP));
-  return { samples: samples.subarray(from, to), offset: from, sampleRate: opts.sampleRate, fps: opts.fps, first, end, config: opts.config };
+  const { contextFrames: C, frameSize, latentDim } = opts.config;
+  return { samples: samples.subarray(from, to), offset: from, sampleRate: opts.sampleRate, fps: opts.fps, first, end, config: { contextFrames: C, frameSize, latentDim } };
 }
 
 /**
@@ -236,10 +237,10 @@ export interface TrackWorkerData {
 /** What the track worker posts: progress (points done) and, last, the latents or an error. */
 export type TrackWorkerMessage = { type: 'progress'; done: number } | { type: 'done'; latents: Float32Array } | { type: 'error'; message: string };
 
-/** Run a part in a worker thread (its own copy of the samples, its own onnxruntime session). */
-function encodeTrackPartInWorker(data: TrackWorkerData, onProgress: (done: number) => void): Promise<Float32Array> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(TRACK_WORKER, { workerData: data, transferList: [data.part.samples.buffer as ArrayBuffer] });
+/** Run a part in a worker thread (its own copy of the samples, its own onnxruntime session); `stop()` ends it early. */
+function encodeTrackPartInWorker(data: TrackWorkerData, onProgress: (done: number) => void): { latents: Promise<Float32Array>; stop: () => void } {
+  const worker = new Worker(TRACK_WORKER, { workerData: data, transferList: [data.part.samples.buffer as ArrayBuffer] });
+  const latents = new Promise<Float32Array>((resolve, reject) => {
     let settled = false;
     const finish = (e: Error | null, latents?: Float32Array) => {
       if (settled) return;
@@ -256,6 +257,8 @@ function encodeTrackPartInWorker(data: TrackWorkerData, onProgress: (done: numbe
     worker.on('error', (e) => finish(e));
     worker.on('exit', (code) => finish(new Error(`the track worker stopped (exit code ${code}) before it finished`)));
   });
+  latents.catch(() => {}); // the caller awaits it later; a failure must not go unhandled meanwhile
+  return { latents, stop: () => void worker.terminate() };
 }
 
 /**
@@ -281,21 +284,24 @@ export async function encodeTrack(model: TrackEncoder, samples: Float32Array, op
     done[which] = d;
     opts.onProgress?.(done[0]! + done[1]!, count);
   };
-  let second: Promise<Float32Array> | null = null;
+  let second: ReturnType<typeof encodeTrackPartInWorker> | null = null;
   if (split) {
-    const p = part(cut, count);
+    const tail = part(cut, count);
     // the worker gets its own copy of its samples (transferred, not cloned)
-    second = encodeTrackPartInWorker({ part: { ...p, samples: p.samples.slice() }, graph, threads: Math.max(1, Math.floor(threads / 2)) }, report(1));
-    second.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
+    second = encodeTrackPartInWorker({ part: { ...tail, samples: tail.samples.slice() }, graph, threads: Math.max(1, Math.floor(threads / 2)) }, report(1));
   }
-  const encoder = await openOnnxEncoder(graph, model.config, { threads: split ? Math.max(1, threads - Math.floor(threads / 2)) : threads });
   const latents = new Float32Array(count * D);
   try {
-    latents.set(await encodeTrackPart(part(0, cut), encoder, report(0)), 0);
+    const encoder = await openOnnxEncoder(graph, model.config, { threads: split ? Math.max(1, threads - Math.floor(threads / 2)) : threads });
+    try {
+      latents.set(await encodeTrackPart(part(0, cut), encoder, report(0)), 0);
+    } finally {
+      await encoder.dispose();
+    }
+    if (second) latents.set(await second.latents, cut * D);
   } finally {
-    await encoder.dispose();
+    second?.stop();
   }
-  if (second) latents.set(await second, cut * D);
   return toPoints(latents);
 }
 

@@ -116,7 +116,7 @@ export async function createOnnxEncoder(weights: NamedArrays, config: EncoderCon
 }
 
 /** The same from a graph already built by buildEncoderGraph (e.g. sent to a worker thread); `opts.logvar` must match the graph. */
-export async function openOnnxEncoder(graph: Uint8Array, config: EncoderConfig, opts: OnnxEncoderOptions = {}): Promise<OnnxEncoder> {
+export async function openOnnxEncoder(graph: Uint8Array, config: Pick<EncoderConfig, 'contextFrames' | 'frameSize'>, opts: OnnxEncoderOptions = {}): Promise<OnnxEncoder> {
   const { default: runtime } = await import('onnxruntime-node');
   const threads = opts.threads ?? availableParallelism();
   const session = await runtime.InferenceSession.create(graph, {

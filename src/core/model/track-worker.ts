@@ -12,7 +12,7 @@ if (port) {
   const data = workerData as TrackWorkerData;
   const post = (m: TrackWorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
   try {
-    const encoder = await openOnnxEncoder(data.graph, data.part.config as Parameters<typeof openOnnxEncoder>[1], { threads: data.threads });
+    const encoder = await openOnnxEncoder(data.graph, data.part.config, { threads: data.threads });
     try {
       const latents = await encodeTrackPart(data.part, encoder, (done) => post({ type: 'progress', done }));
       post({ type: 'done', latents }, [latents.buffer as ArrayBuffer]);
