@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { UserError, requireInt } from '../errors.js';
@@ -6,6 +6,8 @@ import type { RgbaImage } from '../io/image.js';
 import { LATENT_DIM, type Latent } from '../latent.js';
 import type { AliveClass } from '../metrics.js';
 import type { Protocol } from '../nca/params.js';
+import type { NeuroModel } from '../model/networks.js';
+import type { GalleryJob } from './jobs.js';
 import { LIMITS, render, type LatentModel } from '../render.js';
 
 /**
@@ -22,10 +24,12 @@ import { LIMITS, render, type LatentModel } from '../render.js';
  *
  * Every cell is an ordinary render of its latent (src/core/render.ts, same seed, init, protocol and
  * perturbation for all cells), so a corner cell is exactly `nca render --latent a.json` with the
- * same options. Cells are rendered `threads` at a time, each on one onnxruntime thread: at 64x64 a
- * batched engine run is no faster per grid than single runs (measured: 0.089 s/grid alone,
- * 0.083 at batch 8, 0.127 at batch 64, 200 steps), and the engine's batch shares one set of
- * weights while every cell has its own, so cells run as independent renders in parallel lanes.
+ * same options. The engine's batch cannot help: it shares one set of weights while every cell has
+ * its own, and even with one set a batch is no faster per grid at this size (64x64, 200 steps, one
+ * thread: 0.089 s alone, 0.083 s per grid at batch 8, 0.127 s at batch 64). So cells are independent
+ * renders: one after another in this thread, or `workers` at a time on worker threads (the gallery's
+ * RenderPool; onnxruntime-node runs a session synchronously on the calling thread, so async
+ * concurrency in one thread would not overlap anything).
  *
  * The sheet: grid x grid cells of (size * scale) px, separated by ATLAS_GUTTER px of dark grey, no
  * outer border; written atomically as a PNG.
@@ -54,10 +58,19 @@ export interface AtlasOptions {
   perturb?: number;
   /** Nearest-neighbour upscaling of each cell, 1..16 (default 1). */
   scale?: number;
-  /** Cells rendered at once, one onnxruntime thread each (default: the number of cores). */
+  /**
+   * Cells rendered at once, on worker threads (the gallery's render pool), each loading the model
+   * from `modelDir` (default 1: cells render one after another in this thread, with `model`).
+   * onnxruntime runs a session synchronously on the calling thread, so concurrency needs threads.
+   */
+  workers?: number;
+  /** onnxruntime threads per cell (default: cores / workers, at least 1). */
   threads?: number;
-  model: LatentModel;
-  /** The protocol to play (default 'frame', as render); pass the one the model was trained with. */
+  /** The model for cells rendered in this thread (loaded from `modelDir` when absent). */
+  model?: LatentModel;
+  /** The model folder (default: the shipped model): what workers load; must hold the same model as `model`. */
+  modelDir?: string;
+  /** The protocol every cell plays (default 'frame', as render); pass the one the model was trained with. */
   protocol?: Protocol;
   /** The sheet: a .png file. */
   out: string;
@@ -118,7 +131,8 @@ export async function renderAtlas(corners: readonly [Latent, Latent, Latent], op
   const steps = requireInt('--steps', opts.steps, 1, LIMITS.maxSteps);
   const scale = requireInt('--scale', opts.scale ?? 1, 1, 16);
   const perturb = requireInt('--perturb', opts.perturb ?? 0, 0, 9);
-  const lanes = Math.min(grid * grid, requireInt('--threads', opts.threads ?? availableParallelism(), 1, 256));
+  const workers = Math.min(grid * grid, requireInt('--jobs', opts.workers ?? 1, 1, 256));
+  const threads = requireInt('--threads', opts.threads ?? Math.max(1, Math.floor(availableParallelism() / workers)), 1, 256);
   if (extname(opts.out).toLowerCase() !== '.png') throw new UserError(`the atlas is one PNG sheet: --out ${opts.out} must end in .png`);
   const cellPixels = size * scale;
   const side = atlasSheetSize(grid, cellPixels);
@@ -129,44 +143,66 @@ export async function renderAtlas(corners: readonly [Latent, Latent, Latent], op
   for (let p = 0; p < side * side; p++) sheet.data.set([...GUTTER_RGB, 255], p * 4);
 
   const total = grid * grid;
+  const protocol: Protocol = opts.protocol ?? 'frame';
   const cellStats: AtlasCell[] = new Array(total);
   const work = await mkdtemp(join(tmpdir(), 'nca-atlas-'));
-  const { readPng } = await import('../io/png.js');
-  let next = 0, done = 0, protocol: Protocol = opts.protocol ?? 'frame';
-  const failed = new AbortController();
-  const signal = opts.signal ? AbortSignal.any([opts.signal, failed.signal]) : failed.signal;
-
-  // One lane renders cells one after another; `lanes` lanes run at once.
-  const lane = async () => {
-    while (next < total && !signal.aborted) {
-      const index = next++;
-      const row = Math.floor(index / grid), col = index % grid;
-      const u = col / (grid - 1), v = row / (grid - 1);
-      const latent: Latent = { z: atlasLatent(a, b, c, u, v), provenance: { atlas: { u, v } } };
-      const cellOut = join(work, `cell-${index}.png`);
-      const summary = await render(
-        { kind: 'latent', latent, model: opts.model, protocol: opts.protocol },
-        { width: size, height: size, steps, scale, seed: opts.seed, perturb, threads: 1, out: cellOut, signal },
-      );
-      protocol = summary.protocol;
-      blit(sheet, await readPng(cellOut), col * (cellPixels + ATLAS_GUTTER), row * (cellPixels + ATLAS_GUTTER));
-      await rm(cellOut, { force: true });
-      const m = summary.motion;
-      cellStats[index] = { row, col, u, v, alive: m.alive, coherent: m.coherent, meanChange: m.meanChange };
-      opts.onProgress?.(++done, total);
-    }
+  const { readPng, writePng } = await import('../io/png.js');
+  const cellOf = (index: number) => {
+    const row = Math.floor(index / grid), col = index % grid;
+    const u = col / (grid - 1), v = row / (grid - 1);
+    return { row, col, u, v, z: atlasLatent(a, b, c, u, v), out: join(work, `cell-${index}.png`) };
   };
+  let done = 0;
+  const place = async (index: number, motion: Pick<AtlasCell, 'alive' | 'coherent' | 'meanChange'>) => {
+    const { row, col, u, v, out } = cellOf(index);
+    blit(sheet, await readPng(out), col * (cellPixels + ATLAS_GUTTER), row * (cellPixels + ATLAS_GUTTER));
+    await rm(out, { force: true });
+    cellStats[index] = { row, col, u, v, alive: motion.alive, coherent: motion.coherent, meanChange: motion.meanChange };
+    opts.onProgress?.(++done, total);
+  };
+
   try {
-    await Promise.all(
-      Array.from({ length: lanes }, () =>
-        lane().catch((e: unknown) => {
-          failed.abort();
-          throw e;
-        }),
-      ),
-    );
+    if (workers > 1) {
+      // Worker threads: each loads the model folder and renders whole cells (the gallery's pool).
+      const { RenderPool } = await import('./pool.js');
+      const { latentToJson } = await import('../latent.js');
+      const pool = new RenderPool({ workers, threads, modelDir: opts.modelDir });
+      const onAbort = () => pool.abort();
+      opts.signal?.addEventListener('abort', onAbort);
+      let next = 0;
+      const slot = async (k: number) => {
+        while (next < total) {
+          const index = next++;
+          const cell = cellOf(index);
+          const latentFile = join(work, `cell-${index}.json`);
+          await writeFile(latentFile, latentToJson({ z: cell.z, provenance: { atlas: { u: cell.u, v: cell.v } } }));
+          const outcome = await pool.run(k, atlasJob(index, latentFile, { size, steps, scale, seed: opts.seed, perturb, protocol }), cell.out);
+          if (!outcome.ok) throw new UserError(`atlas cell (row ${cell.row}, column ${cell.col}): ${outcome.error}`);
+          await place(index, outcome.motion);
+        }
+      };
+      try {
+        await Promise.all(Array.from({ length: Math.min(workers, total) }, (_, k) => slot(k).catch((e: unknown) => (pool.abort(), Promise.reject(e)))));
+      } finally {
+        opts.signal?.removeEventListener('abort', onAbort);
+        await pool.close();
+      }
+    } else {
+      // This thread: one cell after another with the caller's model.
+      const loaded = opts.model ? null : await loadModel(opts.modelDir);
+      const model = opts.model ?? loaded!;
+      try {
+        for (let index = 0; index < total; index++) {
+          const cell = cellOf(index);
+          const latent: Latent = { z: cell.z, provenance: { atlas: { u: cell.u, v: cell.v } } };
+          const summary = await render({ kind: 'latent', latent, model }, { width: size, height: size, steps, scale, seed: opts.seed, perturb, protocol, threads, out: cell.out, signal: opts.signal });
+          await place(index, summary.motion);
+        }
+      } finally {
+        loaded?.dispose();
+      }
+    }
     opts.signal?.throwIfAborted();
-    const { writePng } = await import('../io/png.js');
     await writePng(opts.out, sheet);
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -203,4 +239,21 @@ function cornerVector(latent: Latent, corner: string): Float32Array {
 function blit(sheet: RgbaImage, img: RgbaImage, left: number, top: number): void {
   const rowBytes = img.width * 4;
   for (let y = 0; y < img.height; y++) sheet.data.set(img.data.subarray(y * rowBytes, (y + 1) * rowBytes), ((top + y) * sheet.width + left) * 4);
+}
+
+/** A cell as a gallery job: a latent file rendered to a PNG of its last frame. */
+function atlasJob(index: number, latentFile: string, o: { size: number; steps: number; scale: number; seed: number | string; perturb: number; protocol: Protocol }): GalleryJob {
+  return {
+    index,
+    name: `atlas-cell-${index}`,
+    output: `cell-${index}.png`,
+    source: { kind: 'latent', file: latentFile },
+    settings: { steps: o.steps, width: o.size, height: o.size, scale: o.scale, fps: 20, every: 1, seed: o.seed, perturb: o.perturb, protocol: o.protocol, format: 'png' },
+    origin: 'atlas',
+  };
+}
+
+async function loadModel(dir?: string): Promise<NeuroModel> {
+  const networks = await import('../model/networks.js');
+  return dir ? networks.loadModel(dir) : networks.loadDefaultModel();
 }
