@@ -93,10 +93,12 @@ describe('latent atlas', () => {
     expect(same(middle, await renderAlone(atlasLatent(a!, b!, c!, 0.5, 0.5), 'm'))).toBe(true);
   });
 
-  it('renders the same sheet through the gallery pool (2 workers loading the model folder) as in this thread', async () => {
+  it('renders the same sheet on 2 worker threads (the gallery pool, each loading the model folder) as in this thread', async () => {
     const modelDir = join(dir, 'model');
     await model.save(modelDir);
-    const pooled = await renderAtlas(corners, { grid: GRID, size: SIZE, scale: SCALE, steps: STEPS, seed: SEED, workers: 2, modelDir, out: join(dir, 'pooled.png') });
+    // The built module (dist/, made by global-setup): its pool finds worker.js and starts real worker threads.
+    const built = (await import('../dist/core/gallery/atlas.js')) as typeof import('../src/core/gallery/atlas.js');
+    const pooled = await built.renderAtlas(corners, { grid: GRID, size: SIZE, scale: SCALE, steps: STEPS, seed: SEED, workers: 2, modelDir, out: join(dir, 'pooled.png') });
     expect(readFileSync(join(dir, 'pooled.png')).equals(readFileSync(join(dir, 'atlas.png')))).toBe(true);
     expect(pooled.cellStats).toEqual(summary.cellStats);
   });
