@@ -148,6 +148,9 @@ describe('index.html text', () => {
     const html = galleryHtml({ ...file, records: [evil] });
     expect(html).not.toContain('<x');
     expect(html).toContain('data-alive="failed"');
+    // Cards are keyed by position, so even a duplicated index (a bad merge) keeps every card.
+    const twice = galleryHtml({ ...file, records: [file.records[0]!, { ...file.records[1]!, index: file.records[0]!.index }] });
+    expect(twice.match(/data-key="\d+"/g)).toEqual(['data-key="0"', 'data-key="1"']);
   });
 
   it('jsonForScript round-trips strings with </script>, <!--, & and U+2028/2029 without emitting them', () => {

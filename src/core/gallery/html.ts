@@ -10,7 +10,8 @@ import type { GalleryFile, GalleryRecord } from './record.js';
  * the sort values taken from the data embedded as JSON (`<script type="application/json">`, with
  * `<`, `>`, `&`, U+2028 and U+2029 written as \u escapes so no string can close the element).
  *
- * Each card is `<figure class="card" data-index data-name data-alive data-status>`; its image
+ * Each card is `<figure class="card" data-key data-index data-name data-alive data-status>` (key: its
+ * position in job order, what the script sorts); its image
  * gets `data-loaded="1"` once decoded (or `"error"`), which is what the browser test looks for.
  *
  * State lives in the URL hash, read on load and rewritten as the controls change, so a view can be
@@ -60,9 +61,9 @@ export function galleryHtml(file: GalleryFile): string {
 </form>
 </header>
 <main id="grid">
-${records.map(card).join('\n')}
+${records.map((r, key) => card(r, key)).join('\n')}
 </main>
-<script type="application/json" id="gallery-data">${jsonForScript(records.map(sortValues))}</script>
+<script type="application/json" id="gallery-data">${jsonForScript(records.map((r, key) => sortValues(r, key)))}</script>
 <script>${SCRIPT}</script>
 </body>
 </html>
@@ -123,9 +124,10 @@ function classCounts(records: GalleryRecord[]) {
 }
 
 /** Per card, the values the script sorts by (full precision; the cards show rounded ones). */
-function sortValues(r: GalleryRecord) {
+function sortValues(r: GalleryRecord, key: number) {
   const m = r.motion;
   return {
+    key,
     index: r.index,
     name: r.name,
     source: `${r.source.kind} ${r.source.label}`,
@@ -139,7 +141,7 @@ function sortValues(r: GalleryRecord) {
   };
 }
 
-function card(r: GalleryRecord): string {
+function card(r: GalleryRecord, key: number): string {
   const alive = aliveOf(r);
   const name = escapeHtml(r.name);
   const url = imageUrl(r);
@@ -154,7 +156,7 @@ function card(r: GalleryRecord): string {
   const details = [r.width && r.height ? `${r.width}x${r.height}` : '', r.steps !== undefined ? `${r.steps} steps` : '', r.shard ? `shard ${r.shard}` : '']
     .filter(Boolean)
     .join(', ');
-  return `<figure class="card ${alive}" data-index="${escapeHtml(String(r.index))}" data-name="${name}" data-alive="${alive}" data-status="${r.status === 'ok' ? 'ok' : 'failed'}"${details ? ` title="${escapeHtml(details)}"` : ''}>
+  return `<figure class="card ${alive}" data-key="${key}" data-index="${escapeHtml(String(r.index))}" data-name="${name}" data-alive="${alive}" data-status="${r.status === 'ok' ? 'ok' : 'failed'}"${details ? ` title="${escapeHtml(details)}"` : ''}>
 ${picture}
 <figcaption><b class="name">${name}</b><span class="badge ${alive}">${alive}</span>${m?.coherent ? '<span class="badge coherent">coherent</span>' : ''}
 <span class="source">${escapeHtml(r.source.kind)}: ${escapeHtml(r.source.label)}</span>
@@ -219,9 +221,7 @@ const SCRIPT = `
   var data = JSON.parse(document.getElementById('gallery-data').textContent);
   var grid = document.getElementById('grid');
   var cards = {};
-  Array.prototype.forEach.call(grid.querySelectorAll('.card'), function (el) { cards[el.getAttribute('data-index')] = el; });
-  var byIndex = {};
-  data.forEach(function (d) { byIndex[d.index] = d; });
+  Array.prototype.forEach.call(grid.querySelectorAll('.card'), function (el) { cards[el.getAttribute('data-key')] = el; });
   var RANK = { alive: 0, static: 1, noise: 2, dead: 3, unknown: 4, failed: 5 };
   var KEYS = ${JSON.stringify(SORT_KEYS)};
   var q = document.getElementById('q'), coherent = document.getElementById('coherent');
@@ -244,15 +244,15 @@ const SCRIPT = `
   function compare(a, b) {
     var x = value(a, state.sort), y = value(b, state.sort);
     // Missing values (failed jobs) last in either direction.
-    if (x === null || y === null) return x === null && y === null ? a.index - b.index : x === null ? 1 : -1;
+    if (x === null || y === null) return x === null && y === null ? a.key - b.key : x === null ? 1 : -1;
     var c = typeof x === 'string' ? x.localeCompare(y, undefined, { numeric: true }) : x - y;
-    if (c === 0) c = a.index - b.index;
+    if (c === 0) c = a.key - b.key;
     return state.desc ? -c : c;
   }
   function apply() {
     var text = state.q.toLowerCase(), shown = 0;
     data.slice().sort(compare).forEach(function (d) {
-      var el = cards[d.index];
+      var el = cards[d.key];
       var visible = (state.alive.length === 0 || state.alive.indexOf(d.alive) >= 0) && (!state.coherent || d.coherent) &&
         (text === '' || d.name.toLowerCase().indexOf(text) >= 0 || d.source.toLowerCase().indexOf(text) >= 0);
       if (visible) { el.removeAttribute('hidden'); shown++; } else el.setAttribute('hidden', '');
