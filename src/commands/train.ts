@@ -41,7 +41,7 @@ export function registerTrain(program: Command): void {
     .option('--beta <x>', 'KL weight', '0.0001')
     .option('--sampling-max <p>', 'scheduled sampling: final probability of feeding back a prediction (ramps from 0 over the first half)', '0.5')
     .option('--steps <n>', 'NCA steps per rollout (default: every frame after the context, 21)')
-    .option('--persist <w>', 'weight of persistence training: a pool of long-running states kept above structure / smoothness / motion floors (0 = off)', '1')
+    .option('--persist <w>', 'weight of persistence training: a pool of long-running states kept above structure / smoothness / motion floors (0 = off)', '0.05')
     .option('--persist-ramp <f>', 'the persistence weight ramps up over this fraction of the run', '0.1')
     .option('--pool-steps <n>', 'frames each pool state runs per iteration', '16')
     .option('--style <w>', 'weight of the colour term of persistence training: each pool state keeps its latent\'s colours and contrast', '10')

@@ -102,7 +102,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   noiseStd: 0.1,
   checkpointEvery: 100,
   bnMomentum: 0.1,
-  persistWeight: 1,
+  persistWeight: 0.05,
   persistRamp: 0.1,
   poolSize: DEFAULT_POOL.size,
   poolBatch: DEFAULT_POOL.batch,
@@ -643,7 +643,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       rest: median(timed.map((x) => x.total - x.forward - x.backward)),
     };
     if (finished) {
-      const extra = { ...opts.extraConfig, iterationsDone: iteration, datasetSha256: data.manifest.sha256, secondsPerIteration };
+      const extra = { ...opts.extraConfig, iterationsDone: iteration, datasetSha256: data.manifest.sha256, secondsPerIteration, ...(settings.initFrom ? { initFromModel: await modelIdentity(settings.initFrom) } : {}) };
       await saveWeights(outDir, trainedConfig(settings, extra), namedWeights(state));
       files.unshift(join(outDir, 'model.json'), join(outDir, 'weights.bin'));
     }
@@ -702,6 +702,14 @@ function mseOp(tf: Tf, x: Tensor, target: Float32Array, part?: { blocks: number;
     };
   });
   return op(x) as Scalar;
+}
+
+/** What a fine-tuning started from: the model folder, its weights' SHA-256 and its own training settings. */
+async function modelIdentity(dir: string): Promise<Record<string, unknown>> {
+  const { createHash } = await import('node:crypto');
+  const { config } = await loadWeights(dir);
+  const weights = await readFile(join(dir, 'weights.bin'));
+  return { dir, weightsSha256: createHash('sha256').update(weights).digest('hex'), training: config.training };
 }
 
 /** The persistence loss (persistence.ts) of pred [T][B][3][H][W] as one tfjs op with its analytic gradient. */
