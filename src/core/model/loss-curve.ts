@@ -4,7 +4,8 @@
  * value to the decade above the largest, a grey line at every decade (darker at 1e-2). Curves,
  * each smoothed by a centred moving average over 2% of the run:
  * - black: total loss; blue: rollout MSE (frames 4..24); orange: first-frame decoder MSE;
- * - green: beta * KL is not drawn (it is tiny); the KL itself is in the log.
+ *   green: the persistence loss (unweighted; absent when persistence training is off);
+ * - beta * KL is not drawn (it is tiny); the KL itself is in the log.
  */
 import { encodePng } from '../io/png.js';
 
@@ -13,13 +14,15 @@ export interface CurvePoint {
   loss: number;
   rollout: number;
   decoder: number;
+  persist?: number;
 }
 
 const WIDTH = 640;
 const HEIGHT = 360;
 const MARGIN = 12;
 
-const SERIES: Array<{ key: 'loss' | 'rollout' | 'decoder'; rgb: [number, number, number] }> = [
+const SERIES: Array<{ key: 'loss' | 'rollout' | 'decoder' | 'persist'; rgb: [number, number, number] }> = [
+  { key: 'persist', rgb: [30, 160, 60] },
   { key: 'decoder', rgb: [230, 120, 20] },
   { key: 'rollout', rgb: [30, 90, 220] },
   { key: 'loss', rgb: [0, 0, 0] },
@@ -52,7 +55,7 @@ export function lossCurvePng(points: readonly CurvePoint[]): Uint8Array {
     data[o + 1] = g;
     data[o + 2] = b;
   };
-  const positive = points.flatMap((p) => SERIES.map((s) => p[s.key])).filter((v) => Number.isFinite(v) && v > 0);
+  const positive = points.flatMap((p) => SERIES.map((s) => p[s.key] ?? NaN)).filter((v) => Number.isFinite(v) && v > 1e-5); // hinge losses touch 0: keep the axis to the decades that matter
   if (positive.length) {
     const lo = Math.floor(Math.log10(Math.min(...positive)));
     const hi = Math.max(lo + 1, Math.ceil(Math.log10(Math.max(...positive))));
@@ -67,7 +70,7 @@ export function lossCurvePng(points: readonly CurvePoint[]): Uint8Array {
     for (let y = MARGIN; y < HEIGHT - MARGIN; y++) put(MARGIN - 1, y, [150, 150, 150]);
     const radius = Math.max(1, Math.round(points.length / 100));
     for (const { key, rgb } of SERIES) {
-      const ys = smooth(points.map((p) => p[key]), radius);
+      const ys = smooth(points.map((p) => p[key] ?? NaN), radius);
       let prev: [number, number] | null = null;
       points.forEach((p, i) => {
         const v = ys[i]!;
