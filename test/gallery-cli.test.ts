@@ -254,6 +254,10 @@ describe('nca gallery', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ grid: 2, cells: 4 });
     const img = pngjs.PNG.sync.read(readFileSync(out));
     expect([img.width, img.height]).toEqual([2 * 8 + 2, 2 * 8 + 2]);
+    // on worker threads (the default: one per core) or in one thread: the same sheet
+    const single = join(dir, 'atlas-1.png');
+    expect(nca(['gallery', '--atlas', ...corners, '--grid', '2', '--size', '8', '--steps', '4', '--out', single, '--jobs', '1']).status).toBe(0);
+    expect(readFileSync(single).equals(readFileSync(out))).toBe(true);
     expect(nca(['gallery', '--atlas', corners[0]!, corners[1]!, '--out', out]).stderr).toMatch(/--atlas takes three corner latents/);
   });
 });

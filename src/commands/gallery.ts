@@ -60,7 +60,7 @@ export function registerGallery(program: Command): void {
     .command('gallery [jobs]')
     .description('render a gallery of many jobs (latents, notes, audio, random, params, walks) on every core, resumable, shardable, with an index.html contact sheet; or --merge shards, or an --atlas of latent space')
     .addOption(sharedOptions.out())
-    .option('--jobs <n>', 'worker threads rendering at once (default: the number of cores)')
+    .option('--jobs <n>', 'worker threads rendering at once, jobs or atlas cells (default: the number of cores)')
     .option('--threads <n>', 'onnxruntime threads per worker (default: cores / workers, at least 1)')
     .addOption(modelOption())
     .option('--shard <i/n>', 'render only the i-th of n shares of the jobs (jobs whose index is i-1 mod n); combine with --merge')
@@ -82,7 +82,7 @@ export function registerGallery(program: Command): void {
       if (!o.out) throw new UserError(o.atlas ? 'give --out atlas.png (the sheet to write)' : 'give --out DIR (the gallery folder)');
       const atlasOnly = ['grid', 'size', 'steps', 'scale', 'perturb', 'seed'].filter((k) => command.getOptionValueSource(k) === 'cli');
       if (!o.atlas && atlasOnly.length) throw new UserError(`--${atlasOnly[0]} applies to --atlas; for a jobs file set "${atlasOnly[0]}" in its "defaults" (or per job)`);
-      if (o.atlas && (o.shard || o.dryRun || o.threads)) throw new UserError('--shard, --dry-run and --threads apply to a jobs file; with --atlas, --jobs sets how many cells render at once');
+      if (o.atlas && (o.shard || o.dryRun)) throw new UserError('--shard and --dry-run apply to a jobs file, not to --atlas');
       if (o.merge) return runMerge(o.merge, o);
       if (o.atlas) return runAtlas(o.atlas, o);
       return runJobs(jobs!, o);
@@ -186,20 +186,26 @@ async function runAtlas(files: string[], o: GalleryOpts): Promise<void> {
   if (files.length !== 3) throw new UserError(`--atlas takes three corner latents (a: top left, b: top right, c: bottom left), got ${files.length}`);
   const grid = requireInt('--grid', o.grid, 2, 32);
   const size = requireInt('--size', o.size ?? '64', 4, 1024);
-  const steps = requireInt('--steps', o.steps ?? '200', 0, 1_000_000);
+  const steps = requireInt('--steps', o.steps ?? '200', 1, 1_000_000);
   const scale = requireInt('--scale', o.scale, 1, 16);
   const perturb = requireInt('--perturb', o.perturb, 0, 9);
   const seed = parseSeed(o.seed);
-  const threads = o.jobs !== undefined ? requireInt('--jobs', o.jobs, 1, 256) : undefined;
+  const { availableParallelism } = await import('node:os');
+  // Cells render on --jobs worker threads (each loads the model folder), or in this thread with --jobs 1.
+  const workers = Math.min(grid * grid, o.jobs !== undefined ? requireInt('--jobs', o.jobs, 1, 256) : availableParallelism());
+  const threads = parseThreads(o.threads);
   const { loadLatent } = await import('../core/latent.js');
   const corners = await Promise.all(files.map((f) => loadLatent(f)));
   const { loadLatentModel } = await import('./model-option.js');
-  const { model, protocol } = await loadLatentModel(o.model);
+  const loaded = workers === 1 ? await loadLatentModel(o.model) : null;
+  const protocol = loaded ? loaded.protocol : await trainedProtocol(o.model);
   const bar = progressBar('atlas', o);
   try {
     const { renderAtlas } = await import('../core/gallery/atlas.js');
     const s = await renderAtlas([corners[0]!, corners[1]!, corners[2]!], {
-      grid, size, steps, seed, perturb, scale, threads, model, protocol,
+      grid, size, steps, seed, perturb, scale, workers, threads, protocol,
+      model: loaded?.model,
+      modelDir: o.model,
       out: o.out!,
       onProgress: bar.onProgress,
       signal: interruptSignal(),
@@ -211,6 +217,25 @@ async function runAtlas(files: string[], o: GalleryOpts): Promise<void> {
     ]);
   } finally {
     bar.stop();
-    model.dispose();
+    loaded?.model.dispose();
   }
+}
+
+/** The protocol a model folder was trained with (its model.json config), without loading the networks. */
+async function trainedProtocol(dir?: string): Promise<'frame' | 'free' | undefined> {
+  const { DEFAULT_MODEL_DIR } = await import('../core/model/networks.js');
+  const { join } = await import('node:path');
+  const { existsSync } = await import('node:fs');
+  const { readTextFile } = await import('../core/io/read.js');
+  const folder = dir ?? DEFAULT_MODEL_DIR;
+  const manifest = join(folder, 'model.json');
+  if (!existsSync(manifest)) throw new UserError(`no trained model at ${folder}: train one with \`nca train\` or pass --model DIR`);
+  let config: { protocol?: unknown } | undefined;
+  try {
+    config = (JSON.parse(await readTextFile(manifest, 'model manifest')) as { config?: { protocol?: unknown } }).config;
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${manifest} is not valid JSON; train the model again`);
+  }
+  return config?.protocol === 'frame' || config?.protocol === 'free' ? config.protocol : undefined;
 }
