@@ -534,7 +534,9 @@ class Problems {
   }
   throwIfAny(): void {
     if (this.errors.length === 0) return;
-    const [first, ...rest] = this.errors;
+    // a generator's bad value shows up once per expanded job: report each message once
+    const unique = [...new Map(this.errors.map((e) => [e.message, e])).values()];
+    const [first, ...rest] = unique;
     if (rest.length === 0) throw first!;
     const where = rest.slice(0, 5).map((e) => /^[^:\s]+/.exec(e.message)?.[0] ?? '?');
     throw new UserError(`${first!.message} (and ${rest.length} more problem${rest.length === 1 ? '' : 's'}: ${where.join(', ')}${rest.length > 5 ? ', ...' : ''})`);
