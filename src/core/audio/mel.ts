@@ -178,7 +178,7 @@ export function melFilterBank(opts: MelOptions = {}): Float32Array {
 }
 
 /** Each filter's non-zero bin range, so the projection skips the zeros. */
-function sparseRows(bank: Float32Array, nMels: number, nBins: number): Array<{ first: number; weights: Float32Array }> {
+export function sparseRows(bank: Float32Array, nMels: number, nBins: number): Array<{ first: number; weights: Float32Array }> {
   const rows: Array<{ first: number; weights: Float32Array }> = [];
   for (let m = 0; m < nMels; m++) {
     const row = bank.subarray(m * nBins, (m + 1) * nBins);

@@ -1,8 +1,8 @@
 import FFT from 'fft.js';
 import { circlesFrames } from './circles.js';
 import { harmonicPeaks, type ClipFeatures } from './features.js';
-import { makeWindow, melFilterBank, powerToDb } from './mel.js';
-import { CLIP_SECONDS } from './spectrogram.js';
+import { makeWindow, melFilterBank, sparseRows } from './mel.js';
+import { CLIP_SECONDS, melPicture } from './spectrogram.js';
 import { ANALYSIS_RATE } from './wav.js';
 
 /**
@@ -369,26 +369,7 @@ export class SlidingContexts {
 
   /** spectrogramImage's pooling and normalisation of the window's mel frames (winMel [nMels][K]). */
   private spectrogramPicture(): Float32Array {
-    const { width, height } = this;
-    const F = this.windowFrames;
-    const pooled = new Float32Array(height * width);
-    for (let j = 0; j < width; j++) {
-      const a = Math.floor((j * F) / width);
-      const b = Math.max(a + 1, Math.floor(((j + 1) * F) / width));
-      for (let m = 0; m < height; m++) {
-        let acc = 0;
-        for (let k = a; k < b && k < F; k++) acc += this.winMel[m * F + k]!;
-        pooled[(height - 1 - m) * width + j] = acc / (b - a);
-      }
-    }
-    let max = 0;
-    for (const v of pooled) if (v > max) max = v;
-    const data = new Float32Array(height * width);
-    if (max > 0) {
-      const db = powerToDb(pooled, { ref: max, topDb: TOP_DB });
-      for (let i = 0; i < db.length; i++) data[i] = Math.min(1, Math.max(0, (db[i]! + TOP_DB) / TOP_DB));
-    }
-    return data;
+    return melPicture(this.winMel, this.windowFrames, this.width, this.height, TOP_DB);
   }
 }
 
@@ -399,21 +380,4 @@ function onsetStrength(db: Float64Array, prevDb: Float64Array): number {
   return flux / ONSET_MELS;
 }
 
-interface SparseRow {
-  first: number;
-  weights: Float32Array;
-}
-
-/** Each filter's non-zero bin range (as melSpectrogram's projection and clipFeatures' onset bands). */
-function sparseRows(bank: Float32Array, nMels: number, nBins: number): SparseRow[] {
-  const rows: SparseRow[] = [];
-  for (let m = 0; m < nMels; m++) {
-    const row = bank.subarray(m * nBins, (m + 1) * nBins);
-    let first = 0;
-    while (first < nBins && row[first] === 0) first++;
-    let last = nBins - 1;
-    while (last >= first && row[last] === 0) last--;
-    rows.push({ first, weights: row.slice(first, last + 1) });
-  }
-  return rows;
-}
+type SparseRow = ReturnType<typeof sparseRows>[number];

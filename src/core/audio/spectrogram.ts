@@ -59,16 +59,24 @@ export function spectrogramImage(samples: Float32Array, opts: SpectrogramImageOp
   // Hop 512 as everywhere, unless more columns are asked for than 512-hop frames exist.
   const hop = Math.max(16, Math.min(512, Math.floor(clip.length / width)));
   const mel = melSpectrogram(clip, { sampleRate, nFft: opts.nFft ?? 2048, hop, nMels: height, fMin: opts.fMin, fMax: opts.fMax });
-  const F = mel.nFrames;
-  // average frames into columns: column j covers frames [j F / W, (j+1) F / W)
+  const data = melPicture(mel.data, mel.nFrames, width, height, topDb);
+  return { data, width, height, hop, seconds: clip.length / sampleRate, warnings };
+}
+
+/**
+ * The picture of a mel spectrogram [height mels][F frames] (power): frames averaged into `width`
+ * columns (column j covers frames [j F / W, (j+1) F / W)), rows flipped (row 0 = highest band), in dB
+ * relative to the maximum, mapped from [-topDb, 0] to [0, 1]. Float32Array [height][width]; all zeros
+ * for silence.
+ */
+export function melPicture(mel: Float32Array, F: number, width: number, height: number, topDb: number): Float32Array {
   const pooled = new Float32Array(height * width);
   for (let j = 0; j < width; j++) {
     const a = Math.floor((j * F) / width);
     const b = Math.max(a + 1, Math.floor(((j + 1) * F) / width));
     for (let m = 0; m < height; m++) {
       let acc = 0;
-      for (let k = a; k < b && k < F; k++) acc += mel.data[m * F + k]!;
-      // flip: row 0 = highest band
+      for (let k = a; k < b && k < F; k++) acc += mel[m * F + k]!;
       pooled[(height - 1 - m) * width + j] = acc / (b - a);
     }
   }
@@ -79,5 +87,5 @@ export function spectrogramImage(samples: Float32Array, opts: SpectrogramImageOp
     const db = powerToDb(pooled, { ref: max, topDb });
     for (let i = 0; i < db.length; i++) data[i] = Math.min(1, Math.max(0, (db[i]! + topDb) / topDb));
   }
-  return { data, width, height, hop, seconds: clip.length / sampleRate, warnings };
+  return data;
 }
