@@ -74,15 +74,7 @@ export function clipFeatures(samples: Float32Array, opts: FeatureOptions = {}): 
     let sq = 0;
     for (let i = 0; i < nFft; i++) sq += frame[i]! * frame[i]!;
     rms[k] = Math.sqrt(sq / nFft);
-    // centroid: magnitude-weighted mean frequency
-    let num = 0;
-    let den = 0;
-    for (let b = 0; b < nBins; b++) {
-      const mag = Math.sqrt(power[b]!);
-      num += mag * b;
-      den += mag;
-    }
-    centroid[k] = den > Math.sqrt(SILENCE_POWER) * nBins ? ((num / den) * sampleRate) / nFft : 0;
+    centroid[k] = spectralCentroid(power, nBins, sampleRate, nFft);
     // onset: mean positive dB change over mel bands
     let flux = 0;
     for (let m = 0; m < ONSET_MELS; m++) {
@@ -187,4 +179,16 @@ export function normaliseByMax(values: Float32Array): Float32Array {
   const out = new Float32Array(values.length);
   if (max > 0) for (let i = 0; i < values.length; i++) out[i] = values[i]! / max;
   return out;
+}
+
+/** Magnitude-weighted mean frequency (Hz) of a power spectrum's first nBins bins; 0 for silence. */
+export function spectralCentroid(power: ArrayLike<number>, nBins: number, sampleRate: number, nFft: number): number {
+  let num = 0;
+  let den = 0;
+  for (let b = 0; b < nBins; b++) {
+    const mag = Math.sqrt(power[b]!);
+    num += mag * b;
+    den += mag;
+  }
+  return den > Math.sqrt(SILENCE_POWER) * nBins ? ((num / den) * sampleRate) / nFft : 0;
 }

@@ -1,6 +1,6 @@
 import FFT from 'fft.js';
 import { circlesFrames } from './circles.js';
-import { harmonicPeaks, type ClipFeatures } from './features.js';
+import { harmonicPeaks, spectralCentroid, type ClipFeatures } from './features.js';
 import { makeWindow, melFilterBank, sparseRows } from './mel.js';
 import { CLIP_SECONDS, melPicture } from './spectrogram.js';
 import { ANALYSIS_RATE } from './wav.js';
@@ -141,15 +141,7 @@ class FrameAnalyser {
       for (let k = 0; k < weights.length; k++) acc += weights[k]! * power[first + k]!;
       out.mel[m] = acc;
     }
-    // centroid: magnitude-weighted mean frequency
-    let num = 0;
-    let den = 0;
-    for (let b = 0; b < nBins; b++) {
-      const mag = Math.sqrt(power[b]!);
-      num += mag * b;
-      den += mag;
-    }
-    out.centroid = den > Math.sqrt(SILENCE_POWER) * nBins ? ((num / den) * this.sampleRate) / nFft : 0;
+    out.centroid = spectralCentroid(power, nBins, this.sampleRate, nFft);
     // onset mel bands in dB
     for (let m = 0; m < ONSET_MELS; m++) {
       const { first, weights } = this.onsetRows[m]!;
