@@ -121,6 +121,27 @@ describe('train', () => {
     expect(readFileSync(join(root, 'exported', 'weights.bin')).equals(readFileSync(join(whole, 'weights.bin')))).toBe(true);
   });
 
+  it('fine-tunes from a model folder with persistence training, and records where it started', async () => {
+    const { createHash } = await import('node:crypto');
+    const base = join(root, 'whole'); // written by the test above
+    const small = { ...tiny, data, iters: 3, checkpointEvery: 100, initFrom: base, poolSize: 6, poolBatch: 2, poolSteps: 4, poolReset: 1 };
+    await train({ ...small, outDir: join(root, 'tuned'), persistWeight: 1 });
+    await train({ ...small, outDir: join(root, 'plain'), persistWeight: 0 });
+    const tuned = await readLog(join(root, 'tuned', 'train-log.jsonl'));
+    const plain = await readLog(join(root, 'plain', 'train-log.jsonl'));
+    // the pool starts from uniform noise or clip frames: noise has no neighbour correlation, so the loss bites at once
+    expect(tuned[0]!.persist).toBeGreaterThan(0);
+    expect(tuned[0]!.persist).toBeCloseTo(tuned[0]!.persistStd + tuned[0]!.persistCorrelation + tuned[0]!.persistDrift + tuned[0]!.persistStyle, 4);
+    for (const e of plain) expect(e.persist).toBe(0);
+    // the first iteration starts from the base weights either way; the persistence gradient changes where it goes
+    expect(tuned[0]!.rollout).toBeCloseTo(plain[0]!.rollout, 6);
+    expect(readFileSync(join(root, 'tuned', 'weights.bin')).equals(readFileSync(join(root, 'plain', 'weights.bin')))).toBe(false);
+    const { config } = await loadWeights(join(root, 'tuned'));
+    const from = (config.training as { initFromModel: { weightsSha256: string; training: { iters: number } } }).initFromModel;
+    expect(from.weightsSha256).toBe(createHash('sha256').update(readFileSync(join(base, 'weights.bin'))).digest('hex'));
+    expect(from.training.iters).toBe(6);
+  });
+
   it('refuses to resume with other settings or without a checkpoint', async () => {
     await expect(train({ ...tiny, data, outDir: join(root, 'parts'), iters: 6, batch: 3, resume: true })).rejects.toThrow(/trained with batch 2, not 3/);
     await expect(train({ ...tiny, data, outDir: join(root, 'nothing'), iters: 6, resume: true })).rejects.toThrow(/no checkpoint/);

@@ -34,7 +34,7 @@ export function registerTrain(program: Command): void {
     .description('train the neuromusical model (encoder + hypernetwork + first-frame decoder, the NCA in the loss) on nca dataset output')
     .option('--data <dir>', 'dataset folder written by nca dataset', 'data')
     .addOption(sharedOptions.out('fixtures/model'))
-    .option('--iters <n>', 'training iterations (the shipped model: 3200)', '3200')
+    .option('--iters <n>', 'training iterations (the shipped model: 3200, then 800 of fine-tuning)', '3200')
     .option('--batch <n>', 'clips per iteration', '8')
     .addOption(sharedOptions.seed())
     .option('--lr <x>', 'Adam learning rate (cosine-decayed to 0.1x)', '0.001')
@@ -55,10 +55,10 @@ export function registerTrain(program: Command): void {
     .addOption(sharedOptions.quiet())
     .action(async (o: TrainOpts) => runTrain(o));
   withExamples(cmd, [
-    'nca dataset --out data/ && nca train --data data/ --out fixtures/model/ --iters 4000',
+    'nca dataset --out data/ && nca train --data data/ --out base/ --iters 3200 --persist 0   # the shipped model, stage 1 (next frame)',
+    'nca train --data data/ --out fixtures/model/ --init-from base/ --iters 800 --lr 0.0003   # stage 2 (persistence)',
     'nca train --data data/ --out my-model/ --iters 4000 --resume',
     'nca train --data data/ --out /tmp/m --iters 20 --batch 4 --json',
-    'nca train --data data/ --out tuned/ --init-from fixtures/model --iters 500 --lr 0.0003',
   ]);
 }
 
