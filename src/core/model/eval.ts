@@ -180,40 +180,9 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   };
   const weightRng = new Rng(`${seed}/eval/random-weights`);
   const groups: Array<Float32Array[]> = [hyper(randomZ), encoded.length ? hyper(encodedZ) : [], Array.from({ length: n }, () => randomParams(weightRng).flat)];
-  const { createEngine } = await import('../nca/engine.js');
-  const first = groups[0]![0] ?? new Float32Array(PARAM_COUNT);
   const alive: AliveReport[] = [];
-  let runs = 0;
-  for (const size of sizes) {
-  // the hidden noise of every run comes from one seeded stream per size, consumed in run order
-  const engineRng = new Rng(size === 64 ? `${seed}/eval/hidden` : `${seed}/eval/hidden/${size}`);
-  const engine = await createEngine(ncaParams(first), { width: size, height: size, protocol: FRAME_PROTOCOL, threads: opts.threads, dynamicWeights: true, rng: engineRng, stepsPerRun: 25 });
-  const results: AliveCounts[] = [];
-  try {
-    for (let g = 0; g < 3; g++) {
-      const classes: Array<{ alive: AliveClass; coherent: boolean }> = [];
-      for (let k = 0; k < groups[g]!.length; k++) {
-        opts.signal?.throwIfAborted();
-        await engine.setParams(ncaParams(groups[g]![k]!));
-        // run k of every group starts from the same uniform noise (seed, k)
-        const runRng = new Rng(`${seed}/eval/alive/${k}`);
-        const state = new Float32Array(CHANNELS * size * size);
-        runRng.fillUniform(state.subarray(0, 3 * size * size));
-        const tracker = new MotionTracker(size, size, steps);
-        tracker.push(state.subarray(0, 3 * size * size));
-        await engine.run(state, steps, (_, visible) => tracker.push(visible), opts.signal);
-        const r = tracker.finish();
-        classes.push({ alive: r.alive, coherent: r.coherent });
-        runs++;
-        tick();
-      }
-      results.push(counts(classes));
-    }
-  } finally {
-    await engine.dispose();
-  }
-  alive.push({ steps, size, randomLatents: results[0]!, encodedLatents: results[1]!, randomWeights: results[2]! });
-  }
+  for (const size of sizes) alive.push(await aliveAtSize(groups, { ...opts, seed, steps, size }, tick));
+  const runs = alive.length * groups.reduce((total, g) => total + g.length, 0);
   const tAlive = (performance.now() - t1) / 1000;
   const next = { model: avg(sums.model), copyLast: avg(sums.copy), latentSwap: avg(sums.swap) };
   const roll = { model: avg(sums.model8), copyLast: avg(sums.copy8) };
@@ -225,4 +194,41 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
     seed,
     seconds: { prediction: tPrediction, alive: tAlive, perAliveRun: runs ? tAlive / runs : 0 },
   };
+}
+
+/**
+ * The alive measure of the three groups of parameter vectors (random latents, encoded latents,
+ * random weights) at one grid size: run k of every group starts from the same uniform noise
+ * (seed, k); the hidden noise of every run comes from one seeded stream per size, consumed in run order.
+ */
+async function aliveAtSize(groups: Float32Array[][], opts: Pick<EvalOptions, 'threads' | 'signal'> & { seed: number | string; steps: number; size: number }, tick: () => void): Promise<AliveReport> {
+  const { seed, steps, size } = opts;
+  const { createEngine } = await import('../nca/engine.js');
+  const first = groups[0]![0] ?? new Float32Array(PARAM_COUNT);
+  const engineRng = new Rng(size === 64 ? `${seed}/eval/hidden` : `${seed}/eval/hidden/${size}`);
+  const engine = await createEngine(ncaParams(first), { width: size, height: size, protocol: FRAME_PROTOCOL, threads: opts.threads, dynamicWeights: true, rng: engineRng, stepsPerRun: 25 });
+  const plane = size * size;
+  const state = new Float32Array(CHANNELS * plane);
+  const results: AliveCounts[] = [];
+  try {
+    for (const group of groups) {
+      const classes: Array<{ alive: AliveClass; coherent: boolean }> = [];
+      for (let k = 0; k < group.length; k++) {
+        opts.signal?.throwIfAborted();
+        await engine.setParams(ncaParams(group[k]!));
+        state.fill(0);
+        new Rng(`${seed}/eval/alive/${k}`).fillUniform(state.subarray(0, 3 * plane));
+        const tracker = new MotionTracker(size, size, steps);
+        tracker.push(state.subarray(0, 3 * plane));
+        await engine.run(state, steps, (_, visible) => tracker.push(visible), opts.signal);
+        const r = tracker.finish();
+        classes.push({ alive: r.alive, coherent: r.coherent });
+        tick();
+      }
+      results.push(counts(classes));
+    }
+  } finally {
+    await engine.dispose();
+  }
+  return { steps, size, randomLatents: results[0]!, encodedLatents: results[1]!, randomWeights: results[2]! };
 }

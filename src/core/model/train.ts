@@ -414,24 +414,16 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // time the rollouts' forward and backward as the op calls them
   const timing = { forward: 0, backward: 0 };
   const timed = (r: NcaRollout): NcaRollout => {
-    const forward = r.forward.bind(r);
-    const backward = r.backward.bind(r);
-    r.forward = (...a) => {
+    const clock = <A extends unknown[], R>(fn: (...a: A) => R, key: keyof typeof timing) => (...a: A): R => {
       const s = performance.now();
       try {
-        return forward(...a);
+        return fn(...a);
       } finally {
-        timing.forward += (performance.now() - s) / 1000;
+        timing[key] += (performance.now() - s) / 1000;
       }
     };
-    r.backward = (...a) => {
-      const s = performance.now();
-      try {
-        return backward(...a);
-      } finally {
-        timing.backward += (performance.now() - s) / 1000;
-      }
-    };
+    r.forward = clock(r.forward.bind(r), 'forward');
+    r.backward = clock(r.backward.bind(r), 'backward');
     return r;
   };
   const rollout = timed(await NcaRollout.create({ ...shape, threads: opts.threads }));
