@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { UserError } from './errors.js';
-import { FRAME_PROTOCOL, FREE_PROTOCOL, type StepProtocol } from './nca/graph.js';
+import { protocolSteps } from './nca/graph.js';
 import { CHANNELS, ncaParams, type NcaParams, type Protocol } from './nca/params.js';
 import { LATENT_DIM, trackAt, type Latent } from './latent.js';
 import { MotionTracker, type AliveClass } from './metrics.js';
@@ -70,10 +70,6 @@ export const WEIGHT_INTERVAL = 8;
 export const PERTURB_AR = 0.9;
 
 export const LIMITS = { maxSide: 4096, maxCells: 2048 * 2048, maxSteps: 1_000_000, maxGifBytes: 2 ** 31 };
-
-export function protocolSteps(p: Protocol): StepProtocol {
-  return p === 'free' ? FREE_PROTOCOL : FRAME_PROTOCOL;
-}
 
 /** Where a render writes: by extension, or a folder when there is none (or it is an existing folder). */
 export async function outputKind(out: string): Promise<RenderSummary['format']> {

@@ -21,7 +21,8 @@ import type { RgbaImage } from './io/image.js';
 import { LATENT_DIM } from './latent.js';
 import { MotionTracker, type AliveClass } from './metrics.js';
 import { CHANNELS, ncaParams, type Protocol } from './nca/params.js';
-import { protocolSteps, type LatentModel } from './render.js';
+import { protocolSteps } from './nca/graph.js';
+import type { LatentModel } from './render.js';
 import { Rng } from './rng.js';
 
 export interface SheetRow {

@@ -41,7 +41,7 @@ import { DESCRIPTOR_FEATURES, DescriptorTracker, centroid, descriptorDistance, s
 import { UserError } from '../errors.js';
 import { meanLatent } from '../latent.js';
 import { MotionTracker, type AliveClass } from '../metrics.js';
-import { FRAME_PROTOCOL, FREE_PROTOCOL, type StepProtocol } from '../nca/graph.js';
+import { protocolSteps, type StepProtocol } from '../nca/graph.js';
 import { CHANNELS, PARAM_COUNT, ncaParams } from '../nca/params.js';
 import { Rng } from '../rng.js';
 import { noteLatent, type NotesManifest } from './notes.js';
@@ -73,7 +73,7 @@ export interface LatentMeaningOptions {
   window?: number;
   seed?: number | string;
   threads?: number;
-  /** Default: the model's (config.protocol 'free' -> FREE_PROTOCOL, otherwise FRAME_PROTOCOL). */
+  /** Default: the model's config.protocol (protocolSteps; 'frame' when absent). */
   protocol?: StepProtocol;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -146,7 +146,7 @@ export interface LatentMeaningResult {
 
 /** The step protocol a model plays: its config's `protocol` ('free' or, by default, 'frame'). */
 export function modelStepProtocol(model: MeaningModel): StepProtocol {
-  return model.config?.protocol === 'free' ? FREE_PROTOCOL : FRAME_PROTOCOL;
+  return protocolSteps(model.config?.protocol === 'free' ? 'free' : 'frame');
 }
 
 export interface DescriptorRunOptions {

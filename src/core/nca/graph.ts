@@ -1,5 +1,5 @@
 import onnxProto from 'onnx-proto';
-import { CHANNELS, type NcaParams } from './params.js';
+import { CHANNELS, type NcaParams, type Protocol } from './params.js';
 
 const { onnx } = onnxProto;
 
@@ -17,6 +17,11 @@ export type StepProtocol =
 /** The seed's viewer protocol (SPEC.md section 2): RGB carried as an image, hidden channels re-drawn ~ N(0, 0.1^2). */
 export const FRAME_PROTOCOL: StepProtocol = { kind: 'carry', carry: 3, squash: 'sigmoid', hidden: 'noise', noiseStd: 0.1 };
 export const FREE_PROTOCOL: StepProtocol = { kind: 'free' };
+
+/** The step protocol of a protocol name (a model's config, a parameters file, --protocol). */
+export function protocolSteps(p: Protocol): StepProtocol {
+  return p === 'free' ? FREE_PROTOCOL : FRAME_PROTOCOL;
+}
 
 export interface GraphSpec {
   batch: number;
