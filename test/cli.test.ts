@@ -86,7 +86,7 @@ describe('nca render (end to end)', () => {
     ['bad steps', ['render', '--random', '--steps', 'ten'], /integer between 1 and 1000000 for --steps but received "ten"/],
     ['bad perturb', ['render', '--random', '--perturb', '12'], /for --perturb/],
     ['missing latent file', ['render', '--latent', 'nope.json'], /(cannot read latent file nope.json|no trained model)/],
-    ['missing params file', ['render', '--params', 'nope.json'], /cannot read parameters file nope.json: ENOENT/],
+    ['missing params file', ['render', '--params', 'nope.json'], /cannot read parameters file nope.json: no such file/],
     ['unknown output type', ['render', '--random', '--out', 'a.mp4'], /use a \.gif/],
     ['bad init', ['render', '--random', '--init', 'lava'], /for --init/],
   ];
