@@ -109,7 +109,7 @@ describe('onnxruntime NCA engine agrees with the reference step', () => {
     }
   });
 
-  it('the reference step has the SPEC.md semantics on a hand-made case', () => {
+  it('the reference step has the docs/design.md semantics on a hand-made case', () => {
     // Only w2[0][0][1][1] = 1 (centre tap, channel 0 -> 0) and w1 identity on channel 0 centre tap.
     const flat = new Float32Array(PARAM_COUNT);
     const p = ncaParams(flat);

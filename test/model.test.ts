@@ -201,7 +201,7 @@ function randomiseNorms(named: NamedArrays, rng: Rng): NamedArrays {
   return named;
 }
 
-// Total floats: encoder 359008 + hypernetwork 1275937 + decoder 305264 (shapes of SPEC.md section 2).
+// Total floats: encoder 359008 + hypernetwork 1275937 + decoder 305264 (shapes of docs/design.md#the-model).
 const TOTAL_WEIGHTS = 1_940_209;
 
 // ---------------------------------------------------------------------------------------------
@@ -351,7 +351,7 @@ describe('random initialisation', () => {
     expect(sameFloats(c.get('encoder.conv1.weight')!.data, a.get('encoder.conv1.weight')!.data)).toBe(false);
   });
 
-  it('follows the PyTorch defaults and the hypernetwork rule of SPEC.md', () => {
+  it('follows the PyTorch defaults and the hypernetwork rule of docs/design.md', () => {
     const w = initialWeights(new Rng(9));
     let total = 0;
     for (const t of w.values()) total += t.data.length;

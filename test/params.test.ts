@@ -4,7 +4,7 @@ import { parseSize, requireInt } from '../src/core/errors.js';
 import { Rng } from '../src/core/rng.js';
 
 describe('NCA parameter vector', () => {
-  it('has the SPEC.md layout: w1 (2304), b1 (16), w2 (2304), b2 (16) = 4640', () => {
+  it('has the docs/design.md layout: w1 (2304), b1 (16), w2 (2304), b2 (16) = 4640', () => {
     expect(PARAM_COUNT).toBe(4640);
     expect(PARAM_LAYOUT.b1.offset).toBe(2304);
     expect(PARAM_LAYOUT.w2.offset).toBe(2320);
