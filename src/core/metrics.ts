@@ -2,7 +2,7 @@
  * Motion and "alive" statistics of a render, computed on the visible RGB planes
  * (Float32Array [3][H][W], values 0..1) as the frames go by, without keeping them.
  *
- * The alive measure (SPEC.md 3b), decided at the end of a run, in order:
+ * The alive measure (docs/design.md#the-alive-measure), decided at the end of a run, in order:
  * - dead:   the last frame's spatial std (per channel, averaged) < 0.02
  * - static: the mean absolute change between consecutive frames over the last 100 < 0.002
  * - noise:  the neighbouring-pixel correlation of the last frame < 0.2, or the state exploded

@@ -2,7 +2,7 @@ import type { ClipFeatures } from './features.js';
 import { normaliseByMax } from './features.js';
 
 /**
- * The circles visualisation (SPEC.md section 3): frames 1..T of a training sequence, a pure
+ * The circles visualisation (docs/design.md#training-data): frames 1..T of a training sequence, a pure
  * function of a clip's features. Picture t (0-based) shows analysis frame f = firstFrame + t x stride
  * (hop 512: "frame" in every formula below is the analysis-frame index, not the picture index).
  *

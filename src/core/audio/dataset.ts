@@ -12,7 +12,7 @@ import { INSTRUMENTS, type Instrument, noteName, synthesize } from './synth.js';
 import { ANALYSIS_RATE, readWav } from './wav.js';
 
 /**
- * The training data of the neuromusical model (SPEC.md section 3): for each clip, a sequence of
+ * The training data of the neuromusical model (docs/design.md#training-data): for each clip, a sequence of
  * T + 1 pictures of 32 x 32 RGB: frame 0 is the clip's mel spectrogram (grey, copied to RGB),
  * frames 1..T are its circles visualisation (T = 24 by default: analysis frames 0..23 at hop 512,
  * the first 0.56 s of the clip, where the attack and the onset drift happen).

@@ -2,7 +2,7 @@ import FFT from 'fft.js';
 import { makeWindow, melFilterBank, stftFrames } from './mel.js';
 
 /**
- * Per-frame audio features and harmonic peaks (SPEC.md section 3), from one STFT pass.
+ * Per-frame audio features and harmonic peaks (docs/design.md#training-data), from one STFT pass.
  *
  * Frames are the mel spectrogram's: nFft 2048, hop 512, centred. Every feature is finite: silence
  * gives zeros, never NaN.
@@ -35,7 +35,7 @@ export interface FeatureOptions {
   sampleRate?: number;
   /** Default 2048. */
   nFft?: number;
-  /** Default 512 (SPEC.md: the analysis frame is hop 512). */
+  /** Default 512 (docs/design.md: the analysis frame is hop 512). */
   hop?: number;
   /** Options of harmonicPeaks. */
   peaks?: PeakOptions;

@@ -1,7 +1,7 @@
 import { melSpectrogram, powerToDb } from './mel.js';
 
 /**
- * The spectrogram picture: frame 0 of every training sequence (SPEC.md section 3) and what
+ * The spectrogram picture: frame 0 of every training sequence (docs/design.md#training-data) and what
  * `nca spectrogram` shows. A mel power spectrogram of the clip window (default the first 2 s,
  * padded with silence when shorter), its frames averaged into `width` time columns, in dB relative
  * to its own maximum, floored at -topDb and mapped to [0, 1].

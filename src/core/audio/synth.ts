@@ -2,7 +2,7 @@ import { UserError, invalidParameterError } from '../errors.js';
 import { Rng } from '../rng.js';
 
 /**
- * The instruments nca synthesises its training sounds with (SPEC.md section 3). Each is a small
+ * The instruments nca synthesises its training sounds with (docs/design.md#training-data). Each is a small
  * physical or spectral model with its own harmonic spectrum, envelope and quirks:
  *
  * | instrument | model |

@@ -14,7 +14,7 @@ import { resample } from './resample.js';
  * from the data bytes with typed arrays.
  */
 
-/** The rate every analysis in nca runs at (SPEC.md section 3). */
+/** The rate every analysis in nca runs at (docs/design.md#training-data). */
 export const ANALYSIS_RATE = 22050;
 
 export interface WavSourceInfo {

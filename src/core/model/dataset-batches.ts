@@ -2,7 +2,7 @@
  * Training and evaluation batches cut from a dataset of frame sequences (src/core/audio/dataset.ts).
  *
  * A clip is (F, 3, H, W) floats in [0, 1], F = framesPerClip (25 by default: frame 0 the mel
- * spectrogram, 1..24 the circles). With C context frames (4, SPEC.md section 3):
+ * spectrogram, 1..24 the circles). With C context frames (4, docs/design.md#training-data):
  * - the encoder sees frames 0..C-1 as 3C channels, channel = 3 * frame + rgb;
  * - the NCA starts from frame C-1 (its RGB) and predicts frames C..C+T-1, T <= F - C.
  */

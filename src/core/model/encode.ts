@@ -1,6 +1,6 @@
 /**
  * Sound -> latent: the encoder's input pictures of a 2-second window (frame 0 the mel spectrogram,
- * frames 1..3 the first circles pictures, exactly as in the training data, SPEC.md section 3) and
+ * frames 1..3 the first circles pictures, exactly as in the training data, docs/design.md#training-data) and
  * the encoder's mu for them.
  *
  * - `encodeClip`: one window (default: the loudest 2 s of the file; or a given start/duration);

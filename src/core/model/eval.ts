@@ -9,7 +9,7 @@
  *      the baseline repeats frame 3;
  *    - latent swap: the next-frame error when each clip gets another clip's latent (how much the
  *      latent matters).
- * 2. Is it alive? (SPEC.md section 3b) 500 frames at 64 x 64 from uniform noise (fixed seeds),
+ * 2. Is it alive? (docs/design.md#the-alive-measure) 500 frames at 64 x 64 from uniform noise (fixed seeds),
  *    classified by MotionTracker (dead / static / noise / alive, and coherent), for N random latents
  *    z ~ N(0, I), N encoded held-out latents, and N random-weight NCAs (`randomParams`, the weights
  *    of `nca random --params`), all under the frame protocol.

@@ -5,7 +5,7 @@
  * Method.
  * - Latents: the note manifest's latents of `instruments` x `noteNames` (default: the 8 instruments
  *   x F4 A4 C5 E5 G5), and per instrument the chords `chords` (default F4+A4+C5, A4+C5+E5,
- *   C5+E5+G5), each the mean of its notes' latents (`meanLatent`, SPEC.md section 2).
+ *   C5+E5+G5), each the mean of its notes' latents (`meanLatent`, docs/design.md#the-model).
  * - Renders: every latent -> hypernetwork -> NCA, `steps` frames (default 300) at `size` x `size`
  *   (default 64) under the model's protocol, from uniform noise, `seeds` times (default 4). Seed k
  *   is a start (uniform noise drawn from "<seed>/meaning/start/k") and a hidden-noise stream (slot k

@@ -51,7 +51,7 @@ export interface RolloutData {
    * step t starts from where masks say "teacher" (values 0..1 like the predictions).
    */
   targets: Float32Array;
-  /** [T][B][13][H][W]: the hidden channels of each step (SPEC.md: fresh N(0, 0.1^2) every frame). */
+  /** [T][B][13][H][W]: the hidden channels of each step (docs/design.md: fresh N(0, 0.1^2) every frame). */
   noise: Float32Array;
   /**
    * [T-1][B] (empty when T = 1): masks[t-1][b] for step t = 1..T-1: 1 = start from the model's own
@@ -84,7 +84,7 @@ export const mseLoss: RolloutLoss = (pred, targets) => {
   return { loss: sum / n, grad };
 };
 
-/** Fresh hidden noise for a rollout: [T][B][13][H][W] ~ N(0, std^2) (default std 0.1, SPEC.md section 2). */
+/** Fresh hidden noise for a rollout: [T][B][13][H][W] ~ N(0, std^2) (default std 0.1, docs/design.md#the-model). */
 export function rolloutNoise(rng: Rng, opts: { batch: number; width: number; height: number; steps: number }, std = 0.1, out?: Float32Array): Float32Array {
   const size = opts.steps * opts.batch * HIDDEN * opts.width * opts.height;
   const buffer = out ?? new Float32Array(size);

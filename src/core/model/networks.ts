@@ -1,5 +1,5 @@
 /**
- * The three networks of SPEC.md section 2 on TensorFlow.js: VAE encoder, hypernetwork and
+ * The three networks of docs/design.md#the-model on TensorFlow.js: VAE encoder, hypernetwork and
  * first-frame decoder.
  *
  * Two levels:
@@ -62,7 +62,7 @@ const FLAT = 128 * BOTTLENECK * BOTTLENECK;
 const RGB = 3;
 
 /**
- * What model.json's "config" holds. The architecture numbers are fixed by SPEC.md and checked on
+ * What model.json's "config" holds. The architecture numbers are fixed by docs/design.md and checked on
  * load; the rest of the math (epsilons, slope, hidden scale) is stored so a port can read it.
  * Other keys (for example `protocol`, written by training: how the renderer plays the model) are
  * kept as they are.
@@ -120,7 +120,7 @@ export interface WeightSpec {
  * Linear and Conv2d weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in * k * k;
  * ConvTranspose2d the same with PyTorch's fan_in = weight.size(1) * k * k = out * k * k;
  * BatchNorm gamma 1, beta 0, running mean 0, running var 1; LayerNorm gamma 1, beta 0.
- * Except (SPEC.md): hyper.fc3.weight ~ N(0, 0.02^2), hyper.fc3.bias = 0, hyper.scale = 0.1.
+ * Except (docs/design.md): hyper.fc3.weight ~ N(0, 0.02^2), hyper.fc3.bias = 0, hyper.scale = 0.1.
  */
 export function weightSpecs(): WeightSpec[] {
   const specs: WeightSpec[] = [];

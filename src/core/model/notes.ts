@@ -2,7 +2,7 @@
  * The note manifest, `<model>/notes.json`: the latent of each of the 19 keys F4..B5 for every
  * instrument, computed by the model's encoder from the synthesiser's notes (the seed's piano
  * manifest), so a key press or `nca encode --note A4 --instrument violin` needs no audio. A chord
- * is the mean of its notes' latents (SPEC.md section 2).
+ * is the mean of its notes' latents (docs/design.md#the-model).
  *
  * File: { "format": "nca-notes", "version": 1, "dim": 64, "model": {...}, "synth": {velocity,
  *         duration, seed}, "instruments": [...], "notes": ["F4", ...],

@@ -9,7 +9,7 @@
  *   clip's start frame), a batch is drawn, run for `steps` frames under the frame protocol, and the
  *   final frames are written back. Entries so reach hundreds to thousands of frames.
  * - `persistenceLoss`: hinge penalties that keep each rollout's frames above floors of the three
- *   things the alive measure (SPEC.md 3b, src/core/metrics.ts) looks at:
+ *   things the alive measure (docs/design.md#the-alive-measure, src/core/metrics.ts) looks at:
  *     structure   s_t = mean over RGB of the spatial std of frame t          >= floors.std
  *     smoothness  rho_t = neighbouring-pixel correlation of frame t           >= floors.correlation
  *                 (exactly metrics.ts's: rho = 1 - G / (2 V), G the mean squared difference to the

@@ -1,5 +1,5 @@
 /**
- * Training of the neuromusical model (SPEC.md sections 2-3): encoder + hypernetwork + first-frame
+ * Training of the neuromusical model (docs/design.md): encoder + hypernetwork + first-frame
  * decoder, with the NCA rollout inside the loss.
  *
  * One iteration, for a batch of B training clips:
@@ -61,7 +61,7 @@ export interface TrainSettings {
   samplingMax: number;
   /** ... to samplingMax over this fraction of the iterations, then stays. */
   samplingRamp: number;
-  /** Std of the fresh hidden channels each frame (SPEC.md: 0.1). */
+  /** Std of the fresh hidden channels each frame (docs/design.md: 0.1). */
   noiseStd: number;
   /** NCA steps per rollout (frames predicted after the start frame); default: every frame of the clips. */
   steps: number;

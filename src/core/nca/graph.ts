@@ -14,7 +14,7 @@ export type StepProtocol =
   | { kind: 'free' }
   | { kind: 'carry'; carry: number; squash: 'sigmoid' | 'none'; hidden: 'noise' | 'zero'; noiseStd?: number };
 
-/** The seed's viewer protocol (SPEC.md section 2): RGB carried as an image, hidden channels re-drawn ~ N(0, 0.1^2). */
+/** The seed's viewer protocol (docs/design.md#the-model): RGB carried as an image, hidden channels re-drawn ~ N(0, 0.1^2). */
 export const FRAME_PROTOCOL: StepProtocol = { kind: 'carry', carry: 3, squash: 'sigmoid', hidden: 'noise', noiseStd: 0.1 };
 export const FREE_PROTOCOL: StepProtocol = { kind: 'free' };
 

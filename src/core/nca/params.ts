@@ -10,7 +10,7 @@ const W_SIZE = CHANNELS * CHANNELS * KERNEL * KERNEL; // 2304, OIHW
 /** Length of the NCA parameter vector: w1[16][16][3][3], b1[16], w2[16][16][3][3], b2[16]. */
 export const PARAM_COUNT = 2 * W_SIZE + 2 * CHANNELS; // 4640
 
-/** Offsets of each tensor in the parameter vector (SPEC.md section 2). */
+/** Offsets of each tensor in the parameter vector (docs/design.md#the-model). */
 export const PARAM_LAYOUT = {
   w1: { offset: 0, shape: [CHANNELS, CHANNELS, KERNEL, KERNEL] },
   b1: { offset: W_SIZE, shape: [CHANNELS] },

@@ -3,7 +3,7 @@
  * of B grids, each grid with its OWN weights (the hypernetwork's output), and its analytic backward
  * pass (backpropagation through time).
  *
- * Training protocol (SPEC.md section 2, "frame protocol", one NCA step per frame), for step t = 0..T-1:
+ * Training protocol (docs/design.md#the-model, "frame protocol", one NCA step per frame), for step t = 0..T-1:
  *
  *   r_0     = rgb0                                         the start frame, [B][3][H][W], values 0..1
  *   r_t     = m_t * p_t + (1 - m_t) * y_t      (t >= 1)    scheduled sampling: the model's own
