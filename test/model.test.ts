@@ -381,7 +381,7 @@ describe('save and load', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nca-model-test-'));
     modelDir = join(dir, 'saved', 'model');
-    model = await createRandomModel(new Rng(31), { protocol: { kind: 'carry', carry: 3 } });
+    model = await createRandomModel(new Rng(31), { protocol: 'free', protocolDetails: { kind: 'carry', carry: 3 } });
     await model.save(modelDir);
   });
   afterAll(async () => {
@@ -408,7 +408,7 @@ describe('save and load', () => {
     const manifest = JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8'));
     expect(manifest.format).toBe('nca-model');
     expect(manifest.version).toBe(1);
-    expect(manifest.config).toMatchObject({ latentDim: 64, paramCount: 4640, layerNormEps: 1e-5, protocol: { kind: 'carry', carry: 3 } });
+    expect(manifest.config).toMatchObject({ latentDim: 64, paramCount: 4640, layerNormEps: 1e-5, protocol: 'free', protocolDetails: { kind: 'carry', carry: 3 } });
     expect(manifest.weightsManifest).toHaveLength(1);
     expect(manifest.weightsManifest[0].paths).toEqual(['weights.bin']);
     expect(manifest.weightsManifest[0].weights[0]).toEqual({ name: 'encoder.conv1.weight', shape: [32, 12, 3, 3], dtype: 'float32' });
@@ -438,7 +438,7 @@ describe('save and load', () => {
 
   const broken: [string, (folder: string) => Promise<void>, RegExp][] = [
     ['missing weights.bin', async (f) => rm(join(f, 'weights.bin')), /cannot read .*weights\.bin \(ENOENT\).*--model DIR/],
-    ['missing model.json', async (f) => rm(join(f, 'model.json')), /cannot read .*model\.json \(ENOENT\)/],
+    ['missing model.json', async (f) => rm(join(f, 'model.json')), /is not a model folder: it has no model\.json/],
     [
       'truncated weights.bin',
       async (f) => writeFile(join(f, 'weights.bin'), (await readFile(join(f, 'weights.bin'))).subarray(0, 1000)),
@@ -488,7 +488,7 @@ describe('save and load', () => {
 
   it('loadDefaultModel says how to get a model when there is none', async () => {
     const missing = join(dir, 'no-model-here');
-    await expect(loadDefaultModel(missing)).rejects.toThrow(new UserError(`no trained model at ${missing}: train one with \`nca train\` or pass --model DIR`));
+    await expect(loadDefaultModel(missing)).rejects.toThrow(new UserError(`no model folder at ${missing}: no such file or folder; check the path (a model folder holds model.json and weights.bin, as nca train writes them)`));
   });
 
   it('DEFAULT_MODEL_DIR is fixtures/model in the package root', () => {

@@ -6,20 +6,21 @@ export const modelOption = () => new Option('--model <dir>', 'neuromusical model
 
 /**
  * Loads the model lazily (tfjs is imported only here), with the protocol it was trained with (its
- * config's `protocol`), which renders play unless --protocol overrides it. Throws a UserError when
- * no model is available.
+ * config's `protocol`, checked on load), which renders play unless --protocol overrides it. Throws a
+ * UserError when `dir` is not a model folder, or when no `dir` is given and no model is shipped.
  */
 export async function loadLatentModel(dir?: string): Promise<{ model: NeuroModel; protocol?: Protocol }> {
   const networks = await import('../core/model/networks.js');
-  const model = dir ? await networks.loadModel(dir) : await networks.loadDefaultModel();
-  const trained = model.config.protocol;
-  return { model, protocol: trained === 'frame' || trained === 'free' ? trained : undefined };
+  const model = await networks.loadModel(dir);
+  return { model, protocol: model.config.protocol };
 }
 
-/** Whether a model can be loaded without error (used by --random to pick latent or weights). */
+/**
+ * Whether there is a model to load (used by --random to pick a random latent or random NCA
+ * weights): a --model that is given must be a model folder (a UserError otherwise, never a silent
+ * fallback); without --model, whether the shipped model exists.
+ */
 export async function hasModel(dir?: string): Promise<boolean> {
   const networks = await import('../core/model/networks.js');
-  const { existsSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  return existsSync(join(dir ?? networks.DEFAULT_MODEL_DIR, 'model.json'));
+  return (await networks.findModel(dir)) !== null;
 }

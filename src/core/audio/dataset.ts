@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readFile, readdir, rm, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { fsError, fsReason } from '../io/fs-error.js';
+import { INPUT_LIMITS, formatBytes, readInput, readTextFile } from '../io/read.js';
 import { Rng } from '../rng.js';
 import { CIRCLE_FRAMES, circlesFrames } from './circles.js';
 import { clipFeatures } from './features.js';
@@ -129,7 +131,12 @@ export async function planFromFolder(dir: string): Promise<ClipSpec[]> {
   if (!info.isDirectory()) throw new UserError(`${dir} is not a folder; give a folder of .wav files to --from`);
   const files: string[] = [];
   const walk = async (d: string): Promise<void> => {
-    const entries = await readdir(d, { withFileTypes: true });
+    let entries;
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch (e) {
+      throw fsError('read the folder', d, e, 'check its permissions or give another folder to --from');
+    }
     for (const e of entries) {
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
@@ -300,40 +307,141 @@ export interface Dataset {
   indices(split: 'train' | 'test'): number[];
 }
 
-/** Open a dataset folder written by buildDataset, checking format, version, size and checksum. */
+/** The most frame bytes (uncompressed) a dataset may declare: the limit of a binary input. */
+export const MAX_DATASET_BYTES = INPUT_LIMITS.binary;
+
+/**
+ * Check a parsed manifest.json field by field (types, ranges, the byte count against the shapes it
+ * declares, the clip list against count and splits) and return it typed. `source` names the file
+ * and `dir` the folder in the UserError, which ends with the fix (rebuild the dataset).
+ */
+export function parseDatasetManifest(value: unknown, source: string, dir: string): DatasetManifest {
+  const fix = `rebuild the dataset with nca dataset --out ${dir}`;
+  const fail = (field: string, got: unknown, expected: string): never => {
+    throw new UserError(`${source}: "${field}" is ${show(got)}, expected ${expected}; ${fix}`);
+  };
+  if (!isRecord(value)) throw new UserError(`${source} is not an nca dataset manifest (not a JSON object); ${fix}`);
+  const m = value;
+  if (m.format !== DATASET_FORMAT) throw new UserError(`${source} is not an nca dataset manifest (format ${show(m.format)}); ${fix}`);
+  if (m.version !== DATASET_VERSION) throw new UserError(`${dir} is dataset version ${show(m.version)}; this nca reads version ${DATASET_VERSION}: ${fix}`);
+  const int = (field: string, v: unknown, lo: number, hi: number): number =>
+    typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? v : fail(field, v, `an integer from ${lo} to ${hi}`);
+  const num = (field: string, v: unknown, lo = -Infinity, hi = Infinity): number =>
+    typeof v === 'number' && Number.isFinite(v) && v >= lo && v <= hi ? v : fail(field, v, Number.isFinite(lo) || Number.isFinite(hi) ? `a number from ${lo} to ${hi}` : 'a number');
+  const str = (field: string, v: unknown): string => (typeof v === 'string' ? v : fail(field, v, 'a string'));
+  const exact = <T>(field: string, v: unknown, want: T): T => (v === want ? want : fail(field, v, JSON.stringify(want)));
+
+  if (!(typeof m.seed === 'string' || (typeof m.seed === 'number' && Number.isFinite(m.seed)))) fail('seed', m.seed, 'a number or a string');
+  const count = int('count', m.count, 1, MAX_DATASET_BYTES);
+  const width = int('width', m.width, 1, 4096);
+  const height = int('height', m.height, 1, 4096);
+  const channels = exact('channels', m.channels, 3 as const);
+  const framesPerClip = int('framesPerClip', m.framesPerClip, 1, 4096);
+  int('contextFrames', m.contextFrames, 1, framesPerClip);
+  exact('dtype', m.dtype, 'uint8' as const);
+  str('layout', m.layout);
+  const file = str('file', m.file);
+  // a plain file name: the manifest must not reach outside its folder
+  if (file === '' || file === '.' || file === '..' || basename(file) !== file || file.includes('\\')) fail('file', file, 'a file name in the dataset folder');
+  exact('compression', m.compression, 'gzip' as const);
+  const clipSize = framesPerClip * channels * height * width;
+  const total = count * clipSize;
+  if (total > MAX_DATASET_BYTES) {
+    throw new UserError(`${source} declares ${count} clips of ${framesPerClip} x ${channels} x ${height} x ${width} bytes (${formatBytes(total)}), more than the ${formatBytes(MAX_DATASET_BYTES)} nca reads; ${fix} with fewer clips or frames`);
+  }
+  if (m.bytes !== total) fail('bytes', m.bytes, `${total} (count ${count} x framesPerClip ${framesPerClip} x channels ${channels} x height ${height} x width ${width})`);
+  if (typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.sha256)) fail('sha256', m.sha256, '64 hexadecimal digits');
+  if (!isRecord(m.recipe)) fail('recipe', m.recipe, 'an object');
+  const recipe = m.recipe as Record<string, unknown>;
+  for (const key of ['sampleRate', 'clipSeconds', 'nFft', 'hop', 'nMels', 'topDb', 'circleFrames', 'circleStride', 'heldOutFraction'] as const) num(`recipe.${key}`, recipe[key]);
+  if (!isRecord(m.splits)) fail('splits', m.splits, 'an object { "train": N, "test": N }');
+  const splits = m.splits as Record<string, unknown>;
+  const train = int('splits.train', splits.train, 0, count);
+  const test = int('splits.test', splits.test, 0, count);
+  if (train + test !== count) fail('splits', m.splits, `train + test = count (${count})`);
+
+  if (!Array.isArray(m.clips) || m.clips.length !== count) fail('clips', Array.isArray(m.clips) ? `a list of ${m.clips.length}` : m.clips, `a list of ${count} clip entries (one per clip)`);
+  let testClips = 0;
+  (m.clips as unknown[]).forEach((c, i) => {
+    const at = `clips[${i}]`;
+    if (!isRecord(c)) return fail(at, c, 'a clip entry (an object)');
+    if (c.index !== i) fail(`${at}.index`, c.index, String(i));
+    str(`${at}.id`, c.id);
+    if (c.split !== 'train' && c.split !== 'test') fail(`${at}.split`, c.split, '"train" or "test"');
+    if (c.split === 'test') testClips++;
+    if (c.source !== 'synth' && c.source !== 'file') fail(`${at}.source`, c.source, '"synth" or "file"');
+    if (!Array.isArray(c.harmonics) || !c.harmonics.every((h) => Array.isArray(h) && h.length === 2 && h.every((x) => typeof x === 'number' && Number.isFinite(x)))) {
+      fail(`${at}.harmonics`, c.harmonics, 'a list of [frequency, amplitude] pairs');
+    }
+    for (const key of ['instrument', 'note', 'file'] as const) if (c[key] !== undefined) str(`${at}.${key}`, c[key]);
+    for (const key of ['midi', 'velocity', 'noteSeconds', 'seed'] as const) if (c[key] !== undefined) num(`${at}.${key}`, c[key]);
+    if (c.warnings !== undefined && !(Array.isArray(c.warnings) && c.warnings.every((w) => typeof w === 'string'))) fail(`${at}.warnings`, c.warnings, 'a list of strings');
+  });
+  if (testClips !== test) fail('splits.test', test, `${testClips}, the number of clips whose split is "test"`);
+  return m as unknown as DatasetManifest;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A value as the messages show it: JSON, cut short. */
+function show(v: unknown): string {
+  const text = v === undefined ? 'missing' : JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/**
+ * Open a dataset folder written by buildDataset: the manifest is checked field by field
+ * (parseDatasetManifest), the frames file is read as a regular file within the binary input limit,
+ * decompressed no further than the size the manifest declares, and checked against its length and
+ * SHA-256. Every problem is a UserError naming the folder or file and the fix.
+ */
 export async function openDataset(dir: string): Promise<Dataset> {
-  let text: string;
+  if (typeof dir !== 'string' || dir === '') throw new UserError('give the dataset folder (it is empty); build one with nca dataset --out DIR');
+  const rebuild = `rebuild the dataset with nca dataset --out ${dir}`;
+  let info;
   try {
-    text = await readFile(join(dir, MANIFEST_FILE), 'utf8');
-  } catch {
-    throw new UserError(`${dir} has no ${MANIFEST_FILE}: not a dataset folder (build one with nca dataset --out ${dir})`);
+    info = await stat(dir);
+  } catch (e) {
+    throw new UserError(`no dataset folder at ${dir}: ${fsReason(e)}; build one with nca dataset --out ${dir}`);
   }
-  let manifest: DatasetManifest;
+  if (!info.isDirectory()) throw new UserError(`${dir} is a file, not a dataset folder; give the folder nca dataset --out wrote`);
+  const manifestPath = join(dir, MANIFEST_FILE);
+  const manifestInfo = await stat(manifestPath).catch(() => null);
+  if (!manifestInfo) throw new UserError(`${dir} has no ${MANIFEST_FILE}: not a dataset folder (build one with nca dataset --out ${dir})`);
+  const text = await readTextFile(manifestPath, 'dataset manifest', 'json');
+  let parsed: unknown;
   try {
-    manifest = JSON.parse(text) as DatasetManifest;
+    parsed = JSON.parse(text);
   } catch {
-    throw new UserError(`${join(dir, MANIFEST_FILE)} is not valid JSON; rebuild the dataset with nca dataset`);
+    throw new UserError(`${manifestPath} is not valid JSON; ${rebuild}`);
   }
-  if (manifest.format !== DATASET_FORMAT) throw new UserError(`${join(dir, MANIFEST_FILE)} is not an nca dataset manifest (format ${JSON.stringify(manifest.format)})`);
-  if (manifest.version !== DATASET_VERSION) throw new UserError(`${dir} is dataset version ${manifest.version}; this nca reads version ${DATASET_VERSION}: rebuild it with nca dataset`);
+  const manifest = parseDatasetManifest(parsed, manifestPath, dir);
+  const framesPath = join(dir, manifest.file);
   let gz: Uint8Array;
   try {
-    gz = await readFile(join(dir, manifest.file));
-  } catch {
-    throw new UserError(`${join(dir, manifest.file)} is missing; rebuild the dataset with nca dataset`);
+    gz = await readInput(framesPath, 'dataset frames', 'binary');
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    throw new UserError(`${e.message}; ${rebuild}`);
   }
   let data: Uint8Array;
   try {
-    data = gunzipSync(gz);
-  } catch {
-    throw new UserError(`${join(dir, manifest.file)} is damaged (not valid gzip); rebuild the dataset`);
+    // never more than the manifest declares (+1 to tell "more" from "exactly"): no gzip bomb
+    data = gunzipSync(gz, { maxOutputLength: manifest.bytes + 1 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new UserError(`${framesPath} holds more than the ${manifest.bytes} bytes the manifest declares; ${rebuild}`);
+    }
+    throw new UserError(`${framesPath} is damaged (not valid gzip); ${rebuild}`);
   }
   const clipSize = manifest.framesPerClip * manifest.channels * manifest.height * manifest.width;
-  if (data.length !== manifest.bytes || data.length !== clipSize * manifest.count) {
-    throw new UserError(`${join(dir, manifest.file)} holds ${data.length} bytes but the manifest expects ${manifest.count} clips of ${clipSize}; rebuild the dataset`);
+  if (data.length !== manifest.bytes) {
+    throw new UserError(`${framesPath} holds ${data.length} bytes but the manifest expects ${manifest.count} clips of ${clipSize}; ${rebuild}`);
   }
   if (createHash('sha256').update(data).digest('hex') !== manifest.sha256) {
-    throw new UserError(`${join(dir, manifest.file)} does not match the manifest's checksum; rebuild the dataset`);
+    throw new UserError(`${framesPath} does not match the manifest's checksum; ${rebuild}`);
   }
   const scale = 1 / 255;
   return {

@@ -8,10 +8,14 @@
  */
 import type { Rng } from '../rng.js';
 
+import { UserError } from '../errors.js';
+
 /** What batches need of a dataset (`openDataset`'s result has it). */
 export interface SequenceSource {
+  /** The dataset's folder, for messages. */
+  dir?: string;
   count: number;
-  manifest: { framesPerClip: number; width: number; height: number };
+  manifest: { framesPerClip: number; width: number; height: number; channels?: number; contextFrames?: number };
   /** Clip i as Float32Array (framesPerClip, 3, H, W) in [0, 1]; fills `out` if given. */
   clip(i: number, out?: Float32Array): Float32Array;
 }
@@ -34,6 +38,45 @@ export interface SequenceBatch {
 /** Frames the NCA can predict after the context: framesPerClip - contextFrames (21 for 25 frames and 4 context). */
 export function maxRolloutSteps(framesPerClip: number, contextFrames: number): number {
   return framesPerClip - contextFrames;
+}
+
+/** What a use of a dataset (training, evaluation) needs of its clips. */
+export interface DatasetNeeds {
+  /** "training", "nca eval", ...: who needs it, for the message. */
+  use: string;
+  /** The model's frame side (its config's frameSize). */
+  frameSize: number;
+  /** The model's context frames (its config's contextFrames). */
+  contextFrames: number;
+  /** Frames predicted after the context (at least 1). */
+  steps: number;
+  /** What else fixes a lack of frames, e.g. "or lower --steps". */
+  stepsFix?: string;
+}
+
+/**
+ * Whether a dataset fits a model and a use, checked at the entry of training and evaluation: its
+ * frame size, channels and context frames must be the model's, and each clip must hold the context
+ * plus the predicted frames. A UserError naming the dataset, the field and the fix (the nca dataset
+ * flags that rebuild it to fit), e.g. "dataset data/ was made with --frames 4 (5 frames per clip),
+ * but nca eval needs 12: ... rebuild it with nca dataset --frames 11 (or more)".
+ */
+export function checkDatasetFits(source: SequenceSource, needs: DatasetNeeds): void {
+  const { framesPerClip: F, width: W, height: H, channels, contextFrames } = source.manifest;
+  const name = source.dir === undefined ? 'the dataset' : `dataset ${source.dir}`;
+  const rebuild = 'rebuild it with nca dataset';
+  const S = needs.frameSize;
+  if (W !== S || H !== S) throw new UserError(`${name} has frames of ${W}x${H} (width x height) but the model reads ${S}x${S}: ${rebuild} (it makes ${S}x${S} frames)`);
+  if (channels !== undefined && channels !== 3) throw new UserError(`${name} has ${channels} channels per frame but the model reads 3 (RGB): ${rebuild}`);
+  const C = needs.contextFrames;
+  if (contextFrames !== undefined && contextFrames !== C) throw new UserError(`${name} was made for ${contextFrames} context frames (manifest contextFrames) but the model reads ${C}: ${rebuild}`);
+  const need = C + needs.steps;
+  if (F < need) {
+    // nca dataset --frames T makes T + 1 frames per clip (frame 0 the spectrogram)
+    throw new UserError(
+      `${name} was made with --frames ${F - 1} (${F} frames per clip), but ${needs.use} needs ${need} (${C} context + ${needs.steps} predicted): ${rebuild} --frames ${need - 1} (or more)${needs.stepsFix ? ` ${needs.stepsFix}` : ''}`,
+    );
+  }
 }
 
 /** `batch` distinct indices from `pool` (with repeats only when the pool is smaller than the batch). */

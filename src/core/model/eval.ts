@@ -19,7 +19,7 @@ import { MotionTracker, type AliveClass } from '../metrics.js';
 import { FRAME_PROTOCOL } from '../nca/graph.js';
 import { CHANNELS, PARAM_COUNT, ncaParams, randomParams } from '../nca/params.js';
 import { Rng } from '../rng.js';
-import { makeBatch } from './dataset-batches.js';
+import { checkDatasetFits, makeBatch } from './dataset-batches.js';
 import { NcaRollout, rolloutNoise } from './nca-op.js';
 import type { NeuroModel } from './networks.js';
 
@@ -71,6 +71,8 @@ export interface EvalOptions {
 }
 
 const BATCH = 8;
+/** Frames of the free rollout (rollout8). */
+const FREE_STEPS = 8;
 
 /** Mean squared error between two equally long arrays. */
 function mse(a: Float32Array, b: Float32Array): number {
@@ -100,6 +102,8 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   const sizes = opts.sizes ?? [64];
   const seed = opts.seed ?? 0;
   const C = model.config.contextFrames;
+  // the dataset must fit the model and hold the context + the free rollout's frames
+  checkDatasetFits(data, { use: `nca eval (its ${FREE_STEPS}-frame rollout)`, frameSize: model.config.frameSize, contextFrames: C, steps: FREE_STEPS });
   const { framesPerClip, width: W, height: H } = data.manifest;
   const T = framesPerClip - C;
   let test = data.indices('test');
@@ -113,7 +117,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   // 1. prediction errors on held-out clips
   const t0 = performance.now();
   const teacher = await NcaRollout.create({ batch: BATCH, width: W, height: H, steps: T, threads: opts.threads });
-  const free = await NcaRollout.create({ batch: BATCH, width: W, height: H, steps: 8, threads: opts.threads });
+  const free = await NcaRollout.create({ batch: BATCH, width: W, height: H, steps: FREE_STEPS, threads: opts.threads });
   const sums = { model: 0, copy: 0, swap: 0, model8: 0, copy8: 0, count: 0 };
   const encoded: Float32Array[] = [];
   const rng = new Rng(`${seed}/eval/prediction`);
@@ -135,9 +139,9 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
       const pred = teacher.forward(params, batch.start, teacherData);
       const predSwap = real > 1 ? teacher.forward(swapped, batch.start, teacherData) : pred;
       const frame = 3 * W * H;
-      const noise8 = rolloutNoise(rng, { batch: BATCH, width: W, height: H, steps: 8 }, 0.1);
-      const targets8 = batch.targets.subarray(0, 8 * BATCH * frame);
-      const pred8 = free.forward(params, batch.start, { targets: targets8, noise: noise8, masks: new Float32Array(7 * BATCH).fill(1) });
+      const noise8 = rolloutNoise(rng, { batch: BATCH, width: W, height: H, steps: FREE_STEPS }, 0.1);
+      const targets8 = batch.targets.subarray(0, FREE_STEPS * BATCH * frame);
+      const pred8 = free.forward(params, batch.start, { targets: targets8, noise: noise8, masks: new Float32Array((FREE_STEPS - 1) * BATCH).fill(1) });
       for (let k = 0; k < real; k++) {
         for (let t = 0; t < T; t++) {
           const at = (t * BATCH + k) * frame;
@@ -146,9 +150,9 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
           sums.model += mse(pred.subarray(at, at + frame), truth) / T;
           sums.swap += mse(predSwap.subarray(at, at + frame), truth) / T;
           sums.copy += mse(previous, truth) / T;
-          if (t < 8) {
-            sums.model8 += mse(pred8.subarray(at, at + frame), truth) / 8;
-            sums.copy8 += mse(batch.start.subarray(k * frame, (k + 1) * frame), truth) / 8;
+          if (t < FREE_STEPS) {
+            sums.model8 += mse(pred8.subarray(at, at + frame), truth) / FREE_STEPS;
+            sums.copy8 += mse(batch.start.subarray(k * frame, (k + 1) * frame), truth) / FREE_STEPS;
           }
         }
         sums.count++;

@@ -32,12 +32,13 @@
  * All image tensors at the boundary are NCHW (channel-major) like PyTorch; inside, tfjs works in
  * NHWC (its cpu backend has no NCHW convolutions), so inputs are transposed on the way in and out.
  */
-import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
-import { CHANNELS, PARAM_COUNT } from '../nca/params.js';
+import { fsReason } from '../io/fs-error.js';
+import { CHANNELS, PARAM_COUNT, type Protocol } from '../nca/params.js';
 import type { Rng } from '../rng.js';
 import { loadTf, type Tf } from './tf.js';
 import { MANIFEST_FILE, loadWeights, saveWeights, shapeSize, type JsonObject, type NamedArrays } from './weights.js';
@@ -64,8 +65,8 @@ const RGB = 3;
 /**
  * What model.json's "config" holds. The architecture numbers are fixed by docs/design.md and checked on
  * load; the rest of the math (epsilons, slope, hidden scale) is stored so a port can read it.
- * Other keys (for example `protocol`, written by training: how the renderer plays the model) are
- * kept as they are.
+ * `protocol` (written by training: how the renderer plays the model) is "frame" or "free" when
+ * present. Other keys (protocolDetails, training, ...) are kept as they are.
  */
 export interface ModelConfig {
   latentDim: number;
@@ -84,6 +85,8 @@ export interface ModelConfig {
   leakyReluSlope: number;
   /** Decoder hidden channels are tanh(x) * hiddenScale (0.1). */
   hiddenScale: number;
+  /** How the renderer plays the model (absent: the renderer's default). */
+  protocol?: Protocol;
   [extra: string]: unknown;
 }
 
@@ -99,6 +102,9 @@ export const DEFAULT_CONFIG: Readonly<ModelConfig> = Object.freeze({
   leakyReluSlope: 0.2,
   hiddenScale: 0.1,
 });
+
+/** The render protocols a model.json's config may name. */
+export const MODEL_PROTOCOLS: readonly Protocol[] = ['frame', 'free'];
 
 /** The folder of the model shipped with nca: <package root>/fixtures/model (src/ and dist/ are both 3 levels down). */
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../fixtures/model', import.meta.url));
@@ -403,6 +409,11 @@ export function validateConfig(config: JsonObject, source: string): ModelConfig 
       throw new UserError(`${source} has ${key} ${JSON.stringify(v)}, expected a number >= 0: fix the config or train the model again`);
     }
   }
+  if (merged.protocol !== undefined && !(MODEL_PROTOCOLS as readonly unknown[]).includes(merged.protocol)) {
+    throw new UserError(
+      `${source} has protocol ${JSON.stringify(merged.protocol)}; a model's protocol is one of ${MODEL_PROTOCOLS.map((p) => JSON.stringify(p)).join(', ')} (or absent): fix the config or train the model again`,
+    );
+  }
   return merged as ModelConfig;
 }
 
@@ -441,16 +452,55 @@ export async function createRandomModel(rng: Rng, config: Partial<ModelConfig> =
   return modelFromWeights(initialWeights(rng), config, 'the model config');
 }
 
-/** Load <dir>/model.json + <dir>/weights.bin (UserError on any problem). */
-export async function loadModel(dir: string): Promise<NeuroModel> {
-  const { config, tensors } = await loadWeights(dir);
-  return modelFromWeights(tensors, config, join(dir, MANIFEST_FILE));
+/** What a model folder holds, for the messages: "model.json and weights.bin, as nca train writes them". */
+const MODEL_FOLDER_HINT = `a model folder holds ${MANIFEST_FILE} and weights.bin, as nca train writes them`;
+
+/**
+ * The folder of the model to load: `dir` when given (a UserError when it is not a model folder:
+ * missing, a file, or a folder without model.json), else the shipped model's folder when it has
+ * one, else null (no model: callers that can do without one, such as `render --random`, fall back
+ * to random NCA weights; a `dir` that was given never falls back).
+ */
+export async function findModel(dir?: string): Promise<string | null> {
+  if (dir === undefined) return (await isFile(join(DEFAULT_MODEL_DIR, MANIFEST_FILE))) ? DEFAULT_MODEL_DIR : null;
+  if (typeof dir !== 'string' || dir === '') throw new UserError(`give the model folder (it is empty); ${MODEL_FOLDER_HINT}`);
+  let info;
+  try {
+    info = await stat(dir);
+  } catch (e) {
+    throw new UserError(`no model folder at ${dir}: ${fsReason(e)}; check the path (${MODEL_FOLDER_HINT})`);
+  }
+  if (!info.isDirectory()) throw new UserError(`${dir} is a file, not a model folder; give the folder (${MODEL_FOLDER_HINT})`);
+  if (!(await isFile(join(dir, MANIFEST_FILE)))) {
+    throw new UserError(`${dir} is not a model folder: it has no ${MANIFEST_FILE}; give a folder nca train wrote (${MODEL_FOLDER_HINT})`);
+  }
+  return dir;
 }
 
-/** The model shipped in fixtures/model (or `dir`), with a clear error when there is none yet. */
-export async function loadDefaultModel(dir: string = DEFAULT_MODEL_DIR): Promise<NeuroModel> {
-  if (!existsSync(join(dir, MANIFEST_FILE))) {
-    throw new UserError(`no trained model at ${dir}: train one with \`nca train\` or pass --model DIR`);
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
   }
-  return loadModel(dir);
+}
+
+/**
+ * Load the model of `dir` (<dir>/model.json + <dir>/weights.bin), or the shipped model in
+ * fixtures/model when `dir` is not given. A UserError on any problem: a `dir` that is not a model
+ * folder, no shipped model, a damaged file, another architecture, an unknown protocol.
+ */
+export async function loadModel(dir?: string): Promise<NeuroModel> {
+  const folder = await findModel(dir);
+  if (folder === null) throw new UserError(`no trained model at ${DEFAULT_MODEL_DIR}: train one with \`nca train\` or pass --model DIR`);
+  const { config, tensors } = await loadWeights(folder);
+  return modelFromWeights(tensors, config, join(folder, MANIFEST_FILE));
+}
+
+/**
+ * The same as loadModel (kept for callers that pass the shipped folder explicitly): `dir`
+ * defaults to the shipped model, and a folder without a model is a UserError with the fix.
+ */
+export async function loadDefaultModel(dir?: string): Promise<NeuroModel> {
+  return loadModel(dir === DEFAULT_MODEL_DIR ? undefined : dir);
 }

@@ -28,13 +28,14 @@
  * iterations), train-log.jsonl (one JSON line per iteration, rewritten atomically with each
  * checkpoint and at the end), loss-curve.png.
  */
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { readInput, readTextFile } from '../io/read.js';
 import { Rng } from '../rng.js';
-import { makeBatch, maxRolloutSteps, sampleIndices, type SequenceSource } from './dataset-batches.js';
+import { checkDatasetFits, makeBatch, maxRolloutSteps, sampleIndices, type SequenceSource } from './dataset-batches.js';
 import { im2colConvs } from './fast-convs.js';
 import { lossCurvePng } from './loss-curve.js';
 import { NcaRollout, ncaRolloutOp, rolloutNoise } from './nca-op.js';
@@ -265,12 +266,17 @@ function decodeCheckpoint(bytes: Uint8Array, source: string): { header: Checkpoi
   if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== CHECKPOINT_MAGIC) throw bad('wrong magic');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const len = view.getUint32(8, true);
+  if (12 + len > bytes.length) throw bad('truncated header');
   let header: CheckpointHeader;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + len))) as CheckpointHeader;
   } catch {
     throw bad('header is not JSON');
   }
+  const isShape = (v: unknown): v is number[] => Array.isArray(v) && v.every((d) => Number.isInteger(d) && d >= 0);
+  if (typeof header !== 'object' || header === null || !Number.isInteger(header.iteration) || header.iteration < 0) throw bad('no iteration in the header');
+  if (typeof header.settings !== 'object' || header.settings === null) throw bad('no settings in the header');
+  if (!Array.isArray(header.tensors) || !header.tensors.every((t) => typeof t === 'object' && t !== null && typeof t.name === 'string' && isShape(t.shape))) throw bad('no tensor list in the header');
   const named: NamedArrays = new Map();
   let off = 12 + len;
   for (const { name, shape } of header.tensors) {
@@ -304,6 +310,7 @@ function buildState(tf: Tf, named: NamedArrays, moments?: { m: NamedArrays; v: N
   for (const { name, shape } of weightSpecs()) {
     const a = named.get(name);
     if (!a) throw new UserError(`the checkpoint has no tensor ${name}; train again without --resume`);
+    if (a.data.length !== shapeSize(shape)) throw new UserError(`the checkpoint's tensor ${name} has shape [${a.shape.join(', ')}], expected [${shape.join(', ')}]; train again without --resume`);
     if (isStatistic(name)) {
       state.stats[name] = tf.tensor(a.data, shape);
       continue;
@@ -311,8 +318,13 @@ function buildState(tf: Tf, named: NamedArrays, moments?: { m: NamedArrays; v: N
     state.values[name] = Float32Array.from(a.data);
     state.vars[name] = tf.variable(tf.tensor(a.data, shape), true, `w/${name}`);
     const size = shapeSize(shape);
-    state.m[name] = moments ? Float32Array.from(moments.m.get(name)!.data) : new Float32Array(size);
-    state.v[name] = moments ? Float32Array.from(moments.v.get(name)!.data) : new Float32Array(size);
+    const moment = (which: NamedArrays): Float32Array => {
+      const a = which.get(name);
+      if (!a || a.data.length !== size) throw new UserError(`the checkpoint has no Adam state for ${name}; train again without --resume`);
+      return Float32Array.from(a.data);
+    };
+    state.m[name] = moments ? moment(moments.m) : new Float32Array(size);
+    state.v[name] = moments ? moment(moments.v) : new Float32Array(size);
   }
   return state;
 }
@@ -363,9 +375,16 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const tf = await loadTf();
   const { data, outDir } = opts;
   const { framesPerClip, width: W, height: H } = data.manifest;
-  if (W !== DEFAULT_CONFIG.frameSize || H !== DEFAULT_CONFIG.frameSize) throw new UserError(`the dataset's frames are ${W}x${H}; the model trains on ${DEFAULT_CONFIG.frameSize}x${DEFAULT_CONFIG.frameSize}: rebuild it with nca dataset`);
   const C = DEFAULT_CONFIG.contextFrames;
-  if (framesPerClip < C + 1) throw new UserError(`the dataset has ${framesPerClip} frames per clip; training needs at least ${C + 1} (${C} context + 1 to predict)`);
+  // the dataset must fit the model and hold the context + the frames to predict (steps; default: all there are)
+  const stepsAsked = typeof opts.steps === 'number' && Number.isInteger(opts.steps) && opts.steps >= 1 ? opts.steps : undefined;
+  checkDatasetFits(data, {
+    use: stepsAsked === undefined ? 'training' : `training with steps ${stepsAsked}`,
+    frameSize: DEFAULT_CONFIG.frameSize,
+    contextFrames: C,
+    steps: stepsAsked ?? 1,
+    stepsFix: stepsAsked === undefined ? undefined : 'or lower --steps',
+  });
   const settings = resolveSettings(opts, framesPerClip);
   const pool = data.indices('train');
   if (pool.length === 0) throw new UserError('the dataset has no training clips (all held out); rebuild it with a smaller --held-out');
@@ -378,12 +397,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let resumedPool: NamedArrays | null = null;
   const checkpointPath = join(outDir, CHECKPOINT_FILE);
   if (opts.resume) {
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(checkpointPath);
-    } catch {
-      throw new UserError(`no checkpoint at ${checkpointPath} to resume from; run nca train without --resume`);
-    }
+    const bytes = await readCheckpoint(checkpointPath, `no checkpoint at ${checkpointPath} to resume from; run nca train without --resume`);
     const { header, named } = decodeCheckpoint(bytes, checkpointPath);
     for (const k of Object.keys(header.settings) as Array<keyof TrainSettings>) {
       if (k === 'iters' || k === 'checkpointEvery') continue;
@@ -700,7 +714,7 @@ function mseOp(tf: Tf, x: Tensor, target: Float32Array, part?: { blocks: number;
 async function modelIdentity(dir: string): Promise<Record<string, unknown>> {
   const { createHash } = await import('node:crypto');
   const { config } = await loadWeights(dir);
-  const weights = await readFile(join(dir, 'weights.bin'));
+  const weights = await readInput(join(dir, 'weights.bin'), 'model weights', 'binary');
   return { dir, weightsSha256: createHash('sha256').update(weights).digest('hex'), training: config.training };
 }
 
@@ -735,12 +749,7 @@ function padChannels(x: Float32Array, batch: number, from: number, to: number, p
  */
 export async function exportCheckpoint(trainDir: string, modelDir: string): Promise<{ iteration: number }> {
   const path = join(trainDir, CHECKPOINT_FILE);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch {
-    throw new UserError(`no checkpoint at ${path}`);
-  }
+  const bytes = await readCheckpoint(path, `no checkpoint at ${path}: give the folder of a training run (nca train --out writes checkpoint.bin)`);
   const { header, named } = decodeCheckpoint(bytes, path);
   const weights: NamedArrays = new Map();
   for (const { name } of weightSpecs()) {
@@ -759,17 +768,33 @@ function roundEntry(e: LogEntry): LogEntry {
 
 /** The log entries up to `iteration` (a resumed run drops the lines written after its checkpoint). */
 export async function readLog(path: string, iteration = Infinity): Promise<LogEntry[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as LogEntry)
-    .filter((e) => e.iteration <= iteration);
+  if (!(await exists(path))) return [];
+  const text = await readTextFile(path, 'training log', 'json');
+  const entries: LogEntry[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let e: unknown;
+    try {
+      e = JSON.parse(line);
+    } catch {
+      e = null;
+    }
+    if (typeof e !== 'object' || e === null || typeof (e as LogEntry).iteration !== 'number') {
+      throw new UserError(`${path}: line ${i + 1} is not a log entry (a JSON object with an iteration); remove that line or the file (the weights are in the checkpoint)`);
+    }
+    if ((e as LogEntry).iteration <= iteration) entries.push(e as LogEntry);
+  });
+  return entries;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null)) !== null;
+}
+
+/** The bytes of a checkpoint file (a regular file within the binary input limit); `missing` is the message when there is none. */
+async function readCheckpoint(path: string, missing: string): Promise<Uint8Array> {
+  if (!(await exists(path))) throw new UserError(missing);
+  return readInput(path, 'checkpoint', 'binary');
 }
 
 /**
