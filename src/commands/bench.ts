@@ -37,7 +37,7 @@ export function registerBench(program: Command): void {
       ];
       const twoThreads = r.engine.filter((e) => e.size === 128 && e.protocol === 'frame');
       if (twoThreads.length === 2) lines.push(`2 threads vs 1 at 128x128 (frame protocol): ${(twoThreads[1]!.stepsPerSecond / twoThreads[0]!.stepsPerSecond).toFixed(2)}x`);
-      report(o, r, lines);
+      await report(o, r, lines);
     });
   withExamples(cmd, ['nca bench', 'nca bench --quick --json > bench.json']);
 }

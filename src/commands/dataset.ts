@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { checkOutputPath } from '../core/io/output-path.js';
 import { resolve } from 'node:path';
 import { invalidParameterError, requireInt, requireNumber } from '../core/errors.js';
 import { parseInstrument, parseNote } from '../core/audio/synth.js';
@@ -50,6 +51,7 @@ export function registerDataset(program: Command): void {
       const frames = requireInt('--frames', o.frames, 4, 256);
       const heldOut = requireNumber('--held-out', o.heldOut, 0, 0.9);
       const outDir = o.out ?? 'data';
+      await checkOutputPath(outDir, { kind: 'folder', what: 'the dataset folder', inputs: [o.from] });
       const { buildDataset, defaultPlan, planFromFolder } = await import('../core/audio/dataset.js');
       let plan: Awaited<ReturnType<typeof planFromFolder>>;
       if (o.from) {
@@ -82,7 +84,7 @@ export function registerDataset(program: Command): void {
         seconds: Number(result.seconds.toFixed(2)),
         warnings: result.warnings,
       };
-      report(o, summary, [
+      await report(o, summary, [
         `wrote ${outDir}/: ${manifest.count} clips (${manifest.splits.train} train, ${manifest.splits.test} held out) x ${manifest.framesPerClip} frames of 32x32 RGB`,
         `${(result.bytesOnDisk / 1e6).toFixed(1)} MB on disk, built in ${result.seconds.toFixed(1)} s`,
       ]);

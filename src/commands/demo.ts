@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { checkOutputPath } from '../core/io/output-path.js';
 import { interruptSignal } from './interrupt.js';
 import { hasModel, loadLatentModel } from './model-option.js';
 import { parseThreads, report, sharedOptions, withExamples } from './options.js';
@@ -31,6 +32,7 @@ export function registerDemo(program: Command): void {
       const { render } = await import('../core/render.js');
       const { Rng } = await import('../core/rng.js');
       const threads = parseThreads(o.threads);
+      await checkOutputPath(o.out, { kind: 'either', extensions: ['.gif', '.png'], what: 'a .gif animation, a .png of the last frame or a folder of PNG frames' });
       const bar = progressBar('demo', o);
       let dispose = () => {};
       try {
@@ -50,7 +52,7 @@ export function registerDemo(program: Command): void {
           what = `random NCA weights (seed ${DEMO.paramsSeed}, free protocol)`;
         }
         bar.stop();
-        report(o, { what, ...summary }, `wrote ${summary.out}: ${what}, ${summary.steps} steps in ${summary.seconds.total.toFixed(2)} s`);
+        await report(o, { what, ...summary }, `wrote ${summary.out}: ${what}, ${summary.steps} steps in ${summary.seconds.total.toFixed(2)} s`);
       } finally {
         bar.stop();
         dispose();

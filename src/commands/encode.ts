@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { checkOutputPath } from '../core/io/output-path.js';
 import { UserError, requireInt, requireNumber } from '../core/errors.js';
 import type { Latent } from '../core/latent.js';
 import { modelOption } from './model-option.js';
@@ -61,18 +62,20 @@ async function runEncode(file: string | undefined, o: EncodeOpts): Promise<void>
   const notesLib = await import('../core/model/notes.js');
   if (o.makeNotes) {
     const r = await notesLib.writeNotesManifest(dir);
-    report(o, r, `wrote ${r.path} in ${r.seconds.toFixed(1)} s`);
+    await report(o, r, `wrote ${r.path} in ${r.seconds.toFixed(1)} s`);
     return;
   }
   if (o.list) {
     const m = await notesLib.loadNotes(dir);
-    report(o, { instruments: m.instruments, notes: m.notes }, [`instruments: ${m.instruments.join(', ')}`, `notes: ${m.notes.join(', ')}`]);
+    await report(o, { instruments: m.instruments, notes: m.notes }, [`instruments: ${m.instruments.join(', ')}`, `notes: ${m.notes.join(', ')}`]);
     return;
   }
   const sources = [file, o.note, o.notes].filter((x) => x !== undefined).length;
   if (sources === 0) throw new UserError('give a WAV file, --note or --notes (see nca encode --help)');
   if (sources > 1) throw new UserError('give only one of a WAV file, --note, --notes');
-  if (!o.out) throw new UserError('give --out z.json (where to write the latent)');
+  if (o.out === undefined) throw new UserError('give --out z.json (where to write the latent)');
+  await checkOutputPath(o.out, { extensions: ['.json'], what: 'the latent', inputs: [file] });
+  if (o.context !== undefined) await checkOutputPath(o.context, { option: '--context', extensions: ['.png'], what: 'the encoder\'s input frames', inputs: [file, o.out] });
   const { latentToJson, meanLatent } = await import('../core/latent.js');
   const { writeFileAtomic } = await import('../core/io/atomic.js');
 
@@ -126,7 +129,7 @@ async function runEncode(file: string | undefined, o: EncodeOpts): Promise<void>
     }
   }
   await writeFileAtomic(o.out, latentToJson(latent));
-  report(o, summary, `wrote ${o.out}${latent.track ? ` (a track of ${latent.track.length} latents)` : ''}`);
+  await report(o, summary, `wrote ${o.out}${latent.track ? ` (a track of ${latent.track.length} latents)` : ''}`);
 }
 
 function round(x: number): number {

@@ -82,7 +82,7 @@ async function runEval(o: EvalOpts): Promise<void> {
   const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
   const a = result.alive;
   const line = (name: string, c: AliveCounts) => `  ${name}: ${pct(c.aliveFraction)} alive (${c.alive}/${c.n}; coherent ${c.coherent}, dead ${c.dead}, static ${c.static}, noise ${c.noise})`;
-  report(o, out, [
+  await report(o, out, [
     `held-out clips: ${result.heldOutClips}`,
     `next-frame error: model ${result.nextFrame.model.toFixed(5)} vs copy-last-frame ${result.nextFrame.copyLast.toFixed(5)} (${result.nextFrame.ratio.toFixed(2)}x); another clip's latent: ${result.nextFrame.latentSwap.toFixed(5)} (+${pct(result.nextFrame.swapRatio - 1)})`,
     `8-frame free rollout: model ${result.rollout8.model.toFixed(5)} vs copy-last-frame ${result.rollout8.copyLast.toFixed(5)} (${result.rollout8.ratio.toFixed(2)}x)`,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { checkOutputPath } from '../core/io/output-path.js';
 import { UserError, requireInt } from '../core/errors.js';
 import { interruptSignal } from './interrupt.js';
 import { modelOption } from './model-option.js';
@@ -79,7 +80,8 @@ export function registerGallery(program: Command): void {
       const modes = [jobs !== undefined, o.merge !== undefined, o.atlas !== undefined].filter(Boolean).length;
       if (modes === 0) throw new UserError('give a jobs file, --merge DIR... or --atlas A B C (see nca gallery --help)');
       if (modes > 1) throw new UserError('give only one of a jobs file, --merge and --atlas');
-      if (!o.out) throw new UserError(o.atlas ? 'give --out atlas.png (the sheet to write)' : 'give --out DIR (the gallery folder)');
+      if (o.out === undefined) throw new UserError(o.atlas ? 'give --out atlas.png (the sheet to write)' : 'give --out DIR (the gallery folder)');
+      await checkOutputPath(o.out, o.atlas ? { extensions: ['.png'], what: 'the atlas sheet', inputs: o.atlas } : { kind: 'folder', what: 'the gallery folder', inputs: [jobs, ...(o.merge ?? [])] });
       const atlasOnly = ['grid', 'size', 'steps', 'scale', 'perturb', 'seed'].filter((k) => command.getOptionValueSource(k) === 'cli');
       if (!o.atlas && atlasOnly.length) throw new UserError(`--${atlasOnly[0]} applies to --atlas; for a jobs file set "${atlasOnly[0]}" in its "defaults" (or per job)`);
       if (o.atlas && (o.shard || o.dryRun)) throw new UserError('--shard and --dry-run apply to a jobs file, not to --atlas');
@@ -134,13 +136,13 @@ async function runJobs(jobsFile: string, o: GalleryOpts): Promise<void> {
     if (o.dryRun) {
       const counts = { render: 0, skip: 0, fail: 0 };
       for (const p of summary.plan ?? []) counts[p.action]++;
-      report(o, summary, [
+      await report(o, summary, [
         ...(summary.plan ?? []).map((p) => `${p.action.padEnd(6)} ${p.output}${p.error ? `  (${p.error})` : ''}`),
         `${summary.jobs} jobs${summary.shard ? ` in shard ${summary.shard}` : ''}: ${counts.render} to render, ${counts.skip} up to date, ${counts.fail} failing (inputs); nothing written`,
       ]);
       return;
     }
-    report(o, summary, [
+    await report(o, summary, [
       `${o.out}: ${summary.rendered} rendered, ${summary.skipped} unchanged (skipped), ${summary.failed} failed, of ${summary.jobs} jobs${summary.shard ? ` (shard ${summary.shard})` : ''} in ${summary.seconds.toFixed(1)} s` +
         (summary.rendered > 0 ? ` with ${summary.workers} worker${summary.workers === 1 ? '' : 's'} x ${summary.threadsPerWorker} thread${summary.threadsPerWorker === 1 ? '' : 's'} (${summary.jobsPerSecond.toFixed(2)} jobs/s)` : ''),
       `wrote ${summary.gallery} and ${summary.index}`,
@@ -176,7 +178,7 @@ async function runMerge(dirs: string[], o: GalleryOpts): Promise<void> {
   const s = await mergeGalleries(dirs, o.out!);
   if (!o.quiet && !o.json) for (const c of s.conflicts) process.stderr.write(`nca: warning: ${c}\n`);
   if (s.failed > 0) process.exitCode = 1;
-  report(o, s, [
+  await report(o, s, [
     `merged ${s.sources.map((x) => `${x.dir} (${x.records})`).join(', ')} into ${o.out}: ${s.jobs} jobs, ${s.ok} ok, ${s.failed} failed; ${s.copied} outputs copied`,
     `wrote ${s.gallery} and ${s.index}`,
   ]);
@@ -211,7 +213,7 @@ async function runAtlas(files: string[], o: GalleryOpts): Promise<void> {
       signal: interruptSignal(),
     });
     bar.stop();
-    report(o, s, [
+    await report(o, s, [
       `wrote ${s.out} (${s.grid}x${s.grid} cells of ${s.cellPixels} px, ${s.width}x${s.height}) in ${s.seconds.toFixed(1)} s (${s.cellsPerSecond.toFixed(2)} cells/s)`,
       `alive ${s.alive.alive} (coherent ${s.coherent}), static ${s.alive.static}, noise ${s.alive.noise}, dead ${s.alive.dead}`,
     ]);

@@ -73,7 +73,7 @@ export function registerGolCheck(program: Command): void {
       }
       lines.push(`time:     ${r.seconds.total.toFixed(1)} s (proofs ${r.seconds.proofs.toFixed(1)} s, simulations ${r.seconds.simulations.toFixed(1)} s)`);
       lines.push(r.holds ? 'OK: the NCA is exactly Conway\'s Game of Life' : `FAILED:\n  ${r.failures.slice(0, 12).join('\n  ')}${r.failures.length > 12 ? `\n  ... and ${r.failures.length - 12} more` : ''}`);
-      report(o, { weights, ...r }, lines);
+      await report(o, { weights, ...r }, lines);
       if (!r.holds) process.exitCode = 1;
     });
   withExamples(cmd, ['nca gol-check', 'nca gol-check --weights my-gol.json --json', 'nca gol-check --protocol rounded --proofs-only']);

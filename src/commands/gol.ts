@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { checkOutputPath } from '../core/io/output-path.js';
 import { basename, extname } from 'node:path';
 import { UserError, parseSize, requireChoice, requireInt, requireNumber } from '../core/errors.js';
 import { parseThreads, report, sharedOptions, withExamples } from './options.js';
@@ -46,18 +46,14 @@ export function registerGol(program: Command): void {
       const generations = requireInt('--generations', o.generations, 0, 1_000_000);
       const fps = requireNumber('--fps', o.fps, 0.01, 50);
       const threads = parseThreads(o.threads);
-      if (!o.out) throw new UserError('--out is required: a .rle file for the final board or a .gif for the run');
+      if (o.out === undefined) throw new UserError('--out is required: a .rle file for the final board or a .gif for the run');
+      await checkOutputPath(o.out, { extensions: ['.rle', '.gif'], what: 'the final board as RLE or the run as a GIF', inputs: [file, o.weights] });
       const kind = extname(o.out).toLowerCase();
-      if (kind !== '.rle' && kind !== '.gif') throw new UserError(`--out ${o.out}: expected a .rle or .gif file name`);
       if (o.compare && kind !== '.gif') throw new UserError('--compare draws the NCA beside the exact rule in a GIF: use --out <name>.gif');
 
       const { parseRle, formatRle } = await import('../core/gol/rle.js');
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (e) {
-        throw new UserError(`cannot read pattern ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-      }
+      const { readTextFile } = await import('../core/io/read.js');
+      const text = await readTextFile(file, 'pattern', 'text');
       const pattern = parseRle(text, file);
       const p = pattern.board;
       const size = o.size !== undefined ? parseSize('--size', o.size, 3, 4096) : { width: Math.max(AUTO_MIN_SIDE, p.width + 2 * autoMargin(generations)), height: Math.max(AUTO_MIN_SIDE, p.height + 2 * autoMargin(generations)) };
@@ -122,7 +118,7 @@ export function registerGol(program: Command): void {
       const mismatched = c?.mismatchedCells ?? 0;
       let population = 0;
       for (const v of final.cells) population += v;
-      report(
+      await report(
         o,
         { out: o.out, pattern: file, generations, width: size.width, height: size.height, rounding, population, mismatchedCells: mismatched, firstMismatch: c?.firstMismatch ?? null, maxDeviation: c?.maxDeviation ?? 0 },
         [

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { UserError, parseSize, requireInt } from '../core/errors.js';
+import { writeStdout } from '../core/io/stdout.js';
 
 /**
  * Options shared by many commands, defined once with their help text and default, and the
@@ -27,13 +28,16 @@ export function parseThreads(value: unknown): number | undefined {
 
 export { parseSize };
 
-/** Write a command's result: JSON on stdout with --json, else the human lines (unless --quiet). */
-export function report(opts: { json?: boolean; quiet?: boolean }, result: unknown, human: string | string[]): void {
+/**
+ * Write a command's result: JSON on stdout with --json, else the human lines (unless --quiet).
+ * Await it: a standard output that cannot be written is a UserError (a closed pipe is not).
+ */
+export async function report(opts: { json?: boolean; quiet?: boolean }, result: unknown, human: string | string[]): Promise<void> {
   if (opts.json) {
-    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    await writeStdout(JSON.stringify(result, null, 2) + '\n');
   } else if (!opts.quiet) {
     const lines = Array.isArray(human) ? human : [human];
-    if (lines.length) process.stdout.write(lines.join('\n') + '\n');
+    if (lines.length) await writeStdout(lines.join('\n') + '\n');
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { checkOutputPath } from '../core/io/output-path.js';
 import { parseSeed, report, sharedOptions, withExamples } from './options.js';
 
 interface RandomOpts {
@@ -20,6 +21,7 @@ export function registerRandom(program: Command): void {
     .addOption(sharedOptions.quiet())
     .action(async (o: RandomOpts) => {
       const seed = parseSeed(o.seed);
+      if (o.out !== undefined) await checkOutputPath(o.out, { extensions: ['.json'], what: o.params ? 'the NCA weights' : 'the latent' });
       const { Rng } = await import('../core/rng.js');
       const rng = new Rng(seed);
       const provenance = { command: `nca random${o.params ? ' --params' : ''} --seed ${seed}`, seed };
@@ -31,13 +33,14 @@ export function registerRandom(program: Command): void {
         const { randomLatent, latentToJson } = await import('../core/latent.js');
         text = latentToJson({ z: randomLatent(rng), provenance });
       }
-      if (!o.out) {
-        process.stdout.write(text);
+      if (o.out === undefined) {
+        const { writeStdout } = await import('../core/io/stdout.js');
+        await writeStdout(text);
         return;
       }
       const { writeFileAtomic } = await import('../core/io/atomic.js');
       await writeFileAtomic(o.out, text);
-      report(o, { out: o.out, kind: o.params ? 'params' : 'latent', seed }, `wrote ${o.params ? 'random NCA weights' : 'a random latent'} to ${o.out}`);
+      await report(o, { out: o.out, kind: o.params ? 'params' : 'latent', seed }, `wrote ${o.params ? 'random NCA weights' : 'a random latent'} to ${o.out}`);
     });
   withExamples(cmd, ['nca random --seed 7 --out z.json', 'nca random --params --seed 7 --out p.json', 'nca random --seed 3 > z.json']);
 }

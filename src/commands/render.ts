@@ -1,3 +1,4 @@
+import { checkOutputPath } from '../core/io/output-path.js';
 import { Option, type Command } from 'commander';
 import { UserError, parseSize, requireChoice, requireInt } from '../core/errors.js';
 import { interruptSignal } from './interrupt.js';
@@ -70,6 +71,8 @@ async function runRender(o: RenderOpts, stepsGiven = true): Promise<void> {
   const seed = parseSeed(o.seed);
   const threads = parseThreads(o.threads);
   const protocol = o.protocol === undefined ? undefined : requireChoice('--protocol', o.protocol, ['frame', 'free'] as const);
+  const initImage = o.init?.startsWith('image:') ? o.init.slice('image:'.length) : undefined;
+  await checkOutputPath(o.out, { kind: 'either', extensions: ['.gif', '.png'], what: 'a .gif animation, a .png of the last frame or a folder of PNG frames', inputs: [o.latent, o.params, o.audio, initImage] });
 
   const { Rng } = await import('../core/rng.js');
   let source: RenderSource;
@@ -110,9 +113,9 @@ async function runRender(o: RenderOpts, stepsGiven = true): Promise<void> {
 
   let init: InitSpec | undefined;
   if (o.init !== undefined) {
-    if (o.init.startsWith('image:')) {
+    if (initImage !== undefined) {
       const { readPng } = await import('../core/io/png.js');
-      init = { kind: 'image', image: await readPng(o.init.slice('image:'.length)) };
+      init = { kind: 'image', image: await readPng(initImage) };
     } else {
       init = { kind: requireChoice('--init', o.init, ['decoder', 'noise', 'zeros'] as const) };
     }
@@ -128,7 +131,7 @@ async function runRender(o: RenderOpts, stepsGiven = true): Promise<void> {
       signal: interruptSignal(),
     });
     bar.stop();
-    report(o, { source: label, ...summary }, [
+    await report(o, { source: label, ...summary }, [
       `wrote ${summary.out} (${summary.framesWritten} frame${summary.framesWritten === 1 ? '' : 's'}, ${width * scale}x${height * scale}) from ${label}`,
       `${steps} steps in ${summary.seconds.simulate.toFixed(2)} s (${Math.round(summary.stepsPerSecond)} steps/s), total ${summary.seconds.total.toFixed(2)} s; final state: ${summary.motion.alive}${summary.motion.coherent ? ' (coherent)' : ''}`,
     ]);

@@ -1,3 +1,4 @@
+import { checkOutputPath } from '../core/io/output-path.js';
 import { Option, type Command } from 'commander';
 import { basename, extname } from 'node:path';
 import { UserError, parseSize, requireChoice, requireInt } from '../core/errors.js';
@@ -74,7 +75,7 @@ async function runSheet(o: SheetOpts): Promise<void> {
   const threads = parseThreads(o.threads);
   const { checkFrames, renderSheet } = await import('../core/sheet.js');
   checkFrames(frames);
-  if (!o.out.toLowerCase().endsWith('.png')) throw new UserError(`cannot write ${o.out}: a contact sheet is a .png file`);
+  await checkOutputPath(o.out, { extensions: ['.png'], what: 'the contact sheet', inputs: o.latent });
 
   const { model, protocol } = await loadLatentModel(o.model);
   try {
@@ -107,7 +108,7 @@ async function runSheet(o: SheetOpts): Promise<void> {
       bar.stop();
     }
     const last = frames[frames.length - 1];
-    report(o, summary, [
+    await report(o, summary, [
       `wrote ${summary.out} (${summary.width}x${summary.height} px): ${rows.length} row${rows.length === 1 ? '' : 's'} x frames ${frames.join(', ')} at ${width}x${height}, ${init} start, ${summary.protocol} protocol, in ${summary.seconds.total.toFixed(1)} s`,
       `alive at frame ${last}: ${summary.alive}/${rows.length} (coherent ${summary.coherent})`,
       ...summary.rows.map((r, i) => `  row ${i + 1} ${r.label}: ${r.alive}${r.coherent ? ' (coherent)' : ''}`),

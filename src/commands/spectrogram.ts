@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { checkOutputPath } from '../core/io/output-path.js';
 import { Option } from 'commander';
 import { basename, extname } from 'node:path';
 import { parseSize, requireChoice, requireInt, requireNumber } from '../core/errors.js';
@@ -37,6 +38,7 @@ export function registerSpectrogram(program: Command): void {
       const colormapName = requireChoice('--colormap', o.colormap, COLORMAPS) as ColormapName;
       const scale = o.scale === undefined ? Math.max(1, Math.ceil(256 / Math.max(width, height))) : requireInt('--scale', o.scale, 1, 64);
       const out = o.out ?? `${basename(wav, extname(wav))}.spec.png`;
+      await checkOutputPath(out, { extensions: ['.png'], what: 'the spectrogram picture', inputs: [wav] });
       const { readWav } = await import('../core/audio/wav.js');
       const { spectrogramImage } = await import('../core/audio/spectrogram.js');
       const { clipFeatures } = await import('../core/audio/features.js');
@@ -68,7 +70,7 @@ export function registerSpectrogram(program: Command): void {
           },
         }),
       };
-      report(o, result, `wrote ${out}: ${width}x${height} mel spectrogram of ${image.seconds.toFixed(2)} s of ${wav} (${decoded.source.codec}, ${decoded.source.channels} ch, ${decoded.source.sampleRate} Hz)`);
+      await report(o, result, `wrote ${out}: ${width}x${height} mel spectrogram of ${image.seconds.toFixed(2)} s of ${wav} (${decoded.source.codec}, ${decoded.source.channels} ch, ${decoded.source.sampleRate} Hz)`);
     });
   withExamples(cmd, ['nca spectrogram song.wav --out spec.png', 'nca spectrogram song.wav --size 512x128 --duration all --colormap viridis --out song.png', 'nca spectrogram a4.wav --out spec.png --json > features.json']);
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { checkOutputPath } from '../core/io/output-path.js';
 import { Option } from 'commander';
 import { requireNumber } from '../core/errors.js';
 import { INSTRUMENTS, midiToHz, noteName, parseInstrument, parseNote } from '../core/audio/synth.js';
@@ -37,13 +38,14 @@ export function registerSynth(program: Command): void {
       const sampleRate = requireNumber('--rate', o.rate, 8000, 192000);
       const seed = parseSeed(o.seed);
       const out = o.out ?? `${instrument}-${noteName(midi).replace('#', 's')}.wav`;
+      await checkOutputPath(out, { extensions: ['.wav'], what: 'the sound' });
       const { synthesize } = await import('../core/audio/synth.js');
       const { encodeWav16 } = await import('../core/audio/wav-write.js');
       const { writeFileAtomic } = await import('../core/io/atomic.js');
       const samples = synthesize({ instrument, midi, duration, velocity, sampleRate: Math.round(sampleRate), seed });
       await writeFileAtomic(out, encodeWav16(samples, Math.round(sampleRate)));
       const result = { out, instrument, midi, note: noteName(midi), frequency: midiToHz(midi), duration, velocity, sampleRate: Math.round(sampleRate), seed, samples: samples.length };
-      report(o, result, `wrote ${out}: ${instrument} ${noteName(midi)} (${midiToHz(midi).toFixed(1)} Hz), ${duration} s, velocity ${velocity}`);
+      await report(o, result, `wrote ${out}: ${instrument} ${noteName(midi)} (${midiToHz(midi).toFixed(1)} Hz), ${duration} s, velocity ${velocity}`);
     });
   withExamples(cmd, ['nca synth --instrument violin --note A4 --duration 2 --out a4.wav', 'nca synth -i guitar -n Bb3 --velocity 0.5 --seed 3 --out bb3.wav', 'nca synth -i xylophone -n 84 --out c6.wav']);
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { checkOutputPath } from '../core/io/output-path.js';
 import { join } from 'node:path';
 import { UserError, requireChoice, requireInt, requireNumber } from '../core/errors.js';
 import { parseSeed, parseThreads, report, sharedOptions, withExamples } from './options.js';
@@ -47,7 +48,8 @@ export function registerTrainGol(program: Command): void {
       const backend = requireChoice('--backend', o.backend, ['wasm', 'cpu'] as const);
       const threads = parseThreads(o.threads);
       const seeds: Array<number | string> = o.seeds !== undefined ? Array.from({ length: requireInt('--seeds', o.seeds, 1, 1000) }, (_, i) => i + 1) : [parseSeed(o.seed)];
-      if (o.seeds === undefined && !o.out) throw new UserError('--out is required: where to write the trained weights (e.g. --out fixtures/gol.json)');
+      if (o.seeds === undefined && o.out === undefined) throw new UserError('--out is required: where to write the trained weights (e.g. --out fixtures/gol.json)');
+      if (o.out !== undefined) await checkOutputPath(o.out, o.seeds !== undefined ? { kind: 'folder', what: 'a folder for gol-seed<n>.json files' } : { extensions: ['.json'], what: 'the trained weights' });
 
       const { trainGol } = await import('../core/gol/train.js');
       const { paramsToJson } = await import('../core/nca/params.js');
@@ -91,14 +93,14 @@ export function registerTrainGol(program: Command): void {
 
       if (seeds.length === 1) {
         const s = summaries[0]!;
-        report(o, { ...s, eps }, [`${describe(s, eps)}${s.out ? `; wrote ${s.out}` : ''}`, ...(s.proven ? [`check it: nca gol-check --weights ${s.out}`] : [])]);
+        await report(o, { ...s, eps }, [`${describe(s, eps)}${s.out ? `; wrote ${s.out}` : ''}`, ...(s.proven ? [`check it: nca gol-check --weights ${s.out}`] : [])]);
         if (!s.proven) process.exitCode = 1;
         return;
       }
       const proven = summaries.filter((s) => s.proven);
       const times = proven.map((s) => s.seconds).sort((a, b) => a - b);
       const median = times.length ? times[Math.floor((times.length - 1) / 2)]! : null;
-      report(
+      await report(
         o,
         { seeds: summaries, proven: proven.length, total: summaries.length, medianSecondsProven: median, eps },
         [

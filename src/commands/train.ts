@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { checkOutputPath } from '../core/io/output-path.js';
 import { progressBar } from './progress.js';
 import { UserError, requireInt, requireNumber } from '../core/errors.js';
 import { interruptSignal } from './interrupt.js';
@@ -82,6 +83,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const checkpointEvery = requireInt('--checkpoint-every', o.checkpointEvery, 1, 10_000_000);
   const logEvery = requireInt('--log-every', o.logEvery, 1, 10_000_000);
   const threads = parseThreads(o.threads);
+  await checkOutputPath(o.out, { kind: 'folder', what: 'the model folder', inputs: [o.data, o.initFrom] });
 
   const { openDataset } = await import('../core/audio/dataset.js');
   const { train } = await import('../core/model/train.js');
@@ -118,7 +120,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
     notes = await writeNotesManifest(o.out);
   }
   const s = result.secondsPerIteration;
-  report(o, { ...result, notes }, [
+  await report(o, { ...result, notes }, [
     result.finished ? `trained ${result.iterations} iterations into ${o.out} in ${(result.seconds / 60).toFixed(1)} min` : `stopped at iteration ${result.iterations}; continue with --resume`,
     `loss (mean of the last 50 iterations) ${result.finalLoss.loss.toFixed(5)}: rollout ${result.finalLoss.rollout.toFixed(5)}, decoder ${result.finalLoss.decoder.toFixed(5)}, KL ${result.finalLoss.kl.toFixed(2)}`,
     `${s.total.toFixed(3)} s/iteration: NCA forward ${s.ncaForward.toFixed(3)}, NCA backward ${s.ncaBackward.toFixed(3)}, the rest (tfjs) ${s.rest.toFixed(3)}`,

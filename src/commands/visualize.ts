@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { checkOutputPath } from '../core/io/output-path.js';
 import { basename, extname } from 'node:path';
 import { parseSize, requireInt } from '../core/errors.js';
 import { report, sharedOptions, withExamples } from './options.js';
@@ -38,6 +39,7 @@ export function registerVisualize(program: Command): void {
       const fps = requireInt('--fps', o.fps, 1, 100);
       const scale = requireInt('--scale', o.scale, 1, 32);
       const out = o.out ?? `${basename(wav, extname(wav))}.circles.gif`;
+      await checkOutputPath(out, { extensions: ['.gif'], what: 'the circles animation', inputs: [wav] });
       const { readWav } = await import('../core/audio/wav.js');
       const { clipFeatures } = await import('../core/audio/features.js');
       const { circlesFrames } = await import('../core/audio/circles.js');
@@ -70,7 +72,7 @@ export function registerVisualize(program: Command): void {
         harmonics: features.harmonics.map((h) => ({ frequency: Number(h.frequency.toFixed(2)), relative: Number(h.relative.toFixed(4)) })),
         warnings,
       };
-      report(o, result, `wrote ${out}: ${result.frames} frames at ${width * scale}x${height * scale}, ${features.harmonics.length} harmonic circles`);
+      await report(o, result, `wrote ${out}: ${result.frames} frames at ${width * scale}x${height * scale}, ${features.harmonics.length} harmonic circles`);
     });
   withExamples(cmd, ['nca visualize a4.wav --out circles.gif', 'nca visualize a4.wav --size 32 --scale 8 --sequence --out training.gif', 'nca visualize song.wav --frames 200 --stride 4 --size 256 --out song.gif']);
 }

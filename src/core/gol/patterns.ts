@@ -4,8 +4,8 @@
  * NCA's own output: oscillators return, spaceships return translated, the diehard dies at
  * generation 130 (not before), the Gosper gun adds one glider (5 cells) every 30 generations.
  */
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { readTextFile } from '../io/read.js';
 import { boardsEqual, isTranslate, placePattern, population, type LifeBoard } from './life.js';
 import { parseRle } from './rle.js';
 
@@ -51,7 +51,7 @@ export function patternsDir(): URL {
 /** Loads a spec's pattern and places it on its torus. */
 export async function loadPatternBoard(spec: PatternSpec): Promise<LifeBoard> {
   const url = new URL(spec.file, patternsDir());
-  const text = await readFile(url, 'utf8');
+  const text = await readTextFile(fileURLToPath(url), 'pattern', 'text');
   const { board } = parseRle(text, `fixtures/gol/${spec.file}`);
   return placePattern(board, spec.width, spec.height, spec.x, spec.y);
 }

@@ -1,51 +1,100 @@
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream, rmSync, type Stats } from 'node:fs';
+import { lstat, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { UserError } from '../errors.js';
+import { makeDirs } from './dirs.js';
+import { fsError, fsReason, isFsError } from './fs-error.js';
 
 /**
- * Atomic outputs: every file nca writes goes to a temporary name in the target's own folder (so the
- * final rename never crosses file systems) and is renamed onto the target only once complete. A
- * failed or interrupted write leaves the target as it was and removes the temporary file.
+ * Outputs that never destroy what nca was not asked to write.
+ *
+ * A regular file (or a new path) is written atomically: to a temporary name in the target's own
+ * folder (so the final rename never crosses file systems), renamed onto the target only once
+ * complete. A failed or interrupted write leaves the target as it was and removes the temporary
+ * file. No fsync: this protects against interrupted processes, not against power loss.
+ *
+ * An existing character device (/dev/null, a terminal) or FIFO is written into directly, never
+ * renamed over: it stays what it was. A block device, a socket, or a folder where a file is
+ * expected is refused. Every file-system failure is a UserError naming the path and the reason.
  *
  * Temporary names look like `.nca-tmp-<pid>-<8 hex>-<basename>`. Live ones are kept in a registry so
- * that `cleanupTempFiles()` (called by the CLI on SIGINT/SIGTERM before exiting) can remove them.
- * No fsync: this protects against interrupted processes, not against power loss.
+ * that `cleanupTempFiles()` (called by the CLI on SIGINT/SIGTERM before exiting) can remove them;
+ * those left by a killed process (kill -9) are removed by the next write into the same folder.
  */
 
 const liveTempPaths = new Set<string>();
 
-/** Create the folder that will hold `path` (and its parents) if missing. */
-export async function ensureParentDir(path: string): Promise<void> {
-  const dir = dirname(resolve(path));
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (err) {
-    throw isFsError(err) && (err.code === 'EEXIST' || err.code === 'ENOTDIR')
-      ? new UserError(`cannot create the folder ${dirname(path)} for ${path}: a file is in the way; choose another output path`)
-      : writeError(path, err);
-  }
+/** How an output is written: `flag` is the open flag to use for `path` ('wx' for a temp file, 'w' for a device). */
+export interface OutputFile {
+  /** 'wx' (a fresh temporary file) or 'w' (an existing character device or FIFO, written in place) */
+  flag: 'wx' | 'w';
+  /** true when `path` is the target itself (a device or FIFO), not a temporary file */
+  direct: boolean;
 }
 
-/** Write `data` to `path` atomically, creating parent folders. */
+/** What an output path currently is, for writing a file there. */
+export type OutputTarget = 'new' | 'file' | 'device';
+
+/**
+ * Classify an output path before writing a file to it: absent ('new'), a regular file ('file'), a
+ * character device or FIFO ('device': written into, never replaced). A folder, a block device or a
+ * socket is a UserError. Symbolic links are followed (a link to /dev/null writes into /dev/null).
+ */
+export async function outputTarget(path: string): Promise<OutputTarget> {
+  let st: Stats;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    if (isFsError(e) && e.code === 'ENOENT') return 'new';
+    if (isFsError(e) && e.code === 'ENOTDIR') throw new UserError(`cannot write ${path}: ${fsReason(e)}; choose another output path`);
+    throw fsError('write', path, e, 'choose another output path');
+  }
+  if (st.isFile()) return 'file';
+  if (st.isCharacterDevice() || st.isFIFO()) return 'device';
+  if (st.isDirectory()) throw new UserError(`cannot write ${path}: it is a folder; give a file name`);
+  const kind = st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'a special file';
+  throw new UserError(`cannot write ${path}: it is ${kind}; nca writes only regular files, character devices (like /dev/null) and FIFOs`);
+}
+
+/** Create the folder that will hold `path` (and its parents) if missing, one level at a time. */
+export async function ensureParentDir(path: string): Promise<void> {
+  await makeDirs(dirname(path), 'the output folder');
+}
+
+/** Write `data` to `path` atomically (or into it, for a device or FIFO), creating parent folders. */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  await withAtomicOutput(path, (tmpPath) => writeFile(tmpPath, data, { flag: 'wx' }));
+  await withAtomicOutput(path, (p, file) => writeFile(p, data, { flag: file?.flag ?? 'wx' }));
 }
 
 /**
- * Run `fn(tmpPath)`, which must create the file `tmpPath`; when it resolves, rename the file onto
- * `path` and return fn's result. When fn (or the rename) fails, remove `tmpPath` and rethrow; `path`
- * is left untouched. Parent folders of `path` are created first.
+ * Run `fn(outPath, file)`, which must create and write the file `outPath`, opening it with
+ * `file.flag`; then put it in place and return fn's result.
+ *
+ * - A new path or a regular file: outPath is a temporary file beside `path` (flag 'wx'), renamed
+ *   onto `path` once fn resolves. When fn (or the rename) fails, the temporary file is removed and
+ *   `path` is left untouched.
+ * - An existing character device or FIFO: outPath is `path` itself (flag 'w'). A fn that ignores
+ *   the flag and opens with 'wx' (EEXIST) or copies with copyFile (EINVAL on a device) is run again
+ *   on a private temporary file, whose bytes are then streamed into the device.
+ *
+ * Parent folders of `path` are created first; every file-system failure on the output is a
+ * UserError "cannot write <path>: <reason>".
  */
-export async function withAtomicOutput<T>(path: string, fn: (tmpPath: string) => Promise<T>): Promise<T> {
+export async function withAtomicOutput<T>(path: string, fn: (outPath: string, file?: OutputFile) => Promise<T>): Promise<T> {
+  if (typeof path !== 'string' || path === '') throw new UserError('give an output path (it is empty)');
+  const target = await outputTarget(path);
+  if (target === 'device') return writeDevice(path, fn);
   await ensureParentDir(path);
+  await removeStaleTempFiles(dirname(resolve(path)));
   const tmpPath = tempPathFor(path);
   liveTempPaths.add(tmpPath);
   try {
-    const result = await fn(tmpPath).catch((err: unknown) => {
+    const result = await fn(tmpPath, { flag: 'wx', direct: false }).catch((err: unknown) => {
       // Only failures on the temporary file itself are about the output path.
-      throw isFsError(err) && err.path === tmpPath ? writeError(path, err) : err;
+      throw isFsError(err) && isAbout(err, tmpPath) ? writeError(path, err) : err;
     });
     try {
       await rename(tmpPath, path);
@@ -58,6 +107,32 @@ export async function withAtomicOutput<T>(path: string, fn: (tmpPath: string) =>
     throw err;
   } finally {
     liveTempPaths.delete(tmpPath);
+  }
+}
+
+/** Write into an existing character device or FIFO, never replacing it. */
+async function writeDevice<T>(path: string, fn: (outPath: string, file?: OutputFile) => Promise<T>): Promise<T> {
+  const onTarget = (err: unknown) => isFsError(err) && isAbout(err, path);
+  try {
+    return await fn(path, { flag: 'w', direct: true });
+  } catch (err) {
+    // fn opened the device with 'wx' or copied onto it: write a private temp file and stream it in.
+    if (!(onTarget(err) && isFsError(err) && (err.code === 'EEXIST' || err.code === 'EINVAL'))) throw onTarget(err) ? writeError(path, err) : err;
+  }
+  const folder = await mkdtemp(join(tmpdir(), 'nca-out-'));
+  const tmpPath = join(folder, basename(path));
+  liveTempPaths.add(tmpPath);
+  try {
+    const result = await fn(tmpPath, { flag: 'wx', direct: false });
+    try {
+      await pipeline(createReadStream(tmpPath), createWriteStream(path, { flags: 'w' }));
+    } catch (err) {
+      throw writeError(path, err);
+    }
+    return result;
+  } finally {
+    liveTempPaths.delete(tmpPath);
+    await rm(folder, { force: true, recursive: true }).catch(() => undefined);
   }
 }
 
@@ -78,31 +153,69 @@ export function liveTempFiles(): string[] {
   return [...liveTempPaths];
 }
 
+/** The exact shape of nca's temporary names; group 1 is the writing process's id. */
+export const TEMP_FILE_PATTERN = /^\.nca-tmp-(\d+)-[0-9a-f]{8}-.+$/;
+
+const cleanedFolders = new Set<string>();
+
+/**
+ * Remove the temporary files that processes no longer alive left in `dir` (a `kill -9` during a
+ * final write): only regular files named exactly like nca's temporary files, whose process id
+ * does not exist (ESRCH). Done once per folder per process; failures are ignored (best effort).
+ * @returns how many files were removed
+ */
+export async function removeStaleTempFiles(dir: string): Promise<number> {
+  const abs = resolve(dir);
+  if (cleanedFolders.has(abs)) return 0;
+  cleanedFolders.add(abs);
+  let names: string[];
+  try {
+    names = await readdir(abs);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const m = TEMP_FILE_PATTERN.exec(name);
+    if (!m || processAlive(Number(m[1]))) continue;
+    const file = join(abs, name);
+    try {
+      if (!(await lstat(file)).isFile()) continue;
+      await rm(file);
+      removed++;
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
+  return removed;
+}
+
+/** Whether a process with this id exists (EPERM: it exists but belongs to another user). */
+function processAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return true; // not a real pid: leave the file alone
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** Whether a file-system error is about `path` (its path, or the destination of a copy or rename). */
+function isAbout(err: NodeJS.ErrnoException, path: string): boolean {
+  return err.path === path || (err as { dest?: string }).dest === path;
+}
+
 function tempPathFor(path: string): string {
   const abs = resolve(path);
   return join(dirname(abs), `.nca-tmp-${process.pid}-${randomBytes(4).toString('hex')}-${basename(abs)}`);
 }
 
-function isFsError(err: unknown): err is NodeJS.ErrnoException {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
-}
-
-const REASONS: Record<string, string> = {
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EISDIR: 'it is a folder',
-  ENOTEMPTY: 'it is a folder',
-  ENOTDIR: 'a part of the path is a file, not a folder',
-  EROFS: 'read-only file system',
-  ENOSPC: 'no space left on the device',
-  EDQUOT: 'disk quota exceeded',
-  ENAMETOOLONG: 'the name is too long',
-};
-
 /** File-system failures while writing an output are user-fixable: say which path and why. */
 function writeError(path: string, err: unknown): Error {
   if (!isFsError(err)) return err instanceof Error ? err : new Error(String(err));
-  const reason = REASONS[err.code ?? ''];
-  if (!reason) return err;
-  return new UserError(`cannot write ${path}: ${reason}; choose another output path`);
+  // A temporary file that cannot be created in an existing folder (e.g. under /proc).
+  if (err.code === 'ENOENT') return new UserError(`cannot write ${path}: files cannot be created in ${dirname(path)}; choose another output path`);
+  return fsError('write', path, err, 'choose another output path');
 }

@@ -8,12 +8,13 @@
  *         duration, seed}, "instruments": [...], "notes": ["F4", ...],
  *         "latents": { "<instrument>": { "<note>": [64 numbers] } } }
  */
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { INSTRUMENTS, KEYBOARD_NOTES, noteName, synthesize, type Instrument } from '../audio/synth.js';
 import { ANALYSIS_RATE } from '../audio/wav.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { readTextFile } from '../io/read.js';
 import { LATENT_DIM } from '../latent.js';
 import { WINDOW_SECONDS, contextFrames, encodeContexts, type Encoder } from './encode.js';
 
@@ -84,12 +85,8 @@ export async function writeNotesManifest(dir: string): Promise<{ path: string; s
 /** Read and check `<dir>/notes.json`. */
 export async function loadNotes(dir: string): Promise<NotesManifest> {
   const path = join(dir, NOTES_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new UserError(`no note manifest at ${path}: compute it with nca encode --make-notes --model ${dir} (nca train writes it at the end)`);
-  }
+  if (!existsSync(path)) throw new UserError(`no note manifest at ${path}: compute it with nca encode --make-notes --model ${dir} (nca train writes it at the end)`);
+  const text = await readTextFile(path, 'note manifest', 'json');
   let m: NotesManifest;
   try {
     m = JSON.parse(text) as NotesManifest;

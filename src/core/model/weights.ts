@@ -14,11 +14,12 @@
  * shard files; they are read as one concatenated buffer, as TensorFlow.js does. Writing always
  * produces one group with one file.
  */
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { basename, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { readInput } from '../io/read.js';
 
 export const MODEL_FORMAT = 'nca-model';
 export const MODEL_VERSION = 1;
@@ -134,14 +135,11 @@ export async function loadWeights(dir: string): Promise<{ config: JsonObject; te
 async function readModelFile(path: string, dir: string): Promise<Buffer>;
 async function readModelFile(path: string, dir: string, encoding: 'utf8'): Promise<string>;
 async function readModelFile(path: string, dir: string, encoding?: 'utf8'): Promise<Buffer | string> {
-  try {
-    return encoding ? await readFile(path, encoding) : await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new UserError(
-      `cannot read ${path} (${code}): a model folder holds ${MANIFEST_FILE} and ${WEIGHTS_FILE}; pass --model DIR with one (nca train writes it) or restore ${dir}`,
-    );
+  if (!existsSync(path)) {
+    throw new UserError(`cannot read ${path} (ENOENT): a model folder holds ${MANIFEST_FILE} and ${WEIGHTS_FILE}; pass --model DIR with one (nca train writes it) or restore ${dir}`);
   }
+  const bytes = await readInput(path, 'model file', encoding ? 'json' : 'binary');
+  return encoding ? bytes.toString(encoding) : bytes;
 }
 
 /** `n` float32 values from `buf` at byte `offset`, little-endian, in a fresh aligned array. */
