@@ -1,9 +1,10 @@
 import { stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { UserError } from './errors.js';
+import { UserError, invalidParameterError, optionalFunction, optionalInt, optionalSignal, requireInt, requirePath } from './errors.js';
+import { OUTPUT_LIMITS, checkGifSize, checkImageSize } from './limits.js';
 import { protocolSteps } from './nca/graph.js';
-import { CHANNELS, ncaParams, type NcaParams, type Protocol } from './nca/params.js';
-import { LATENT_DIM, trackAt, type Latent } from './latent.js';
+import { CHANNELS, ncaParams, requireParams, requireProtocol, type NcaParams, type Protocol } from './nca/params.js';
+import { LATENT_DIM, requireLatent, sampleTrack, type Latent } from './latent.js';
 import { MotionTracker, type AliveClass } from './metrics.js';
 import { Rng } from './rng.js';
 import type { RgbaImage } from './io/image.js';
@@ -25,25 +26,30 @@ export type RenderSource =
 /** Initial state: the model's first-frame decoder, uniform noise, zeros, or an image file. */
 export type InitSpec = { kind: 'decoder' } | { kind: 'noise' } | { kind: 'zeros' } | { kind: 'image'; image: RgbaImage };
 
+/** Every option is checked by render() with these names and ranges (the CLI's ranges). */
 export interface RenderOptions {
+  /** Grid size in cells, integers 4..LIMITS.maxSide, at most LIMITS.maxCells cells. */
   width: number;
   height: number;
-  /** NCA steps; one step per frame. */
+  /** NCA steps, 1..LIMITS.maxSteps; one step per frame. */
   steps: number;
-  /** Write every K-th frame (default 1). */
+  /** Write every K-th frame, 1..1_000_000 (default 1). */
   every?: number;
-  /** Nearest-neighbour pixel upscaling of written frames (default 1). */
+  /** Nearest-neighbour pixel upscaling of written frames, 1..16 (default 1); frames stay within OUTPUT_LIMITS. */
   scale?: number;
-  /** Frames per second of a GIF (default 20). */
+  /** Frames per second of a GIF (and a track's time base), 1..50 (default 20). */
   fps?: number;
+  /** An integer 0..2^32-1 or any string (default 0). */
   seed?: number | string;
-  /** Latent perturbation level 0..9 (0 = off); see PERTURB_SIGMA_MAX. */
+  /** Latent perturbation level 0..9 (0 = off; a parameters source has no latent to perturb); see PERTURB_SIGMA_MAX. */
   perturb?: number;
+  /** The start grid (default: decoder for a latent, noise for parameters); an image's data holds width x height x 4 bytes. */
   init?: InitSpec;
-  /** Overrides the source's protocol. */
+  /** Overrides the source's protocol: 'frame' or 'free'. */
   protocol?: Protocol;
+  /** onnxruntime threads, 1..64 (default: the number of cores). */
   threads?: number;
-  /** `.gif` (animation), `.png` (last frame) or a folder (PNG sequence). */
+  /** `.gif` (animation), `.png` (last frame) or a folder (PNG sequence); not empty. */
   out: string;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -69,10 +75,12 @@ export const WEIGHT_INTERVAL = 8;
 /** Perturbation noise is an AR(1) walk per interval, n' = a n + sqrt(1 - a^2) e: stationary N(0, I), smooth. */
 export const PERTURB_AR = 0.9;
 
-export const LIMITS = { maxSide: 4096, maxCells: 2048 * 2048, maxSteps: 1_000_000, maxGifBytes: 2 ** 31 };
+/** Grid limits of a render (cells per side, cells, steps); its output images stay within OUTPUT_LIMITS (src/core/limits.ts). */
+export const LIMITS = { maxSide: 4096, maxCells: 2048 * 2048, maxSteps: 1_000_000, maxGifBytes: OUTPUT_LIMITS.maxGifBytes };
 
 /** Where a render writes: by extension, or a folder when there is none (or it is an existing folder). */
 export async function outputKind(out: string): Promise<RenderSummary['format']> {
+  requirePath('out', out);
   const ext = extname(out).toLowerCase();
   if (ext === '.gif') return 'gif';
   if (ext === '.png') return 'png';
@@ -87,21 +95,33 @@ export async function outputKind(out: string): Promise<RenderSummary['format']> 
  */
 export async function render(source: RenderSource, opts: RenderOptions): Promise<RenderSummary> {
   const t0 = performance.now();
-  const { width: W, height: H, steps } = opts;
-  const every = opts.every ?? 1;
-  const scale = opts.scale ?? 1;
-  const fps = opts.fps ?? 20;
-  const rng = new Rng(opts.seed ?? 0);
-  const perturb = opts.perturb ?? 0;
+  if (typeof opts !== 'object' || opts === null) throw invalidParameterError('options', 'an object { width, height, steps, out, ... }', opts);
+  source = checkSource(source);
+  // Ranges: as nca render's options (src/commands/render.ts) and a gallery job's settings.
+  const W = requireInt('width', opts.width, 4, LIMITS.maxSide);
+  const H = requireInt('height', opts.height, 4, LIMITS.maxSide);
+  const steps = requireInt('steps', opts.steps, 1, LIMITS.maxSteps);
+  const every = optionalInt('every', opts.every, 1, 1_000_000, 1);
+  const scale = optionalInt('scale', opts.scale, 1, 16, 1);
+  const fps = optionalInt('fps', opts.fps, 1, 50, 20); // browsers slow GIF delays under 2/100 s down
+  const perturb = optionalInt('perturb', opts.perturb, 0, 9, 0);
+  const seed = opts.seed === undefined || typeof opts.seed === 'string' ? opts.seed ?? 0 : requireInt('seed', opts.seed, 0, 2 ** 32 - 1);
+  const threads = opts.threads === undefined ? undefined : requireInt('threads', opts.threads, 1, 64);
+  const optProtocol = opts.protocol === undefined ? undefined : requireProtocol('protocol', opts.protocol);
+  const onProgress = optionalFunction('onProgress', opts.onProgress);
+  const signal = optionalSignal('signal', opts.signal);
+  const out = requirePath('out', opts.out);
+  const rng = new Rng(seed);
   const plane = W * H;
   if (W * H > LIMITS.maxCells) throw new UserError(`a ${W}x${H} grid has ${W * H} cells, more than the ${LIMITS.maxCells} nca renders; use a smaller --size`);
-  if (steps > LIMITS.maxSteps) throw new UserError(`--steps ${steps} is more than ${LIMITS.maxSteps}; render in parts`);
-  const format = await outputKind(opts.out);
+  const format = await outputKind(out);
+  const init = checkInit(opts.init ?? (source.kind === 'latent' ? { kind: 'decoder' } : { kind: 'noise' }), source);
+  // The output's size, before anything is built.
+  const fix = 'use a smaller --scale or --size';
+  checkImageSize(`a frame of ${W}x${H} cells at --scale ${scale}`, W * scale, H * scale, fix);
   const framesToWrite = format === 'png' ? 1 : Math.floor(steps / every) + 1;
-  if (format === 'gif' && framesToWrite * plane * scale * scale > LIMITS.maxGifBytes) {
-    throw new UserError(`a GIF of ${framesToWrite} frames of ${W * scale}x${H * scale} would need over 2 GB; use --every, a smaller --scale or a PNG sequence`);
-  }
-  const protocolName: Protocol = opts.protocol ?? source.protocol ?? 'frame';
+  if (format === 'gif') checkGifSize(framesToWrite, W * scale, H * scale, 'use --every, a smaller --scale or a PNG sequence');
+  const protocolName: Protocol = optProtocol ?? source.protocol ?? 'frame';
   const protocol = protocolSteps(protocolName);
 
   // Weights: fixed, or a schedule recomputed every WEIGHT_INTERVAL steps (latent tracks, perturbation).
@@ -110,13 +130,12 @@ export async function render(source: RenderSource, opts: RenderOptions): Promise
   const dynamic = schedule !== null && schedule.changing;
 
   // Initial state [16][H][W]: an RGB image in channels 0..2 (logits under the free protocol), hidden N(0, 0.1^2).
-  const init = opts.init ?? (source.kind === 'latent' ? { kind: 'decoder' } : { kind: 'noise' });
   const state = await initialState(init, source, W, H, rng.fork());
   if (protocolName === 'free') for (let i = 0; i < 3 * plane; i++) state[i] = logit(state[i]!);
 
   const { createEngine } = await import('./nca/engine.js');
-  const engine = await createEngine(firstParams, { width: W, height: H, protocol, threads: opts.threads, dynamicWeights: dynamic, rng: rng.fork() });
-  const sink = await openSink(format, opts.out, W * scale, H * scale, fps);
+  const engine = await createEngine(firstParams, { width: W, height: H, protocol, threads, dynamicWeights: dynamic, rng: rng.fork() });
+  const sink = await openSink(format, out, W * scale, H * scale, fps);
   const tracker = new MotionTracker(W, H, steps);
   const image = { width: W * scale, height: H * scale, data: new Uint8Array(W * scale * H * scale * 4) };
   const { planarToRgba } = await import('./io/image.js');
@@ -136,20 +155,20 @@ export async function render(source: RenderSource, opts: RenderOptions): Promise
   const onStep = (k: number, visible: Float32Array) => {
     tracker.push(visible);
     if (format === 'png' ? k === steps : k % every === 0) emit(visible);
-    if (opts.onProgress && (k === steps || performance.now() - lastReport > 100)) {
+    if (onProgress && (k === steps || performance.now() - lastReport > 100)) {
       lastReport = performance.now();
-      opts.onProgress(k, steps);
+      onProgress(k, steps);
     }
   };
   let x = state;
   try {
     if (!dynamic) {
-      x = await engine.run(x, steps, onStep, opts.signal);
+      x = await engine.run(x, steps, onStep, signal);
     } else {
       for (let done = 0; done < steps; done += WEIGHT_INTERVAL) {
         const n = Math.min(WEIGHT_INTERVAL, steps - done);
         if (done > 0) await engine.setParams(await schedule!.paramsAt(done));
-        x = await engine.run(x, n, (k, v) => onStep(done + k, v), opts.signal);
+        x = await engine.run(x, n, (k, v) => onStep(done + k, v), signal);
       }
     }
     const tSim = performance.now();
@@ -157,7 +176,7 @@ export async function render(source: RenderSource, opts: RenderOptions): Promise
     const stats = tracker.finish();
     const mean = (a: number[]) => (a.length ? a.reduce((s, v) => s + v, 0) / a.length : 0);
     return {
-      out: opts.out,
+      out,
       format,
       width: W,
       height: H,
@@ -182,6 +201,46 @@ export async function render(source: RenderSource, opts: RenderOptions): Promise
     throw e;
   } finally {
     await engine.dispose();
+  }
+}
+
+/** Checks the source given to render() and returns a checked copy (its latent or parameters validated). */
+function checkSource(source: RenderSource): RenderSource {
+  if (typeof source !== 'object' || source === null) throw invalidParameterError('source', "{ kind: 'params', params } or { kind: 'latent', latent, model }", source);
+  const protocol = source.protocol === undefined ? undefined : requireProtocol('source.protocol', source.protocol);
+  if (source.kind === 'params') return { kind: 'params', params: requireParams('source.params', source.params), protocol };
+  if (source.kind === 'latent') {
+    const model = source.model as Partial<LatentModel> | undefined;
+    if (typeof model !== 'object' || model === null || typeof model.hypernetwork !== 'function' || typeof model.decodeFirstFrame !== 'function') {
+      throw invalidParameterError('source.model', 'a model with hypernetwork() and decodeFirstFrame() (see loadModel)', model);
+    }
+    return { kind: 'latent', latent: requireLatent('source.latent', source.latent), model: source.model, protocol };
+  }
+  throw invalidParameterError('source.kind', 'one of params, latent', (source as { kind?: unknown }).kind);
+}
+
+/** Checks the init option: a kind of start, an image with width x height x 4 bytes of data. */
+function checkInit(init: InitSpec, source: RenderSource): InitSpec {
+  if (typeof init !== 'object' || init === null) throw invalidParameterError('init', "{ kind: 'decoder' | 'noise' | 'zeros' | 'image' }", init);
+  switch (init.kind) {
+    case 'decoder':
+      if (source.kind !== 'latent') throw new UserError('--init decoder needs a latent (the first-frame decoder runs on it); use --init noise with --params');
+      return init;
+    case 'noise':
+    case 'zeros':
+      return init;
+    case 'image': {
+      const img = init.image as Partial<RgbaImage> | undefined;
+      if (typeof img !== 'object' || img === null) throw invalidParameterError('init.image', 'an RGBA image { width, height, data }', img);
+      const w = requireInt('init.image.width', img.width, 1, OUTPUT_LIMITS.maxSide);
+      const h = requireInt('init.image.height', img.height, 1, OUTPUT_LIMITS.maxSide);
+      if (!(img.data instanceof Uint8Array) || img.data.length !== w * h * 4) {
+        throw invalidParameterError('init.image.data', `a Uint8Array of ${w * h * 4} bytes (RGBA)`, img.data instanceof Uint8Array ? `${img.data.length} bytes` : img.data);
+      }
+      return init;
+    }
+    default:
+      throw invalidParameterError('init.kind', 'one of decoder, noise, zeros, image', (init as { kind?: unknown }).kind);
   }
 }
 
@@ -210,7 +269,7 @@ function latentSchedule(source: Extract<RenderSource, { kind: 'latent' }>, steps
   const a = PERTURB_AR, b = Math.sqrt(1 - PERTURB_AR * PERTURB_AR);
   for (let i = 0; i < intervals; i++) {
     const t = (i * WEIGHT_INTERVAL) / (fps * every);
-    const base = latent.z ?? trackAt(latent.track!, t);
+    const base = latent.z ?? sampleTrack(latent.track!, t);
     if (i > 0 && sigma > 0) for (let d = 0; d < LATENT_DIM; d++) walk[d] = a * walk[d]! + b * rng.normal();
     for (let d = 0; d < LATENT_DIM; d++) zAll[i * LATENT_DIM + d] = base[d]! + sigma * walk[d]!;
     if (!changing) break;
@@ -232,7 +291,7 @@ function latentSchedule(source: Extract<RenderSource, { kind: 'latent' }>, steps
         cache.set(start, block);
       }
       const off = (i - start) * 4640;
-      return ncaParams(block.slice(off, off + 4640));
+      return ncaParams(block.slice(off, off + 4640), `the model's NCA weights for the latent at step ${step}`);
     },
   };
 }
@@ -262,7 +321,7 @@ async function initialState(init: InitSpec, source: RenderSource, W: number, H: 
       break;
     }
     case 'decoder': {
-      if (source.kind !== 'latent') throw new UserError('--init decoder needs a latent (the first-frame decoder runs on it); use --init noise with --params');
+      if (source.kind !== 'latent') throw new Error('initialState: decoder start without a latent (checkInit refuses it)');
       const z = source.latent.z ?? source.latent.track![0]!.z;
       const grid = await source.model.decodeFirstFrame(z, 1); // [16][32][32]
       const G = 32;

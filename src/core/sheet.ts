@@ -15,14 +15,15 @@
  * taller). With `blocks` > 1 the rows are split into that many side-by-side blocks (a long list of
  * latents stays a readable, roughly square image).
  */
-import { UserError } from './errors.js';
+import { UserError, invalidParameterError, optionalFunction, optionalInt, optionalSignal, requireChoice, requireInt, requirePath } from './errors.js';
+import { checkImageSize } from './limits.js';
 import { GLYPH_HEIGHT, drawText, textWidth } from './io/font.js';
 import type { RgbaImage } from './io/image.js';
-import { LATENT_DIM } from './latent.js';
+import { requireLatentVector } from './latent.js';
 import { MotionTracker, type AliveClass } from './metrics.js';
-import { CHANNELS, ncaParams, type Protocol } from './nca/params.js';
+import { CHANNELS, ncaParams, requireProtocol, type Protocol } from './nca/params.js';
 import { protocolSteps } from './nca/graph.js';
-import type { LatentModel } from './render.js';
+import { LIMITS, type LatentModel } from './render.js';
 import { Rng } from './rng.js';
 
 export interface SheetRow {
@@ -34,24 +35,26 @@ export interface SheetRow {
   seed: number | string;
 }
 
+/** Every option is checked by renderSheet() with these names and ranges (nca sheet's); the sheet stays within OUTPUT_LIMITS. */
 export interface SheetOptions {
-  /** Grid size in cells. */
+  /** Grid size in cells, 4..1024 per side. */
   width: number;
   height: number;
-  /** Frames to show, ascending, distinct, >= 0 (frame 0 is the start); the run lasts to the last one (>= 1). */
+  /** Frames to show, ascending, distinct, 0..LIMITS.maxSteps (frame 0 is the start); the run lasts to the last one (>= 1). */
   frames: number[];
-  /** Nearest-neighbour upscaling of each cell (default 1). */
+  /** Nearest-neighbour upscaling of each cell, 1..16 (default 1). */
   scale?: number;
-  /** Pixels of background between and around the cells (default 2). */
+  /** Pixels of background between and around the cells, 0..64 (default 2). */
   gutter?: number;
   /** Frame numbers above the columns and row labels on the left (default true). */
   labels?: boolean;
-  /** Lay the rows out in this many side-by-side blocks (default 1: one column of rows). */
+  /** Lay the rows out in this many side-by-side blocks, 1..64 (default 1: one column of rows). */
   blocks?: number;
   /** Start grid: uniform noise (the alive measure's start, default) or the model's first-frame decoder. */
   init?: 'noise' | 'decoder';
   /** The model's protocol (default 'frame'). */
   protocol?: Protocol;
+  /** onnxruntime threads, 1..64 (default: the number of cores). */
   threads?: number;
   /** A .png path, written atomically. */
   out: string;
@@ -90,8 +93,6 @@ export interface SheetSummary {
   seconds: { total: number; perRow: number };
 }
 
-/** The largest sheet written, in pixels (a 256 MB RGBA buffer). */
-export const MAX_SHEET_PIXELS = 64 * 1024 * 1024;
 const BACKGROUND = [24, 24, 24] as const;
 const INK = [225, 225, 225] as const;
 
@@ -120,7 +121,7 @@ export function sheetLayout(opts: { rows: number; columns: number; cellWidth: nu
   const fontScale = cellHeight >= 48 ? 2 : 1;
   const pad = Math.max(2, gutter);
   const labels = opts.rowLabels !== undefined;
-  const labelWidth = labels ? Math.max(0, ...opts.rowLabels!.map((l) => textWidth(l, fontScale))) + pad : 0;
+  const labelWidth = labels ? opts.rowLabels!.reduce((m, l) => Math.max(m, textWidth(l, fontScale)), 0) + pad : 0;
   const headerHeight = labels ? GLYPH_HEIGHT * fontScale + pad : 0;
   const blockWidth = labelWidth + gutter + columns * (cellWidth + gutter);
   const blockGap = blocks > 1 ? 2 * pad : 0;
@@ -145,10 +146,11 @@ export function sheetLayout(opts: { rows: number; columns: number; cellWidth: nu
 
 /** Check a frame list: ascending, distinct integers >= 0 with a last frame >= 1. */
 export function checkFrames(frames: number[]): void {
+  if (!Array.isArray(frames)) throw invalidParameterError('frames', 'an array of frame numbers', frames);
   if (frames.length === 0) throw new UserError('give at least one frame, e.g. --frames 0,100,250,500');
   for (let i = 0; i < frames.length; i++) {
     const f = frames[i]!;
-    if (!Number.isInteger(f) || f < 0) throw new UserError(`frame ${f} is not a frame number; frames are integers >= 0, e.g. --frames 0,100,250,500`);
+    if (!Number.isInteger(f) || f < 0 || f > LIMITS.maxSteps) throw new UserError(`frame ${f} is not a frame number; frames are integers 0..${LIMITS.maxSteps}, e.g. --frames 0,100,250,500`);
     if (i > 0 && f <= frames[i - 1]!) throw new UserError(`frames must increase, but ${f} follows ${frames[i - 1]}; e.g. --frames 0,100,250,500`);
   }
   if (frames[frames.length - 1]! < 1) throw new UserError('the last frame must be at least 1 (frame 0 is the start grid)');
@@ -157,23 +159,39 @@ export function checkFrames(frames: number[]): void {
 /** Render every row to its last frame and write the contact sheet PNG. */
 export async function renderSheet(model: LatentModel, rows: SheetRow[], opts: SheetOptions): Promise<SheetSummary> {
   const t0 = performance.now();
-  const { width: W, height: H, frames } = opts;
-  const scale = opts.scale ?? 1;
-  const gutter = opts.gutter ?? 2;
+  if (typeof opts !== 'object' || opts === null) throw invalidParameterError('options', 'an object { width, height, frames, out, ... }', opts);
+  if (typeof model !== 'object' || model === null || typeof model.hypernetwork !== 'function' || typeof model.decodeFirstFrame !== 'function') {
+    throw invalidParameterError('model', 'a model with hypernetwork() and decodeFirstFrame() (see loadModel)', model);
+  }
+  const W = requireInt('width', opts.width, 4, 1024);
+  const H = requireInt('height', opts.height, 4, 1024);
+  const frames = opts.frames;
+  const scale = optionalInt('scale', opts.scale, 1, 16, 1);
+  const gutter = optionalInt('gutter', opts.gutter, 0, 64, 2);
+  if (opts.labels !== undefined && typeof opts.labels !== 'boolean') throw invalidParameterError('labels', 'a boolean', opts.labels);
   const labels = opts.labels ?? true;
-  const init = opts.init ?? 'noise';
-  const protocolName: Protocol = opts.protocol ?? 'frame';
+  const blocks = optionalInt('blocks', opts.blocks, 1, 64, 1);
+  const init = opts.init === undefined ? 'noise' : requireChoice('init', opts.init, ['noise', 'decoder'] as const);
+  const protocolName: Protocol = opts.protocol === undefined ? 'frame' : requireProtocol('protocol', opts.protocol);
+  const threads = opts.threads === undefined ? undefined : requireInt('threads', opts.threads, 1, 64);
+  const onProgress = optionalFunction('onProgress', opts.onProgress);
+  const signal = optionalSignal('signal', opts.signal);
+  const out = requirePath('out', opts.out);
   const protocol = protocolSteps(protocolName);
+  if (!Array.isArray(rows)) throw invalidParameterError('rows', 'an array of { label, z, seed }', rows);
   if (rows.length === 0) throw new UserError('a contact sheet needs at least one row (latent)');
-  if (!opts.out.toLowerCase().endsWith('.png')) throw new UserError(`cannot write ${opts.out}: a contact sheet is a .png file`);
+  if (!out.toLowerCase().endsWith('.png')) throw new UserError(`cannot write ${out}: a contact sheet is a .png file`);
   checkFrames(frames);
-  for (const r of rows) if (r.z.length !== LATENT_DIM) throw new RangeError(`sheet row ${r.label}: latent has ${r.z.length} numbers, expected ${LATENT_DIM}`);
+  rows = rows.map((r, i) => {
+    if (typeof r !== 'object' || r === null) throw invalidParameterError(`rows[${i}]`, 'a row { label, z, seed }', r);
+    if (typeof r.label !== 'string') throw invalidParameterError(`rows[${i}].label`, 'a string', r.label);
+    const seed = typeof r.seed === 'string' ? r.seed : requireInt(`rows[${i}].seed`, r.seed, 0, 2 ** 32 - 1);
+    return { label: r.label, z: requireLatentVector(`rows[${i}].z`, r.z), seed };
+  });
   const steps = frames[frames.length - 1]!;
   const plane = W * H;
-  const layout = sheetLayout({ rows: rows.length, columns: frames.length, cellWidth: W * scale, cellHeight: H * scale, gutter, rowLabels: labels ? rows.map((r) => r.label) : undefined, blocks: opts.blocks });
-  if (layout.width * layout.height > MAX_SHEET_PIXELS) {
-    throw new UserError(`a ${layout.width}x${layout.height} sheet is more than ${MAX_SHEET_PIXELS} pixels; use fewer rows or frames, a smaller --size or --scale`);
-  }
+  const layout = sheetLayout({ rows: rows.length, columns: frames.length, cellWidth: W * scale, cellHeight: H * scale, gutter, rowLabels: labels ? rows.map((r) => r.label) : undefined, blocks });
+  checkImageSize(`a sheet of ${rows.length} rows x ${frames.length} frames of ${W * scale}x${H * scale} px cells`, layout.width, layout.height, 'use fewer rows or frames, more --blocks, a smaller --size or --scale');
 
   // The canvas: background, then labels, then cells as the runs reach their frames.
   const sheet: RgbaImage = { width: layout.width, height: layout.height, data: new Uint8Array(layout.width * layout.height * 4) };
@@ -206,14 +224,14 @@ export async function renderSheet(model: LatentModel, rows: SheetRow[], opts: Sh
   const total = rows.length * steps;
   let lastReport = 0;
   for (let r = 0; r < rows.length; r++) {
-    opts.signal?.throwIfAborted();
+    signal?.throwIfAborted();
     const row = rows[r]!;
     // Draws in nca render's order: its latent schedule's fork (perturbation, unused here), the start, the hidden noise.
     const rng = new Rng(row.seed);
     rng.fork();
     const initRng = rng.fork();
     const engineRng = rng.fork();
-    const params = ncaParams(await model.hypernetwork(row.z, 1));
+    const params = ncaParams(await model.hypernetwork(row.z, 1), `the model's NCA weights for row ${row.label}`);
     // Start state [16][H][W]: RGB in channels 0..2 (logits under the free protocol), hidden N(0, 0.1^2) or the decoder's.
     const state = new Float32Array(CHANNELS * plane);
     initRng.fillNormal(state.subarray(3 * plane), 0, 0.1);
@@ -231,16 +249,16 @@ export async function renderSheet(model: LatentModel, rows: SheetRow[], opts: Sh
     tracker.push(startRgb);
     let column = 0;
     if (frames[0] === 0) blit(startRgb, r, column++);
-    const engine = await createEngine(params, { width: W, height: H, protocol, threads: opts.threads, rng: engineRng });
+    const engine = await createEngine(params, { width: W, height: H, protocol, threads, rng: engineRng });
     try {
       await engine.run(state, steps, (k, visible) => {
         tracker.push(visible);
         if (k === frames[column]) blit(visible, r, column++);
-        if (opts.onProgress && (k === steps || performance.now() - lastReport > 100)) {
+        if (onProgress && (k === steps || performance.now() - lastReport > 100)) {
           lastReport = performance.now();
-          opts.onProgress(r * steps + k, total);
+          onProgress(r * steps + k, total);
         }
-      }, opts.signal);
+      }, signal);
     } finally {
       await engine.dispose();
     }
@@ -250,10 +268,10 @@ export async function renderSheet(model: LatentModel, rows: SheetRow[], opts: Sh
 
   const { encodePng } = await import('./io/png.js');
   const { writeFileAtomic } = await import('./io/atomic.js');
-  await writeFileAtomic(opts.out, encodePng(sheet));
+  await writeFileAtomic(out, encodePng(sheet));
   const seconds = (performance.now() - t0) / 1000;
   return {
-    out: opts.out,
+    out,
     width: layout.width,
     height: layout.height,
     cell: { width: layout.cellWidth, height: layout.cellHeight },

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
 import { buildNcaGraph, graphNames, graphWeights, type StepProtocol } from './graph.js';
-import { CHANNELS, type NcaParams } from './params.js';
+import { UserError, invalidParameterError, optionalInt, requireInt, requireNumber } from '../errors.js';
+import { CHANNELS, requireParams, type NcaParams } from './params.js';
 import type { Rng } from '../rng.js';
 
 export type { StepProtocol } from './graph.js';
@@ -49,16 +50,23 @@ type Session = ort.InferenceSession;
 
 /** Creates an onnxruntime engine that runs the NCA of `params` on grids of the given size. */
 export async function createEngine(params: NcaParams, opts: EngineOptions): Promise<NcaEngine> {
-  const { width: W, height: H, protocol } = opts;
-  const N = opts.batch ?? 1;
-  const K = Math.max(1, opts.stepsPerRun ?? 8);
-  const threads = opts.threads ?? availableParallelism();
+  params = requireParams('params', params);
+  if (typeof opts !== 'object' || opts === null) throw invalidParameterError('options', 'an object { width, height, protocol, ... }', opts);
+  // Grids of 1..16384 cells per side; the whole batch's state ([N][16][H][W] float32) at most 4 GB.
+  const W = requireInt('width', opts.width, 1, 16384);
+  const H = requireInt('height', opts.height, 1, 16384);
+  const N = optionalInt('batch', opts.batch, 1, 65536, 1);
+  if (N * W * H > MAX_ENGINE_CELLS) throw new UserError(`batch x width x height is ${N * W * H} cells, more than the ${MAX_ENGINE_CELLS} an engine runs`);
+  const protocol = checkStepProtocol(opts.protocol);
+  const K = optionalInt('stepsPerRun', opts.stepsPerRun, 1, 1000, 8);
+  const threads = optionalInt('threads', opts.threads, 1, 64, availableParallelism());
+  if (opts.dynamicWeights !== undefined && typeof opts.dynamicWeights !== 'boolean') throw invalidParameterError('dynamicWeights', 'a boolean', opts.dynamicWeights);
   const dynamic = opts.dynamicWeights ?? false;
   const free = protocol.kind === 'free';
   const carry = free ? CHANNELS : protocol.carry;
   const noise = !free && protocol.hidden === 'noise';
   const noiseStd = !free && protocol.noiseStd !== undefined ? protocol.noiseStd : 0.1;
-  if (noise && !opts.rng) throw new Error('createEngine: protocol with hidden noise needs opts.rng');
+  if (noise && (typeof opts.rng !== 'object' || opts.rng === null || typeof opts.rng.fillNormal !== 'function')) throw invalidParameterError('rng', 'an Rng (the protocol draws hidden noise)', opts.rng);
   const plane = H * W;
   const hiddenSize = N * (CHANNELS - carry) * plane;
   const frameChannels = free ? 3 : carry;
@@ -111,7 +119,10 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
     protocol,
     threads,
     async run(state, steps, onStep, signal) {
-      if (state.length !== N * CHANNELS * plane) throw new Error(`engine.run: state has ${state.length} floats, expected ${N * CHANNELS * plane}`);
+      if (!(state instanceof Float32Array)) throw invalidParameterError('state', `a Float32Array of ${N * CHANNELS * plane} numbers`, state);
+      requireInt('steps', steps, 0, Number.MAX_SAFE_INTEGER);
+      if (onStep !== undefined && typeof onStep !== 'function') throw invalidParameterError('onStep', 'a function', onStep);
+      if (state.length !== N * CHANNELS * plane) throw new UserError(`state has ${state.length} numbers, expected ${N * CHANNELS * plane} ([${N}][${CHANNELS}][${H}][${W}])`);
       // Carried channels only: [N][carry][H][W]
       let carried: Float32Array;
       if (free) carried = state.slice();
@@ -144,6 +155,7 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
       return next;
     },
     async setParams(p) {
+      p = requireParams('params', p);
       current = p;
       setWeightFeeds(p);
       if (!dynamic) {
@@ -158,6 +170,21 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
       sessions.clear();
     },
   };
+}
+
+/** The most cells (batch x width x height) an engine runs: a 4 GB float32 state of 16 channels. */
+export const MAX_ENGINE_CELLS = 2 ** 26;
+
+/** Checks a step protocol: { kind: 'free' } or { kind: 'carry', carry 1..16, squash sigmoid|none, hidden noise|zero, noiseStd >= 0 }. */
+function checkStepProtocol(p: StepProtocol): StepProtocol {
+  if (typeof p !== 'object' || p === null) throw invalidParameterError('protocol', "a step protocol ({ kind: 'free' } or FRAME_PROTOCOL)", p);
+  if (p.kind === 'free') return p;
+  if (p.kind !== 'carry') throw invalidParameterError('protocol.kind', 'one of free, carry', (p as { kind?: unknown }).kind);
+  requireInt('protocol.carry', p.carry, 1, CHANNELS);
+  if (p.squash !== 'sigmoid' && p.squash !== 'none') throw invalidParameterError('protocol.squash', 'one of sigmoid, none', p.squash);
+  if (p.hidden !== 'noise' && p.hidden !== 'zero') throw invalidParameterError('protocol.hidden', 'one of noise, zero', p.hidden);
+  if (p.noiseStd !== undefined) requireNumber('protocol.noiseStd', p.noiseStd, 0, 1e3);
+  return p;
 }
 
 /** How many visible channels `onStep` receives per grid. */

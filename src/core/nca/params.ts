@@ -1,5 +1,5 @@
 import { readTextFile } from '../io/read.js';
-import { UserError } from '../errors.js';
+import { UserError, invalidParameterError, isFloat32, requireNumber, shown } from '../errors.js';
 import type { Rng } from '../rng.js';
 
 /** Channels of the NCA state: 0..2 are RGB (pre-sigmoid), 3..15 hidden. */
@@ -33,9 +33,17 @@ export interface NcaParams {
   readonly b2: Float32Array;
 }
 
-export function ncaParams(flat: Float32Array): NcaParams {
+/**
+ * The NCA of a flat parameter vector: a Float32Array of PARAM_COUNT finite numbers (NaN or Infinity
+ * would make every frame one colour). `name` names the vector in errors.
+ */
+export function ncaParams(flat: Float32Array, name = 'params'): NcaParams {
+  if (!(flat instanceof Float32Array)) throw invalidParameterError(name, `a Float32Array of ${PARAM_COUNT} numbers`, flat);
   if (flat.length !== PARAM_COUNT) {
     throw new UserError(`an NCA parameter vector has ${PARAM_COUNT} numbers, not ${flat.length}`);
+  }
+  for (let i = 0; i < PARAM_COUNT; i++) {
+    if (!Number.isFinite(flat[i]!)) throw new UserError(`${name}[${i}] is ${flat[i]}, expected a finite number (NCA weights)`);
   }
   const view = (k: keyof typeof PARAM_LAYOUT, n: number) => flat.subarray(PARAM_LAYOUT[k].offset, PARAM_LAYOUT[k].offset + n);
   return { flat, w1: view('w1', W_SIZE), b1: view('b1', CHANNELS), w2: view('w2', W_SIZE), b2: view('b2', CHANNELS) };
@@ -48,7 +56,10 @@ export function ncaParams(flat: Float32Array): NcaParams {
  */
 export const RANDOM_PARAMS_BOUND = 1 / Math.sqrt(CHANNELS * KERNEL * KERNEL);
 
+/** `bound` in [0, 1e6]. */
 export function randomParams(rng: Rng, bound = RANDOM_PARAMS_BOUND): NcaParams {
+  requireNumber('bound', bound, 0, 1e6);
+  if (typeof rng !== 'object' || rng === null || typeof rng.fillUniform !== 'function') throw invalidParameterError('rng', 'an Rng', rng);
   return ncaParams(rng.fillUniform(new Float32Array(PARAM_COUNT), -bound, bound));
 }
 
@@ -75,6 +86,8 @@ export const PARAMS_LAYOUT_TEXT = 'w1[16][16][3][3] (out,in,ky,kx), b1[16], w2[1
 
 /** Serialise with 9 significant digits: every float32 round-trips exactly. */
 export function paramsToJson(params: NcaParams, extra: { protocol?: Protocol; provenance?: Record<string, unknown> } = {}): string {
+  params = requireParams('params', params);
+  if (extra.protocol !== undefined) requireProtocol('protocol', extra.protocol);
   const file: ParamsFile = {
     format: PARAMS_FORMAT,
     version: PARAMS_VERSION,
@@ -109,13 +122,26 @@ export function parseParams(text: string, source: string): { params: NcaParams; 
   const flat = new Float32Array(PARAM_COUNT);
   for (let i = 0; i < PARAM_COUNT; i++) {
     const v = f.params[i];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new UserError(`${source}: params[${i}] is ${JSON.stringify(v)}, expected a finite number`);
+    if (!isFloat32(v)) throw new UserError(`${source}: params[${i}] is ${shown(v)}, expected a number that is finite as a float32 (|x| <= 3.4028235e38)`);
     flat[i] = v;
   }
   if (f.protocol !== undefined && f.protocol !== 'frame' && f.protocol !== 'free') {
     throw new UserError(`${source} has protocol ${JSON.stringify(f.protocol)}, expected "frame" or "free"`);
   }
-  return { params: ncaParams(flat), protocol: f.protocol, provenance: f.provenance };
+  return { params: ncaParams(flat, `${source}: params`), protocol: f.protocol, provenance: f.provenance };
+}
+
+/** Checks NCA parameters given to the API (`{ flat }` of PARAM_COUNT finite numbers) and returns fresh views of them. */
+export function requireParams(name: string, params: unknown): NcaParams {
+  const flat = typeof params === 'object' && params !== null ? (params as Partial<NcaParams>).flat : undefined;
+  if (!(flat instanceof Float32Array)) throw invalidParameterError(name, `NCA parameters ({ flat: Float32Array(${PARAM_COUNT}) }, see ncaParams)`, params);
+  return ncaParams(flat, `${name}.flat`);
+}
+
+/** A protocol name: 'frame' or 'free'. */
+export function requireProtocol(name: string, value: unknown): Protocol {
+  if (value !== 'frame' && value !== 'free') throw invalidParameterError(name, 'one of frame, free', value);
+  return value;
 }
 
 export async function loadParams(path: string): Promise<ReturnType<typeof parseParams>> {
