@@ -1,3 +1,5 @@
+import { requireInt } from '../errors.js';
+import { checkImageSize } from '../limits.js';
 import { melSpectrogram, powerToDb } from './mel.js';
 
 /**
@@ -10,10 +12,12 @@ import { melSpectrogram, powerToDb } from './mel.js';
 export interface SpectrogramImageOptions {
   /** Sample rate of the input. Default 22050. */
   sampleRate?: number;
-  /** Time columns. Default 32. */
+  /** Time columns, 1..16384. Default 32. */
   width?: number;
-  /** Mel bands (rows). Default 32. */
+  /** Mel bands (rows), 1..16384. Default 32. */
   height?: number;
+  /** Pixels per cell side of the picture that will be drawn from it (colorize), 1..16384. Default 1. */
+  scale?: number;
   /** Length of the clip window in seconds, or null for the whole input. Default 2. */
   durationSeconds?: number | null;
   /** FFT size. Default 2048. */
@@ -40,10 +44,22 @@ export interface SpectrogramImage {
 /** The default clip window of a training sequence, in seconds. */
 export const CLIP_SECONDS = 2;
 
+/**
+ * Refuses a spectrogram picture of width x height cells drawn at scale x scale pixels each that is
+ * past OUTPUT_LIMITS (src/core/limits.ts); call it before reading the audio.
+ */
+export function checkSpectrogramSize(width: number, height: number, scale = 1): void {
+  requireInt('width', width, 1, 16384);
+  requireInt('height', height, 1, 16384);
+  requireInt('scale', scale, 1, 16384);
+  checkImageSize(`a ${width}x${height} spectrogram at --scale ${scale}`, width * scale, height * scale, 'use a smaller --scale or --size');
+}
+
 export function spectrogramImage(samples: Float32Array, opts: SpectrogramImageOptions = {}): SpectrogramImage {
   const sampleRate = opts.sampleRate ?? 22050;
   const width = opts.width ?? 32;
   const height = opts.height ?? 32;
+  checkSpectrogramSize(width, height, opts.scale ?? 1);
   const topDb = opts.topDb ?? 80;
   const duration = opts.durationSeconds === undefined ? CLIP_SECONDS : opts.durationSeconds;
   const warnings: string[] = [];
