@@ -41,8 +41,11 @@ const NOTE_OFFSETS: Record<string, number> = { C: 0, D: 2, E: 4, F: 5, G: 7, A: 
 const SHARP_NAMES = ['C', 'C#', 'D', 'D#', 'E', 'F', 'F#', 'G', 'G#', 'A', 'A#', 'B'];
 
 /**
- * Parse a note: a name with optional accidentals and octave ("A4", "F#4", "Bb3", "C-1", "Ebb5",
- * "a4") or a MIDI number ("69"). Scientific pitch: C4 = 60, A4 = 69. Returns the MIDI number.
+ * Parse a note. Either a name: a letter A-G (either case), at most one accidental (# or s for
+ * sharp, b for flat, or ♯ ♭), an octave from -1 to 9, and optionally a detune in cents from -50 to
+ * +50 ("A4", "F#4", "Bb3", "C-1", "a4", "A4+50c", "C#5-25c"); or a MIDI number from 0 to 127,
+ * fractions allowed ("69", "69.5"). Scientific pitch: C4 = 60, A4 = 69. Returns the MIDI number
+ * (fractional for a detuned or fractional note; noteName labels it with its cents).
  */
 export function parseNote(text: string, optionName = '--note'): number {
   const s = String(text).trim();
@@ -51,19 +54,26 @@ export function parseNote(text: string, optionName = '--note'): number {
     if (n < 0 || n > 127) throw invalidParameterError(optionName, 'a MIDI number between 0 and 127 or a note name like A4, F#4, Bb3', text);
     return n;
   }
-  const m = /^([A-Ga-g])((?:#|b|♯|♭|s)*)(-?\d+)$/.exec(s);
-  if (!m) throw invalidParameterError(optionName, 'a note name like A4, F#4, Bb3 or a MIDI number like 69', text);
-  let semitone = NOTE_OFFSETS[m[1]!.toUpperCase()]!;
-  for (const c of m[2]!) semitone += c === 'b' || c === '♭' ? -1 : 1;
-  const midi = (Number(m[3]) + 1) * 12 + semitone;
+  const m = /^([A-Ga-g])(#|b|♯|♭|s)?(-1|\d)(?:([+-]\d{1,2})c)?$/.exec(s);
+  if (!m) throw invalidParameterError(optionName, 'a note name like A4, F#4, Bb3 (a letter, at most one accidental, an octave from -1 to 9) or a MIDI number like 69', text);
+  const accidental = m[2] === undefined ? 0 : m[2] === 'b' || m[2] === '♭' ? -1 : 1;
+  const cents = m[4] === undefined ? 0 : Number(m[4]);
+  if (cents < -50 || cents > 50) throw invalidParameterError(optionName, 'a detune between -50c and +50c (past that, name the next note)', text);
+  const midi = (Number(m[3]) + 1) * 12 + NOTE_OFFSETS[m[1]!.toUpperCase()]! + accidental + cents / 100;
   if (midi < 0 || midi > 127) throw invalidParameterError(optionName, 'a note between C-1 and G9', text);
   return midi;
 }
 
-/** Name of a (rounded) MIDI note with sharps: 69 -> "A4", 66 -> "F#4". */
+/**
+ * Name of a MIDI note with sharps: 69 -> "A4", 66 -> "F#4". A fractional MIDI number is named by
+ * its nearest note and the detune in cents, so the label says the pitch that sounds:
+ * 69.25 -> "A4+25c", 69.5 -> "A#4-50c" (452.9 Hz). parseNote reads these names back.
+ */
 export function noteName(midi: number): string {
   const n = Math.round(midi);
-  return `${SHARP_NAMES[((n % 12) + 12) % 12]}${Math.floor(n / 12) - 1}`;
+  const cents = Math.round((midi - n) * 100);
+  const name = `${SHARP_NAMES[((n % 12) + 12) % 12]}${Math.floor(n / 12) - 1}`;
+  return cents === 0 ? name : `${name}${cents > 0 ? '+' : ''}${cents}c`;
 }
 
 /** Equal-tempered frequency of a MIDI note (A4 = 440 Hz). */

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { UserError } from '../errors.js';
+import { readInput } from '../io/read.js';
 import { resample } from './resample.js';
 
 /**
@@ -16,6 +16,9 @@ import { resample } from './resample.js';
 
 /** The rate every analysis in nca runs at (docs/design.md#training-data). */
 export const ANALYSIS_RATE = 22050;
+
+/** The most channels nca reads from a WAV file (mixed to mono); the format allows 65535. */
+export const MAX_WAV_CHANNELS = 256;
 
 export interface WavSourceInfo {
   /** Container: 'RIFF', 'RIFX' (big-endian) or 'RF64'. */
@@ -47,7 +50,10 @@ export interface DecodeOptions {
   name?: string;
   /** Output rate in Hz, or null to keep the file's rate. Default 22050. */
   targetRate?: number | null;
-  /** Refuse truncated data instead of decoding what is there with a warning. Default false. */
+  /**
+   * Refuse truncated data and non-finite float samples (NaN, infinity) instead of decoding with a
+   * warning (what is there; non-finite samples as 0). Default false.
+   */
   strict?: boolean;
 }
 
@@ -85,17 +91,9 @@ const UNSUPPORTED_CODECS: Record<number, string> = {
 
 const CONVERT_HINT = 'convert it to 16-bit PCM WAV first (e.g. ffmpeg -i in.wav -c:a pcm_s16le out.wav)';
 
-/** Read and decode a WAV file (see decodeWav). */
+/** Read and decode a WAV file (see decodeWav); the file must be a regular file within the WAV input limit. */
 export async function readWav(path: string, opts: Omit<DecodeOptions, 'name'> = {}): Promise<DecodedAudio> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`${path}: no such file; check the path`);
-    if (code === 'EISDIR') throw new UserError(`${path} is a folder, not a WAV file`);
-    throw new UserError(`${path}: cannot read (${code ?? (e as Error).message})`);
-  }
+  const bytes = await readInput(path, 'WAV file', 'wav');
   return decodeWav(bytes, { ...opts, name: path });
 }
 
@@ -205,6 +203,9 @@ export function decodeWav(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedA
     throw new UserError(`${name} uses the ${codec} codec (format 0x${fmt.formatTag.toString(16).padStart(4, '0')}), which nca cannot decode; ${CONVERT_HINT.replace('in.wav', name)}`);
   }
   if (fmt.channels < 1) throw new UserError(`${name} declares ${fmt.channels} channels; the header is damaged`);
+  if (fmt.channels > MAX_WAV_CHANNELS) {
+    throw new UserError(`${name} declares ${fmt.channels} channels; nca reads 1 to ${MAX_WAV_CHANNELS} channels (the header is damaged, or mix the file down first, e.g. ffmpeg -i ${name} -ac 1 mono.wav)`);
+  }
   if (!(fmt.sampleRate >= 1000 && fmt.sampleRate <= 768000)) {
     throw new UserError(`${name} declares a sample rate of ${fmt.sampleRate} Hz (expected 1000 to 768000); the header is damaged`);
   }
@@ -230,9 +231,21 @@ export function decodeWav(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedA
   let mono: Float32Array;
   switch (fmt.formatTag) {
     case FORMAT_PCM:
-    case FORMAT_FLOAT:
-      mono = decodeLinear(data, fmt, little);
+    case FORMAT_FLOAT: {
+      const frameBytes = linearFrameBytes(fmt);
+      if (data.length > 0 && data.length < frameBytes) {
+        throw new UserError(`${name} holds ${data.length} bytes of audio, less than one sample frame (${frameBytes} bytes for ${fmt.channels} channel(s) of ${fmt.bitsPerSample}-bit ${fmt.formatTag === FORMAT_FLOAT ? 'float' : 'PCM'}); the file is cut short or its header is damaged`);
+      }
+      const decoded = decodeLinear(data, fmt, little);
+      mono = decoded.samples;
+      if (decoded.nonFinite > 0) {
+        const total = decoded.samples.length * fmt.channels;
+        const message = `${name} has ${decoded.nonFinite} of ${total} float samples that are not finite numbers (NaN or infinity)`;
+        if (opts.strict) throw new UserError(`${message}; the file is damaged (leave out --strict to read them as silence)`);
+        warnings.push(`${message}; read them as 0 (silence)`);
+      }
       break;
+    }
     case FORMAT_ALAW:
     case FORMAT_MULAW:
       mono = decodeCompanded(data, fmt.channels, fmt.formatTag === FORMAT_ALAW ? alawTable() : mulawTable());
@@ -242,7 +255,13 @@ export function decodeWav(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedA
       // the last block is padded: the fact chunk says how many frames are real
       if (factFrames !== null && factFrames > 0 && factFrames < mono.length) mono = mono.subarray(0, factFrames);
   }
-  if (mono.length === 0) throw new UserError(`${name} contains no audio samples (the data chunk is empty)`);
+  if (mono.length === 0) {
+    throw new UserError(
+      data.length === 0
+        ? `${name} contains no audio samples (the data chunk is empty)`
+        : `${name} contains no complete audio sample: its ${data.length} data bytes are less than one sample frame of ${fmt.channels} channel(s) (the file is cut short or its header is damaged)`,
+    );
+  }
 
   const source: WavSourceInfo = {
     container,
@@ -299,12 +318,25 @@ function codecName(tag: number, bits: number): string {
   }
 }
 
-/** PCM (8-bit unsigned; 16/24/32-bit signed, any container) and float 32/64, mixed to mono. */
-function decodeLinear(data: Uint8Array, fmt: FmtChunk, little: boolean): Float32Array {
+/** Bytes per sample of one channel: from the block alignment when it is consistent (12-bit in 2 bytes, 20-bit in 3...). */
+function linearContainerBytes(fmt: FmtChunk): number {
+  const ch = fmt.channels;
+  return fmt.blockAlign >= ch && fmt.blockAlign % ch === 0 ? fmt.blockAlign / ch : Math.ceil(fmt.bitsPerSample / 8);
+}
+
+/** Bytes of one sample frame (all channels) of PCM or float data. */
+function linearFrameBytes(fmt: FmtChunk): number {
+  return linearContainerBytes(fmt) * fmt.channels;
+}
+
+/**
+ * PCM (8-bit unsigned; 16/24/32-bit signed, any container) and float 32/64, mixed to mono.
+ * Non-finite float samples count as 0; `nonFinite` says how many there were.
+ */
+function decodeLinear(data: Uint8Array, fmt: FmtChunk, little: boolean): { samples: Float32Array; nonFinite: number } {
   const ch = fmt.channels;
   const isFloat = fmt.formatTag === FORMAT_FLOAT;
-  // Bytes per sample come from the block alignment when it is consistent (12-bit in 2 bytes, 20-bit in 3...).
-  const containerBytes = fmt.blockAlign >= ch && fmt.blockAlign % ch === 0 ? fmt.blockAlign / ch : Math.ceil(fmt.bitsPerSample / 8);
+  const containerBytes = linearContainerBytes(fmt);
   const frameBytes = containerBytes * ch;
   const frames = Math.floor(data.length / frameBytes);
   const out = new Float32Array(frames);
@@ -323,16 +355,21 @@ function decodeLinear(data: Uint8Array, fmt: FmtChunk, little: boolean): Float32
         for (let c = 0; c < ch; c++) acc += s[j++]!;
         out[i] = acc * scale;
       }
-    return out;
+    return { samples: out, nonFinite: 0 };
   }
+  let nonFinite = 0;
   if (little && isFloat && containerBytes === 4) {
     const s = alignedView(data, n * 4, 4, (buf, off, len) => new Float32Array(buf, off, len / 4));
     for (let i = 0, j = 0; i < frames; i++) {
       let acc = 0;
-      for (let c = 0; c < ch; c++) acc += s[j++]!;
+      for (let c = 0; c < ch; c++) {
+        const v = s[j++]!;
+        if (v - v === 0) acc += v; // false for NaN and +-Infinity
+        else nonFinite++;
+      }
       out[i] = acc * gain;
     }
-    return out;
+    return { samples: out, nonFinite };
   }
   // General path through a DataView.
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -348,10 +385,14 @@ function decodeLinear(data: Uint8Array, fmt: FmtChunk, little: boolean): Float32
   else throw new UserError(`${containerBytes}-byte PCM samples are not supported; ${CONVERT_HINT}`);
   for (let i = 0, o = 0; i < frames; i++) {
     let acc = 0;
-    for (let c = 0; c < ch; c++, o += containerBytes) acc += read(o);
+    for (let c = 0; c < ch; c++, o += containerBytes) {
+      const v = read(o);
+      if (v - v === 0) acc += v; // false for NaN and +-Infinity (only float samples can be)
+      else nonFinite++;
+    }
     out[i] = acc * gain;
   }
-  return out;
+  return { samples: out, nonFinite };
 }
 
 /** A typed-array view of the first `length` bytes of `data`, copying only when misaligned. */
