@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { UserError, requireInt } from '../errors.js';
+import { fsError } from '../io/fs-error.js';
 import type { RgbaImage } from '../io/image.js';
 import { LATENT_DIM, type Latent } from '../latent.js';
 import type { AliveClass } from '../metrics.js';
@@ -145,7 +146,9 @@ export async function renderAtlas(corners: readonly [Latent, Latent, Latent], op
   const total = grid * grid;
   const protocol: Protocol = opts.protocol ?? 'frame';
   const cellStats: AtlasCell[] = new Array(total);
-  const work = await mkdtemp(join(tmpdir(), 'nca-atlas-'));
+  const work = await mkdtemp(join(tmpdir(), 'nca-atlas-')).catch((e: unknown) => {
+    throw fsError('create a working folder in', tmpdir(), e, 'set TMPDIR to a writable folder');
+  });
   const { readPng, writePng } = await import('../io/png.js');
   const cellOf = (index: number) => {
     const row = Math.floor(index / grid), col = index % grid;
@@ -175,7 +178,9 @@ export async function renderAtlas(corners: readonly [Latent, Latent, Latent], op
           const index = next++;
           const cell = cellOf(index);
           const latentFile = join(work, `cell-${index}.json`);
-          await writeFile(latentFile, latentToJson({ z: cell.z, provenance: { atlas: { u: cell.u, v: cell.v } } }));
+          await writeFile(latentFile, latentToJson({ z: cell.z, provenance: { atlas: { u: cell.u, v: cell.v } } })).catch((e: unknown) => {
+            throw fsError('write', latentFile, e, 'make room in the temporary folder (TMPDIR)');
+          });
           const outcome = await pool.run(k, atlasJob(index, latentFile, { size, steps, scale, seed: opts.seed, perturb, protocol }), cell.out);
           if (!outcome.ok) throw new UserError(`atlas cell (row ${cell.row}, column ${cell.col}): ${outcome.error}`);
           await place(index, outcome.motion);

@@ -19,6 +19,7 @@
 import { basename, dirname, extname, resolve } from 'node:path';
 import { UserError, invalidParameterError, parseSize, requireChoice, requireInt, requireNumber } from '../errors.js';
 import { parseNote, noteName } from '../audio/synth.js';
+import { parseJsonLimited } from './json.js';
 import { checkName } from './paths.js';
 
 export const JOBS_FORMAT = 'nca-gallery-jobs';
@@ -129,12 +130,7 @@ export async function loadJobsFile(path: string, opts: Omit<ParseJobsOptions, 'j
 /** Validate and expand the text of a jobs file. */
 export async function parseJobs(text: string, opts: ParseJobsOptions): Promise<GalleryPlan> {
   const file = resolve(opts.jobsFile);
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${opts.jobsFile} is not valid JSON (${(e as Error).message}); see docs/gallery.md for the jobs file format`);
-  }
+  const data = parseJsonLimited(text, opts.jobsFile, '; see docs/gallery.md for the jobs file format');
   if (!isObject(data)) throw new UserError(`${opts.jobsFile} is not a jobs file: expected a JSON object with "format": "${JOBS_FORMAT}"`);
   if (data.format !== JOBS_FORMAT) throw new UserError(`${opts.jobsFile} has format ${JSON.stringify(data.format)}, expected "${JOBS_FORMAT}" (see nca gallery --help)`);
   if (data.version !== JOBS_VERSION) throw new UserError(`${opts.jobsFile} has version ${JSON.stringify(data.version)}; this nca reads jobs files of version ${JOBS_VERSION}`);
@@ -153,7 +149,7 @@ export async function parseJobs(text: string, opts: ParseJobsOptions): Promise<G
   }
   const ctx: Context = { dir, catalog, defaults: {} };
   if (data.defaults !== undefined) {
-    problems.run(() => {
+    problems.run('defaults', () => {
       if (!isObject(data.defaults)) throw new UserError(`defaults: expected an object of render settings (${SETTING_FIELDS.join(', ')})`);
       unknownFields(data.defaults, DEFAULT_FIELDS, 'defaults');
       // Check each default once, as if it were a job's own value.
@@ -167,27 +163,24 @@ export async function parseJobs(text: string, opts: ParseJobsOptions): Promise<G
 
   const specs: Array<{ raw: JsonObject; origin: string; path: (key: string) => string }> = [];
   if (data.jobs !== undefined) {
-    if (!Array.isArray(data.jobs)) problems.add(new UserError('jobs: expected an array of jobs'));
+    if (!Array.isArray(data.jobs)) problems.add('jobs', new UserError('jobs: expected an array of jobs'));
     else data.jobs.forEach((raw, i) => {
       const origin = `jobs[${i}]`;
-      if (!isObject(raw)) problems.add(new UserError(`${origin}: expected an object with a name and one source (${SOURCE_FIELDS.join(', ')})`));
+      if (!isObject(raw)) problems.add(origin, new UserError(`${origin}: expected an object with a name and one source (${SOURCE_FIELDS.join(', ')})`));
       else specs.push({ raw, origin, path: (key) => `${origin}.${key}` });
     });
   }
   if (data.generators !== undefined) {
-    if (!Array.isArray(data.generators)) problems.add(new UserError('generators: expected an array of generators'));
-    else data.generators.forEach((g, k) => problems.run(() => specs.push(...expandGenerator(g, `generators[${k}]`, ctx, MAX_JOBS - specs.length))));
+    if (!Array.isArray(data.generators)) problems.add('generators', new UserError('generators: expected an array of generators'));
+    else data.generators.forEach((g, k) => problems.run(`generators[${k}]`, () => specs.push(...expandGenerator(g, `generators[${k}]`, ctx, MAX_JOBS - specs.length))));
   }
 
   const jobs: GalleryJob[] = [];
-  const names = new Map<string, string>();
+  const outputs = new OutputPaths();
   for (const spec of specs) {
-    problems.run(() => {
+    problems.run(spec.origin, () => {
       for (const job of readJob(spec.raw, spec.origin, spec.path, ctx)) {
-        const key = job.output.toLowerCase();
-        const other = names.get(key);
-        if (other !== undefined) throw new UserError(`${spec.origin}.name: ${JSON.stringify(job.name)} is also the name of a job of ${other} (names must be unique, ignoring case)${spec.origin.startsWith('generators') ? '; put the swept fields in the name, e.g. "{instrument}-{notes}"' : ''}`);
-        names.set(key, spec.origin);
+        outputs.claim(job, spec.origin);
         if (jobs.length >= MAX_JOBS) throw new UserError(`${spec.origin}: more than ${MAX_JOBS} jobs; split the gallery into several files`);
         jobs.push({ ...job, index: jobs.length });
       }
@@ -518,29 +511,81 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** Collects the problems of a whole file: the first in full, the others by where they are. */
-class Problems {
-  private readonly errors: UserError[] = [];
-  add(e: UserError): void {
-    this.errors.push(e);
+/**
+ * The output paths of a gallery's jobs, checked as each job is added: no two jobs write the same file
+ * (ignoring case, so a gallery also works on case-insensitive file systems), and no job's file is a
+ * folder another job needs ("a" writes a.gif, "a.gif/b" needs a folder a.gif).
+ */
+class OutputPaths {
+  /** Output path (lower case) -> the job writing it. */
+  private readonly files = new Map<string, { name: string; origin: string }>();
+  /** Folder (lower case, POSIX, relative to the gallery) -> the first job writing inside it. */
+  private readonly folders = new Map<string, { name: string; origin: string; output: string }>();
+
+  claim(job: { name: string; output: string }, origin: string): void {
+    const key = job.output.toLowerCase();
+    const generated = origin.startsWith('generators') ? '; put the swept fields in the name, e.g. "{instrument}-{notes}"' : '';
+    const same = this.files.get(key);
+    if (same) throw new UserError(`${origin}.name: ${JSON.stringify(job.name)} is also the name of a job of ${same.origin} (names must be unique, ignoring case)${generated}`);
+    const inside = this.folders.get(key);
+    if (inside) throw new UserError(`${origin}.name: job ${JSON.stringify(job.name)} writes ${job.output}, but job ${JSON.stringify(inside.name)} of ${inside.origin} needs a folder of that name (it writes ${inside.output}); rename one of them`);
+    const parts = key.split('/');
+    for (let n = 1; n < parts.length; n++) {
+      const folder = parts.slice(0, n).join('/');
+      const owner = this.files.get(folder);
+      if (owner) throw new UserError(`${origin}.name: job ${JSON.stringify(job.name)} needs a folder ${job.output.split('/').slice(0, n).join('/')}, but that is the file job ${JSON.stringify(owner.name)} of ${owner.origin} writes; rename one of them`);
+    }
+    this.files.set(key, { name: job.name, origin });
+    for (let n = 1; n < parts.length; n++) {
+      const folder = parts.slice(0, n).join('/');
+      if (!this.folders.has(folder)) this.folders.set(folder, { name: job.name, origin, output: job.output });
+    }
   }
-  run(fn: () => void): void {
+}
+
+/**
+ * Collects the problems of a whole file: the first in full, the others by where they are, e.g.
+ * "(and 2 more problems: jobs[2].fps, generators[0].notes[1])".
+ */
+class Problems {
+  private readonly errors: Array<{ where: string; error: UserError }> = [];
+  /** @param where the part of the file the problem is in ("jobs[3]", "defaults"), when the message does not say more exactly */
+  add(where: string, error: UserError): void {
+    this.errors.push({ where, error });
+  }
+  run(where: string, fn: () => void): void {
     try {
       fn();
     } catch (e) {
-      if (e instanceof UserError) this.errors.push(e);
+      if (e instanceof UserError) this.add(where, e);
       else throw e;
     }
   }
   throwIfAny(): void {
     if (this.errors.length === 0) return;
     // a generator's bad value shows up once per expanded job: report each message once
-    const unique = [...new Map(this.errors.map((e) => [e.message, e])).values()];
+    const unique = [...new Map(this.errors.map((p) => [p.error.message, p])).values()];
     const [first, ...rest] = unique;
-    if (rest.length === 0) throw first!;
-    const where = rest.slice(0, 5).map((e) => /^[^:\s]+/.exec(e.message)?.[0] ?? '?');
-    throw new UserError(`${first!.message} (and ${rest.length} more problem${rest.length === 1 ? '' : 's'}: ${where.join(', ')}${rest.length > 5 ? ', ...' : ''})`);
+    if (rest.length === 0) throw first!.error;
+    const places = [...new Set(rest.map((p) => placeOf(p.error.message, p.where)))];
+    const shown = places.slice(0, 5).join(', ') + (places.length > 5 ? `, and ${places.length - 5} more places` : '');
+    throw new UserError(`${first!.error.message} (and ${rest.length} more problem${rest.length === 1 ? '' : 's'}: ${shown})`);
   }
+}
+
+/** A field path in the jobs file: defaults.size, jobs[3].interpolate.from.notes, generators[0].notes[1]. */
+const FIELD_PATH = String.raw`[A-Za-z_]\w*(?:\[\d+\]|\.[A-Za-z_]\w*)*`;
+
+/**
+ * Where a problem is: the field its message starts with ("jobs[2].notes: unknown note") or names
+ * ("expected ... for jobs[1].fps but received 0"), else the part of the file it came from.
+ */
+function placeOf(message: string, where: string): string {
+  const leading = new RegExp(`^(${FIELD_PATH}):`).exec(message)?.[1];
+  if (leading && leading.startsWith(where)) return leading;
+  const named = new RegExp(` for (${FIELD_PATH}) but received`).exec(message)?.[1];
+  if (named && named.startsWith(where)) return named;
+  return where;
 }
 
 /** A short description of a job's source for the contact sheet, e.g. "violin A4+C5" or "random 7". */

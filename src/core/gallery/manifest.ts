@@ -14,11 +14,13 @@
  * - gallery.json (GalleryFile) and index.html are rewritten atomically at the end of a run.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { appendFile, readFile } from 'node:fs/promises';
+import { appendFile, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { fsError, isFsError } from '../io/fs-error.js';
+import { readInput, readTextFile, type InputKind } from '../io/read.js';
+import { parseJsonLimited } from './json.js';
 import type { GalleryJob, JobSource, PointSource } from './jobs.js';
 import type { GalleryFile, GalleryRecord } from './record.js';
 
@@ -42,23 +44,22 @@ export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** sha256 of files' contents, each file read once (streamed). Unreadable files are UserErrors naming the file. */
+/**
+ * sha256 of files' contents, each file read once. Files are read with io/read.ts's readInput: only
+ * regular files within the size limit of their kind (a latent on /dev/zero is refused, not hashed
+ * forever). Unreadable files are UserErrors naming the file.
+ */
 export class FileHasher {
   private readonly cache = new Map<string, Promise<string>>();
 
-  hash(path: string, what = 'file'): Promise<string> {
+  /**
+   * @param what how errors name the file, e.g. "latent file"
+   * @param kind its size limit (INPUT_LIMITS)
+   */
+  hash(path: string, what = 'file', kind: InputKind = 'binary'): Promise<string> {
     let p = this.cache.get(path);
     if (!p) {
-      p = new Promise<string>((resolve, reject) => {
-        const h = createHash('sha256');
-        createReadStream(path)
-          .on('data', (chunk) => h.update(chunk))
-          .on('end', () => resolve(h.digest('hex')))
-          .on('error', (e: NodeJS.ErrnoException) => {
-            const reason = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a folder' : (e.code ?? e.message);
-            reject(new UserError(`cannot read ${what} ${path}: ${reason}`));
-          });
-      });
+      p = readInput(path, what, kind).then((bytes) => sha256(bytes));
       this.cache.set(path, p);
     }
     return p;
@@ -67,7 +68,7 @@ export class FileHasher {
 
 /** The id of a model folder: sha256 of its model.json and weights.bin. */
 export async function modelId(dir: string, hasher = new FileHasher()): Promise<string> {
-  const parts = await Promise.all(['model.json', 'weights.bin'].map((f) => hasher.hash(join(dir, f), 'model file')));
+  const parts = await Promise.all([hasher.hash(join(dir, 'model.json'), 'model file', 'json'), hasher.hash(join(dir, 'weights.bin'), 'model file', 'binary')]);
   return sha256(parts.join(''));
 }
 
@@ -87,15 +88,20 @@ export function resolvedJob(job: GalleryJob): Record<string, unknown> {
   return JSON.parse(JSON.stringify({ name: job.name, output: job.output, source: job.source, settings: job.settings })) as Record<string, unknown>;
 }
 
-const WHAT: Record<string, string> = { latent: 'latent file', audio: 'audio file', params: 'parameters file' };
+/** How errors name each kind of input file, and its size limit. */
+const INPUTS: Record<string, { what: string; kind: InputKind }> = {
+  latent: { what: 'latent file', kind: 'json' },
+  audio: { what: 'audio file', kind: 'wav' },
+  params: { what: 'parameters file', kind: 'json' },
+};
 
 /** The job with each input path replaced by "sha256:<hex of its contents>". */
 async function withContentHashes(job: GalleryJob, hasher: FileHasher): Promise<Record<string, unknown>> {
   const point = async (s: PointSource | JobSource): Promise<Record<string, unknown>> =>
-    'file' in s ? { ...s, file: `sha256:${await hasher.hash(s.file, WHAT[s.kind])}` } : { ...s };
+    'file' in s ? { ...s, file: `sha256:${await hasher.hash(s.file, INPUTS[s.kind]!.what, INPUTS[s.kind]!.kind)}` } : { ...s };
   const source = job.source.kind === 'interpolate' ? { ...job.source, from: await point(job.source.from), to: await point(job.source.to) } : await point(job.source);
   const init = job.settings.init;
-  const settings = typeof init === 'object' ? { ...job.settings, init: { image: `sha256:${await hasher.hash(init.image, 'init image')}` } } : job.settings;
+  const settings = typeof init === 'object' ? { ...job.settings, init: { image: `sha256:${await hasher.hash(init.image, 'init image', 'png')}` } } : job.settings;
   return { output: job.output, source, settings };
 }
 
@@ -124,19 +130,37 @@ export async function jobHash(job: GalleryJob, ctx: HashContext): Promise<string
  */
 export async function readState(root: string): Promise<Map<string, GalleryRecord>> {
   const records = new Map<string, GalleryRecord>();
+  // Unreadable or malformed: no records from it (its jobs are rendered again). Special files are refused by readInput.
   const gallery = await readGalleryFile(join(root, GALLERY_FILE)).catch(() => null);
-  for (const r of gallery?.records ?? []) records.set(r.output, r);
-  const text = await readFile(join(root, STATE_FILE), 'utf8').catch(() => '');
+  for (const r of gallery?.records ?? []) if (isRecord(r)) records.set(r.output, r);
+  const text = await readTextFile(join(root, STATE_FILE), 'the gallery state log', 'json').catch(() => '');
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
+    let r: unknown;
     try {
-      const r = JSON.parse(line) as GalleryRecord;
-      if (r && typeof r.output === 'string' && typeof r.hash === 'string') records.set(r.output, r);
+      r = parseJsonLimited(line, 'a line');
     } catch {
-      // a line torn by a kill -9: that job is simply not done
+      continue; // a line torn by a kill -9 (or too deeply nested to be ours): that job is simply not done
     }
+    if (isRecord(r)) records.set(r.output, r);
   }
   return records;
+}
+
+/** Whether `r` has what a record needs to be used: an output path and a hash (strings). */
+function isRecord(r: unknown): r is GalleryRecord {
+  return typeof r === 'object' && r !== null && typeof (r as GalleryRecord).output === 'string' && typeof (r as GalleryRecord).hash === 'string';
+}
+
+/** Whether anything is at `path` (a broken link counts): then reading it must work or fail loudly. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (e) {
+    if (isFsError(e) && e.code === 'ENOENT') return false;
+    throw fsError('read', path, e);
+  }
 }
 
 /** The state log, appended one line per finished job; appends are serialised. */
@@ -151,25 +175,20 @@ export class StateLog {
   }
 
   append(record: GalleryRecord): Promise<void> {
-    this.chain = this.chain.then(() => appendFile(this.path, JSON.stringify(record) + '\n'));
+    this.chain = this.chain.then(() =>
+      appendFile(this.path, JSON.stringify(record) + '\n').catch((e: unknown) => {
+        throw fsError('append to the gallery state log', this.path, e, 'make room or choose another --out');
+      }),
+    );
     return this.chain;
   }
 }
 
 /** Read and check a gallery.json. */
 export async function readGalleryFile(path: string): Promise<GalleryFile> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file (is it a gallery folder? nca gallery writes gallery.json at the end of a run)' : (e as Error).message}`);
-  }
-  let f: GalleryFile;
-  try {
-    f = JSON.parse(text) as GalleryFile;
-  } catch {
-    throw new UserError(`${path} is not valid JSON; render the gallery again`);
-  }
+  if (!(await exists(path))) throw new UserError(`cannot read ${path}: no such file (is it a gallery folder? nca gallery writes gallery.json at the end of a run)`);
+  const text = await readTextFile(path, 'the gallery file', 'json');
+  const f = parseJsonLimited(text, path, '; render the gallery again') as GalleryFile;
   if (f?.format !== 'nca-gallery' || f.version !== 1 || !Array.isArray(f.records)) throw new UserError(`${path} is not an nca gallery file (format "nca-gallery", version 1)`);
   return f;
 }

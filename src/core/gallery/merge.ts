@@ -11,6 +11,7 @@ import { copyFile, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import { withAtomicOutput } from '../io/atomic.js';
+import { fsError } from '../io/fs-error.js';
 import { GALLERY_FILE, readGalleryFile, writeGallery } from './manifest.js';
 import { checkName, isFinishedFile, lockGallery, outputPath, prepareGalleryDir } from './paths.js';
 import type { GalleryFile, GalleryRecord } from './record.js';
@@ -33,7 +34,10 @@ export async function mergeGalleries(dirs: string[], out: string): Promise<Merge
   const files: Array<{ dir: string; real: string; file: GalleryFile }> = [];
   for (const dir of dirs) {
     const file = await readGalleryFile(join(dir, GALLERY_FILE));
-    files.push({ dir, real: await realpath(dir), file });
+    const real = await realpath(dir).catch((e: unknown) => {
+      throw fsError('read the gallery folder', dir, e);
+    });
+    files.push({ dir, real, file });
   }
   const root = await prepareGalleryDir(out);
   const release = await lockGallery(root);
@@ -70,7 +74,11 @@ export async function mergeGalleries(dirs: string[], out: string): Promise<Merge
       }
       const dest = await outputPath(root, record.output);
       if ((await realpath(dest).catch(() => null)) !== srcReal) {
-        await withAtomicOutput(dest, (tmp) => copyFile(srcReal, tmp));
+        await withAtomicOutput(dest, (tmp) =>
+          copyFile(srcReal, tmp).catch((e: unknown) => {
+            throw fsError(`copy ${srcReal} to`, dest, e); // (Node's error does not say which side failed)
+          }),
+        );
         copied++;
       }
       records.push(record);

@@ -21,6 +21,8 @@ export type PoolReply =
 export interface PoolOptions extends RendererOptions {
   /** Number of worker threads (jobs rendered at once). */
   workers: number;
+  /** The worker script (default: worker.js beside this module; tests pass their own). */
+  script?: URL;
 }
 
 interface Pending {
@@ -30,16 +32,20 @@ interface Pending {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** One worker thread and the job it is rendering. */
+/**
+ * One worker thread and the job it is rendering. A worker that dies (an uncaught error, a crash,
+ * running out of memory) fails only the job it held; the next job starts a new worker.
+ */
 class Slot {
-  worker!: Worker;
+  private worker: Worker | null = null;
+  private closed = false;
   pending: Pending | null = null;
 
   constructor(private readonly url: URL, private readonly data: RendererOptions) {
     this.spawn();
   }
 
-  private spawn(): void {
+  private spawn(): Worker {
     const w = new Worker(this.url, { workerData: this.data });
     this.worker = w;
     w.on('message', (msg: PoolReply) => {
@@ -53,31 +59,42 @@ class Slot {
       }
     });
     const died = (why: string) => {
-      if (this.worker !== w) return;
+      if (this.worker !== w) return; // closed, or already replaced
+      this.worker = null; // started again by the next job (not here: a worker that cannot start would loop)
       const p = this.pending;
       this.pending = null;
-      this.spawn();
       p?.resolve({ ok: false, seconds: 0, error: `the worker rendering this job died (${why})` });
     };
-    w.on('error', (e) => died(e.message));
+    w.on('error', (e) => died(e.message.split('\n')[0]!));
     w.on('exit', (code) => died(`exit code ${code}`));
+    return w;
   }
 
   run(id: number, job: GalleryJob, outPath: string, onProgress?: (done: number, total: number) => void): Promise<JobOutcome> {
     return new Promise<JobOutcome>((resolve, reject) => {
+      if (this.closed) return reject(abortError());
+      const w = this.worker ?? this.spawn();
       this.pending = { id, resolve, reject, onProgress };
-      this.worker.postMessage({ type: 'run', id, job, outPath } satisfies PoolRequest);
+      try {
+        w.postMessage({ type: 'run', id, job, outPath } satisfies PoolRequest);
+      } catch (e) {
+        this.pending = null;
+        resolve({ ok: false, seconds: 0, error: `internal error: cannot send the job to its worker (${e instanceof Error ? e.message : String(e)})` });
+      }
     });
   }
 
   abort(): void {
-    if (this.pending) this.worker.postMessage({ type: 'abort' } satisfies PoolRequest);
+    if (this.pending) this.worker?.postMessage({ type: 'abort' } satisfies PoolRequest);
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const w = this.worker;
-    this.worker = undefined as unknown as Worker; // the exit that follows is not a death
-    await w.terminate();
+    this.worker = null; // the exit that follows is not a death
+    this.pending?.reject(abortError());
+    this.pending = null;
+    await w?.terminate();
   }
 }
 
@@ -93,7 +110,7 @@ export class RenderPool {
 
   constructor(opts: PoolOptions) {
     this.size = Math.max(1, opts.workers);
-    const url = new URL('./worker.js', import.meta.url);
+    const url = opts.script ?? new URL('./worker.js', import.meta.url);
     this.inline = !existsSync(fileURLToPath(url));
     const data: RendererOptions = { modelDir: opts.modelDir, threads: opts.threads };
     if (this.inline) this.renderer = new JobRenderer(data);

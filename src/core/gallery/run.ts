@@ -173,8 +173,12 @@ export async function runGallery(opts: RunGalleryOptions): Promise<GallerySummar
                   progress();
                 });
               } catch (e) {
-                aborted ??= e instanceof Error ? e : new Error(String(e));
-                break;
+                if (opts.signal?.aborted || (e instanceof Error && e.name === 'AbortError')) {
+                  aborted ??= e instanceof Error ? e : new Error(String(e));
+                  break;
+                }
+                // anything else that went wrong with this job is this job's failure only
+                outcome = { ok: false as const, seconds: 0, error: e instanceof UserError ? e.message : `internal error: ${e instanceof Error ? e.message : String(e)}` };
               }
               const base = baseRecord(job, shardText);
               const record: GalleryRecord = outcome.ok
