@@ -12,6 +12,7 @@
  * 50 before by > 0.01 (mean absolute difference), and structure (std >= 0.02 and correlation >= 0.2)
  * is present at the middle frame and at the last.
  */
+import { invalidParameterError, requireInt } from './errors.js';
 export type AliveClass = 'dead' | 'static' | 'noise' | 'alive';
 
 export const ALIVE_THRESHOLDS = { deadStd: 0.02, staticChange: 0.002, noiseCorrelation: 0.2, coherentDrift: 0.01, window: 100 } as const;
@@ -29,8 +30,15 @@ export interface RunStats {
   drift: number;
 }
 
+/** A frame's visible planes: a Float32Array of (at least) `length` numbers, [3][H][W]. */
+function requireFrame(name: string, frame: unknown, length: number): void {
+  if (!(frame instanceof Float32Array) || frame.length < length) throw invalidParameterError(name, `a Float32Array of ${length} numbers ([3][H][W])`, frame instanceof Float32Array ? `${frame.length} numbers` : frame);
+}
+
 /** Spatial std per channel, averaged over the 3 channels. */
 export function spatialStd(frame: Float32Array, plane: number): number {
+  requireInt('plane', plane, 1, 2 ** 28);
+  requireFrame('frame', frame, 3 * plane);
   let total = 0;
   for (let c = 0; c < 3; c++) {
     let s = 0, s2 = 0;
@@ -50,6 +58,9 @@ export function spatialStd(frame: Float32Array, plane: number): number {
  * ~1 for smooth structure, ~0 for white noise. A flat frame gives 0.
  */
 export function neighbourCorrelation(frame: Float32Array, width: number, height: number): number {
+  requireInt('width', width, 1, 16384);
+  requireInt('height', height, 1, 16384);
+  requireFrame('frame', frame, 3 * width * height);
   const plane = width * height;
   let sxy = 0, sx = 0, sxx = 0, n = 0;
   for (let c = 0; c < 3; c++) {
@@ -87,6 +98,9 @@ export class MotionTracker {
 
   /** `totalSteps`: frames that will be pushed after the initial one. */
   constructor(readonly width: number, readonly height: number, readonly totalSteps: number) {
+    requireInt('width', width, 1, 16384);
+    requireInt('height', height, 1, 16384);
+    requireInt('totalSteps', totalSteps, 0, Number.MAX_SAFE_INTEGER);
     this.plane = width * height;
     this.prev = new Float32Array(3 * this.plane);
     this.windowA = new Float32Array(3 * this.plane);
@@ -96,6 +110,7 @@ export class MotionTracker {
 
   /** Push the visible planes of the next frame (the initial frame first, then one per step). */
   push(frame: Float32Array): void {
+    requireFrame('frame', frame, 3 * this.plane);
     const n = 3 * this.plane;
     if (this.hasPrev) {
       let d = 0;

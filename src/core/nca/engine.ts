@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
-import { buildNcaGraph, graphNames, graphWeights, type StepProtocol } from './graph.js';
-import { UserError, invalidParameterError, optionalInt, requireInt, requireNumber } from '../errors.js';
+import { buildNcaGraph, graphNames, graphWeights, requireStepProtocol, type StepProtocol } from './graph.js';
+import { UserError, invalidParameterError, optionalInt, requireInt } from '../errors.js';
 import { CHANNELS, requireParams, type NcaParams } from './params.js';
 import type { Rng } from '../rng.js';
 
@@ -57,7 +57,7 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
   const H = requireInt('height', opts.height, 1, 16384);
   const N = optionalInt('batch', opts.batch, 1, 65536, 1);
   if (N * W * H > MAX_ENGINE_CELLS) throw new UserError(`batch x width x height is ${N * W * H} cells, more than the ${MAX_ENGINE_CELLS} an engine runs`);
-  const protocol = checkStepProtocol(opts.protocol);
+  const protocol = requireStepProtocol('protocol', opts.protocol);
   const K = optionalInt('stepsPerRun', opts.stepsPerRun, 1, 1000, 8);
   const threads = optionalInt('threads', opts.threads, 1, 64, availableParallelism());
   if (opts.dynamicWeights !== undefined && typeof opts.dynamicWeights !== 'boolean') throw invalidParameterError('dynamicWeights', 'a boolean', opts.dynamicWeights);
@@ -174,18 +174,6 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
 
 /** The most cells (batch x width x height) an engine runs: a 4 GB float32 state of 16 channels. */
 export const MAX_ENGINE_CELLS = 2 ** 26;
-
-/** Checks a step protocol: { kind: 'free' } or { kind: 'carry', carry 1..16, squash sigmoid|none, hidden noise|zero, noiseStd >= 0 }. */
-function checkStepProtocol(p: StepProtocol): StepProtocol {
-  if (typeof p !== 'object' || p === null) throw invalidParameterError('protocol', "a step protocol ({ kind: 'free' } or FRAME_PROTOCOL)", p);
-  if (p.kind === 'free') return p;
-  if (p.kind !== 'carry') throw invalidParameterError('protocol.kind', 'one of free, carry', (p as { kind?: unknown }).kind);
-  requireInt('protocol.carry', p.carry, 1, CHANNELS);
-  if (p.squash !== 'sigmoid' && p.squash !== 'none') throw invalidParameterError('protocol.squash', 'one of sigmoid, none', p.squash);
-  if (p.hidden !== 'noise' && p.hidden !== 'zero') throw invalidParameterError('protocol.hidden', 'one of noise, zero', p.hidden);
-  if (p.noiseStd !== undefined) requireNumber('protocol.noiseStd', p.noiseStd, 0, 1e3);
-  return p;
-}
 
 /** How many visible channels `onStep` receives per grid. */
 export function visibleChannels(protocol: StepProtocol): number {

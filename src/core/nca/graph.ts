@@ -1,5 +1,6 @@
 import onnxProto from 'onnx-proto';
-import { CHANNELS, type NcaParams, type Protocol } from './params.js';
+import { invalidParameterError, requireInt, requireNumber } from '../errors.js';
+import { CHANNELS, requireParams, type NcaParams, type Protocol } from './params.js';
 
 const { onnx } = onnxProto;
 
@@ -21,6 +22,18 @@ export const FREE_PROTOCOL: StepProtocol = { kind: 'free' };
 /** The step protocol of a protocol name (a model's config, a parameters file, --protocol). */
 export function protocolSteps(p: Protocol): StepProtocol {
   return p === 'free' ? FREE_PROTOCOL : FRAME_PROTOCOL;
+}
+
+/** Checks a step protocol: { kind: 'free' } or { kind: 'carry', carry 1..16, squash sigmoid|none, hidden noise|zero, noiseStd >= 0 }. */
+export function requireStepProtocol(name: string, p: StepProtocol): StepProtocol {
+  if (typeof p !== 'object' || p === null) throw invalidParameterError(name, "a step protocol ({ kind: 'free' } or FRAME_PROTOCOL)", p);
+  if (p.kind === 'free') return p;
+  if (p.kind !== 'carry') throw invalidParameterError(`${name}.kind`, 'one of free, carry', (p as { kind?: unknown }).kind);
+  requireInt(`${name}.carry`, p.carry, 1, CHANNELS);
+  if (p.squash !== 'sigmoid' && p.squash !== 'none') throw invalidParameterError(`${name}.squash`, 'one of sigmoid, none', p.squash);
+  if (p.hidden !== 'noise' && p.hidden !== 'zero') throw invalidParameterError(`${name}.hidden`, 'one of noise, zero', p.hidden);
+  if (p.noiseStd !== undefined) requireNumber(`${name}.noiseStd`, p.noiseStd, 0, 1e3);
+  return p;
 }
 
 export interface GraphSpec {
@@ -68,7 +81,14 @@ export function graphWeights(params: NcaParams, protocol: StepProtocol): { w1: F
 
 /** Builds the ONNX model (opset 19, for Pad mode "wrap") of `steps` unrolled NCA steps. */
 export function buildNcaGraph(spec: GraphSpec): Uint8Array {
-  const { batch: N, width: W, height: H, steps: K, protocol } = spec;
+  if (typeof spec !== 'object' || spec === null) throw invalidParameterError('spec', 'a graph spec { batch, width, height, steps, protocol }', spec);
+  // As createEngine: 1..16384 cells per side, batches up to 65536, up to 1000 unrolled steps.
+  const N = requireInt('batch', spec.batch, 1, 65536);
+  const W = requireInt('width', spec.width, 1, 16384);
+  const H = requireInt('height', spec.height, 1, 16384);
+  const K = requireInt('steps', spec.steps, 1, 1000);
+  const protocol = requireStepProtocol('protocol', spec.protocol);
+  if (spec.params !== undefined) requireParams('params', spec.params);
   const nodes: InstanceType<typeof onnx.NodeProto>[] = [];
   const inputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
   const outputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];

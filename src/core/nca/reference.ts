@@ -1,4 +1,5 @@
-import { CHANNELS, type NcaParams } from './params.js';
+import { UserError, requireInt } from '../errors.js';
+import { CHANNELS, requireParams, type NcaParams } from './params.js';
 
 /**
  * One NCA step, written to be obviously right (tests only; ~1000x slower than the engine):
@@ -7,6 +8,10 @@ import { CHANNELS, type NcaParams } from './params.js';
  * `x` is one grid, Float32Array [16][H][W] (CHW). Returns x' in float64-accumulated float32.
  */
 export function referenceStep(params: NcaParams, x: Float32Array, width: number, height: number): Float32Array {
+  params = requireParams('params', params);
+  requireInt('width', width, 1, 16384);
+  requireInt('height', height, 1, 16384);
+  if (!(x instanceof Float32Array) || x.length !== CHANNELS * width * height) throw new UserError(`x must be a Float32Array of ${CHANNELS * width * height} numbers ([${CHANNELS}][${height}][${width}])`);
   const h = conv3x3Circular(x, params.w1, params.b1, width, height);
   for (let i = 0; i < h.length; i++) h[i] = Math.max(0, h[i]!);
   const d = conv3x3Circular(h, params.w2, params.b2, width, height);
