@@ -8,7 +8,7 @@
  */
 export { render, outputKind, PERTURB_SIGMA_MAX, WEIGHT_INTERVAL, LIMITS } from './core/render.js';
 export type { RenderOptions, RenderSource, RenderSummary, InitSpec, LatentModel } from './core/render.js';
-export { loadLatent, parseLatent, latentToJson, latentVector, randomLatent, lerp, slerp, meanLatent, perturbLatent, trackAt, LATENT_DIM } from './core/latent.js';
+export { loadLatent, parseLatent, latentToJson, latentVector, randomLatent, lerp, slerp, meanLatent, perturbLatent, trackAt, LATENT_DIM, LATENT_BOUND } from './core/latent.js';
 export type { Latent, TrackPoint } from './core/latent.js';
 export { loadParams, parseParams, paramsToJson, randomParams, ncaParams, PARAM_COUNT, PARAM_LAYOUT, CHANNELS } from './core/nca/params.js';
 export type { NcaParams, Protocol } from './core/nca/params.js';
@@ -20,7 +20,8 @@ export { referenceStep } from './core/nca/reference.js';
 export { MotionTracker, neighbourCorrelation, spatialStd } from './core/metrics.js';
 export type { AliveClass, RunStats } from './core/metrics.js';
 export { Rng } from './core/rng.js';
-export { UserError } from './core/errors.js';
+export { UserError, FLOAT32_MAX } from './core/errors.js';
+export { OUTPUT_LIMITS } from './core/limits.js';
 
 /** Loads the neuromusical model (TensorFlow.js is imported only when this is called). */
 export async function loadModel(dir?: string) {

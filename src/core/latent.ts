@@ -141,6 +141,7 @@ export function latentVector(latent: Latent): Float32Array {
 
 /** z ~ N(0, I): the seed's "Random Latent". */
 export function randomLatent(rng: Rng): Float32Array {
+  if (typeof rng !== 'object' || rng === null || typeof rng.normalArray !== 'function') throw invalidParameterError('rng', 'an Rng', rng);
   return rng.normalArray(new Float32Array(LATENT_DIM));
 }
 

@@ -13,6 +13,7 @@
  * is present at the middle frame and at the last.
  */
 import { invalidParameterError, requireInt } from './errors.js';
+
 export type AliveClass = 'dead' | 'static' | 'noise' | 'alive';
 
 export const ALIVE_THRESHOLDS = { deadStd: 0.02, staticChange: 0.002, noiseCorrelation: 0.2, coherentDrift: 0.01, window: 100 } as const;
