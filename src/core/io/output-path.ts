@@ -39,16 +39,19 @@ export async function checkOutputPath(path: string | undefined, spec: OutputSpec
   const ext = extname(path).toLowerCase();
   const looksLikeFolder = path.endsWith('/') || exists?.isDirectory() === true || (ext === '' && spec.kind === 'either');
   const kind: OutputKind = spec.kind === 'folder' || (spec.kind === 'either' && looksLikeFolder) ? 'folder' : 'file';
-  if (kind === 'file' && spec.extensions?.length && !spec.extensions.includes(ext)) {
-    const accepted = listOr(spec.extensions.map((e) => `a ${e} file`));
-    throw new UserError(`cannot write ${path}: ${option} must be ${accepted}${spec.kind === 'either' ? ' or a folder' : ''}`);
-  }
-  if (kind === 'file') {
-    await outputTarget(path); // a folder, a block device or a socket in the way
-  } else if (exists && !exists.isDirectory()) {
-    throw new UserError(`cannot write ${path}: it is a file, and ${option} names a folder here; choose another path`);
+  if (kind === 'folder' && exists && !exists.isDirectory()) {
+    const it = exists.isFile() ? 'a file' : exists.isCharacterDevice() ? 'a character device' : exists.isFIFO() ? 'a FIFO' : 'a special file';
+    throw new UserError(`cannot write ${path}: it is ${it}, not a folder${spec.extensions?.length ? ` (give a ${spec.extensions.join(' or ')} name for a file)` : ''}; choose another path`);
   }
   await checkAncestors(kind === 'folder' ? path : dirname(path), path);
+  if (kind === 'file') {
+    // a folder, a block device or a socket in the way is an error; a device or FIFO takes any bytes
+    const target = await outputTarget(path);
+    if (target !== 'device' && spec.extensions?.length && !spec.extensions.includes(ext)) {
+      const accepted = listOr([...spec.extensions.map((e) => `a ${e} file`), ...(spec.kind === 'either' ? ['a folder'] : [])]);
+      throw new UserError(`cannot write ${path}: ${option} must be ${accepted}`);
+    }
+  }
   for (const input of spec.inputs ?? []) {
     if (input !== undefined && input !== '' && (await samePath(path, input))) {
       throw new UserError(`cannot write ${path}: it is also an input of this command (${input}); choose another output path`);
