@@ -33,7 +33,7 @@ describe('nca synth / spectrogram / visualize / dataset (end to end)', () => {
   it('synth rejects a bad note and instrument with exit code 2 and a one-line message', () => {
     const r = run(['synth', '--note', 'H9', '--out', join(dir, 'x.wav')]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^nca: expected a note name like A4, F#4, Bb3 or a MIDI number like 69 for --note but received "H9"\n$/);
+    expect(r.stderr).toMatch(/^nca: expected a note name like A4, F#4, Bb3 \(a letter, at most one accidental, an octave from -1 to 9\) or a MIDI number like 69 for --note but received "H9"\n$/);
     const s = run(['synth', '--instrument', 'kazoo', '--out', join(dir, 'x.wav')]);
     expect(s.status).toBe(2);
     expect(s.stderr).toMatch(/piano, violin, guitar, flute, clarinet, xylophone, organ, trumpet/);
