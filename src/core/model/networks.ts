@@ -470,10 +470,8 @@ export async function findModel(dir?: string): Promise<string | null> {
   } catch (e) {
     throw new UserError(`no model folder at ${dir}: ${fsReason(e)}; check the path (${MODEL_FOLDER_HINT})`);
   }
-  if (!info.isDirectory()) throw new UserError(`${dir} is a file, not a model folder; give the folder (${MODEL_FOLDER_HINT})`);
-  if (!(await isFile(join(dir, MANIFEST_FILE)))) {
-    throw new UserError(`${dir} is not a model folder: it has no ${MANIFEST_FILE}; give a folder nca train wrote (${MODEL_FOLDER_HINT})`);
-  }
+  if (!info.isDirectory()) throw new UserError(`${dir} is a file, not a model folder (${MODEL_FOLDER_HINT})`);
+  if (!(await isFile(join(dir, MANIFEST_FILE)))) throw new UserError(`${dir} is not a model folder: it has no ${MANIFEST_FILE} (${MODEL_FOLDER_HINT})`);
   return dir;
 }
 
