@@ -103,7 +103,7 @@ describe('nca gallery', () => {
     expect(s).toMatchObject({ jobs: total, ok: total - 2, failed: 2, skipped: 0, rendered: total - 1, workers: 2, threadsPerWorker: 1 });
     expect(s.failures).toEqual([
       { name: 'bad', error: `${join(dir, 'bad.json')}: z has 3 numbers, expected 64 (nca latents are 64-d)` },
-      { name: 'missing', error: `cannot read latent file ${join(dir, 'nope.json')}: no such file` },
+      { name: 'missing', error: `cannot read latent file ${join(dir, 'nope.json')}: no such file or folder` },
     ]);
     const gallery = JSON.parse(readFileSync(join(out, 'gallery.json'), 'utf8')) as GalleryFile;
     expect(gallery.records.map((x) => x.output)).toEqual([
@@ -154,7 +154,7 @@ describe('nca gallery', () => {
     const dry = nca(['gallery', writeJobs('ok-jobs.json', { jobs: [{ name: 'a', random: 1 }, { name: 'b', latent: 'nope.json' }] }), '--out', out, '--dry-run']);
     expect(dry.status).toBe(1);
     expect(dry.stdout).toContain('render a.gif');
-    expect(dry.stdout).toContain(`fail   b.gif  (cannot read latent file ${join(dir, 'nope.json')}: no such file)`);
+    expect(dry.stdout).toContain(`fail   b.gif  (cannot read latent file ${join(dir, 'nope.json')}: no such file or folder)`);
     expect(existsSync(out)).toBe(false);
   });
 

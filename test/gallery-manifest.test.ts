@@ -115,12 +115,17 @@ describe('output paths', () => {
     const root = await prepareGalleryDir(join(dir, 'lock'));
     writeFileSync(join(root, LOCK_FILE), '999999999\n'); // no such process
     const release = await lockGallery(root);
-    expect(readFileSync(join(root, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
+    const mine = readFileSync(join(root, LOCK_FILE), 'utf8');
+    expect(mine.split('\n')[0]).toBe(String(process.pid)); // the pid, then a token of this run
     // the same lock held by a live process (pid 1 always exists)
     writeFileSync(join(root, LOCK_FILE), '1\n');
     await expect(lockGallery(root)).rejects.toThrow(/another nca gallery \(pid 1\) is writing to/);
-    writeFileSync(join(root, LOCK_FILE), `${process.pid}\n`);
+    // release removes the lock only while it is this run's
     await release();
+    expect(readFileSync(join(root, LOCK_FILE), 'utf8')).toBe('1\n');
+    writeFileSync(join(root, LOCK_FILE), '999999999\n');
+    const again = await lockGallery(root);
+    await again();
     expect(existsSync(join(root, LOCK_FILE))).toBe(false);
   });
 });
