@@ -200,17 +200,27 @@ describe('jobs with hostile inputs', () => {
   it('a worker thread that dies fails only the job it held; the next job gets a new worker', async () => {
     const script = join(dir, 'dying-worker.mjs');
     writeFileSync(script, `
+      import { writeFileSync } from 'node:fs';
+      import { basename, dirname, join } from 'node:path';
       import { parentPort } from 'node:worker_threads';
       parentPort.on('message', (msg) => {
         if (msg.type !== 'run') return;
-        if (msg.job.name === 'die') process.exit(3); // ends this thread only
+        if (msg.job.name === 'die') {
+          // dies while writing its output (io/atomic.ts's temporary name)
+          writeFileSync(join(dirname(msg.outPath), '.nca-tmp-' + process.pid + '-0123abcd-' + basename(msg.outPath)), 'partial');
+          process.exit(3); // ends this thread only
+        }
         if (msg.job.name === 'throw') setTimeout(() => { throw new Error('boom'); });
         else parentPort.postMessage({ type: 'done', id: msg.id, outcome: { ok: false, seconds: 0, error: 'rendered ' + msg.job.name } });
       });`);
     const pool = new RenderPool({ workers: 1, threads: 1, script: new URL(`file://${script}`) });
     const job = (name: string) => ({ index: 0, name, output: `${name}.gif`, source: { kind: 'random' as const, seed: 1 }, settings: { steps: 1, width: 8, height: 8, scale: 1, fps: 20, every: 1, seed: 0, perturb: 0, format: 'gif' as const }, origin: 'test' });
+    const folder = join(dir, 'dying');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'keep.gif'), 'x');
     try {
-      expect(await pool.run(0, job('die'), join(dir, 'x.gif'))).toMatchObject({ ok: false, error: 'the worker rendering this job died (exit code 3)' });
+      expect(await pool.run(0, job('die'), join(folder, 'x.gif'))).toMatchObject({ ok: false, error: 'the worker rendering this job died (exit code 3)' });
+      expect(readdirSync(folder)).toEqual(['keep.gif']); // its temporary file removed
       expect(await pool.run(0, job('throw'), join(dir, 'x.gif'))).toMatchObject({ ok: false, error: 'the worker rendering this job died (boom)' });
       expect(await pool.run(0, job('next'), join(dir, 'x.gif'))).toMatchObject({ ok: false, error: 'rendered next' });
     } finally {

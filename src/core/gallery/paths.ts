@@ -12,6 +12,7 @@ import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { UserError } from '../errors.js';
+import { TEMP_FILE_PATTERN } from '../io/atomic.js';
 import { makeDirs } from '../io/dirs.js';
 import { fsError, isFsError } from '../io/fs-error.js';
 import { readTextFile } from '../io/read.js';
@@ -107,7 +108,6 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-const TEMP_NAME = /^\.nca-tmp-(\d+)-[0-9a-f]{8}-/;
 
 /**
  * Remove the temporary files (src/core/io/atomic.ts names) that a killed run left in the gallery
@@ -118,7 +118,7 @@ export async function removeStaleTemps(root: string, maxDepth: number = NAME_LIM
   const visit = async (dir: string, depth: number): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
-      const m = TEMP_NAME.exec(e.name);
+      const m = TEMP_FILE_PATTERN.exec(e.name);
       if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) {
         const path = join(dir, e.name);
         await rm(path, { force: true, recursive: true }).catch((err: unknown) => {
@@ -249,10 +249,10 @@ async function readLock(path: string): Promise<LockText | null> {
     try {
       text = await readTextFile(path, 'the gallery lock file', 'text');
     } catch (e) {
-      // removed, or removed and made again, while being read (other runs taking the lock): look again
-      const now = await statOf(path);
-      if (now === null) return null;
-      if (now.ino !== st.ino && attempt < 5) continue;
+      // removed, or removed and made again, while being read (other runs taking the lock): look
+      // again; a lock that cannot be read (a FIFO, no permission) fails the same way every time
+      if ((await statOf(path)) === null) return null;
+      if (attempt < 5) continue;
       throw e;
     }
     const m = /^(\d+)\n(?:([0-9a-f]+)\n)?$/.exec(text);

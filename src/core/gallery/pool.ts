@@ -7,8 +7,11 @@
  * A worker that dies (a crash in native code, out of memory) fails the job it held and is replaced.
  */
 import { existsSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { TEMP_FILE_PATTERN } from '../io/atomic.js';
 import type { GalleryJob } from './jobs.js';
 import { JobRenderer, type JobOutcome, type RendererOptions } from './render-job.js';
 
@@ -27,6 +30,8 @@ export interface PoolOptions extends RendererOptions {
 
 interface Pending {
   id: number;
+  /** The job's output: a worker that dies while writing it leaves a temporary file beside it. */
+  outPath: string;
   resolve: (o: JobOutcome) => void;
   reject: (e: Error) => void;
   onProgress?: (done: number, total: number) => void;
@@ -63,7 +68,7 @@ class Slot {
       this.worker = null; // started again by the next job (not here: a worker that cannot start would loop)
       const p = this.pending;
       this.pending = null;
-      p?.resolve({ ok: false, seconds: 0, error: `the worker rendering this job died (${why})` });
+      if (p) void removeTempFilesOf(p.outPath).finally(() => p.resolve({ ok: false, seconds: 0, error: `the worker rendering this job died (${why})` }));
     };
     w.on('error', (e) => died(e.message.split('\n')[0]!));
     w.on('exit', (code) => died(`exit code ${code}`));
@@ -74,7 +79,7 @@ class Slot {
     return new Promise<JobOutcome>((resolve, reject) => {
       if (this.closed) return reject(abortError());
       const w = this.worker ?? this.spawn();
-      this.pending = { id, resolve, reject, onProgress };
+      this.pending = { id, outPath, resolve, reject, onProgress };
       try {
         w.postMessage({ type: 'run', id, job, outPath } satisfies PoolRequest);
       } catch (e) {
@@ -137,6 +142,21 @@ export class RenderPool {
   async close(): Promise<void> {
     this.renderer?.dispose();
     await Promise.all(this.slots.map((s) => s.close()));
+  }
+}
+
+/**
+ * Remove the temporary files of `outPath` that this process made (io/atomic.ts names them
+ * `.nca-tmp-<pid>-<hex>-<name>`): a worker thread that died cannot remove its own, and this
+ * process being alive, the next run would not either.
+ */
+async function removeTempFilesOf(outPath: string): Promise<void> {
+  const names = await readdir(dirname(outPath)).catch(() => [] as string[]);
+  const prefix = `.nca-tmp-${process.pid}-`;
+  for (const name of names) {
+    if (name.startsWith(prefix) && name.endsWith(`-${basename(outPath)}`) && TEMP_FILE_PATTERN.test(name)) {
+      await rm(join(dirname(outPath), name), { force: true }).catch(() => undefined);
+    }
   }
 }
 

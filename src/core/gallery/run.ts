@@ -264,9 +264,10 @@ function galleryFile(opts: RunGalleryOptions, jobs: GalleryJob[], records: Map<n
   };
 }
 
+/** The size of a file, or -1 when it cannot be read (it vanished: then the job is rendered again). */
 async function sizeOf(path: string): Promise<number> {
   const { stat } = await import('node:fs/promises');
-  return (await stat(path)).size;
+  return stat(path).then((st) => st.size, () => -1);
 }
 
 function round(x: number, digits = 4): number {
