@@ -58,35 +58,37 @@ describe('the gallery lock', () => {
   });
 
   it('of real processes taking over a stale lock at once, exactly one wins', async () => {
-    // each process waits for the same start time, tries the lock, and holds it until all have tried
+    // Each process waits for the same start time, tries the lock and says whether it won; a winner
+    // holds the lock until every process has answered (its stdin is closed), then releases it.
     const script = `
       const { lockGallery } = await import(${JSON.stringify(DIST_PATHS)});
       const [root, start] = process.argv.slice(1);
       while (Date.now() < Number(start)) {}
       try {
         const release = await lockGallery(root);
-        process.stdout.write('won');
-        await new Promise((r) => setTimeout(r, 700));
-        await release();
+        process.stdout.write('won\\n');
+        process.stdin.on('end', () => release()).resume();
       } catch (e) {
-        process.stdout.write('lost: ' + e.message);
+        process.stdout.write('lost: ' + e.message + '\\n');
       }`;
-    for (let t = 0; t < 2; t++) {
+    for (let t = 0; t < 3; t++) {
       const root = await prepareGalleryDir(join(dir, 'race-processes', String(t)));
       writeFileSync(join(root, LOCK_FILE), `${DEAD_PID}\n`);
       const start = Date.now() + 1000; // after every process has started
-      const outputs = await Promise.all(
-        Array.from({ length: 4 }, () =>
-          new Promise<string>((resolve) => {
-            const child = spawn(process.execPath, ['--input-type=module', '-e', script, root, String(start)], { stdio: ['ignore', 'pipe', 'inherit'] });
-            let out = '';
-            child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-            child.on('exit', () => resolve(out));
-          }),
-        ),
-      );
-      expect(outputs.filter((o) => o === 'won'), outputs.join(' | ')).toHaveLength(1);
-      for (const o of outputs.filter((x) => x !== 'won')) expect(o).toMatch(/^lost: another nca gallery \(pid \d+\) is writing to/);
+      const children = Array.from({ length: 5 }, () => spawn(process.execPath, ['--input-type=module', '-e', script, root, String(start)], { stdio: ['pipe', 'pipe', 'inherit'] }));
+      const exited = children.map((c) => new Promise((resolve) => c.on('exit', resolve)));
+      const answers = await Promise.all(children.map((c) => new Promise<string>((resolve) => {
+        let out = '';
+        c.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.endsWith('\n')) resolve(out.trim());
+        });
+        c.on('exit', () => resolve(out.trim()));
+      })));
+      for (const c of children) c.stdin.end();
+      await Promise.all(exited);
+      expect(answers.filter((o) => o === 'won'), answers.join(' | ')).toHaveLength(1);
+      for (const o of answers.filter((x) => x !== 'won')) expect(o).toMatch(/^lost: another nca gallery \(pid \d+\) is writing to/);
       expect(readdirSync(root)).toEqual([]);
     }
   });
