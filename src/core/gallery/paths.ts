@@ -108,7 +108,6 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-
 /**
  * Remove the temporary files (src/core/io/atomic.ts names) that a killed run left in the gallery
  * folder and its subfolders, i.e. those of processes no longer running. Returns how many.
@@ -208,7 +207,7 @@ export async function lockGallery(root: string): Promise<() => Promise<void>> {
 
 /** Create `path` with O_EXCL holding "<pid>\n<token>\n"; its text, or null when it exists. */
 async function createExclusive(path: string): Promise<string | null> {
-  const token = `${randomBytes(8).toString('hex')}`;
+  const token = randomBytes(8).toString('hex');
   const text = `${process.pid}\n${token}\n`;
   heldTokens.add(token); // before the file exists: a reader in this process must see it live
   let handle;
