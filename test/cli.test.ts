@@ -87,7 +87,7 @@ describe('nca render (end to end)', () => {
     ['bad perturb', ['render', '--random', '--perturb', '12'], /for --perturb/],
     ['missing latent file', ['render', '--latent', 'nope.json'], /(cannot read latent file nope.json|no trained model)/],
     ['missing params file', ['render', '--params', 'nope.json'], /cannot read parameters file nope.json: no such file/],
-    ['unknown output type', ['render', '--random', '--out', 'a.mp4'], /use a \.gif/],
+    ['unknown output type', ['render', '--random', '--out', 'a.mp4'], /--out must be a \.gif file, a \.png file or a folder/],
     ['bad init', ['render', '--random', '--init', 'lava'], /for --init/],
   ];
   for (const [name, args, message] of bad) {

@@ -87,7 +87,7 @@ describe('nca sheet', () => {
       [['--random', '2', '--frames', '100,50'], /frames must increase, but 50 follows 100/],
       [['--frames', '0,10'], /give one of --random, --latent, --notes-grid/],
       [['--random', '2', '--frames', '0'], /last frame must be at least 1/],
-      [['--random', '2', '--out', join(dir, 'bad.gif')], /a contact sheet is a \.png file/],
+      [['--random', '2', '--out', join(dir, 'bad.gif')], /--out must be a \.png file/],
       [['--notes-grid', '--notes', 'H9'], /no note H9/],
     ];
     for (const [args, message] of cases) {
