@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { checkOutputPath } from '../core/io/output-path.js';
-import { join, extname } from 'node:path';
+import { join } from 'node:path';
 import { UserError, requireInt } from '../core/errors.js';
 import { report, sharedOptions, withExamples } from './options.js';
 

@@ -202,9 +202,12 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Whether a file-system error is about `path` (its path, or the destination of a copy or rename). */
+/**
+ * Whether a file-system error is about the output `path`: its path or the destination of a copy
+ * or rename, or no path at all (a write or close on the open output: ENOSPC, EIO, EDQUOT, EFBIG).
+ */
 function isAbout(err: NodeJS.ErrnoException, path: string): boolean {
-  return err.path === path || (err as { dest?: string }).dest === path;
+  return err.path === path || (err as { dest?: string }).dest === path || (err.path === undefined && (err as { dest?: string }).dest === undefined);
 }
 
 function tempPathFor(path: string): string {
