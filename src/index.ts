@@ -26,5 +26,5 @@ export { OUTPUT_LIMITS } from './core/limits.js';
 /** Loads the neuromusical model (TensorFlow.js is imported only when this is called). */
 export async function loadModel(dir?: string) {
   const networks = await import('./core/model/networks.js');
-  return dir ? networks.loadModel(dir) : networks.loadDefaultModel();
+  return networks.loadModel(dir);
 }

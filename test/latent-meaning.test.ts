@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESCRIPTOR_FEATURES, DescriptorTracker, descriptorDistance, standardise } from '../src/core/descriptor.js';
 import { UserError } from '../src/core/errors.js';
 import { latentMeaning, renderDescriptors } from '../src/core/model/latent-meaning.js';
-import { loadDefaultModel, DEFAULT_MODEL_DIR, type NeuroModel } from '../src/core/model/networks.js';
+import { loadModel, DEFAULT_MODEL_DIR, type NeuroModel } from '../src/core/model/networks.js';
 import { loadNotes, type NotesManifest } from '../src/core/model/notes.js';
 import { FRAME_PROTOCOL } from '../src/core/nca/graph.js';
 import { PARAM_COUNT, PARAM_LAYOUT } from '../src/core/nca/params.js';
@@ -70,7 +70,7 @@ describe('latent meaning (shipped model)', () => {
   let model: NeuroModel;
   let notes: NotesManifest;
   beforeAll(async () => {
-    model = await loadDefaultModel();
+    model = await loadModel();
     notes = await loadNotes(DEFAULT_MODEL_DIR);
   });
   afterAll(() => model?.dispose());

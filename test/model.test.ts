@@ -15,7 +15,6 @@ import {
   encoderForward,
   hypernetworkForward,
   initialWeights,
-  loadDefaultModel,
   loadModel,
   modelFromWeights,
 } from '../src/core/model/networks.js';
@@ -486,9 +485,9 @@ describe('save and load', () => {
     expect((error as Error).message).not.toContain('\n');
   });
 
-  it('loadDefaultModel says how to get a model when there is none', async () => {
+  it('loadModel says how to get a model when there is none', async () => {
     const missing = join(dir, 'no-model-here');
-    await expect(loadDefaultModel(missing)).rejects.toThrow(new UserError(`no model folder at ${missing}: no such file or folder; check the path (a model folder holds model.json and weights.bin, as nca train writes them)`));
+    await expect(loadModel(missing)).rejects.toThrow(new UserError(`no model folder at ${missing}: no such file or folder; check the path (a model folder holds model.json and weights.bin, as nca train writes them)`));
   });
 
   it('DEFAULT_MODEL_DIR is fixtures/model in the package root', () => {

@@ -8,9 +8,9 @@ export async function extraBenchmarks(log: (s: string) => void, quick: boolean):
   const audio = await import('../core/audio/bench.js');
   out.audio = await audio.benchmarkAudio(quick ? { repeats: 1, sampleClips: 24 } : {});
   log(`encode track: ${quick ? '3 min of audio (extrapolated to 10 min)' : '10 min of audio'} at 12 fps, shared STFT + onnxruntime encoder`);
-  const { loadDefaultModel } = await import('../core/model/networks.js');
+  const { loadModel } = await import('../core/model/networks.js');
   const encodeBench = await import('../core/model/bench-encode.js');
-  const model = await loadDefaultModel();
+  const model = await loadModel();
   try {
     // quick: 3 minutes, still long enough (2161 points) for the worker thread that 10 minutes get
     out.encodeTrack = await encodeBench.benchmarkTrackEncoding(model, quick ? { audioSeconds: 180, repeats: 1 } : {});

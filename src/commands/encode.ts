@@ -99,7 +99,7 @@ async function runEncode(file: string | undefined, o: EncodeOpts): Promise<void>
     const decoded = await readWav(file!);
     for (const w of decoded.warnings) warn(o, w);
     const enc = await import('../core/model/encode.js');
-    const model = await networks.loadDefaultModel(dir);
+    const model = await networks.loadModel(dir);
     const seconds = decoded.samples.length / decoded.sampleRate;
     try {
       if (o.track) {

@@ -48,7 +48,7 @@ async function runEval(o: EvalOpts): Promise<void> {
   const threads = parseThreads(o.threads);
   const networks = await import('../core/model/networks.js');
   const dir = o.model ?? networks.DEFAULT_MODEL_DIR;
-  const model = await networks.loadDefaultModel(dir);
+  const model = await networks.loadModel(dir);
   const { openDataset } = await import('../core/audio/dataset.js');
   const data = await openDataset(o.data);
   const { evaluate } = await import('../core/model/eval.js');

@@ -28,6 +28,7 @@ export function registerInterpolate(program: Command): void {
     .addOption(sharedOptions.quiet())
     .action(async (files: string[], o: InterpolateOpts) => {
       if (o.out === undefined) throw new UserError('--out is required: a folder for a walk, a .json file for a chord or a track');
+      if (o.mean && o.slerp) throw new UserError('--slerp and --mean do not go together: --slerp walks from one latent to another along a great circle, --mean averages latents into a chord; drop one of them');
       const outKind = await checkOutputPath(o.out, { kind: o.mean ? 'file' : 'either', extensions: ['.json'], what: o.mean ? 'the mean latent' : 'a .json track or a folder of latents', inputs: files });
       const { loadLatent, latentToJson, meanLatent, lerp, slerp } = await import('../core/latent.js');
       const { writeFileAtomic } = await import('../core/io/atomic.js');

@@ -132,11 +132,9 @@ async function runRender(o: RenderOpts, stepsGiven = true): Promise<void> {
     });
     bar.stop();
     // a shorter sequence over a longer one: remove the older frames numbered past it
-    const { removeStaleFrames } = await import('../core/io/png.js');
-    const stale = summary.format === 'png-sequence' ? { removedStaleFrames: await removeStaleFrames(summary.out, summary.framesWritten) } : {};
-    await report(o, { source: label, ...summary, ...stale }, [
+    await report(o, { source: label, ...summary }, [
       `wrote ${summary.out} (${summary.framesWritten} frame${summary.framesWritten === 1 ? '' : 's'}, ${width * scale}x${height * scale}) from ${label}`,
-      ...(stale.removedStaleFrames ? [`removed ${stale.removedStaleFrames} older frames numbered past the new sequence`] : []),
+      ...(summary.removedStaleFrames ? [`removed ${summary.removedStaleFrames} older frames numbered past the new sequence`] : []),
       `${steps} steps in ${summary.seconds.simulate.toFixed(2)} s (${Math.round(summary.stepsPerSecond)} steps/s), total ${summary.seconds.total.toFixed(2)} s; final state: ${summary.motion.alive}${summary.motion.coherent ? ' (coherent)' : ''}`,
     ]);
   } finally {

@@ -37,6 +37,8 @@ export function registerSpectrogram(program: Command): void {
       const duration = o.duration === 'all' ? null : requireNumber('--duration', o.duration, 0.05, 3600);
       const colormapName = requireChoice('--colormap', o.colormap, COLORMAPS) as ColormapName;
       const scale = o.scale === undefined ? Math.max(1, Math.ceil(256 / Math.max(width, height))) : requireInt('--scale', o.scale, 1, 64);
+      const { checkSpectrogramSize } = await import('../core/audio/spectrogram.js');
+      checkSpectrogramSize(width, height, scale);
       const out = o.out ?? `${basename(wav, extname(wav))}.spec.png`;
       await checkOutputPath(out, { extensions: ['.png'], what: 'the spectrogram picture', inputs: [wav] });
       const { readWav } = await import('../core/audio/wav.js');

@@ -22,7 +22,7 @@ export function registerSynth(program: Command): void {
     .command('synth')
     .description('synthesise one note of an instrument to a 16-bit WAV file (the sounds the model is trained on)')
     .addOption(new Option('-i, --instrument <name>', `instrument: ${INSTRUMENTS.join(', ')}`).default('piano'))
-    .option('-n, --note <note>', 'note name (A4, F#4, Bb3) or MIDI number (69)', 'A4')
+    .option('-n, --note <note>', 'note: a name (A4, F#4, Bb3: one accidental, octave -1..9, optional detune like A4+25c) or a MIDI number (69; 69.5 is a detuned note, named A#4-50c)', 'A4')
     .option('-d, --duration <s>', 'length in seconds (0 to 60]', '2')
     .option('--velocity <v>', 'how hard the note is played, 0..1 (loudness and brightness)', '0.8')
     .option('--rate <hz>', 'sample rate in Hz', '22050')

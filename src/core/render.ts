@@ -62,6 +62,8 @@ export interface RenderSummary {
   height: number;
   steps: number;
   framesWritten: number;
+  /** PNG sequence only: older `frame-NNNNNN.png` files numbered past this sequence, removed after it was written. */
+  removedStaleFrames?: number;
   protocol: Protocol;
   seconds: { setup: number; simulate: number; total: number };
   stepsPerSecond: number;
@@ -172,7 +174,7 @@ export async function render(source: RenderSource, opts: RenderOptions): Promise
       }
     }
     const tSim = performance.now();
-    await sink.finish();
+    const removedStaleFrames = await sink.finish();
     const stats = tracker.finish();
     const mean = (a: number[]) => (a.length ? a.reduce((s, v) => s + v, 0) / a.length : 0);
     return {
@@ -182,6 +184,7 @@ export async function render(source: RenderSource, opts: RenderOptions): Promise
       height: H,
       steps,
       framesWritten: written,
+      ...(format === 'png-sequence' ? { removedStaleFrames } : {}),
       protocol: protocolName,
       seconds: { setup: (tSetup - t0) / 1000, simulate: (tSim - tSetup) / 1000, total: (performance.now() - t0) / 1000 },
       stepsPerSecond: steps / ((tSim - tSetup) / 1000),
@@ -335,7 +338,8 @@ async function initialState(init: InitSpec, source: RenderSource, W: number, H: 
 
 interface FrameSink {
   add(img: RgbaImage): void;
-  finish(): Promise<void>;
+  /** Writes what is left; resolves to the number of stale frames removed (PNG sequence), else 0. */
+  finish(): Promise<number>;
   abort(): Promise<void>;
 }
 
@@ -344,23 +348,25 @@ async function openSink(format: RenderSummary['format'], out: string, width: num
     const { GifWriter } = await import('./io/gif.js');
     const { writeFileAtomic } = await import('./io/atomic.js');
     const gif = new GifWriter({ width, height, fps });
-    return { add: (img) => gif.addFrame(img), finish: () => writeFileAtomic(out, gif.bytes()), abort: async () => {} };
+    return { add: (img) => gif.addFrame(img), finish: async () => (await writeFileAtomic(out, gif.bytes()), 0), abort: async () => {} };
   }
-  const { encodePng } = await import('./io/png.js');
+  const { encodePng, frameFileName, removeStaleFrames } = await import('./io/png.js');
   const { writeFileAtomic } = await import('./io/atomic.js');
   if (format === 'png') {
     let last: Uint8Array | null = null;
-    return { add: (img) => (last = encodePng(img)), finish: () => writeFileAtomic(out, last!), abort: async () => {} };
+    return { add: (img) => (last = encodePng(img)), finish: async () => (await writeFileAtomic(out, last!), 0), abort: async () => {} };
   }
-  // PNG sequence: frame-000000.png ... each written atomically as it comes.
+  // PNG sequence: frame-000000.png ... each written atomically as it comes; once all are written,
+  // older frames numbered past the new sequence (a longer earlier render) are removed.
   const pending: Promise<void>[] = [];
   let index = 0;
   return {
     add: (img) => {
-      pending.push(writeFileAtomic(join(out, `frame-${String(index++).padStart(6, '0')}.png`), encodePng(img)));
+      pending.push(writeFileAtomic(join(out, frameFileName(index++)), encodePng(img)));
     },
     finish: async () => {
       await Promise.all(pending);
+      return removeStaleFrames(out, index);
     },
     abort: async () => {
       await Promise.allSettled(pending);

@@ -260,5 +260,5 @@ function atlasJob(index: number, latentFile: string, o: { size: number; steps: n
 
 async function loadModel(dir?: string): Promise<NeuroModel> {
   const networks = await import('../model/networks.js');
-  return dir ? networks.loadModel(dir) : networks.loadDefaultModel();
+  return networks.loadModel(dir);
 }

@@ -85,9 +85,8 @@ export class JobRenderer {
   private loadModel(): Promise<{ model: NeuroModel; protocol?: Protocol }> {
     this.model ??= (async () => {
       const networks = await import('../model/networks.js');
-      const model = this.opts.modelDir ? await networks.loadModel(this.opts.modelDir) : await networks.loadDefaultModel();
-      const trained = model.config.protocol;
-      return { model, protocol: trained === 'frame' || trained === 'free' ? trained : undefined };
+      const model = await networks.loadModel(this.opts.modelDir);
+      return { model, protocol: model.config.protocol };
     })();
     this.model.catch(() => (this.model = null));
     return this.model;

@@ -494,11 +494,3 @@ export async function loadModel(dir?: string): Promise<NeuroModel> {
   const { config, tensors } = await loadWeights(folder);
   return modelFromWeights(tensors, config, join(folder, MANIFEST_FILE));
 }
-
-/**
- * The same as loadModel (kept for callers that pass the shipped folder explicitly): `dir`
- * defaults to the shipped model, and a folder without a model is a UserError with the fix.
- */
-export async function loadDefaultModel(dir?: string): Promise<NeuroModel> {
-  return loadModel(dir === DEFAULT_MODEL_DIR ? undefined : dir);
-}

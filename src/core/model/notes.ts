@@ -15,7 +15,7 @@ import { ANALYSIS_RATE } from '../audio/wav.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readTextFile } from '../io/read.js';
-import { LATENT_DIM } from '../latent.js';
+import { LATENT_DIM, requireLatentVector } from '../latent.js';
 import { WINDOW_SECONDS, contextFrames, encodeContexts, type Encoder } from './encode.js';
 
 export const NOTES_FILE = 'notes.json';
@@ -103,6 +103,9 @@ export function noteLatent(m: NotesManifest, instrument: string, note: string): 
   if (!row) throw new UserError(`no instrument ${JSON.stringify(instrument)} in the note manifest; choose one of ${m.instruments.join(', ')}`);
   const v = row[note];
   if (!v) throw new UserError(`no note ${note} for ${instrument} in the note manifest; the keys are ${m.notes[0]}..${m.notes[m.notes.length - 1]} (${m.notes.join(', ')})`);
-  if (v.length !== LATENT_DIM || v.some((x) => !Number.isFinite(x))) throw new UserError(`the note manifest's latent of ${instrument} ${note} is malformed; recompute it with nca encode --make-notes`);
-  return Float32Array.from(v);
+  try {
+    return requireLatentVector(`the note manifest's latent of ${instrument} ${note}`, v);
+  } catch (e) {
+    throw e instanceof UserError ? new UserError(`${e.message}; recompute the manifest with nca encode --make-notes`) : e;
+  }
 }
