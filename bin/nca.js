@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 import { main } from '../dist/cli.js';
+import { installInterruptHandlers } from '../dist/commands/interrupt.js';
 import { isClosedPipe, stdoutError } from '../dist/core/io/stdout.js';
+
+// Ctrl-C and SIGTERM: handled from the first moment (src/commands/interrupt.ts).
+installInterruptHandlers();
 
 // Standard output errors: `nca ... | head` closes the pipe early, which is not an error (exit 0);
 // any other failure (`> /dev/full`) is one line on stderr and exit 2. Writes that go through
