@@ -471,54 +471,21 @@ console.log('\n3. Gradient norm + clipping + Adam over all trainable parameters'
   const { set } = cpu;
   const names = Object.keys(set.vars);
   const gradT = Object.fromEntries(names.map((n) => [n, tf.tensor(cpu.out.grads[n], set.vars[n].shape)]));
-  const values = Object.fromEntries(names.map((n) => [n, Float32Array.from(named.get(n).data)]));
-  const m = Object.fromEntries(names.map((n) => [n, new Float32Array(values[n].length)]));
-  const v = Object.fromEntries(names.map((n) => [n, new Float32Array(values[n].length)]));
-  const beta1 = 0.9, beta2 = 0.999, adamEps = 1e-8, lr = 1e-3, clipNorm = 1;
-  let step = 0;
-  const current = () => {
-    // train.ts today: the norm by tfjs ops, a JS loop per tensor, an assign per tensor
-    const gradNorm = tf.tidy(() => Math.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(gradT[n])))).dataSync()[0]));
-    const clip = gradNorm > clipNorm ? clipNorm / gradNorm : 1;
-    step++;
-    const lr1 = lr / (1 - beta1 ** step), c2 = 1 - beta2 ** step;
-    for (const n of names) {
-      const g = gradT[n].dataSync(), w = values[n], mm = m[n], vv = v[n];
-      for (let i = 0; i < w.length; i++) {
-        const gi = g[i] * clip;
-        const mi = (mm[i] = beta1 * mm[i] + (1 - beta1) * gi);
-        const vi = (vv[i] = beta2 * vv[i] + (1 - beta2) * gi * gi);
-        w[i] -= (lr1 * mi) / (Math.sqrt(vi / c2) + adamEps);
-      }
-      const variable = set.vars[n];
-      tf.tidy(() => variable.assign(tf.tensor(w.slice(), variable.shape)));
-    }
-  };
-  const cur = record('adam.current', time(current), 'current: tfjs norm + JS loop per tensor + assign per tensor');
+  const byVariable = Object.fromEntries(names.map((n) => [set.vars[n].name, gradT[n]])); // as tf.variableGrads returns them
+  const currentStep = currentOptimizer(set);
+  const cur = record('adam.current', time(() => currentStep(byVariable)), 'current: tfjs norm + JS loop per tensor + assign per tensor');
   // fused: every parameter, gradient and moment in one Float32Array each
   const N = paramCount;
   const fw = new Float32Array(N), fg = new Float32Array(N), fm = new Float32Array(N), fv = new Float32Array(N);
-  const offsets = {};
-  {
-    let o = 0;
-    for (const n of names) {
-      offsets[n] = o;
-      fw.set(named.get(n).data, o);
-      fg.set(cpu.out.grads[n], o);
-      o += values[n].length;
-    }
+  for (let n = 0, o = 0; n < names.length; o += named.get(names[n]).data.length, n++) {
+    fw.set(named.get(names[n]).data, o);
+    fg.set(cpu.out.grads[names[n]], o);
   }
   let fstep = 0;
   const fused = record('adam.fused', time(() => fusedAdam(fw, fg, fm, fv, ++fstep)), 'fused: norm + clip + Adam, one Float32Array of all parameters');
-  // the fused loop as a tfjs route would use it: gradients gathered from tensors, weights uploaded back
-  const fusedTf = record('adam.fusedWithTfjs', time(() => {
-    for (const n of names) fg.set(gradT[n].dataSync(), offsets[n]);
-    fusedAdam(fw, fg, fm, fv, ++fstep);
-    for (const n of names) {
-      const variable = set.vars[n];
-      tf.tidy(() => variable.assign(tf.tensor(fw.slice(offsets[n], offsets[n] + values[n].length), variable.shape)));
-    }
-  }), 'fused + gradients gathered from / weights assigned to tfjs');
+  // the fused loop as a tfjs route would use it: gradients gathered from tensors, weights assigned back
+  const fusedStep = fusedOptimizer(set);
+  const fusedTf = record('adam.fusedWithTfjs', time(() => fusedStep(byVariable)), 'fused + gradients gathered from / weights assigned to tfjs');
   console.log(`  ratio current / fused: ${(cur.median / fused.median).toFixed(1)}x; current / fused-with-tfjs: ${(cur.median / fusedTf.median).toFixed(1)}x`);
   // the fused update equals the per-tensor one? (same gradients, same start, one step)
   {
@@ -528,13 +495,13 @@ console.log('\n3. Gradient norm + clipping + Adam over all trainable parameters'
     fusedAdam(w1, g, m1, v1, 1);
     let sq = 0;
     for (let i = 0; i < N; i++) sq += g[i] * g[i];
-    const clip = Math.sqrt(sq) > clipNorm ? clipNorm / Math.sqrt(sq) : 1;
+    const clip = Math.sqrt(sq) > CLIP ? CLIP / Math.sqrt(sq) : 1;
     let worst = 0;
     for (let i = 0; i < N; i++) {
       const gi = g[i] * clip;
       m2[i] = (1 - beta1) * gi;
       v2[i] = (1 - beta2) * gi * gi;
-      w2[i] -= ((lr / (1 - beta1)) * m2[i]) / (Math.sqrt(v2[i] / (1 - beta2)) + adamEps);
+      w2[i] -= ((LR / (1 - beta1)) * m2[i]) / (Math.sqrt(v2[i] / (1 - beta2)) + adamEps);
       worst = Math.max(worst, Math.abs(w1[i] - w2[i]));
     }
     console.log(`  fused vs per-tensor formula after one step: max |w difference| ${worst.toExponential(2)}`);
