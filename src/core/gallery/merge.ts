@@ -7,7 +7,9 @@
  * Records read from another folder are not trusted: their output paths pass the same name rules as
  * jobs (paths.ts), and each file copied must lie inside its own gallery folder.
  */
+import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, realpath } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { join, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import { withAtomicOutput } from '../io/atomic.js';
@@ -74,8 +76,9 @@ export async function mergeGalleries(dirs: string[], out: string): Promise<Merge
       }
       const dest = await outputPath(root, record.output);
       if ((await realpath(dest).catch(() => null)) !== srcReal) {
-        await withAtomicOutput(dest, (tmp) =>
-          copyFile(srcReal, tmp).catch((e: unknown) => {
+        await withAtomicOutput(dest, (out, file) =>
+          // a temporary file: copyFile; an existing device or FIFO at dest: written into
+          (file.direct ? pipeline(createReadStream(srcReal), createWriteStream(out, { flags: file.flag })) : copyFile(srcReal, out)).catch((e: unknown) => {
             throw fsError(`copy ${srcReal} to`, dest, e); // (Node's error does not say which side failed)
           }),
         );

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, rmSync, type Stats } from 'node:fs';
-import { lstat, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rmSync, type Stats } from 'node:fs';
+import { lstat, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { UserError } from '../errors.js';
 import { makeDirs } from './dirs.js';
 import { fsError, fsReason, isFsError } from './fs-error.js';
@@ -66,7 +64,7 @@ export async function ensureParentDir(path: string): Promise<void> {
 
 /** Write `data` to `path` atomically (or into it, for a device or FIFO), creating parent folders. */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  await withAtomicOutput(path, (p, file) => writeFile(p, data, { flag: file?.flag ?? 'wx' }));
+  await withAtomicOutput(path, (p, file) => writeFile(p, data, { flag: file.flag }));
 }
 
 /**
@@ -76,14 +74,13 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
  * - A new path or a regular file: outPath is a temporary file beside `path` (flag 'wx'), renamed
  *   onto `path` once fn resolves. When fn (or the rename) fails, the temporary file is removed and
  *   `path` is left untouched.
- * - An existing character device or FIFO: outPath is `path` itself (flag 'w'). A fn that ignores
- *   the flag and opens with 'wx' (EEXIST) or copies with copyFile (EINVAL on a device) is run again
- *   on a private temporary file, whose bytes are then streamed into the device.
+ * - An existing character device or FIFO: outPath is `path` itself (flag 'w', `file.direct`), written
+ *   in place; fn must open it with `file.flag` (not 'wx', not copyFile).
  *
  * Parent folders of `path` are created first; every file-system failure on the output is a
  * UserError "cannot write <path>: <reason>".
  */
-export async function withAtomicOutput<T>(path: string, fn: (outPath: string, file?: OutputFile) => Promise<T>): Promise<T> {
+export async function withAtomicOutput<T>(path: string, fn: (outPath: string, file: OutputFile) => Promise<T>): Promise<T> {
   if (typeof path !== 'string' || path === '') throw new UserError('give an output path (it is empty)');
   const target = await outputTarget(path);
   if (target === 'device') return writeDevice(path, fn);
@@ -111,28 +108,11 @@ export async function withAtomicOutput<T>(path: string, fn: (outPath: string, fi
 }
 
 /** Write into an existing character device or FIFO, never replacing it. */
-async function writeDevice<T>(path: string, fn: (outPath: string, file?: OutputFile) => Promise<T>): Promise<T> {
-  const onTarget = (err: unknown) => isFsError(err) && isAbout(err, path);
+async function writeDevice<T>(path: string, fn: (outPath: string, file: OutputFile) => Promise<T>): Promise<T> {
   try {
     return await fn(path, { flag: 'w', direct: true });
   } catch (err) {
-    // fn opened the device with 'wx' or copied onto it: write a private temp file and stream it in.
-    if (!(onTarget(err) && isFsError(err) && (err.code === 'EEXIST' || err.code === 'EINVAL'))) throw onTarget(err) ? writeError(path, err) : err;
-  }
-  const folder = await mkdtemp(join(tmpdir(), 'nca-out-'));
-  const tmpPath = join(folder, basename(path));
-  liveTempPaths.add(tmpPath);
-  try {
-    const result = await fn(tmpPath, { flag: 'wx', direct: false });
-    try {
-      await pipeline(createReadStream(tmpPath), createWriteStream(path, { flags: 'w' }));
-    } catch (err) {
-      throw writeError(path, err);
-    }
-    return result;
-  } finally {
-    liveTempPaths.delete(tmpPath);
-    await rm(folder, { force: true, recursive: true }).catch(() => undefined);
+    throw isFsError(err) && isAbout(err, path) ? writeError(path, err) : err;
   }
 }
 
