@@ -1,7 +1,7 @@
 import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import pngjs from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../src/core/errors.js';
@@ -10,6 +10,7 @@ import { GifWriter, PaletteQuantizer, gifFrameDelayCs, syntheticFrames, writeGif
 import { hstack, planarToRgba, upscaleNearest, type RgbaImage } from '../src/core/io/image.js';
 import { encodePng, readPng, writePng } from '../src/core/io/png.js';
 import { Rng } from '../src/core/rng.js';
+import { buildPng } from './png-files.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -479,19 +480,3 @@ function errorStats(img: RgbaImage, decoded: Uint8Array): { meanAbs: number; max
   return { meanAbs: abs / n, maxAbs: max, psnr: sq === 0 ? Infinity : 10 * Math.log10((255 * 255 * n) / sq) };
 }
 
-function buildPng(width: number, height: number, colorType: number, chunks: [string, Buffer][]): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = colorType;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), ...chunks.map(([t, d]) => chunk(t, d)), chunk('IEND', Buffer.alloc(0))]);
-}

@@ -3,7 +3,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../src/core/errors.js';
 import { parseJobs } from '../src/core/gallery/jobs.js';
@@ -13,6 +12,7 @@ import { RenderPool } from '../src/core/gallery/pool.js';
 import type { GalleryFile } from '../src/core/gallery/record.js';
 import { paramsToJson, randomParams } from '../src/core/nca/params.js';
 import { Rng } from '../src/core/rng.js';
+import { pngDeclaring } from './png-files.js';
 
 /**
  * The gallery under hostile input (issue 11): the stale-lock take-over race, jobs whose outputs
@@ -163,7 +163,7 @@ describe('jobs with hostile inputs', () => {
     rmSync(work, { recursive: true, force: true });
     mkdirSync(work);
     writeFileSync(join(work, 'p.json'), paramsToJson(randomParams(new Rng(2))));
-    writeFileSync(join(work, 'huge.png'), pngClaiming(2147483647, 2147483647));
+    writeFileSync(join(work, 'huge.png'), pngDeclaring(2147483647, 2147483647));
     spawnSync('mkfifo', [join(work, 'fifo.json')]);
     const jobs = join(work, 'jobs.json');
     writeFileSync(jobs, jobsText({
@@ -258,28 +258,3 @@ describe('an output folder nca cannot create', () => {
   });
 });
 
-/** A PNG whose header claims width x height (with a tiny, truncated image stream). */
-function pngClaiming(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
-}
-
-function crc32(bytes: Buffer): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
