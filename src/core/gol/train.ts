@@ -31,15 +31,13 @@
  * functions are never used; the proof's counterexample sample does not depend on the thread count.
  * Same seed + same backend -> same weights.
  */
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import { loadTf, type Tf } from '../model/tf.js';
+import { loadTf, type Tf, type TfBackend } from '../model/tf.js';
 import { CHANNELS, ncaParams, randomParams, type NcaParams } from '../nca/params.js';
 import { Rng } from '../rng.js';
 import { ProofPool, proveFree, proveRounded } from './check.js';
 import { golNet, lifeTarget } from './net.js';
 
-export type TrainBackend = 'wasm' | 'cpu';
+export type TrainBackend = TfBackend;
 
 export interface GolTrainOptions {
   seed: number | string;
@@ -115,23 +113,6 @@ const HINGE_HIGH = 0.9;
 /** Counterexample sample size. */
 const POOL_MAX = 1 << 16;
 
-/** Loads tfjs (src/core/model/tf.ts) and switches to the wasm backend when asked and available. */
-export async function loadTrainingTf(backend: TrainBackend): Promise<{ tf: Tf; backend: TrainBackend }> {
-  const tf = await loadTf();
-  if (backend === 'wasm') {
-    const require = createRequire(import.meta.url);
-    const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as typeof import('@tensorflow/tfjs-backend-wasm');
-    wasm.setWasmPaths(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + '/');
-    if (await tf.setBackend('wasm')) {
-      await tf.ready();
-      return { tf, backend: 'wasm' };
-    }
-    throw new Error('the tfjs wasm backend failed to initialise (try --backend cpu)');
-  }
-  await tf.setBackend('cpu');
-  return { tf, backend: 'cpu' };
-}
-
 /** Live weights of a full parameter vector in training layout: W1 [9][16], b1 [16], W2 [144] (p*16+j), b2. */
 export function liveWeights(params: NcaParams): { w1: Float32Array; b1: Float32Array; w2: Float32Array; b2: number } {
   const w1 = new Float32Array(9 * 16);
@@ -199,7 +180,8 @@ function fillBatch(neighbourhoods: Int32Array, x: Float32Array, centre: Float32A
 
 export async function trainGol(options: GolTrainOptions): Promise<GolTrainResult> {
   const o = { ...TRAIN_DEFAULTS, ...options };
-  const { tf, backend } = await loadTrainingTf(o.backend ?? 'wasm');
+  const backend = o.backend ?? 'wasm';
+  const tf = await loadTf({ backend });
   type Tensor = import('@tensorflow/tfjs').Tensor;
   type Scalar = import('@tensorflow/tfjs').Scalar;
   const started = performance.now();

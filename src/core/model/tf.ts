@@ -6,6 +6,14 @@
  * `@tensorflow/tfjs` on the 'cpu' backend. Set NCA_TFJS=cpu to skip tfjs-node (bit-identical
  * results across machines need the same backend).
  *
+ * The trainers ask for a backend: `loadTf({ backend: 'wasm' })` switches to `@tensorflow/tfjs-backend-wasm`
+ * (XNNPACK, SIMD; its .wasm binaries are read from the installed package, nothing is downloaded),
+ * `loadTf({ backend: 'cpu' })` to the pure-JS 'cpu' backend. tfjs keeps ONE backend per process
+ * (a global), so a backend asked for stays in force for every later tfjs call of the process until
+ * another is asked for; `loadTf()` without a backend leaves the current one as it is. The wasm
+ * backend has MatMul and friends but not every gradient (no Conv2DBackpropFilter): the model's
+ * training graph uses the im2col convolutions of fast-convs.ts, which need only MatMul.
+ *
  * nca prints nothing unasked, so tfjs runs in production mode: that silences the "Hi, looks like
  * you are running TensorFlow.js in Node.js" banner the cpu backend prints on first use, and every
  * other tfjs console warning. TensorFlow's C++ logging (tfjs-node) is kept to errors.
@@ -18,15 +26,54 @@ export type Tf = typeof TfModule;
 /** Not a dependency: kept in a variable so neither TypeScript nor bundlers try to resolve it. */
 const TFJS_NODE = '@tensorflow/tfjs-node';
 
-let loading: Promise<Tf> | null = null;
+/** The tfjs backends training can ask for (the same seed on the same backend gives the same weights). */
+export type TfBackend = 'wasm' | 'cpu';
+export const TF_BACKENDS: readonly TfBackend[] = ['wasm', 'cpu'];
 
-/** Import tfjs on first call (about 0.5-1 s), then return the same namespace. */
-export function loadTf(): Promise<Tf> {
+let loading: Promise<Tf> | null = null;
+let wasmRegistered: Promise<void> | null = null;
+
+/**
+ * Import tfjs on first call (about 0.5-1 s), then return the same namespace. With `backend`, switch
+ * the process's tfjs backend to it first (see the module comment).
+ */
+export async function loadTf(opts: { backend?: TfBackend } = {}): Promise<Tf> {
   loading ??= initTf().catch((e: unknown) => {
     loading = null; // let a later call retry
     throw e;
   });
-  return loading;
+  const tf = await loading;
+  if (opts.backend !== undefined) await useBackend(tf, opts.backend);
+  return tf;
+}
+
+/** Make `backend` the process's tfjs backend (registering wasm on first use); throws when it cannot start. */
+async function useBackend(tf: Tf, backend: TfBackend): Promise<void> {
+  if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`unknown tfjs backend ${String(backend)} (wasm or cpu)`);
+  if (tf.getBackend() === backend) return;
+  if (backend === 'wasm') {
+    wasmRegistered ??= registerWasm().catch((e: unknown) => {
+      wasmRegistered = null;
+      throw e;
+    });
+    await wasmRegistered;
+  }
+  let ok = false;
+  try {
+    ok = await tf.setBackend(backend);
+  } catch {
+    ok = false;
+  }
+  if (!ok || tf.getBackend() !== backend) throw new Error(`the tfjs ${backend} backend failed to initialise${backend === 'wasm' ? ' (try --backend cpu)' : ''}`);
+  await tf.ready();
+}
+
+/** Import @tensorflow/tfjs-backend-wasm (it registers itself) and point it at its installed .wasm files. */
+async function registerWasm(): Promise<void> {
+  const { createRequire } = await import('node:module');
+  const { dirname } = await import('node:path');
+  const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as typeof import('@tensorflow/tfjs-backend-wasm');
+  wasm.setWasmPaths(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm')) + '/');
 }
 
 async function initTf(): Promise<Tf> {

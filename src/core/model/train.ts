@@ -41,7 +41,7 @@ import { lossCurvePng } from './loss-curve.js';
 import { NcaRollout, ncaRolloutOp, rolloutNoise } from './nca-op.js';
 import { DEFAULT_FLOORS, DEFAULT_POOL, StatePool, frameStyle, persistenceLoss, type PersistenceFloors, type PersistenceParts, type StyleTargets } from './persistence.js';
 import { DEFAULT_CONFIG, decoderForward, encoderForward, hypernetworkForward, initialWeights, weightSpecs, type ModelConfig } from './networks.js';
-import { loadTf, type Tf } from './tf.js';
+import { TF_BACKENDS, loadTf, type Tf, type TfBackend } from './tf.js';
 import { loadWeights, saveWeights, shapeSize, type NamedArrays } from './weights.js';
 
 /** The settings of a run (stored in the checkpoint and in the model's config). */
@@ -88,6 +88,11 @@ export interface TrainSettings {
   styleWeight: number;
   /** Start from this model folder's weights instead of random ones ('' = random; Adam starts fresh). */
   initFrom: string;
+  /**
+   * The tfjs backend of the networks' forward and backward: 'wasm' (XNNPACK, 2-3x faster) or 'cpu'. Backends
+   * differ by float rounding, so a run resumes on its checkpoint's backend (checkpoints without one: 'cpu').
+   */
+  backend: TfBackend;
 }
 
 export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
@@ -114,6 +119,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   floorDrift: DEFAULT_FLOORS.drift,
   styleWeight: 10,
   initFrom: '',
+  backend: 'wasm',
 };
 
 /** One line of train-log.jsonl. */
@@ -139,6 +145,9 @@ export interface LogEntry {
   seconds: number;
   ncaForward: number;
   ncaBackward: number;
+  /** Its tfjs shares: the networks' forward + backward with the losses (NCA excluded), and clipping + Adam + BatchNorm statistics. */
+  networks: number;
+  optimizer: number;
 }
 
 export interface TrainProgress {
@@ -172,11 +181,27 @@ export interface TrainResult {
   finished: boolean;
   resumedFrom: number;
   seconds: number;
-  /** Medians over this process's iterations (the first is skipped as warm-up when there are more). */
-  secondsPerIteration: { total: number; ncaForward: number; ncaBackward: number; rest: number };
+  /**
+   * Medians over this process's iterations (the first is skipped as warm-up when there are more): the whole
+   * iteration, NCA forward and backward (onnxruntime), the networks (tfjs forward + backward and losses),
+   * the optimizer (clipping, Adam, BatchNorm statistics), and rest = total - NCA (all the tfjs and JS work).
+   */
+  secondsPerIteration: IterationSplit;
   finalLoss: { loss: number; rollout: number; kl: number; decoder: number };
   settings: TrainSettings;
+  /** The tfjs backend the iterations ran on (tf.getBackend() during the loop). */
+  backend: string;
   files: string[];
+}
+
+/** Where the seconds of a training iteration go (see TrainResult.secondsPerIteration). */
+export interface IterationSplit {
+  total: number;
+  ncaForward: number;
+  ncaBackward: number;
+  networks: number;
+  optimizer: number;
+  rest: number;
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.bin';
@@ -223,11 +248,12 @@ export function resolveSettings(opts: TrainOptions, framesPerClip: number): Trai
   for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
+  if (!TF_BACKENDS.includes(s.backend)) throw new UserError(`backend must be one of ${TF_BACKENDS.join(', ')}, got ${String(s.backend)}`);
   return s;
 }
 
 function stripUndefined(o: TrainOptions): Partial<TrainSettings> {
-  const keys = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'initFrom'] as const;
+  const keys = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'initFrom', 'backend'] as const;
   const out: Record<string, unknown> = {};
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
   return out as Partial<TrainSettings>;
@@ -369,10 +395,22 @@ export function trainedConfig(settings: TrainSettings, extra: Record<string, unk
   };
 }
 
-/** Runs (or resumes) a training; see the module comment. */
+/**
+ * Runs (or resumes) a training; see the module comment. The iterations run on `backend` (tfjs's backend
+ * is one per process); the process's previous backend is back in force when it returns or throws.
+ */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
-  const t0 = performance.now();
   const tf = await loadTf();
+  const previous = tf.getBackend();
+  try {
+    return await trainOnBackend(opts);
+  } finally {
+    if (tf.getBackend() !== previous) await tf.setBackend(previous);
+  }
+}
+
+async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
+  const t0 = performance.now();
   const { data, outDir } = opts;
   const { framesPerClip, width: W, height: H } = data.manifest;
   const C = DEFAULT_CONFIG.contextFrames;
@@ -396,11 +434,21 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let log: LogEntry[] = [];
   let resumedPool: NamedArrays | null = null;
   const checkpointPath = join(outDir, CHECKPOINT_FILE);
-  if (opts.resume) {
-    const bytes = await readCheckpoint(checkpointPath, `no checkpoint at ${checkpointPath} to resume from; run nca train without --resume`);
-    const { header, named } = decodeCheckpoint(bytes, checkpointPath);
+  const resumed = opts.resume ? decodeCheckpoint(await readCheckpoint(checkpointPath, `no checkpoint at ${checkpointPath} to resume from; run nca train without --resume`), checkpointPath) : null;
+  if (resumed) {
+    // the backend: the checkpoint's (those written before backends were recorded were trained on 'cpu')
+    const trainedOn = resumed.header.settings.backend ?? 'cpu';
+    if (opts.backend !== undefined && opts.backend !== trainedOn) {
+      throw new UserError(`the checkpoint was trained on the tfjs ${trainedOn} backend, not ${opts.backend}: resume with --backend ${trainedOn} (backends differ by float rounding, so the resumed run would not match an uninterrupted one), or train again without --resume`);
+    }
+    settings.backend = trainedOn;
+  }
+  const tf = await loadTf({ backend: settings.backend });
+  const backend = tf.getBackend();
+  if (resumed) {
+    const { header, named } = resumed;
     for (const k of Object.keys(header.settings) as Array<keyof TrainSettings>) {
-      if (k === 'iters' || k === 'checkpointEvery') continue;
+      if (k === 'iters' || k === 'checkpointEvery' || k === 'backend') continue;
       if (JSON.stringify(header.settings[k]) !== JSON.stringify(settings[k])) {
         throw new UserError(`the checkpoint was trained with ${k} ${JSON.stringify(header.settings[k])}, not ${JSON.stringify(settings[k])}: resume with the same settings`);
       }
@@ -469,7 +517,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const names = Object.keys(state.vars);
   const varList = names.map((n) => state.vars[n]!);
   const beta1 = 0.9, beta2 = 0.999, adamEps = 1e-8;
-  const perIter: Array<{ total: number; forward: number; backward: number }> = [];
+  const perIter: Array<Omit<IterationSplit, 'rest'>> = [];
   const files: string[] = [];
   let iteration = start;
   const stopAt = opts.stopAfter === undefined ? settings.iters : Math.min(settings.iters, start + opts.stopAfter);
@@ -494,6 +542,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       opts.signal?.throwIfAborted();
       const itStart = performance.now();
       timing.forward = timing.backward = 0;
+      let networkSeconds = 0;
       const rng = new Rng(`${settings.seed}/iteration/${iteration}`);
       const batch = makeBatch(data, sampleIndices(rng, pool, B), { contextFrames: C, steps: T });
       rng.normalArray(eps);
@@ -510,8 +559,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           // a random latent's colours: those of the first-frame decoder's picture of it
           const n = drawn.freshRandom.length, plane = H * W;
           const zs = new Float32Array(n * config.latentDim);
+          const decodeStart = performance.now();
           drawn.freshRandom.forEach((i, k) => zs.set(statePool.z.subarray(i * config.latentDim, (i + 1) * config.latentDim), k * config.latentDim));
           const decoded = tf.tidy(() => decoderForward(tf, weightsRecord(state), config, tf.tensor2d(zs, [n, config.latentDim]), { convs }).dataSync() as Float32Array);
+          networkSeconds += (performance.now() - decodeStart) / 1000;
           drawn.freshRandom.forEach((i, k) => statePool.setStyle(i, frameStyle(decoded.subarray(k * config.channels * plane, (k * config.channels + 3) * plane), 1, plane)));
         }
         poolStart = statePool.gather(picks);
@@ -528,6 +579,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const decoderTarget = padChannels(batch.start, B, 3, config.channels, H * W);
       const poolZ = poolStart ? tf.tensor2d(poolStart.z, [P, config.latentDim]) : null;
       const poolRgb = poolStart ? tf.tensor4d(poolStart.rgb, [P, 3, H, W]) : null;
+      const gradsStart = performance.now();
       const { value, grads } = tf.variableGrads(() => {
         const weights = weightsRecord(state);
         const enc = encoderForward(tf, weights, config, context, { training: true, convs });
@@ -557,6 +609,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         }
         return tf.addN(terms) as Scalar;
       }, varList);
+      networkSeconds += (performance.now() - gradsStart) / 1000 - timing.forward - timing.backward; // the NCA op runs inside
+      const optimizerStart = performance.now();
       const grad = (n: string): Tensor => {
         const g = grads[state.vars[n]!.name];
         if (!g) throw new Error(`no gradient for ${n}`);
@@ -595,6 +649,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         s.mean.dispose();
         s.variance.dispose();
       });
+      const optimizerSeconds = (performance.now() - optimizerStart) / 1000;
       const read = (t: Scalar | undefined) => (t ? t.dataSync()[0]! : NaN);
       const entry: LogEntry = {
         iteration: step,
@@ -613,6 +668,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         seconds: 0,
         ncaForward: timing.forward,
         ncaBackward: timing.backward,
+        networks: networkSeconds,
+        optimizer: optimizerSeconds,
       };
       if (parts.poolPred) {
         const pred = parts.poolPred.dataSync() as Float32Array;
@@ -631,7 +688,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (!Number.isFinite(entry.loss)) throw new Error(`training diverged at iteration ${step} (loss ${entry.loss}); try a smaller learning rate`);
       entry.seconds = (performance.now() - itStart) / 1000;
       log.push(roundEntry(entry));
-      perIter.push({ total: entry.seconds, forward: entry.ncaForward, backward: entry.ncaBackward });
+      perIter.push({ total: entry.seconds, ncaForward: entry.ncaForward, ncaBackward: entry.ncaBackward, networks: entry.networks, optimizer: entry.optimizer });
       iteration = step;
       opts.onProgress?.({ iteration, iters: settings.iters, entry, secondsPerIteration: perIter.reduce((a, b) => a + b.total, 0) / perIter.length });
       if (iteration % settings.checkpointEvery === 0 || iteration === stopAt) await writeCheckpoint();
@@ -642,11 +699,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     await writeFileAtomic(join(outDir, CURVE_FILE), curve);
     files.push(join(outDir, CHECKPOINT_FILE), join(outDir, LOG_FILE), join(outDir, CURVE_FILE));
     const timed = perIter.length > 1 ? perIter.slice(1) : perIter;
-    const secondsPerIteration = {
+    const secondsPerIteration: IterationSplit = {
       total: median(timed.map((x) => x.total)),
-      ncaForward: median(timed.map((x) => x.forward)),
-      ncaBackward: median(timed.map((x) => x.backward)),
-      rest: median(timed.map((x) => x.total - x.forward - x.backward)),
+      ncaForward: median(timed.map((x) => x.ncaForward)),
+      ncaBackward: median(timed.map((x) => x.ncaBackward)),
+      networks: median(timed.map((x) => x.networks)),
+      optimizer: median(timed.map((x) => x.optimizer)),
+      rest: median(timed.map((x) => x.total - x.ncaForward - x.ncaBackward)),
     };
     if (finished) {
       const extra = { ...opts.extraConfig, iterationsDone: iteration, datasetSha256: data.manifest.sha256, secondsPerIteration, ...(settings.initFrom ? { initFromModel: await modelIdentity(settings.initFrom) } : {}) };
@@ -664,6 +723,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       secondsPerIteration,
       finalLoss: { loss: avg('loss'), rollout: avg('rollout'), kl: avg('kl'), decoder: avg('decoder') },
       settings,
+      backend,
       files,
     };
   } catch (e) {
@@ -763,7 +823,7 @@ export async function exportCheckpoint(trainDir: string, modelDir: string): Prom
 
 function roundEntry(e: LogEntry): LogEntry {
   const r = (v: number) => Number(v.toPrecision(6));
-  return { iteration: e.iteration, loss: r(e.loss), rollout: r(e.rollout), kl: r(e.kl), decoder: r(e.decoder), persist: r(e.persist), persistStd: r(e.persistStd), persistCorrelation: r(e.persistCorrelation), persistDrift: r(e.persistDrift), persistStyle: r(e.persistStyle ?? 0), sampling: r(e.sampling), lr: r(e.lr), gradNorm: r(e.gradNorm), seconds: r(e.seconds), ncaForward: r(e.ncaForward), ncaBackward: r(e.ncaBackward) };
+  return { iteration: e.iteration, loss: r(e.loss), rollout: r(e.rollout), kl: r(e.kl), decoder: r(e.decoder), persist: r(e.persist), persistStd: r(e.persistStd), persistCorrelation: r(e.persistCorrelation), persistDrift: r(e.persistDrift), persistStyle: r(e.persistStyle ?? 0), sampling: r(e.sampling), lr: r(e.lr), gradNorm: r(e.gradNorm), seconds: r(e.seconds), ncaForward: r(e.ncaForward), ncaBackward: r(e.ncaBackward), networks: r(e.networks), optimizer: r(e.optimizer) };
 }
 
 /** The log entries up to `iteration` (a resumed run drops the lines written after its checkpoint). */
@@ -799,11 +859,12 @@ async function readCheckpoint(path: string, missing: string): Promise<Uint8Array
 
 /**
  * Seconds per training iteration (medians, the first iteration skipped) split into NCA forward,
- * NCA backward and the rest (tfjs: encoder, hypernetwork, decoder, losses, Adam), for `nca bench`:
- * `iters` iterations at the shipped settings (batch 8, 21 steps) on random pictures, in a
- * temporary folder that is removed afterwards.
+ * NCA backward, the networks, the optimizer and the rest (IterationSplit), for `nca bench`:
+ * `iters` iterations at the shipped settings (batch 8, 21 steps, persistence on) on random pictures
+ * on the tfjs `backend` (default wasm), in a temporary folder that is removed afterwards. `timed`
+ * holds the split of each timed iteration (the log's figures, 6 digits).
  */
-export async function benchmarkTraining(opts: { iters?: number; batch?: number; threads?: number } = {}): Promise<TrainResult['secondsPerIteration'] & { iters: number; batch: number }> {
+export async function benchmarkTraining(opts: { iters?: number; batch?: number; threads?: number; backend?: TfBackend } = {}): Promise<IterationSplit & { iters: number; batch: number; backend: string; timed: Array<Omit<IterationSplit, 'rest'>> }> {
   const { mkdtemp, rm } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
   const iters = Math.max(2, opts.iters ?? 6);
@@ -823,8 +884,9 @@ export async function benchmarkTraining(opts: { iters?: number; batch?: number; 
   };
   const dir = await mkdtemp(join(tmpdir(), 'nca-bench-train-'));
   try {
-    const r = await train({ data, outDir: dir, iters, batch, threads: opts.threads, checkpointEvery: iters + 1, stopAfter: iters });
-    return { ...r.secondsPerIteration, iters, batch };
+    const r = await train({ data, outDir: dir, iters, batch, threads: opts.threads, checkpointEvery: iters + 1, stopAfter: iters, ...(opts.backend ? { backend: opts.backend } : {}) });
+    const timed = (await readLog(join(dir, LOG_FILE))).slice(1).map((e) => ({ total: e.seconds, ncaForward: e.ncaForward, ncaBackward: e.ncaBackward, networks: e.networks, optimizer: e.optimizer }));
+    return { ...r.secondsPerIteration, iters, batch, backend: r.backend, timed };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
