@@ -12,10 +12,11 @@ import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { UserError } from '../errors.js';
-import { TEMP_FILE_PATTERN } from '../io/atomic.js';
+import { isStaleTempName } from '../io/atomic.js';
 import { makeDirs } from '../io/dirs.js';
 import { fsError, isFsError } from '../io/fs-error.js';
 import { readTextFile } from '../io/read.js';
+import { processAlive } from '../processes.js';
 
 const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._+#=,@-]*$/;
 /** Longest name (characters), longest folder or file name, deepest nesting. */
@@ -97,16 +98,6 @@ export async function isFinishedFile(path: string): Promise<boolean> {
   return st !== null && st.isFile() && st.size > 0;
 }
 
-/** Whether a process with this id is running (EPERM: it exists but is someone else's). */
-export function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Remove the temporary files (src/core/io/atomic.ts names) that a killed run left in the gallery
@@ -117,8 +108,7 @@ export async function removeStaleTemps(root: string, maxDepth: number = NAME_LIM
   const visit = async (dir: string, depth: number): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
-      const m = TEMP_FILE_PATTERN.exec(e.name);
-      if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) {
+      if (isStaleTempName(e.name)) {
         const path = join(dir, e.name);
         await rm(path, { force: true, recursive: true }).catch((err: unknown) => {
           throw fsError('remove the unfinished file', path, err, 'remove it by hand');

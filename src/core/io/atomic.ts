@@ -3,6 +3,7 @@ import { rmSync, type Stats } from 'node:fs';
 import { lstat, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
+import { processAlive } from '../processes.js';
 import { makeDirs } from './dirs.js';
 import { fsError, fsReason, isFsError } from './fs-error.js';
 
@@ -136,6 +137,12 @@ export function liveTempFiles(): string[] {
 /** The exact shape of nca's temporary names; group 1 is the writing process's id. */
 export const TEMP_FILE_PATTERN = /^\.nca-tmp-(\d+)-[0-9a-f]{8}-.+$/;
 
+/** Whether `name` is a temporary file of nca's whose writing process no longer exists (kill -9). */
+export function isStaleTempName(name: string): boolean {
+  const m = TEMP_FILE_PATTERN.exec(name);
+  return m !== null && Number(m[1]) !== process.pid && !processAlive(Number(m[1]));
+}
+
 const cleanedFolders = new Set<string>();
 
 /**
@@ -156,8 +163,7 @@ export async function removeStaleTempFiles(dir: string): Promise<number> {
   }
   let removed = 0;
   for (const name of names) {
-    const m = TEMP_FILE_PATTERN.exec(name);
-    if (!m || processAlive(Number(m[1]))) continue;
+    if (!isStaleTempName(name)) continue;
     const file = join(abs, name);
     try {
       if (!(await lstat(file)).isFile()) continue;
@@ -170,17 +176,6 @@ export async function removeStaleTempFiles(dir: string): Promise<number> {
   return removed;
 }
 
-/** Whether a process with this id exists (EPERM: it exists but belongs to another user). */
-function processAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return true; // not a real pid: leave the file alone
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 /**
  * Whether a file-system error is about the output `path`: its path or the destination of a copy
