@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { TrainingBackendsBench } from '../core/model/bench-train.js';
 import { report, sharedOptions, withExamples } from './options.js';
 
 interface BenchOpts {
@@ -33,11 +34,26 @@ export function registerBench(program: Command): void {
         '|---|---|---|---|',
         ...r.render.map((x) => `| ${x.size}x${x.size} to ${x.format} | ${x.steps} | ${x.seconds.toFixed(2)} | ${x.stepsPerSecond.toFixed(0)} |`),
         '',
-        ...Object.entries(r.extra).map(([k, v]) => `${k}: ${JSON.stringify(v)}`),
+        ...Object.entries(r.extra).filter(([k]) => k !== 'trainingIteration').map(([k, v]) => `${k}: ${JSON.stringify(v)}`),
+        ...trainingLines(r.extra.trainingIteration as TrainingBackendsBench | undefined),
       ];
       const twoThreads = r.engine.filter((e) => e.size === 128 && e.protocol === 'frame');
       if (twoThreads.length === 2) lines.push(`2 threads vs 1 at 128x128 (frame protocol): ${(twoThreads[1]!.stepsPerSecond / twoThreads[0]!.stepsPerSecond).toFixed(2)}x`);
       await report(o, r, lines);
     });
   withExamples(cmd, ['nca bench', 'nca bench --quick --json > bench.json']);
+}
+
+/** The training iteration on both tfjs backends as a table, with the cpu / wasm ratio and the load. */
+function trainingLines(t: TrainingBackendsBench | undefined): string[] {
+  if (!t) return [];
+  const ms = (s: number) => (s * 1000).toFixed(0);
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(', ');
+  return [
+    '',
+    `| training iteration, batch ${t.batch}, 21 steps, persistence on (medians, ms) | total | min | NCA forward | NCA backward | networks | optimizer | rest - networks - optimizer |`,
+    '|---|---|---|---|---|---|---|---|',
+    ...t.runs.map((x) => `| tfjs ${x.backend} (${x.iterations} iterations) | ${ms(x.total)} | ${ms(x.minTotal)} | ${ms(x.ncaForward)} | ${ms(x.ncaBackward)} | ${ms(x.networks)} | ${ms(x.optimizer)} | ${ms(x.rest - x.networks - x.optimizer)} |`),
+    `training iteration cpu / wasm: ${t.ratio.total.toFixed(2)}x (networks ${t.ratio.networks.toFixed(2)}x); load average ${load(t.loadAverage.before)} before, ${load(t.loadAverage.after)} after`,
+  ];
 }

@@ -1,3 +1,6 @@
+import { loadavg } from 'node:os';
+import type { TfBackend } from './tf.js';
+import type { IterationSplit } from './train.js';
 import { NcaRollout, mseLoss, rolloutNoise, type RolloutData, type RolloutOptions } from './nca-op.js';
 import { PARAM_COUNT, RANDOM_PARAMS_BOUND } from '../nca/params.js';
 import { Rng } from '../rng.js';
@@ -32,7 +35,10 @@ export interface TrainingRolloutBench {
 /** PyTorch 1.13, CPU, 2 threads, this machine: 32-step batch-8 32x32 rollout forward + backward. */
 export const PYTORCH_REFERENCE_SECONDS = 0.09;
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
 /**
  * Times `repeats` iterations (after one warm-up) for each thread count. Defaults: batch 8, 32 x 32,
@@ -82,4 +88,62 @@ export async function benchmarkTrainingRollout(
     }
   }
   return { batch, size, steps, repeats, runs };
+}
+
+/** One backend's training iteration: medians over the timed iterations of every round (seconds). */
+export interface BackendIteration extends IterationSplit {
+  backend: TfBackend;
+  /** Timed iterations the medians are over. */
+  iterations: number;
+  /** The fastest iteration (the least disturbed by other processes). */
+  minTotal: number;
+}
+
+export interface TrainingBackendsBench {
+  batch: number;
+  /** The 1-, 5- and 15-minute load averages (as `uptime` prints them) before and after. */
+  loadAverage: { before: number[]; after: number[] };
+  runs: BackendIteration[];
+  /** cpu / wasm: the whole iteration and its networks part (medians of the same run). */
+  ratio: { total: number; networks: number };
+}
+
+/**
+ * The training iteration of the shipped recipe (benchmarkTraining: batch 8, 21 steps, persistence on) on the
+ * tfjs wasm and cpu backends, split into NCA forward / backward, networks, optimizer and the rest. `rounds`
+ * alternate the order (wasm, cpu, then cpu, wasm, ...) so that a change of load hits both; each round runs
+ * `iters` iterations per backend, the first of which is a warm-up.
+ */
+export async function benchmarkTrainingBackends(opts: { iters?: number; rounds?: number; batch?: number; threads?: number; onProgress?: (label: string) => void } = {}): Promise<TrainingBackendsBench> {
+  const { benchmarkTraining } = await import('./train.js');
+  const before = loadavg();
+  const timed: Record<TfBackend, Array<Omit<IterationSplit, 'rest'>>> = { wasm: [], cpu: [] };
+  let batch = opts.batch ?? 8;
+  const rounds = Math.max(1, opts.rounds ?? 2);
+  for (let r = 0; r < rounds; r++) {
+    for (const backend of r % 2 === 0 ? (['wasm', 'cpu'] as const) : (['cpu', 'wasm'] as const)) {
+      opts.onProgress?.(`training iteration on tfjs ${backend} (round ${r + 1} of ${rounds})`);
+      const b = await benchmarkTraining({ iters: opts.iters, batch: opts.batch, threads: opts.threads, backend });
+      if (b.backend !== backend) throw new Error(`the training benchmark ran on ${b.backend}, not ${backend}`);
+      batch = b.batch;
+      timed[backend].push(...b.timed);
+    }
+  }
+  const runs = (['wasm', 'cpu'] as const).map((backend): BackendIteration => {
+    const xs = timed[backend];
+    const med = (f: (x: Omit<IterationSplit, 'rest'>) => number) => median(xs.map(f));
+    return {
+      backend,
+      iterations: xs.length,
+      total: med((x) => x.total),
+      ncaForward: med((x) => x.ncaForward),
+      ncaBackward: med((x) => x.ncaBackward),
+      networks: med((x) => x.networks),
+      optimizer: med((x) => x.optimizer),
+      rest: med((x) => x.total - x.ncaForward - x.ncaBackward),
+      minTotal: Math.min(...xs.map((x) => x.total)),
+    };
+  });
+  const [wasm, cpu] = runs as [BackendIteration, BackendIteration];
+  return { batch, loadAverage: { before, after: loadavg() }, runs, ratio: { total: cpu.total / wasm.total, networks: cpu.networks / wasm.networks } };
 }
