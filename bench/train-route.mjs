@@ -426,7 +426,7 @@ if (quick) console.log('  (--quick: skipped; the rebuilt iteration below measure
 else {
   const l0 = load();
   const t = performance.now();
-  const r = await benchmarkTraining({ iters: TRAIN_ITERS });
+  const r = await benchmarkTraining({ iters: TRAIN_ITERS, backend: 'cpu' });
   const l1 = load();
   results.figures.iteration = { ...r, load: `${l0} -> ${l1}`, wall: (performance.now() - t) / 1000 };
   console.log(`  ${'iteration total'.padEnd(58)} ${ms(r.total).padStart(8)} ms  (median of ${r.iters - 1}, load ${l0} -> ${l1})`);
