@@ -1,0 +1,137 @@
+/**
+ * The networks' training graphs on onnxruntime (src/core/model/onnx-networks/): forward outputs and
+ * every gradient against tfjs autodiff (tf.grads through networks.ts's forward functions, tfjs cpu),
+ * with random non-trivial weights and a random upstream gradient; plus the speed of both, logged.
+ */
+import { execFileSync } from 'node:child_process';
+import type { Tensor } from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, hypernetworkForward, initialWeights, type Weights } from '../src/core/model/networks.js';
+import { HYPER_WEIGHTS, buildHypernetworkGraph, createOnnxHypernetwork, hyperNames } from '../src/core/model/onnx-networks/hypernetwork.js';
+import { loadTf, type Tf } from '../src/core/model/tf.js';
+import type { NamedArrays } from '../src/core/model/weights.js';
+import { Rng } from '../src/core/rng.js';
+
+/** Largest |a - b| over largest |b|: the error relative to the reference's scale. */
+function relErr(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+/** Median wall-clock ms of `reps` calls after one warm-up. */
+async function medianMs(reps: number, fn: () => unknown): Promise<number> {
+  await fn();
+  const times: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(reps / 2)]!;
+}
+
+const load = () => execFileSync('uptime', { encoding: 'utf8' }).trim().replace(/.*load average: /, 'load ');
+
+/** Random arrays of the given shape, uniform in [lo, hi). */
+function uniform(rng: Rng, size: number, lo: number, hi: number): Float32Array {
+  return rng.fillUniform(new Float32Array(size), lo, hi);
+}
+
+/**
+ * dL/d(input) and dL/d(every named weight) by tfjs autodiff, L = sum(forward(...) * upstream);
+ * returns the forward's value too.
+ */
+function tfjsGrads(tf: Tf, named: NamedArrays, names: readonly string[], input: Tensor, upstream: Tensor, forward: (weights: Weights, input: Tensor) => Tensor) {
+  const tensors = names.map((name) => tf.tensor(named.get(name)!.data, named.get(name)!.shape));
+  const weightsOf = (xs: Tensor[]) => Object.fromEntries(names.map((name, i) => [name, xs[i]!]));
+  const value = forward(weightsOf(tensors), input);
+  const grads = tf.grads((...xs: Tensor[]) => tf.sum(tf.mul(forward(weightsOf(xs.slice(1)), xs[0]!), upstream)))([input, ...tensors]);
+  const result = {
+    value: value.dataSync() as Float32Array,
+    gradInput: grads[0]!.dataSync() as Float32Array,
+    grads: new Map(names.map((name, i) => [name, grads[i + 1]!.dataSync() as Float32Array])),
+  };
+  tf.dispose([...tensors, ...grads, value]);
+  return result;
+}
+
+let tf: Tf;
+const config = { ...DEFAULT_CONFIG };
+const BATCH = 8;
+/** Max |diff| / max |reference| allowed per tensor (tfjs cpu vs wasm differ by ~1e-6, docs/training-speed.md). */
+const TOLERANCE = 1e-4;
+
+beforeAll(async () => {
+  tf = await loadTf({ backend: 'cpu' });
+});
+
+/** The model's initial weights with every LayerNorm / scale / zero-initialised tensor made non-trivial. */
+function randomWeights(seed: number): NamedArrays {
+  const rng = new Rng(seed);
+  const named = initialWeights(rng);
+  for (const l of [1, 2]) {
+    named.get(`hyper.ln${l}.weight`)!.data.set(uniform(rng, 256, 0.5, 1.5));
+    named.get(`hyper.ln${l}.bias`)!.data.set(uniform(rng, 256, -0.3, 0.3));
+  }
+  named.get('hyper.fc3.bias')!.data.set(uniform(rng, 4640, -0.05, 0.05));
+  named.get('hyper.scale')!.data[0] = 0.37;
+  return named;
+}
+
+describe('hypernetwork on onnxruntime: forward + hand-derived backward', () => {
+  const named = randomWeights(5);
+  const rng = new Rng(6);
+  const z = uniform(rng, BATCH * 64, -2, 2);
+  const upstream = uniform(rng, BATCH * 4640, -1, 1);
+  const names = HYPER_WEIGHTS.map((w) => w.name);
+  let hyper: Awaited<ReturnType<typeof createOnnxHypernetwork>>;
+
+  beforeAll(async () => {
+    hyper = await createOnnxHypernetwork(config, { threads: 1 });
+  });
+  afterAll(async () => {
+    await hyper?.dispose();
+  });
+
+  it('gives the params and dL/dz, dL/d(every weight) of tfjs autodiff', async () => {
+    const ref = tfjsGrads(tf, named, names, tf.tensor2d(z, [BATCH, 64]), tf.tensor2d(upstream, [BATCH, 4640]), (w, x) => hypernetworkForward(tf, w, config, x as never));
+    const { params, grads } = await hyper.run(z, BATCH, named, upstream);
+    const errors: Record<string, number> = { params: relErr(params, ref.value), z: relErr(grads!.get('z')!, ref.gradInput) };
+    for (const name of names) errors[name] = relErr(grads!.get(name)!, ref.grads.get(name)!);
+    console.log('hypernetwork, max |diff| / max |tfjs| per tensor:', Object.entries(errors).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', '));
+    for (const [name, err] of Object.entries(errors)) expect(err, name).toBeLessThan(TOLERANCE);
+    // the forward-only session gives the same params
+    const forwardOnly = await hyper.run(z, BATCH, named);
+    expect(relErr(forwardOnly.params, params)).toBeLessThan(1e-6);
+    // other batch sizes run on the same sessions (symbolic batch)
+    const one = await hyper.run(z.subarray(0, 64), 1, named, upstream.subarray(0, 4640));
+    expect(relErr(one.params, params.subarray(0, 4640))).toBeLessThan(1e-5);
+  });
+
+  it('rejects inputs of the wrong size and missing weights', async () => {
+    await expect(hyper.run(z, BATCH + 1, named)).rejects.toThrow(/z has 512 values/);
+    await expect(hyper.run(z, BATCH, named, upstream.subarray(1))).rejects.toThrow(/gradParams has/);
+    const missing = new Map(named);
+    missing.delete('hyper.scale');
+    await expect(hyper.run(z, BATCH, missing)).rejects.toThrow(/no tensor hyper\.scale/);
+    expect(buildHypernetworkGraph(config).length).toBeGreaterThan(100);
+    expect(hyperNames.gradZ).toBe('grad.z');
+  });
+
+  it('times forward + backward against tfjs cpu (logged)', async () => {
+    const ort = await medianMs(15, () => hyper.run(z, BATCH, named, upstream));
+    const zt = tf.tensor2d(z, [BATCH, 64]);
+    const gt = tf.tensor2d(upstream, [BATCH, 4640]);
+    const cpu = await medianMs(5, () => tfjsGrads(tf, named, names, zt, gt, (w, x) => hypernetworkForward(tf, w, config, x as never)));
+    tf.dispose([zt, gt]);
+    console.log(`hypernetwork forward + backward, batch ${BATCH}: onnxruntime 1 thread ${ort.toFixed(2)} ms, tfjs cpu ${cpu.toFixed(1)} ms (${(cpu / ort).toFixed(0)}x); ${load()}`);
+    expect(ort).toBeGreaterThan(0);
+  });
+});
