@@ -6,7 +6,10 @@
 import { execFileSync } from 'node:child_process';
 import type { Tensor } from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, hypernetworkForward, initialWeights, type Weights } from '../src/core/model/networks.js';
+import { im2colConvs } from '../src/core/model/fast-convs.js';
+import { DEFAULT_CONFIG, decoderForward, hypernetworkForward, initialWeights, type Weights } from '../src/core/model/networks.js';
+import { DECODER_WEIGHTS, createOnnxDecoder } from '../src/core/model/onnx-networks/decoder.js';
+import type { OnnxNetwork } from '../src/core/model/onnx-networks/graph.js';
 import { HYPER_WEIGHTS, buildHypernetworkGraph, createOnnxHypernetwork, hyperNames } from '../src/core/model/onnx-networks/hypernetwork.js';
 import { loadTf, type Tf } from '../src/core/model/tf.js';
 import type { NamedArrays } from '../src/core/model/weights.js';
@@ -24,9 +27,9 @@ function relErr(a: Float32Array, b: Float32Array): number {
   return scale === 0 ? diff : diff / scale;
 }
 
-/** Median wall-clock ms of `reps` calls after one warm-up. */
-async function medianMs(reps: number, fn: () => unknown): Promise<number> {
-  await fn();
+/** Median wall-clock ms of `reps` calls after `warm` warm-ups (onnxruntime's first runs grow its arena). */
+async function medianMs(reps: number, fn: () => unknown, warm = 1): Promise<number> {
+  for (let w = 0; w < warm; w++) await fn();
   const times: number[] = [];
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
@@ -82,6 +85,8 @@ function randomWeights(seed: number): NamedArrays {
   }
   named.get('hyper.fc3.bias')!.data.set(uniform(rng, 4640, -0.05, 0.05));
   named.get('hyper.scale')!.data[0] = 0.37;
+  // larger decoder biases so that some ReLUs are off and the sigmoid / tanh are not all near 0
+  for (const l of [1, 2, 3]) named.get(`decoder.deconv${l}.bias`)!.data.set(uniform(rng, named.get(`decoder.deconv${l}.bias`)!.data.length, -0.5, 0.5));
   return named;
 }
 
@@ -91,7 +96,7 @@ describe('hypernetwork on onnxruntime: forward + hand-derived backward', () => {
   const z = uniform(rng, BATCH * 64, -2, 2);
   const upstream = uniform(rng, BATCH * 4640, -1, 1);
   const names = HYPER_WEIGHTS.map((w) => w.name);
-  let hyper: Awaited<ReturnType<typeof createOnnxHypernetwork>>;
+  let hyper: OnnxNetwork;
 
   beforeAll(async () => {
     hyper = await createOnnxHypernetwork(config, { threads: 1 });
@@ -102,17 +107,17 @@ describe('hypernetwork on onnxruntime: forward + hand-derived backward', () => {
 
   it('gives the params and dL/dz, dL/d(every weight) of tfjs autodiff', async () => {
     const ref = tfjsGrads(tf, named, names, tf.tensor2d(z, [BATCH, 64]), tf.tensor2d(upstream, [BATCH, 4640]), (w, x) => hypernetworkForward(tf, w, config, x as never));
-    const { params, grads } = await hyper.run(z, BATCH, named, upstream);
+    const { output: params, grads } = await hyper.run(z, BATCH, named, upstream);
     const errors: Record<string, number> = { params: relErr(params, ref.value), z: relErr(grads!.get('z')!, ref.gradInput) };
     for (const name of names) errors[name] = relErr(grads!.get(name)!, ref.grads.get(name)!);
     console.log('hypernetwork, max |diff| / max |tfjs| per tensor:', Object.entries(errors).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', '));
     for (const [name, err] of Object.entries(errors)) expect(err, name).toBeLessThan(TOLERANCE);
     // the forward-only session gives the same params
     const forwardOnly = await hyper.run(z, BATCH, named);
-    expect(relErr(forwardOnly.params, params)).toBeLessThan(1e-6);
+    expect(relErr(forwardOnly.output, params)).toBeLessThan(1e-6);
     // other batch sizes run on the same sessions (symbolic batch)
     const one = await hyper.run(z.subarray(0, 64), 1, named, upstream.subarray(0, 4640));
-    expect(relErr(one.params, params.subarray(0, 4640))).toBeLessThan(1e-5);
+    expect(relErr(one.output, params.subarray(0, 4640))).toBeLessThan(1e-5);
   });
 
   it('rejects inputs of the wrong size and missing weights', async () => {
@@ -126,12 +131,60 @@ describe('hypernetwork on onnxruntime: forward + hand-derived backward', () => {
   });
 
   it('times forward + backward against tfjs cpu (logged)', async () => {
-    const ort = await medianMs(15, () => hyper.run(z, BATCH, named, upstream));
+    const ort = await medianMs(21, () => hyper.run(z, BATCH, named, upstream), 5);
     const zt = tf.tensor2d(z, [BATCH, 64]);
     const gt = tf.tensor2d(upstream, [BATCH, 4640]);
     const cpu = await medianMs(5, () => tfjsGrads(tf, named, names, zt, gt, (w, x) => hypernetworkForward(tf, w, config, x as never)));
     tf.dispose([zt, gt]);
     console.log(`hypernetwork forward + backward, batch ${BATCH}: onnxruntime 1 thread ${ort.toFixed(2)} ms, tfjs cpu ${cpu.toFixed(1)} ms (${(cpu / ort).toFixed(0)}x); ${load()}`);
+    expect(ort).toBeGreaterThan(0);
+  });
+});
+
+describe('decoder on onnxruntime: forward + hand-derived backward', () => {
+  const named = randomWeights(7);
+  const rng = new Rng(8);
+  const z = uniform(rng, BATCH * 64, -2, 2);
+  const upstream = uniform(rng, BATCH * 16 * 32 * 32, -1, 1);
+  const names = DECODER_WEIGHTS.map((w) => w.name);
+  let decoder: OnnxNetwork;
+
+  beforeAll(async () => {
+    decoder = await createOnnxDecoder(config, { threads: 1 });
+  });
+  afterAll(async () => {
+    await decoder?.dispose();
+  });
+
+  // The reference runs the im2col convolutions of training (fast-convs.ts, checked against tf.conv2dTranspose in
+  // train.test.ts): with tf.conv2dTranspose the tfjs gradient alone takes ~12 s here (it agreed as closely, see
+  // docs/onnx-networks.md).
+  it('gives the state and dL/dz, dL/d(every weight) of tfjs autodiff', async () => {
+    const convs = im2colConvs(tf);
+    const ref = tfjsGrads(tf, named, names, tf.tensor2d(z, [BATCH, 64]), tf.tensor4d(upstream, [BATCH, 16, 32, 32]), (w, x) => decoderForward(tf, w, config, x as never, { convs }));
+    const { output, grads } = await decoder.run(z, BATCH, named, upstream);
+    const errors: Record<string, number> = { state: relErr(output, ref.value), z: relErr(grads!.get('z')!, ref.gradInput) };
+    for (const name of names) errors[name] = relErr(grads!.get(name)!, ref.grads.get(name)!);
+    console.log('decoder, max |diff| / max |tfjs| per tensor:', Object.entries(errors).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', '));
+    for (const [name, err] of Object.entries(errors)) expect(err, name).toBeLessThan(TOLERANCE);
+    // the output is not flat: RGB spread out, hidden channels away from 0
+    const red = output.subarray(0, 1024);
+    expect(Math.max(...red) - Math.min(...red)).toBeGreaterThan(0.05);
+    expect(Math.max(...output.subarray(3 * 1024, 4 * 1024).map(Math.abs))).toBeGreaterThan(0.01);
+    const forwardOnly = await decoder.run(z, BATCH, named);
+    expect(relErr(forwardOnly.output, output)).toBeLessThan(1e-6);
+    const two = await decoder.run(z.subarray(0, 128), 2, named, upstream.subarray(0, 2 * 16384));
+    expect(relErr(two.output, output.subarray(0, 2 * 16384))).toBeLessThan(1e-5);
+  });
+
+  it('times forward + backward against tfjs cpu with the im2col convolutions of training (logged)', async () => {
+    const ort = await medianMs(11, () => decoder.run(z, BATCH, named, upstream), 3);
+    const zt = tf.tensor2d(z, [BATCH, 64]);
+    const gt = tf.tensor4d(upstream, [BATCH, 16, 32, 32]);
+    const convs = im2colConvs(tf);
+    const cpu = await medianMs(3, () => tfjsGrads(tf, named, names, zt, gt, (w, x) => decoderForward(tf, w, config, x as never, { convs })));
+    tf.dispose([zt, gt]);
+    console.log(`decoder forward + backward, batch ${BATCH}: onnxruntime 1 thread ${ort.toFixed(2)} ms, tfjs cpu ${cpu.toFixed(1)} ms (${(cpu / ort).toFixed(0)}x); ${load()}`);
     expect(ort).toBeGreaterThan(0);
   });
 });

@@ -229,3 +229,61 @@ export function weightFeed(weights: NamedArrays, name: string, shape: number[]):
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) throw new RangeError(`${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
   return feed(name, t.data, shape);
 }
+
+/** A network of one input and one output (hypernetwork, decoder) as its two graphs and their names. */
+export interface NetworkGraphs {
+  /** The forward graph and the forward + backward graph. */
+  forward: Uint8Array;
+  train: Uint8Array;
+  /** Names and per-sample shapes (without the batch) of the input, the output and dL/d(output). */
+  input: { name: string; item: number[] };
+  output: { name: string; item: number[] };
+  gradOutput: string;
+  /** The weights fed by name, with their shapes; their gradients are the outputs gradName(name). */
+  weights: ReadonlyArray<{ name: string; shape: number[] }>;
+}
+
+/** The output, and with an upstream gradient the gradients by name: the input's name and every weight's. */
+export interface NetworkResult {
+  output: Float32Array;
+  grads?: Map<string, Float32Array>;
+}
+
+/**
+ * A network on onnxruntime: `run(input, batch, weights)` is the forward; with `gradOutput`
+ * (dL/d(output), [batch][...output]) the same run also returns dL/d(input) and dL/d(every weight).
+ */
+export interface OnnxNetwork {
+  readonly threads: number;
+  run(input: Float32Array, batch: number, weights: NamedArrays, gradOutput?: Float32Array): Promise<NetworkResult>;
+  dispose(): Promise<void>;
+}
+
+/** Opens the two sessions of `graphs` (symbolic batch: one session serves every batch size). Call dispose(). */
+export async function openNetwork(graphs: NetworkGraphs, opts: GraphSessionOptions = {}): Promise<OnnxNetwork> {
+  const forward = await openGraphSession(graphs.forward, opts);
+  let train: GraphSession;
+  try {
+    train = await openGraphSession(graphs.train, opts);
+  } catch (e) {
+    await forward.dispose();
+    throw e;
+  }
+  const { input, output } = graphs;
+  const gradFetch = [input.name, ...graphs.weights.map((w) => w.name)];
+  return {
+    threads: forward.threads,
+    async run(x, batch, weights, gradOutput) {
+      checkBatch(batch);
+      const feeds: Record<string, Feed> = { [input.name]: feed(input.name, x, [batch, ...input.item]) };
+      for (const { name, shape } of graphs.weights) feeds[name] = weightFeed(weights, name, shape);
+      if (!gradOutput) return { output: (await forward.run(feeds, [output.name]))[output.name]! };
+      feeds[graphs.gradOutput] = feed(graphs.gradOutput, gradOutput, [batch, ...output.item]);
+      const out = await train.run(feeds, [output.name, ...gradFetch.map(gradName)]);
+      return { output: out[output.name]!, grads: new Map(gradFetch.map((name) => [name, out[gradName(name)]!])) };
+    },
+    async dispose() {
+      await Promise.all([forward.dispose(), train.dispose()]);
+    },
+  };
+}

@@ -22,8 +22,7 @@
  */
 import { HYPER_HIDDEN, LATENT_DIM } from '../networks.js';
 import { PARAM_COUNT } from '../../nca/params.js';
-import type { NamedArrays } from '../weights.js';
-import { BATCH, GraphBuilder, checkBatch, feed, gradName, openGraphSession, weightFeed, type Feed, type GraphSession, type GraphSessionOptions } from './graph.js';
+import { BATCH, GraphBuilder, gradName, openNetwork, type GraphSessionOptions, type OnnxNetwork } from './graph.js';
 
 /** What the graph needs of the model's config (ModelConfig has it). */
 export interface HypernetworkConfig {
@@ -109,49 +108,20 @@ export function buildHypernetworkGraph(config: HypernetworkConfig, opts: { backw
   return g.encode('nca_hypernetwork_train');
 }
 
-/** Forward + backward results: params [B][4640]; gradients by name (`z` and every hyper.* weight). */
-export interface HypernetworkResult {
-  params: Float32Array;
-  grads?: Map<string, Float32Array>;
-}
-
 /**
- * An onnxruntime session of the hypernetwork's graph. `run(z, batch, weights)` is the forward;
- * with `gradParams` (dL/dparams, [batch][4640]) the same run also returns dL/dz and dL/d(every weight).
+ * The hypernetwork on onnxruntime (two sessions: forward, forward + backward). `run(z, batch, weights)`
+ * gives `output` = params; with dL/dparams it also gives `grads`: `z` and every weight by name. Call dispose().
  */
-export interface OnnxHypernetwork {
-  readonly threads: number;
-  run(z: Float32Array, batch: number, weights: NamedArrays, gradParams?: Float32Array): Promise<HypernetworkResult>;
-  dispose(): Promise<void>;
-}
-
-/** Two sessions (forward only, and forward + backward), both with a symbolic batch. Call dispose(). */
-export async function createOnnxHypernetwork(config: HypernetworkConfig, opts: GraphSessionOptions = {}): Promise<OnnxHypernetwork> {
-  const forward = await openGraphSession(buildHypernetworkGraph(config, { backward: false }), opts);
-  let train: GraphSession;
-  try {
-    train = await openGraphSession(buildHypernetworkGraph(config), opts);
-  } catch (e) {
-    await forward.dispose();
-    throw e;
-  }
-  const n = hyperNames;
-  const gradFetch = [n.gradZ, ...HYPER_WEIGHTS.map(({ name }) => gradName(name))];
-  return {
-    threads: forward.threads,
-    async run(z, batch, weights, gradParams) {
-      checkBatch(batch);
-      const feeds: Record<string, Feed> = { [n.z]: feed('z', z, [batch, LATENT_DIM]) };
-      for (const { name, shape } of HYPER_WEIGHTS) feeds[name] = weightFeed(weights, name, shape);
-      if (!gradParams) return { params: (await forward.run(feeds, [n.params]))[n.params]! };
-      feeds[n.gradParams] = feed('gradParams', gradParams, [batch, PARAM_COUNT]);
-      const out = await train.run(feeds, [n.params, ...gradFetch]);
-      const grads = new Map<string, Float32Array>([['z', out[n.gradZ]!]]);
-      for (const { name } of HYPER_WEIGHTS) grads.set(name, out[gradName(name)]!);
-      return { params: out[n.params]!, grads };
+export async function createOnnxHypernetwork(config: HypernetworkConfig, opts: GraphSessionOptions = {}): Promise<OnnxNetwork> {
+  return openNetwork(
+    {
+      forward: buildHypernetworkGraph(config, { backward: false }),
+      train: buildHypernetworkGraph(config),
+      input: { name: hyperNames.z, item: [LATENT_DIM] },
+      output: { name: hyperNames.params, item: [PARAM_COUNT] },
+      gradOutput: hyperNames.gradParams,
+      weights: HYPER_WEIGHTS,
     },
-    async dispose() {
-      await Promise.all([forward.dispose(), train.dispose()]);
-    },
-  };
+    opts,
+  );
 }
