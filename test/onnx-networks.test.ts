@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process';
 import type { Tensor } from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { im2colConvs } from '../src/core/model/fast-convs.js';
-import { DEFAULT_CONFIG, decoderForward, hypernetworkForward, initialWeights, type Weights } from '../src/core/model/networks.js';
+import { DEFAULT_CONFIG, decoderForward, encoderForward, hypernetworkForward, initialWeights, type Weights } from '../src/core/model/networks.js';
+import { ENCODER_WEIGHTS, createOnnxEncoderTrain } from '../src/core/model/onnx-networks/encoder.js';
 import { DECODER_WEIGHTS, createOnnxDecoder } from '../src/core/model/onnx-networks/decoder.js';
 import type { OnnxNetwork } from '../src/core/model/onnx-networks/graph.js';
 import { HYPER_WEIGHTS, buildHypernetworkGraph, createOnnxHypernetwork, hyperNames } from '../src/core/model/onnx-networks/hypernetwork.js';
@@ -85,6 +86,11 @@ function randomWeights(seed: number): NamedArrays {
   }
   named.get('hyper.fc3.bias')!.data.set(uniform(rng, 4640, -0.05, 0.05));
   named.get('hyper.scale')!.data[0] = 0.37;
+  for (const l of [1, 2, 3]) {
+    const c = named.get(`encoder.bn${l}.weight`)!.data.length;
+    named.get(`encoder.bn${l}.weight`)!.data.set(uniform(rng, c, 0.5, 1.5));
+    named.get(`encoder.bn${l}.bias`)!.data.set(uniform(rng, c, -0.3, 0.3));
+  }
   // larger decoder biases so that some ReLUs are off and the sigmoid / tanh are not all near 0
   for (const l of [1, 2, 3]) named.get(`decoder.deconv${l}.bias`)!.data.set(uniform(rng, named.get(`decoder.deconv${l}.bias`)!.data.length, -0.5, 0.5));
   return named;
@@ -185,6 +191,81 @@ describe('decoder on onnxruntime: forward + hand-derived backward', () => {
     const cpu = await medianMs(3, () => tfjsGrads(tf, named, names, zt, gt, (w, x) => decoderForward(tf, w, config, x as never, { convs })));
     tf.dispose([zt, gt]);
     console.log(`decoder forward + backward, batch ${BATCH}: onnxruntime 1 thread ${ort.toFixed(2)} ms, tfjs cpu ${cpu.toFixed(1)} ms (${(cpu / ort).toFixed(0)}x); ${load()}`);
+    expect(ort).toBeGreaterThan(0);
+  });
+});
+
+describe('encoder in training mode on onnxruntime: forward, batch statistics, hand-derived backward', () => {
+  const named = randomWeights(9);
+  const rng = new Rng(10);
+  const context = uniform(rng, BATCH * 12 * 32 * 32, 0, 1);
+  const gradMu = uniform(rng, BATCH * 64, -1, 1);
+  const gradLogvar = uniform(rng, BATCH * 64, -1, 1);
+  const names = ENCODER_WEIGHTS.map((w) => w.name);
+  let encoder: Awaited<ReturnType<typeof createOnnxEncoderTrain>>;
+
+  beforeAll(async () => {
+    encoder = await createOnnxEncoderTrain(config, { threads: 1 });
+  });
+  afterAll(async () => {
+    await encoder?.dispose();
+  });
+
+  /** tfjs autodiff of L = sum(mu gradMu) + sum(logvar gradLogvar) through encoderForward in training mode (im2col convs). */
+  function reference() {
+    const convs = im2colConvs(tf);
+    const constants = Object.fromEntries([...named].filter(([name]) => !names.includes(name) && name.startsWith('encoder.')).map(([name, t]) => [name, tf.tensor(t.data, t.shape)]));
+    const tensors = names.map((name) => tf.tensor(named.get(name)!.data, named.get(name)!.shape));
+    const [x, gm, gl] = [tf.tensor4d(context, [BATCH, 12, 32, 32]), tf.tensor2d(gradMu, [BATCH, 64]), tf.tensor2d(gradLogvar, [BATCH, 64])];
+    const forward = (xs: Tensor[]) => encoderForward(tf, { ...constants, ...Object.fromEntries(names.map((name, i) => [name, xs[i]!])) }, config, x, { training: true, convs });
+    const out = forward(tensors);
+    const grads = tf.grads((...xs: Tensor[]) => {
+      const { mu, logvar } = forward(xs);
+      return tf.add(tf.sum(tf.mul(mu, gm)), tf.sum(tf.mul(logvar, gl)));
+    })(tensors);
+    const result = {
+      mu: out.mu.dataSync() as Float32Array,
+      logvar: out.logvar.dataSync() as Float32Array,
+      stats: out.batchStats.map((s) => ({ mean: s.mean.dataSync() as Float32Array, variance: s.variance.dataSync() as Float32Array })),
+      grads: new Map(names.map((name, i) => [name, grads[i]!.dataSync() as Float32Array])),
+    };
+    tf.dispose([...tensors, ...grads, ...Object.values(constants), x, gm, gl, out.mu, out.logvar, ...out.batchStats.flatMap((s) => [s.mean, s.variance])]);
+    return result;
+  }
+
+  it('gives mu, logvar, the batch statistics and every weight gradient of tfjs autodiff', async () => {
+    const ref = reference();
+    const ours = await encoder.run(context, BATCH, named, { gradMu, gradLogvar });
+    const errors: Record<string, number> = { mu: relErr(ours.mu, ref.mu), logvar: relErr(ours.logvar, ref.logvar) };
+    ours.batchStats.forEach((s, i) => {
+      errors[`bn${i + 1}.mean`] = relErr(s.mean, ref.stats[i]!.mean);
+      errors[`bn${i + 1}.variance`] = relErr(s.variance, ref.stats[i]!.variance);
+    });
+    // The conv biases feed a BatchNorm on batch statistics: their gradient is 0 in exact arithmetic, both sides
+    // return rounding noise, so they are checked against the scale of their layer's weight gradient instead.
+    const biasNoise: Record<string, number> = {};
+    for (const name of names) {
+      const g = ours.grads!.get(name)!;
+      if (/conv\d\.bias/.test(name)) {
+        const w = ref.grads.get(name.replace('bias', 'weight'))!;
+        biasNoise[name] = Math.max(...g.map(Math.abs)) / Math.max(...w.map(Math.abs));
+      } else errors[name] = relErr(g, ref.grads.get(name)!);
+    }
+    const show = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ');
+    console.log(`encoder (training mode), max |diff| / max |tfjs| per tensor: ${show(errors)}; conv bias gradients / max |weight gradient|: ${show(biasNoise)}`);
+    for (const [name, err] of Object.entries(errors)) expect(err, name).toBeLessThan(TOLERANCE);
+    for (const [name, noise] of Object.entries(biasNoise)) expect(noise, name).toBeLessThan(1e-4);
+    // the forward-only session gives the same outputs and statistics
+    const forwardOnly = await encoder.run(context, BATCH, named);
+    expect(relErr(forwardOnly.mu, ours.mu)).toBeLessThan(1e-6);
+    expect(relErr(forwardOnly.batchStats[2]!.variance, ours.batchStats[2]!.variance)).toBeLessThan(1e-6);
+    expect(forwardOnly.grads).toBeUndefined();
+  });
+
+  it('times forward + backward against tfjs cpu with the im2col convolutions of training (logged)', async () => {
+    const ort = await medianMs(11, () => encoder.run(context, BATCH, named, { gradMu, gradLogvar }), 3);
+    const cpu = await medianMs(3, reference);
+    console.log(`encoder (training mode) forward + backward, batch ${BATCH}: onnxruntime 1 thread ${ort.toFixed(2)} ms, tfjs cpu ${cpu.toFixed(1)} ms (${(cpu / ort).toFixed(0)}x); ${load()}`);
     expect(ort).toBeGreaterThan(0);
   });
 });
