@@ -1,6 +1,13 @@
-import { loadavg } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TfBackend } from './tf.js';
-import type { IterationSplit } from './train.js';
+import { DEFAULT_CONFIG } from './networks.js';
+import { LOG_FILE } from './training/files.js';
+import { readLog } from './training/log.js';
+import { train } from './training/loop.js';
+import { DEFAULT_SETTINGS } from './training/settings.js';
+import type { IterationSplit, IterationTimes } from './training/timing.js';
 import { NcaRollout, mseLoss, rolloutNoise, type RolloutData, type RolloutOptions } from './nca-op.js';
 import { PARAM_COUNT, RANDOM_PARAMS_BOUND } from '../nca/params.js';
 import { Rng } from '../rng.js';
@@ -115,9 +122,8 @@ export interface TrainingBackendsBench {
  * `iters` iterations per backend, the first of which is a warm-up.
  */
 export async function benchmarkTrainingBackends(opts: { iters?: number; rounds?: number; batch?: number; threads?: number; onProgress?: (label: string) => void } = {}): Promise<TrainingBackendsBench> {
-  const { benchmarkTraining } = await import('./train.js');
   const before = loadavg();
-  const timed: Record<TfBackend, Array<Omit<IterationSplit, 'rest'>>> = { wasm: [], cpu: [] };
+  const timed: Record<TfBackend, IterationTimes[]> = { wasm: [], cpu: [] };
   let batch = opts.batch ?? 8;
   const rounds = Math.max(1, opts.rounds ?? 2);
   for (let r = 0; r < rounds; r++) {
@@ -131,7 +137,7 @@ export async function benchmarkTrainingBackends(opts: { iters?: number; rounds?:
   }
   const runs = (['wasm', 'cpu'] as const).map((backend): BackendIteration => {
     const xs = timed[backend];
-    const med = (f: (x: Omit<IterationSplit, 'rest'>) => number) => median(xs.map(f));
+    const med = (f: (x: IterationTimes) => number) => median(xs.map(f));
     return {
       backend,
       iterations: xs.length,
@@ -146,4 +152,37 @@ export async function benchmarkTrainingBackends(opts: { iters?: number; rounds?:
   });
   const [wasm, cpu] = runs as [BackendIteration, BackendIteration];
   return { batch, loadAverage: { before, after: loadavg() }, runs, ratio: { total: cpu.total / wasm.total, networks: cpu.networks / wasm.networks } };
+}
+
+/**
+ * Seconds per training iteration (medians, the first iteration skipped) split into NCA forward,
+ * NCA backward, the networks, the optimizer and the rest (IterationSplit), for `nca bench`:
+ * `iters` iterations at the shipped settings (batch 8, 21 steps, persistence on) on random pictures
+ * on the tfjs `backend` (default wasm), in a temporary folder that is removed afterwards. `timed`
+ * holds the split of each timed iteration (the log's figures, 6 digits).
+ */
+export async function benchmarkTraining(opts: { iters?: number; batch?: number; threads?: number; backend?: TfBackend } = {}): Promise<IterationSplit & { iters: number; batch: number; backend: string; timed: IterationTimes[] }> {
+  const iters = Math.max(2, opts.iters ?? 6);
+  const batch = opts.batch ?? DEFAULT_SETTINGS.batch;
+  const F = 25, size = DEFAULT_CONFIG.frameSize, clipSize = F * 3 * size * size;
+  const count = 2 * batch;
+  const pixels = new Rng('bench/training').fillUniform(new Float32Array(count * clipSize));
+  const data = {
+    count,
+    manifest: { framesPerClip: F, width: size, height: size, sha256: 'benchmark' },
+    clip: (i: number, out?: Float32Array) => {
+      const res = out ?? new Float32Array(clipSize);
+      res.set(pixels.subarray(i * clipSize, (i + 1) * clipSize));
+      return res;
+    },
+    indices: (split: 'train' | 'test') => (split === 'train' ? Array.from({ length: count }, (_, i) => i) : []),
+  };
+  const dir = await mkdtemp(join(tmpdir(), 'nca-bench-train-'));
+  try {
+    const r = await train({ data, outDir: dir, iters, batch, threads: opts.threads, checkpointEvery: iters + 1, stopAfter: iters, ...(opts.backend ? { backend: opts.backend } : {}) });
+    const timed = (await readLog(join(dir, LOG_FILE))).slice(1).map((e) => ({ total: e.seconds, ncaForward: e.ncaForward, ncaBackward: e.ncaBackward, networks: e.networks, optimizer: e.optimizer }));
+    return { ...r.secondsPerIteration, iters, batch, backend: r.backend, timed };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -1,0 +1,249 @@
+/**
+ * The training loop: set-up, then per iteration draw (batch, eps, noise, masks, pool) from
+ * `new Rng("<seed>/iteration/<i>")`, loss and gradients (loss.ts), optimizer step (optimizer.ts via
+ * model-state.ts), BatchNorm statistics (batch-norm-stats.ts), log line, and a checkpoint every
+ * checkpointEvery iterations (checkpoint.ts). At the end: the loss curve and, when all iterations are
+ * done, the model (trained-model.ts).
+ */
+import { join } from 'node:path';
+import type { Scalar } from '@tensorflow/tfjs';
+import { UserError } from '../../errors.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { Rng } from '../../rng.js';
+import { checkDatasetFits, makeBatch, sampleIndices, type SequenceSource } from '../dataset-batches.js';
+import { im2colConvs } from '../fast-convs.js';
+import { lossCurvePng } from '../loss-curve.js';
+import { NcaRollout, rolloutNoise } from '../nca-op.js';
+import { DEFAULT_CONFIG, decoderForward, type ModelConfig } from '../networks.js';
+import { loadTf } from '../tf.js';
+import { saveWeights } from '../weights.js';
+import { updateRunningStatistics } from './batch-norm-stats.js';
+import { encodeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { CHECKPOINT_FILE, CURVE_FILE, LOG_FILE } from './files.js';
+import { logText, roundEntry, type LogEntry } from './log.js';
+import { disposeLoss, lossAndGradients, type LossGraph } from './loss.js';
+import { applyGradients, checkpointArrays, disposeState, namedWeights, weightsRecord } from './model-state.js';
+import { learningRate } from './optimizer.js';
+import { PersistencePool } from './pool.js';
+import { persistenceWeight, samplingProbability } from './schedules.js';
+import { resolveSettings, type TrainSettings } from './settings.js';
+import { checkpointToResume, runStart } from './start.js';
+import { medianSplit, timeRollout, type IterationSplit, type IterationTimes, type RolloutClock } from './timing.js';
+import { modelIdentity, trainedConfig } from './trained-model.js';
+
+export interface TrainProgress {
+  iteration: number;
+  iters: number;
+  entry: LogEntry;
+  /** Mean seconds per iteration over this process's iterations so far. */
+  secondsPerIteration: number;
+}
+
+export interface TrainOptions extends Partial<Omit<TrainSettings, 'iters'>> {
+  iters: number;
+  data: SequenceSource & { indices(split: 'train' | 'test'): number[]; manifest: { sha256?: string } };
+  outDir: string;
+  /** Continue from <outDir>/checkpoint.bin (same settings required, except iters may grow). */
+  resume?: boolean;
+  /** onnxruntime threads for the rollout (default: the number of cores). */
+  threads?: number;
+  /** Stop after this many iterations in this process (tests of --resume); a checkpoint is written there. */
+  stopAfter?: number;
+  /** Extra keys for the model config (e.g. provenance). */
+  extraConfig?: Record<string, unknown>;
+  onProgress?: (p: TrainProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  outDir: string;
+  iterations: number;
+  /** True when all `iters` iterations are done and the final model was written. */
+  finished: boolean;
+  resumedFrom: number;
+  seconds: number;
+  /**
+   * Medians over this process's iterations (the first is skipped as warm-up when there are more): the whole
+   * iteration, NCA forward and backward (onnxruntime), the networks (tfjs forward + backward and losses),
+   * the optimizer (clipping, Adam, BatchNorm statistics), and rest = total - NCA (all the tfjs and JS work).
+   */
+  secondsPerIteration: IterationSplit;
+  finalLoss: { loss: number; rollout: number; kl: number; decoder: number };
+  settings: TrainSettings;
+  /** The tfjs backend the iterations ran on (tf.getBackend() during the loop). */
+  backend: string;
+  files: string[];
+}
+
+/**
+ * Runs (or resumes) a training; see src/core/model/train.ts. The iterations run on `backend` (tfjs's
+ * backend is one per process); the process's previous backend is back in force when it returns or throws.
+ */
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const tf = await loadTf();
+  const previous = tf.getBackend();
+  try {
+    return await trainOnBackend(opts);
+  } finally {
+    if (tf.getBackend() !== previous) await tf.setBackend(previous);
+  }
+}
+
+async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
+  const t0 = performance.now();
+  const { data, outDir } = opts;
+  const { framesPerClip, width: W, height: H } = data.manifest;
+  const C = DEFAULT_CONFIG.contextFrames;
+  // the dataset must fit the model and hold the context + the frames to predict (steps; default: all there are)
+  const stepsAsked = typeof opts.steps === 'number' && Number.isInteger(opts.steps) && opts.steps >= 1 ? opts.steps : undefined;
+  checkDatasetFits(data, {
+    use: stepsAsked === undefined ? 'training' : `training with steps ${stepsAsked}`,
+    frameSize: DEFAULT_CONFIG.frameSize,
+    contextFrames: C,
+    steps: stepsAsked ?? 1,
+    stepsFix: stepsAsked === undefined ? undefined : 'or lower --steps',
+  });
+  const settings = resolveSettings(opts, framesPerClip);
+  const clips = data.indices('train');
+  if (clips.length === 0) throw new UserError('the dataset has no training clips (all held out); rebuild it with a smaller --held-out');
+  const config: ModelConfig = { ...DEFAULT_CONFIG };
+
+  // initial weights, or the checkpoint's (whose backend the run keeps)
+  let resumed: Checkpoint | null = null;
+  if (opts.resume) {
+    const r = await checkpointToResume(outDir, opts.backend);
+    resumed = r.checkpoint;
+    settings.backend = r.backend;
+  }
+  const tf = await loadTf({ backend: settings.backend });
+  const backend = tf.getBackend();
+  const begun = await runStart(tf, settings, resumed, outDir);
+  const { state, log } = begun;
+  const start = begun.iteration;
+
+  const B = settings.batch;
+  const T = settings.steps;
+  const shape = { batch: B, width: W, height: H, steps: T };
+  const clock: RolloutClock = { forward: 0, backward: 0 };
+  const rollout = timeRollout(await NcaRollout.create({ ...shape, threads: opts.threads }), clock);
+  const pool = await PersistencePool.create(settings, { width: W, height: H, latentDim: config.latentDim, channels: config.channels }, begun.pool, { threads: opts.threads, clock });
+  const convs = im2colConvs(tf);
+  const graph: LossGraph = { tf, config, convs, rollout, pool, beta: settings.beta, decoderWeight: settings.decoderWeight };
+
+  // this iteration's draws (buffers made once)
+  const noise = new Float32Array(T * B * 13 * W * H);
+  const masks = new Float32Array((T - 1) * B);
+  const eps = new Float32Array(B * config.latentDim);
+  const perIter: IterationTimes[] = [];
+  const files: string[] = [];
+  let iteration = start;
+  const stopAt = opts.stopAfter === undefined ? settings.iters : Math.min(settings.iters, start + opts.stopAfter);
+  const checkpointPath = join(outDir, CHECKPOINT_FILE);
+
+  const writeCheckpoint = async () => {
+    const named = checkpointArrays(state);
+    for (const [name, a] of pool.checkpointArrays()) named.set(name, a);
+    await writeFileAtomic(checkpointPath, encodeCheckpoint(iteration, settings, named));
+    await writeFileAtomic(join(outDir, LOG_FILE), logText(log));
+  };
+
+  try {
+    while (iteration < stopAt) {
+      opts.signal?.throwIfAborted();
+      const itStart = performance.now();
+      clock.forward = clock.backward = 0;
+      let networkSeconds = 0;
+
+      // the draws, in this order, from the iteration's own Rng
+      const rng = new Rng(`${settings.seed}/iteration/${iteration}`);
+      const batch = makeBatch(data, sampleIndices(rng, clips, B), { contextFrames: C, steps: T });
+      rng.normalArray(eps);
+      rolloutNoise(rng, shape, settings.noiseStd, noise);
+      const p = samplingProbability(settings, iteration);
+      for (let i = 0; i < masks.length; i++) masks[i] = rng.uniform() < p ? 1 : 0;
+      const lr = learningRate(settings, iteration);
+      const poolBatch = pool.draw(rng, batch.start, (zs, n) => {
+        const decodeStart = performance.now();
+        const decoded = tf.tidy(() => decoderForward(tf, weightsRecord(state), config, tf.tensor2d(zs, [n, config.latentDim]), { convs }).dataSync() as Float32Array);
+        networkSeconds += (performance.now() - decodeStart) / 1000;
+        return decoded;
+      });
+
+      // loss and gradients (the NCA op runs inside: its seconds are the rollouts' own)
+      const gradsStart = performance.now();
+      const loss = lossAndGradients(graph, state, { batch, eps, noise, masks, poolBatch, persistWeight: persistenceWeight(settings, iteration) });
+      networkSeconds += (performance.now() - gradsStart) / 1000 - clock.forward - clock.backward;
+
+      // clip to the global norm, Adam step, BatchNorm running statistics
+      const optimizerStart = performance.now();
+      const step = iteration + 1;
+      const gradNorm = applyGradients(state, loss.grads, { lr, step, clipNorm: settings.clipNorm });
+      updateRunningStatistics(tf, state.stats, loss.stats, B * (H / 2) * (W / 2), settings.bnMomentum);
+      const optimizerSeconds = (performance.now() - optimizerStart) / 1000;
+
+      const read = (t: Scalar | undefined) => (t ? t.dataSync()[0]! : NaN);
+      const entry: LogEntry = {
+        iteration: step,
+        loss: loss.value.dataSync()[0]!,
+        rollout: read(loss.rollout),
+        kl: read(loss.kl),
+        decoder: read(loss.decoder),
+        persist: loss.persistParts?.loss ?? 0,
+        persistStd: loss.persistParts?.std ?? 0,
+        persistCorrelation: loss.persistParts?.correlation ?? 0,
+        persistDrift: loss.persistParts?.drift ?? 0,
+        persistStyle: loss.persistParts?.style ?? 0,
+        sampling: p,
+        lr,
+        gradNorm,
+        seconds: 0,
+        ncaForward: clock.forward,
+        ncaBackward: clock.backward,
+        networks: networkSeconds,
+        optimizer: optimizerSeconds,
+      };
+      if (loss.poolPred && poolBatch) pool.update(poolBatch.picks, loss.poolPred.dataSync() as Float32Array);
+      pool.rememberEncoded(Float32Array.from(loss.mu.dataSync()), batch.targets, B, T);
+      disposeLoss(loss);
+      if (!Number.isFinite(entry.loss)) throw new Error(`training diverged at iteration ${step} (loss ${entry.loss}); try a smaller learning rate`);
+      entry.seconds = (performance.now() - itStart) / 1000;
+      log.push(roundEntry(entry));
+      perIter.push({ total: entry.seconds, ncaForward: entry.ncaForward, ncaBackward: entry.ncaBackward, networks: entry.networks, optimizer: entry.optimizer });
+      iteration = step;
+      opts.onProgress?.({ iteration, iters: settings.iters, entry, secondsPerIteration: perIter.reduce((a, b) => a + b.total, 0) / perIter.length });
+      if (iteration % settings.checkpointEvery === 0 || iteration === stopAt) await writeCheckpoint();
+    }
+
+    const finished = iteration === settings.iters;
+    await writeFileAtomic(join(outDir, CURVE_FILE), lossCurvePng(log));
+    files.push(checkpointPath, join(outDir, LOG_FILE), join(outDir, CURVE_FILE));
+    const secondsPerIteration = medianSplit(perIter);
+    if (finished) {
+      const extra = { ...opts.extraConfig, iterationsDone: iteration, datasetSha256: data.manifest.sha256, secondsPerIteration, ...(settings.initFrom ? { initFromModel: await modelIdentity(settings.initFrom) } : {}) };
+      await saveWeights(outDir, trainedConfig(settings, extra), namedWeights(state));
+      files.unshift(join(outDir, 'model.json'), join(outDir, 'weights.bin'));
+    }
+    const last = log.slice(-Math.min(50, log.length));
+    const avg = (k: 'loss' | 'rollout' | 'kl' | 'decoder') => (last.length ? last.reduce((a, e) => a + e[k], 0) / last.length : NaN);
+    return {
+      outDir,
+      iterations: iteration,
+      finished,
+      resumedFrom: start,
+      seconds: (performance.now() - t0) / 1000,
+      secondsPerIteration,
+      finalLoss: { loss: avg('loss'), rollout: avg('rollout'), kl: avg('kl'), decoder: avg('decoder') },
+      settings,
+      backend,
+      files,
+    };
+  } catch (e) {
+    // keep what was learnt: an interrupted run leaves a checkpoint at the last finished iteration
+    if (opts.signal?.aborted && iteration > start && iteration % settings.checkpointEvery !== 0) await writeCheckpoint().catch(() => undefined);
+    throw e;
+  } finally {
+    await rollout.dispose();
+    await pool.dispose();
+    disposeState(state);
+  }
+}

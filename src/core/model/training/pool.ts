@@ -1,0 +1,139 @@
+/**
+ * Persistence training's side of an iteration: the state pool (persistence.ts' StatePool) of
+ * long-running (latent, RGB) states, the rollout the pool runs on, its noise and the previous
+ * batch's encodings the pool draws fresh latents from. The pool is kept (and checkpointed) even when
+ * persistence training is off (persistWeight 0); then nothing is drawn and no rollout is made.
+ */
+import { NcaRollout, rolloutNoise } from '../nca-op.js';
+import { StatePool, frameStyle, type PersistenceFloors, type StyleTargets } from '../persistence.js';
+import type { Rng } from '../../rng.js';
+import type { NamedArrays } from '../weights.js';
+import type { TrainSettings } from './settings.js';
+import { timeRollout, type RolloutClock } from './timing.js';
+
+/** The pool entries of one iteration: their indices, latents [P][latentDim], start RGB [P][3][H][W] and colour targets. */
+export interface PoolBatch {
+  picks: number[];
+  z: Float32Array;
+  rgb: Float32Array;
+  style: StyleTargets;
+}
+
+export interface PoolGeometry {
+  width: number;
+  height: number;
+  latentDim: number;
+  /** Channels of a decoded state (the first three are RGB). */
+  channels: number;
+}
+
+export class PersistencePool {
+  /** The pool rollout's shape: P entries, Tp frames. */
+  readonly shape: { batch: number; width: number; height: number; steps: number };
+  readonly floors: PersistenceFloors;
+  /** Hidden-channel noise [Tp][P][13][H][W] (redrawn each iteration), targets (unused: every step feeds on its own frame) and masks (all 1). */
+  readonly noise: Float32Array;
+  readonly targets: Float32Array;
+  readonly masks: Float32Array;
+  private readonly pool: StatePool;
+  /**
+   * The previous iteration's encoded mu [B][latentDim] and its clips' styles [B][6] (frameStyle of
+   * their target frames): where fresh pool latents are drawn from (besides N(0, I)).
+   */
+  private encoded: { z: Float32Array; style: Float32Array };
+
+  private constructor(
+    private readonly settings: TrainSettings,
+    private readonly geometry: PoolGeometry,
+    /** The rollout of the pool's states; null when persistence training is off. */
+    readonly rollout: NcaRollout | null,
+    resumed: NamedArrays | null,
+  ) {
+    const { width: W, height: H, latentDim } = geometry;
+    const P = settings.poolBatch, Tp = settings.poolSteps;
+    const on = rollout !== null;
+    this.shape = { batch: P, width: W, height: H, steps: Tp };
+    this.floors = { std: settings.floorStd, correlation: settings.floorCorrelation, drift: settings.floorDrift };
+    this.pool = new StatePool(
+      { size: settings.poolSize, batch: P, steps: Tp, reset: settings.poolReset },
+      latentDim, W, H,
+      resumed?.has('z') ? { z: resumed.get('z')!.data, rgb: resumed.get('rgb')!.data, age: resumed.get('age')!.data, style: resumed.get('style')?.data, styled: resumed.get('styled')?.data } : undefined,
+    );
+    this.encoded = { z: resumed?.get('mu')?.data ?? new Float32Array(0), style: resumed?.get('muStyle')?.data ?? new Float32Array(0) };
+    this.noise = new Float32Array(on ? Tp * P * 13 * W * H : 0);
+    this.targets = new Float32Array(on ? Tp * P * 3 * W * H : 0);
+    this.masks = new Float32Array(on ? (Tp - 1) * P : 0).fill(1);
+  }
+
+  /**
+   * The pool of a run, from the checkpoint's `pool/` tensors (by their names without the prefix) or
+   * empty; with persistence training on, its rollout on `threads` onnxruntime threads, timed into `clock`.
+   */
+  static async create(settings: TrainSettings, geometry: PoolGeometry, resumed: NamedArrays | null, opts: { threads?: number; clock: RolloutClock }): Promise<PersistencePool> {
+    const on = settings.persistWeight > 0;
+    const shape = { batch: settings.poolBatch, width: geometry.width, height: geometry.height, steps: settings.poolSteps };
+    const rollout = on ? timeRollout(await NcaRollout.create({ ...shape, threads: opts.threads }), opts.clock) : null;
+    return new PersistencePool(settings, geometry, rollout, resumed);
+  }
+
+  /**
+   * This iteration's entries (refilling some: StatePool.draw from `rng`, then the pool noise from
+   * `rng`), or null when persistence training is off (nothing drawn). `startFrames` [B][3][H][W] are
+   * the batch's start frames; `decode(zs, n)` gives the first-frame decoder's states [n][channels][H][W]
+   * of n latents, whose colours become the style of fresh random latents.
+   */
+  draw(rng: Rng, startFrames: Float32Array, decode: (zs: Float32Array, n: number) => Float32Array): PoolBatch | null {
+    if (!this.rollout) return null;
+    const { latentDim: D, channels, width: W, height: H } = this.geometry;
+    const drawn = this.pool.draw(rng, this.encoded, startFrames);
+    if (drawn.freshRandom.length > 0) {
+      // a random latent's colours: those of the first-frame decoder's picture of it
+      const n = drawn.freshRandom.length, plane = H * W;
+      const zs = new Float32Array(n * D);
+      drawn.freshRandom.forEach((i, k) => zs.set(this.pool.z.subarray(i * D, (i + 1) * D), k * D));
+      const decoded = decode(zs, n);
+      drawn.freshRandom.forEach((i, k) => this.pool.setStyle(i, frameStyle(decoded.subarray(k * channels * plane, (k * channels + 3) * plane), 1, plane)));
+    }
+    const start = this.pool.gather(drawn.picks);
+    start.style.scale = this.settings.styleWeight;
+    rolloutNoise(rng, this.shape, this.settings.noiseStd, this.noise);
+    return { picks: drawn.picks, ...start };
+  }
+
+  /** Writes back the last frame of the pool rollout `pred` [Tp][P][3][H][W] into the drawn entries. */
+  update(picks: readonly number[], pred: Float32Array): void {
+    const { batch: P, steps: Tp, width: W, height: H } = this.shape;
+    this.pool.update(picks, pred.subarray((Tp - 1) * P * 3 * H * W), Tp);
+  }
+
+  /** Keeps the batch's encoded mu [B][latentDim] and the styles of its clips' target frames `targets` [T][B][3][H][W]. */
+  rememberEncoded(mu: Float32Array, targets: Float32Array, batch: number, steps: number): void {
+    const { width: W, height: H } = this.geometry;
+    const style = new Float32Array(batch * 6);
+    const frame = 3 * H * W, clipFrames = new Float32Array(steps * frame);
+    for (let b = 0; b < batch; b++) {
+      for (let t = 0; t < steps; t++) clipFrames.set(targets.subarray((t * batch + b) * frame, (t * batch + b + 1) * frame), t * frame);
+      frameStyle(clipFrames, steps, H * W, style.subarray(b * 6, (b + 1) * 6));
+    }
+    this.encoded = { z: mu, style };
+  }
+
+  /** The pool's arrays as the checkpoint stores them (`pool/...`), in order. */
+  checkpointArrays(): NamedArrays {
+    const { poolSize } = this.settings, { latentDim: D, width: W, height: H } = this.geometry;
+    const { z, rgb, age, style, styled } = this.pool;
+    return new Map([
+      ['pool/z', { shape: [poolSize, D], data: z }],
+      ['pool/rgb', { shape: [poolSize, 3, H, W], data: rgb }],
+      ['pool/age', { shape: [poolSize], data: age }],
+      ['pool/style', { shape: [poolSize, 6], data: style }],
+      ['pool/styled', { shape: [poolSize], data: styled }],
+      ['pool/mu', { shape: [this.encoded.z.length / D, D], data: this.encoded.z }],
+      ['pool/muStyle', { shape: [this.encoded.style.length / 6, 6], data: this.encoded.style }],
+    ]);
+  }
+
+  async dispose(): Promise<void> {
+    await this.rollout?.dispose();
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The settings of a training run: what each means, its default and its range. They are stored in
+ * the checkpoint (a resumed run must match them) and in the trained model's config.
+ */
+import { UserError } from '../../errors.js';
+import { maxRolloutSteps } from '../dataset-batches.js';
+import { DEFAULT_CONFIG } from '../networks.js';
+import { DEFAULT_FLOORS, DEFAULT_POOL } from '../persistence.js';
+import { TF_BACKENDS, type TfBackend } from '../tf.js';
+
+/** The settings of a run (stored in the checkpoint and in the model's config). */
+export interface TrainSettings {
+  iters: number;
+  batch: number;
+  seed: number | string;
+  /** Adam learning rate at the start; decays along a cosine to lrFinal x lr. */
+  lr: number;
+  lrFinal: number;
+  /** KL weight. */
+  beta: number;
+  /** Weight of the first-frame decoder's MSE. */
+  decoderWeight: number;
+  /** Gradients are scaled down to this global L2 norm when larger. */
+  clipNorm: number;
+  /** Scheduled sampling: the probability of feeding back a prediction ramps linearly from 0 ... */
+  samplingMax: number;
+  /** ... to samplingMax over this fraction of the iterations, then stays. */
+  samplingRamp: number;
+  /** Std of the fresh hidden channels each frame (docs/design.md: 0.1). */
+  noiseStd: number;
+  /** NCA steps per rollout (frames predicted after the start frame); default: every frame of the clips. */
+  steps: number;
+  checkpointEvery: number;
+  /** BatchNorm running-statistics momentum (PyTorch's 0.1). */
+  bnMomentum: number;
+  /**
+   * Persistence training (src/core/model/persistence.ts): weight of the pool rollout's structure /
+   * smoothness / motion floors (0 = off), ramped up linearly over the first persistRamp of the run.
+   */
+  persistWeight: number;
+  persistRamp: number;
+  /** The state pool: entries, entries per iteration, frames per iteration, entries refreshed per iteration. */
+  poolSize: number;
+  poolBatch: number;
+  poolSteps: number;
+  poolReset: number;
+  /** The floors: spatial std, neighbour correlation, RMS drift between the halves of a pool rollout. */
+  floorStd: number;
+  floorCorrelation: number;
+  floorDrift: number;
+  /** Weight of the colour term inside the persistence loss (0 = off). */
+  styleWeight: number;
+  /** Start from this model folder's weights instead of random ones ('' = random; Adam starts fresh). */
+  initFrom: string;
+  /**
+   * The tfjs backend of the networks' forward and backward: 'wasm' (XNNPACK, 2-3x faster) or 'cpu'. Backends
+   * differ by float rounding, so a run resumes on its checkpoint's backend (checkpoints without one: 'cpu').
+   */
+  backend: TfBackend;
+}
+
+export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
+  batch: 8,
+  seed: 0,
+  lr: 1e-3,
+  lrFinal: 0.1,
+  beta: 1e-4,
+  decoderWeight: 1,
+  clipNorm: 1,
+  samplingMax: 0.5,
+  samplingRamp: 0.5,
+  noiseStd: 0.1,
+  checkpointEvery: 100,
+  bnMomentum: 0.1,
+  persistWeight: 0.05,
+  persistRamp: 0.1,
+  poolSize: DEFAULT_POOL.size,
+  poolBatch: DEFAULT_POOL.batch,
+  poolSteps: DEFAULT_POOL.steps,
+  poolReset: DEFAULT_POOL.reset,
+  floorStd: DEFAULT_FLOORS.std,
+  floorCorrelation: DEFAULT_FLOORS.correlation,
+  floorDrift: DEFAULT_FLOORS.drift,
+  styleWeight: 10,
+  initFrom: '',
+  backend: 'wasm',
+};
+
+/** What a caller may set: any setting, iters required (extra keys, e.g. TrainOptions' data, are ignored). */
+export type SettingsInput = Partial<Omit<TrainSettings, 'iters'>> & { iters: number };
+
+/** The keys a caller may set besides iters (iters is always given). */
+const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'initFrom', 'backend'] as const;
+
+/** Validated settings with defaults filled in; steps defaults to (and may not exceed) what clips of framesPerClip frames hold. */
+export function resolveSettings(opts: SettingsInput, framesPerClip: number): TrainSettings {
+  const maxSteps = maxRolloutSteps(framesPerClip, DEFAULT_CONFIG.contextFrames);
+  const s: TrainSettings = { ...DEFAULT_SETTINGS, steps: maxSteps, ...definedSettings(opts), iters: opts.iters };
+  const intIn = (name: string, v: number, lo: number, hi: number) => {
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new UserError(`${name} must be an integer in ${lo}..${hi}, got ${v}`);
+  };
+  intIn('iters', s.iters, 1, 10_000_000);
+  intIn('batch', s.batch, 1, 256);
+  intIn('steps', s.steps, 1, maxSteps);
+  intIn('checkpointEvery', s.checkpointEvery, 1, 10_000_000);
+  intIn('poolSize', s.poolSize, 1, 100_000);
+  intIn('poolBatch', s.poolBatch, 1, Math.min(256, s.poolSize));
+  intIn('poolSteps', s.poolSteps, 2, 256);
+  intIn('poolReset', s.poolReset, 0, s.poolBatch);
+  for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1], ['styleWeight', s.styleWeight, 0, 1e4]] as const) {
+    if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
+  }
+  for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {
+    if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
+  }
+  if (!TF_BACKENDS.includes(s.backend)) throw new UserError(`backend must be one of ${TF_BACKENDS.join(', ')}, got ${String(s.backend)}`);
+  return s;
+}
+
+/** The settable keys the caller gave a value (undefined = the default). */
+function definedSettings(o: SettingsInput): Partial<TrainSettings> {
+  const out: Record<string, unknown> = {};
+  for (const k of SETTABLE) if (o[k] !== undefined) out[k] = o[k];
+  return out as Partial<TrainSettings>;
+}

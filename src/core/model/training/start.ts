@@ -1,0 +1,57 @@
+/**
+ * Where a run starts: its checkpoint (--resume: same settings, same backend, the log cut back to the
+ * checkpoint's iteration), another model's weights (initFrom: fine-tuning, Adam starts fresh) or
+ * initial weights drawn from `new Rng("<seed>/init")`.
+ */
+import { join } from 'node:path';
+import { UserError } from '../../errors.js';
+import { Rng } from '../../rng.js';
+import { initialWeights } from '../networks.js';
+import type { Tf, TfBackend } from '../tf.js';
+import { loadWeights, type NamedArrays } from '../weights.js';
+import { readCheckpoint, tensorsUnder, type Checkpoint } from './checkpoint.js';
+import { CHECKPOINT_FILE, LOG_FILE } from './files.js';
+import { readLog, type LogEntry } from './log.js';
+import { buildState, type ModelState } from './model-state.js';
+import type { TrainSettings } from './settings.js';
+
+/** The checkpoint `<outDir>/checkpoint.bin` to resume from, and the backend it was trained on (which the run must keep). */
+export async function checkpointToResume(outDir: string, askedBackend: TfBackend | undefined): Promise<{ checkpoint: Checkpoint; backend: TfBackend }> {
+  const path = join(outDir, CHECKPOINT_FILE);
+  const checkpoint = await readCheckpoint(path, `no checkpoint at ${path} to resume from; run nca train without --resume`);
+  // the backend: the checkpoint's (those written before backends were recorded were trained on 'cpu')
+  const trainedOn = checkpoint.header.settings.backend ?? 'cpu';
+  if (askedBackend !== undefined && askedBackend !== trainedOn) {
+    throw new UserError(`the checkpoint was trained on the tfjs ${trainedOn} backend, not ${askedBackend}: resume with --backend ${trainedOn} (backends differ by float rounding, so the resumed run would not match an uninterrupted one), or train again without --resume`);
+  }
+  return { checkpoint, backend: trainedOn };
+}
+
+export interface RunStart {
+  /** Iterations already done. */
+  iteration: number;
+  state: ModelState;
+  /** The log so far (a resumed run's lines up to its checkpoint). */
+  log: LogEntry[];
+  /** The checkpoint's state pool (`pool/` tensors without the prefix), if resumed. */
+  pool: NamedArrays | null;
+}
+
+/** The run's start: from `resumed` (its settings must equal `settings` except iters, checkpointEvery and backend), initFrom or random weights. */
+export async function runStart(tf: Tf, settings: TrainSettings, resumed: Checkpoint | null, outDir: string): Promise<RunStart> {
+  if (resumed) {
+    const { header, named } = resumed;
+    for (const k of Object.keys(header.settings) as Array<keyof TrainSettings>) {
+      if (k === 'iters' || k === 'checkpointEvery' || k === 'backend') continue;
+      if (JSON.stringify(header.settings[k]) !== JSON.stringify(settings[k])) {
+        throw new UserError(`the checkpoint was trained with ${k} ${JSON.stringify(header.settings[k])}, not ${JSON.stringify(settings[k])}: resume with the same settings`);
+      }
+    }
+    if (header.iteration > settings.iters) throw new UserError(`the checkpoint is at iteration ${header.iteration}, past --iters ${settings.iters}`);
+    const state = buildState(tf, named, { m: tensorsUnder(named, 'adam.m/'), v: tensorsUnder(named, 'adam.v/') });
+    return { iteration: header.iteration, state, pool: tensorsUnder(named, 'pool/'), log: await readLog(join(outDir, LOG_FILE), header.iteration) };
+  }
+  // fine-tuning: another model's weights (e.g. the next-frame model, then persistence training)
+  if (settings.initFrom) return { iteration: 0, state: buildState(tf, (await loadWeights(settings.initFrom)).tensors), pool: null, log: [] };
+  return { iteration: 0, state: buildState(tf, initialWeights(new Rng(`${settings.seed}/init`))), pool: null, log: [] };
+}
