@@ -27,7 +27,7 @@
  */
 import { FRAME_SIZE, LATENT_DIM } from '../networks.js';
 import type { NamedArrays } from '../weights.js';
-import { BATCH, GraphBuilder, checkBatch, feed, float, gradName, openGraphSession, weightFeed, type Feed, type GraphSession, type GraphSessionOptions } from './graph.js';
+import { BATCH, GraphBuilder, checkBatch, feed, float, gradName, openSessionPair, weightFeed, type Feed, type GraphSessionOptions } from './graph.js';
 
 /** What the graph needs of the model's config (ModelConfig has it). */
 export interface EncoderTrainConfig {
@@ -165,19 +165,12 @@ export interface OnnxEncoderTrain {
 
 /** Two sessions (forward, forward + backward), both with a symbolic batch. Call dispose(). */
 export async function createOnnxEncoderTrain(config: EncoderTrainConfig, opts: GraphSessionOptions = {}): Promise<OnnxEncoderTrain> {
-  const forward = await openGraphSession(buildEncoderTrainGraph(config, { backward: false }), opts);
-  let train: GraphSession;
-  try {
-    train = await openGraphSession(buildEncoderTrainGraph(config), opts);
-  } catch (e) {
-    await forward.dispose();
-    throw e;
-  }
+  const sessions = await openSessionPair(buildEncoderTrainGraph(config, { backward: false }), buildEncoderTrainGraph(config), opts);
   const n = encoderTrainNames;
   const stats = [1, 2, 3].flatMap((l) => [n.mean(l), n.variance(l)]);
   const gradFetch = ENCODER_WEIGHTS.map(({ name }) => gradName(name));
   return {
-    threads: forward.threads,
+    threads: sessions.threads,
     async run(context, batch, weights, upstream) {
       checkBatch(batch);
       const feeds: Record<string, Feed> = { [n.context]: feed('context', context, [batch, CHANNELS_PER_LAYER[0], FRAME_SIZE, FRAME_SIZE]) };
@@ -186,7 +179,7 @@ export async function createOnnxEncoderTrain(config: EncoderTrainConfig, opts: G
         feeds[n.gradMu] = feed('gradMu', upstream.gradMu, [batch, LATENT_DIM]);
         feeds[n.gradLogvar] = feed('gradLogvar', upstream.gradLogvar, [batch, LATENT_DIM]);
       }
-      const out = await (upstream ? train : forward).run(feeds, [n.mu, n.logvar, ...stats, ...(upstream ? gradFetch : [])]);
+      const out = await (upstream ? sessions.train : sessions.forward).run(feeds, [n.mu, n.logvar, ...stats, ...(upstream ? gradFetch : [])]);
       const result: EncoderTrainResult = {
         mu: out[n.mu]!,
         logvar: out[n.logvar]!,
@@ -195,8 +188,6 @@ export async function createOnnxEncoderTrain(config: EncoderTrainConfig, opts: G
       if (upstream) result.grads = new Map(ENCODER_WEIGHTS.map(({ name }) => [name, out[gradName(name)]!]));
       return result;
     },
-    async dispose() {
-      await Promise.all([forward.dispose(), train.dispose()]);
-    },
+    dispose: () => sessions.dispose(),
   };
 }

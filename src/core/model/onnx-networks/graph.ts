@@ -259,31 +259,49 @@ export interface OnnxNetwork {
   dispose(): Promise<void>;
 }
 
-/** Opens the two sessions of `graphs` (symbolic batch: one session serves every batch size). Call dispose(). */
-export async function openNetwork(graphs: NetworkGraphs, opts: GraphSessionOptions = {}): Promise<OnnxNetwork> {
-  const forward = await openGraphSession(graphs.forward, opts);
+/** A forward session and a forward + backward session, opened together and released together. */
+export interface SessionPair {
+  readonly threads: number;
+  readonly forward: GraphSession;
+  readonly train: GraphSession;
+  dispose(): Promise<void>;
+}
+
+export async function openSessionPair(forwardGraph: Uint8Array, trainGraph: Uint8Array, opts: GraphSessionOptions = {}): Promise<SessionPair> {
+  const forward = await openGraphSession(forwardGraph, opts);
   let train: GraphSession;
   try {
-    train = await openGraphSession(graphs.train, opts);
+    train = await openGraphSession(trainGraph, opts);
   } catch (e) {
     await forward.dispose();
     throw e;
   }
+  return {
+    threads: forward.threads,
+    forward,
+    train,
+    async dispose() {
+      await Promise.all([forward.dispose(), train.dispose()]);
+    },
+  };
+}
+
+/** Opens the two sessions of `graphs` (symbolic batch: one session serves every batch size). Call dispose(). */
+export async function openNetwork(graphs: NetworkGraphs, opts: GraphSessionOptions = {}): Promise<OnnxNetwork> {
+  const sessions = await openSessionPair(graphs.forward, graphs.train, opts);
   const { input, output } = graphs;
   const gradFetch = [input.name, ...graphs.weights.map((w) => w.name)];
   return {
-    threads: forward.threads,
+    threads: sessions.threads,
     async run(x, batch, weights, gradOutput) {
       checkBatch(batch);
       const feeds: Record<string, Feed> = { [input.name]: feed(input.name, x, [batch, ...input.item]) };
       for (const { name, shape } of graphs.weights) feeds[name] = weightFeed(weights, name, shape);
-      if (!gradOutput) return { output: (await forward.run(feeds, [output.name]))[output.name]! };
+      if (!gradOutput) return { output: (await sessions.forward.run(feeds, [output.name]))[output.name]! };
       feeds[graphs.gradOutput] = feed(graphs.gradOutput, gradOutput, [batch, ...output.item]);
-      const out = await train.run(feeds, [output.name, ...gradFetch.map(gradName)]);
+      const out = await sessions.train.run(feeds, [output.name, ...gradFetch.map(gradName)]);
       return { output: out[output.name]!, grads: new Map(gradFetch.map((name) => [name, out[gradName(name)]!])) };
     },
-    async dispose() {
-      await Promise.all([forward.dispose(), train.dispose()]);
-    },
+    dispose: () => sessions.dispose(),
   };
 }
