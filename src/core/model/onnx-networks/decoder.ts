@@ -17,7 +17,7 @@
  * db  = sum over (b, y, x) of du
  * dx  = conv(du, W) stride 2 pad 1 (the adjoint of convT: the same weight tensor, read as Conv's [M][C][kh][kw])
  * dW[i][o][ky][kx] = sum_{b,qy,qx} x[b][i][qy][qx] du_pad[b][o][2qy + ky][2qx + kx]   (du_pad = du zero-padded by 1)
- *     = one Gemm of x as [in][B*h*w] with the 16 stride-2 slices of du_pad as [out*16][B*h*w] (transB)
+ *     = conv(du as [out][B][2h][2w], kernel x as [in][B][h][w], dilation 2, pad 1) -> [out][in][4][4], transposed
  * du2 = dx2 where u2 > 0, ... down to dx0 = conv(du1, W1), viewed as dL/d(fc output) [B][2048]
  * dWfc = df^T z      dbfc = sum_b df      dz = df Wfc
  * ```
@@ -94,18 +94,12 @@ export function buildDecoderGraph(config: DecoderConfig, opts: { backward?: bool
     const side = BOTTLENECK << (l - 1); // the input's side
     const W = w[`decoder.deconv${l}.weight`]!;
     grad(`decoder.deconv${l}.bias`, g.reduceSum(du, [0, 2, 3]), [outC]);
-    // dW: the 16 stride-2 taps of du (zero-padded by 1), tap-major, then rows o * 16 + k against x
-    const padded = g.op('Pad', [du, g.ints([0, 0, 1, 1, 0, 0, 1, 1])]);
-    const taps: string[] = [];
-    for (let ky = 0; ky < 4; ky++) {
-      for (let kx = 0; kx < 4; kx++) {
-        taps.push(g.op('Slice', [padded, g.ints([ky, kx]), g.ints([ky + 2 * side - 1, kx + 2 * side - 1]), g.ints([2, 3]), g.ints([2, 2])]));
-      }
-    }
-    const cols = g.reshape(g.op('Concat', taps, { axis: 1 }), [-1, 16, outC, side * side]); // [B][16][out][hw]
-    const colsT = g.reshape(g.transpose(cols, [2, 1, 0, 3]), [outC * 16, -1]); // [out*16][B*hw]
-    const xT = g.reshape(g.transpose(xs[l - 1]!, [1, 0, 2, 3]), [inC, -1]); // [in][B*hw]
-    grad(`decoder.deconv${l}.weight`, g.reshape(g.op('Gemm', [xT, colsT], { transB: 1 }), [inC, outC, 4, 4]), [inC, outC, 4, 4]);
+    // dW as a Conv over the batch: du as [out][B][2h][2w] (N = out, C = B) with x as the kernel [in][B][h][w],
+    // dilation 2, pad 1: output [out][in][4][4] = dW transposed.
+    const duT = g.transpose(du, [1, 0, 2, 3]);
+    const xT = g.transpose(xs[l - 1]!, [1, 0, 2, 3]);
+    const dWT = g.op('Conv', [duT, xT], { kernel_shape: [side, side], dilations: [2, 2], pads: [1, 1, 1, 1] });
+    grad(`decoder.deconv${l}.weight`, g.transpose(dWT, [1, 0, 2, 3]), [inC, outC, 4, 4]);
     // dx: the adjoint of the transposed conv is a Conv with the same weights
     const dx = g.op('Conv', [du, W], deconvAttrs);
     du = l > 1 ? g.reluMask(dx, us[l - 2]!) : g.reshape(dx, [-1, FLAT]);

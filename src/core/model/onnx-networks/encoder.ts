@@ -21,7 +21,7 @@
  * dc = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)),  dxhat = gamma dy     (BatchNorm backward)
  * db = sum dc   (0 in exact arithmetic: the BatchNorm removes the bias; rounding noise here and in tfjs)
  * dW[o][i][ky][kx] = sum_{b,p} dc[b][o][p] x_pad[b][i][2p + k]
- *    = one Gemm of dc as [out][B*hw] with the 9 stride-2 slices of x_pad as [in*9][B*hw] (transB)
+ *    = conv(x as [in][B][H][W], kernel dc as [out][B][H/2][W/2], dilation 2, pads 1 before / 0 after) -> [in][out][3][3], transposed
  * dx_{l-1} = convT(dc, W) stride 2 pad 1, output_padding 1 (the adjoint of the conv)   (not for the context)
  * ```
  */
@@ -128,18 +128,13 @@ export function buildEncoderTrainGraph(config: EncoderTrainConfig, opts: { backw
     const inner = g.sub(g.sub(dxhat, g.reduceMean(dxhat, [0, 2, 3])), g.mul(xhat, g.reduceMean(g.mul(dxhat, xhat), [0, 2, 3])));
     const dc = g.mul(rstd, inner); // [B][out][side/2][side/2]
     grad(`encoder.conv${l}.bias`, g.reduceSum(dc, [0, 2, 3]), [outC]);
-    // dW: the 9 stride-2 taps of the zero-padded input, tap-major, then columns i * 9 + k against dc
-    const padded = g.op('Pad', [xs[l - 1]!, g.ints([0, 0, 1, 1, 0, 0, 1, 1])]);
-    const taps: string[] = [];
-    for (let ky = 0; ky < 3; ky++) {
-      for (let kx = 0; kx < 3; kx++) {
-        taps.push(g.op('Slice', [padded, g.ints([ky, kx]), g.ints([ky + side - 1, kx + side - 1]), g.ints([2, 3]), g.ints([2, 2])]));
-      }
-    }
-    const q = (side / 2) * (side / 2);
-    const cols = g.reshape(g.transpose(g.reshape(g.op('Concat', taps, { axis: 1 }), [-1, 9, inC, q]), [2, 1, 0, 3]), [inC * 9, -1]); // [in*9][B*q]
-    const dcT = g.reshape(g.transpose(dc, [1, 0, 2, 3]), [outC, -1]); // [out][B*q]
-    grad(`encoder.conv${l}.weight`, g.reshape(g.op('Gemm', [dcT, cols], { transB: 1 }), [outC, inC, 3, 3]), [outC, inC, 3, 3]);
+    // dW as a Conv over the batch: the input as [in][B][H][W] (N = in, C = B) with dc as the kernel
+    // [out][B][H/2][W/2], dilation 2, padded by 1 before (taps read x_pad up to index H, not H + 1):
+    // output [in][out][3][3] = dW transposed.
+    const xT = g.transpose(xs[l - 1]!, [1, 0, 2, 3]);
+    const dcT = g.transpose(dc, [1, 0, 2, 3]);
+    const dWT = g.op('Conv', [xT, dcT], { kernel_shape: [side / 2, side / 2], dilations: [2, 2], pads: [1, 1, 0, 0] });
+    grad(`encoder.conv${l}.weight`, g.transpose(dWT, [1, 0, 2, 3]), [outC, inC, 3, 3]);
     if (l > 1) dx = g.op('ConvTranspose', [dc, w[`encoder.conv${l}.weight`]!], { ...convAttrs, output_padding: [1, 1] });
   }
   return g.encode('nca_encoder_train');
