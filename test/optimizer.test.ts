@@ -38,6 +38,13 @@ describe('Adam with bias correction', () => {
     expectClose(s.value, [0.48034818, -0.98733663, 1.9919351]);
   });
 
+  it('adds eps to the corrected root of v: a gradient of 1e-8 moves a weight by lr / 2 at step 1', () => {
+    // m^ = 1e-8, v^ = 1e-16: lr 1e-8 / (sqrt(1e-16) + 1e-8) = lr / 2 (with eps under the root it would be lr 1e-4)
+    const s = slot([1, 1], [1e-8, -1e-8]);
+    adamStep([s], { lr: 0.1, step: 1, clipNorm: 0 });
+    expectClose(s.value, [0.95, 1.05]);
+  });
+
   it('treats several tensors as one vector, leaving the gradients as they are', () => {
     const a = slot([1, 2], [0.5, -0.5]), b = slot([3], [2]);
     const r = adamStep([a, b], { lr: 0.1, step: 1, clipNorm: 100 });
