@@ -3,7 +3,8 @@
  * decoder, with the NCA rollout inside the loss. The public entry of the training wing in
  * ./training/, one concept a file:
  *
- *   loop.ts             train(): set-up, the iterations, the final model
+ *   loop.ts             train(): set-up, the iterations with log and checkpoints, the final model
+ *   iteration.ts        one iteration: its draws, loss, optimizer step, statistics, log entry
  *   settings.ts         TrainSettings: meaning, defaults, ranges (resolveSettings)
  *   schedules.ts        scheduled-sampling probability and persistence weight over the run
  *   loss.ts             the loss graph of an iteration and its gradients (tfjs autodiff)

@@ -1,31 +1,25 @@
 /**
- * The training loop: set-up, then per iteration draw (batch, eps, noise, masks, pool) from
- * `new Rng("<seed>/iteration/<i>")`, loss and gradients (loss.ts), optimizer step (optimizer.ts via
- * model-state.ts), BatchNorm statistics (batch-norm-stats.ts), log line, and a checkpoint every
- * checkpointEvery iterations (checkpoint.ts). At the end: the loss curve and, when all iterations are
- * done, the model (trained-model.ts).
+ * The training run: set-up (settings, where it starts, the rollouts, the pool), the iterations
+ * (iteration.ts) with a log line each and a checkpoint every checkpointEvery iterations
+ * (checkpoint.ts), then the loss curve and, when all iterations are done, the model (trained-model.ts).
  */
 import { join } from 'node:path';
-import type { Scalar } from '@tensorflow/tfjs';
 import { UserError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { Rng } from '../../rng.js';
-import { checkDatasetFits, makeBatch, sampleIndices, type SequenceSource } from '../dataset-batches.js';
+import { checkDatasetFits, type SequenceSource } from '../dataset-batches.js';
 import { im2colConvs } from '../fast-convs.js';
 import { lossCurvePng } from '../loss-curve.js';
-import { NcaRollout, rolloutNoise } from '../nca-op.js';
-import { DEFAULT_CONFIG, decoderForward, type ModelConfig } from '../networks.js';
+import { NcaRollout } from '../nca-op.js';
+import { DEFAULT_CONFIG, type ModelConfig } from '../networks.js';
 import { loadTf } from '../tf.js';
 import { saveWeights } from '../weights.js';
-import { updateRunningStatistics } from './batch-norm-stats.js';
 import { encodeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { CHECKPOINT_FILE, CURVE_FILE, LOG_FILE } from './files.js';
 import { logText, roundEntry, type LogEntry } from './log.js';
-import { disposeLoss, lossAndGradients, type LossGraph } from './loss.js';
-import { applyGradients, checkpointArrays, disposeState, namedWeights, weightsRecord } from './model-state.js';
-import { learningRate } from './optimizer.js';
+import { runIteration, type RunContext } from './iteration.js';
+import type { LossGraph } from './loss.js';
+import { checkpointArrays, disposeState, namedWeights } from './model-state.js';
 import { PersistencePool } from './pool.js';
-import { persistenceWeight, samplingProbability } from './schedules.js';
 import { resolveSettings, type TrainSettings } from './settings.js';
 import { checkpointToResume, runStart } from './start.js';
 import { medianSplit, timeRollout, type IterationSplit, type IterationTimes, type RolloutClock } from './timing.js';
@@ -130,10 +124,8 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
   const convs = im2colConvs(tf);
   const graph: LossGraph = { tf, config, convs, rollout, pool, beta: settings.beta, decoderWeight: settings.decoderWeight };
 
-  // this iteration's draws (buffers made once)
-  const noise = new Float32Array(T * B * 13 * W * H);
-  const masks = new Float32Array((T - 1) * B);
-  const eps = new Float32Array(B * config.latentDim);
+  // the buffers of each iteration's draws, made once
+  const run: RunContext = { settings, data, clips, state, graph, clock, eps: new Float32Array(B * config.latentDim), noise: new Float32Array(T * B * 13 * W * H), masks: new Float32Array((T - 1) * B) };
   const perIter: IterationTimes[] = [];
   const files: string[] = [];
   let iteration = start;
@@ -150,66 +142,10 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
   try {
     while (iteration < stopAt) {
       opts.signal?.throwIfAborted();
-      const itStart = performance.now();
-      clock.forward = clock.backward = 0;
-      let networkSeconds = 0;
-
-      // the draws, in this order, from the iteration's own Rng
-      const rng = new Rng(`${settings.seed}/iteration/${iteration}`);
-      const batch = makeBatch(data, sampleIndices(rng, clips, B), { contextFrames: C, steps: T });
-      rng.normalArray(eps);
-      rolloutNoise(rng, shape, settings.noiseStd, noise);
-      const p = samplingProbability(settings, iteration);
-      for (let i = 0; i < masks.length; i++) masks[i] = rng.uniform() < p ? 1 : 0;
-      const lr = learningRate(settings, iteration);
-      const poolBatch = pool.draw(rng, batch.start, (zs, n) => {
-        const decodeStart = performance.now();
-        const decoded = tf.tidy(() => decoderForward(tf, weightsRecord(state), config, tf.tensor2d(zs, [n, config.latentDim]), { convs }).dataSync() as Float32Array);
-        networkSeconds += (performance.now() - decodeStart) / 1000;
-        return decoded;
-      });
-
-      // loss and gradients (the NCA op runs inside: its seconds are the rollouts' own)
-      const gradsStart = performance.now();
-      const loss = lossAndGradients(graph, state, { batch, eps, noise, masks, poolBatch, persistWeight: persistenceWeight(settings, iteration) });
-      networkSeconds += (performance.now() - gradsStart) / 1000 - clock.forward - clock.backward;
-
-      // clip to the global norm, Adam step, BatchNorm running statistics
-      const optimizerStart = performance.now();
-      const step = iteration + 1;
-      const gradNorm = applyGradients(state, loss.grads, { lr, step, clipNorm: settings.clipNorm });
-      updateRunningStatistics(tf, state.stats, loss.stats, B * (H / 2) * (W / 2), settings.bnMomentum);
-      const optimizerSeconds = (performance.now() - optimizerStart) / 1000;
-
-      const read = (t: Scalar | undefined) => (t ? t.dataSync()[0]! : NaN);
-      const entry: LogEntry = {
-        iteration: step,
-        loss: loss.value.dataSync()[0]!,
-        rollout: read(loss.rollout),
-        kl: read(loss.kl),
-        decoder: read(loss.decoder),
-        persist: loss.persistParts?.loss ?? 0,
-        persistStd: loss.persistParts?.std ?? 0,
-        persistCorrelation: loss.persistParts?.correlation ?? 0,
-        persistDrift: loss.persistParts?.drift ?? 0,
-        persistStyle: loss.persistParts?.style ?? 0,
-        sampling: p,
-        lr,
-        gradNorm,
-        seconds: 0,
-        ncaForward: clock.forward,
-        ncaBackward: clock.backward,
-        networks: networkSeconds,
-        optimizer: optimizerSeconds,
-      };
-      if (loss.poolPred && poolBatch) pool.update(poolBatch.picks, loss.poolPred.dataSync() as Float32Array);
-      pool.rememberEncoded(Float32Array.from(loss.mu.dataSync()), batch.targets, B, T);
-      disposeLoss(loss);
-      if (!Number.isFinite(entry.loss)) throw new Error(`training diverged at iteration ${step} (loss ${entry.loss}); try a smaller learning rate`);
-      entry.seconds = (performance.now() - itStart) / 1000;
+      const entry = runIteration(run, iteration);
       log.push(roundEntry(entry));
       perIter.push({ total: entry.seconds, ncaForward: entry.ncaForward, ncaBackward: entry.ncaBackward, networks: entry.networks, optimizer: entry.optimizer });
-      iteration = step;
+      iteration = entry.iteration;
       opts.onProgress?.({ iteration, iters: settings.iters, entry, secondsPerIteration: perIter.reduce((a, b) => a + b.total, 0) / perIter.length });
       if (iteration % settings.checkpointEvery === 0 || iteration === stopAt) await writeCheckpoint();
     }

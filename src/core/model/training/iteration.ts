@@ -1,0 +1,101 @@
+/**
+ * One training iteration, i (0-based), in order: its draws from `new Rng("<seed>/iteration/<i>")`
+ * (batch, eps, hidden noise, scheduled-sampling masks, then the pool's entries and noise), the loss
+ * and its gradients (loss.ts), the optimizer step (optimizer.ts), the BatchNorm running statistics
+ * (batch-norm-stats.ts) and the pool's update; it returns the iteration's log entry.
+ */
+import type { Scalar } from '@tensorflow/tfjs';
+import { Rng } from '../../rng.js';
+import { makeBatch, sampleIndices, type SequenceSource } from '../dataset-batches.js';
+import { rolloutNoise } from '../nca-op.js';
+import { decoderForward } from '../networks.js';
+import { updateRunningStatistics } from './batch-norm-stats.js';
+import type { LogEntry } from './log.js';
+import { disposeLoss, lossAndGradients, type LossGraph } from './loss.js';
+import { applyGradients, weightsRecord, type ModelState } from './model-state.js';
+import { learningRate } from './optimizer.js';
+import { persistenceWeight, samplingProbability } from './schedules.js';
+import type { TrainSettings } from './settings.js';
+import type { RolloutClock } from './timing.js';
+
+/** What every iteration of a run uses. */
+export interface RunContext {
+  settings: TrainSettings;
+  data: SequenceSource;
+  /** The training clips' indices. */
+  clips: readonly number[];
+  state: ModelState;
+  graph: LossGraph;
+  /** The rollouts' clock (reset by each iteration). */
+  clock: RolloutClock;
+  /** Buffers each iteration fills: eps [B][latentDim], noise [T][B][13][H][W], masks [T-1][B]. */
+  eps: Float32Array;
+  noise: Float32Array;
+  masks: Float32Array;
+}
+
+/** Runs iteration `iteration` (0-based) and returns its log entry (unrounded; `seconds`: its wall-clock time). Throws when the loss is not finite. */
+export function runIteration(run: RunContext, iteration: number): LogEntry {
+  const { settings, state, graph, clock, eps, noise, masks } = run;
+  const { tf, config, convs, pool } = graph;
+  const { batch: B, steps: T } = settings;
+  const { width: W, height: H } = run.data.manifest;
+  const itStart = performance.now();
+  clock.forward = clock.backward = 0;
+  let networkSeconds = 0;
+
+  // the draws, in this order, from the iteration's own Rng
+  const rng = new Rng(`${settings.seed}/iteration/${iteration}`);
+  const batch = makeBatch(run.data, sampleIndices(rng, run.clips, B), { contextFrames: config.contextFrames, steps: T });
+  rng.normalArray(eps);
+  rolloutNoise(rng, { batch: B, width: W, height: H, steps: T }, settings.noiseStd, noise);
+  const p = samplingProbability(settings, iteration);
+  for (let i = 0; i < masks.length; i++) masks[i] = rng.uniform() < p ? 1 : 0;
+  const lr = learningRate(settings, iteration);
+  const poolBatch = pool.draw(rng, batch.start, (zs, n) => {
+    const decodeStart = performance.now();
+    const decoded = tf.tidy(() => decoderForward(tf, weightsRecord(state), config, tf.tensor2d(zs, [n, config.latentDim]), { convs }).dataSync() as Float32Array);
+    networkSeconds += (performance.now() - decodeStart) / 1000;
+    return decoded;
+  });
+
+  // loss and gradients (the NCA op runs inside: its seconds are the rollouts' own)
+  const gradsStart = performance.now();
+  const loss = lossAndGradients(graph, state, { batch, eps, noise, masks, poolBatch, persistWeight: persistenceWeight(settings, iteration) });
+  networkSeconds += (performance.now() - gradsStart) / 1000 - clock.forward - clock.backward;
+
+  // clip to the global norm, Adam step, BatchNorm running statistics
+  const optimizerStart = performance.now();
+  const step = iteration + 1;
+  const gradNorm = applyGradients(state, loss.grads, { lr, step, clipNorm: settings.clipNorm });
+  updateRunningStatistics(tf, state.stats, loss.stats, B * (H / 2) * (W / 2), settings.bnMomentum);
+  const optimizerSeconds = (performance.now() - optimizerStart) / 1000;
+
+  const read = (t: Scalar | undefined) => (t ? t.dataSync()[0]! : NaN);
+  const entry: LogEntry = {
+    iteration: step,
+    loss: loss.value.dataSync()[0]!,
+    rollout: read(loss.rollout),
+    kl: read(loss.kl),
+    decoder: read(loss.decoder),
+    persist: loss.persistParts?.loss ?? 0,
+    persistStd: loss.persistParts?.std ?? 0,
+    persistCorrelation: loss.persistParts?.correlation ?? 0,
+    persistDrift: loss.persistParts?.drift ?? 0,
+    persistStyle: loss.persistParts?.style ?? 0,
+    sampling: p,
+    lr,
+    gradNorm,
+    seconds: 0,
+    ncaForward: clock.forward,
+    ncaBackward: clock.backward,
+    networks: networkSeconds,
+    optimizer: optimizerSeconds,
+  };
+  if (loss.poolPred && poolBatch) pool.update(poolBatch.picks, loss.poolPred.dataSync() as Float32Array);
+  pool.rememberEncoded(Float32Array.from(loss.mu.dataSync()), batch.targets, B, T);
+  disposeLoss(loss);
+  if (!Number.isFinite(entry.loss)) throw new Error(`training diverged at iteration ${step} (loss ${entry.loss}); try a smaller learning rate`);
+  entry.seconds = (performance.now() - itStart) / 1000;
+  return entry;
+}
