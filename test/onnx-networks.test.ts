@@ -52,6 +52,12 @@ function expectClose(what: string, errors: Record<string, number>, extra = ''): 
   for (const [name, err] of Object.entries(errors)) expect(err, name).toBeLessThan(TOLERANCE);
 }
 
+/** forwardSaved + backward (two runs, no second forward) give what the one-run forward + backward gives. */
+function expectSameGrads(split: Map<string, Float32Array>, oneRun: Map<string, Float32Array>): void {
+  expect([...split.keys()].sort()).toEqual([...oneRun.keys()].sort());
+  for (const [name, g] of oneRun) expect(relErr(split.get(name)!, g), name).toBeLessThan(1e-6);
+}
+
 /**
  * The model's initial weights with the tensors that start trivial made non-trivial: LayerNorm and
  * BatchNorm gamma / beta away from 1 / 0, hyper.fc3.bias and hyper.scale away from 0 and 0.1, and
@@ -101,6 +107,14 @@ describe('hypernetwork on onnxruntime: forward + hand-derived backward', () => {
     expect(relErr(one.output, ours.output.subarray(0, 4640))).toBeLessThan(1e-5);
   });
 
+  it('gives the same in two runs: forwardSaved, then backward from the saved activations', async () => {
+    const ours = await hyper.run(z, BATCH, named, upstream);
+    const { output, saved } = await hyper.forwardSaved(z, BATCH, named);
+    expect(relErr(output, ours.output)).toBeLessThan(1e-6);
+    expect(Object.keys(saved.feeds).sort()).toEqual(['saved.h1', 'saved.h2', 'saved.ln1.rstd', 'saved.ln1.xhat', 'saved.ln2.rstd', 'saved.ln2.xhat', 'saved.o']);
+    expectSameGrads(await hyper.backward(saved, z, named, upstream), ours.grads!);
+  });
+
   it('rejects inputs of the wrong size, a bad batch and missing or misshapen weights', async () => {
     await expect(hyper.run(z, BATCH + 1, named)).rejects.toThrow(/z has 512 values; expected \[9\]\[64\]/);
     await expect(hyper.run(z, 0, named)).rejects.toThrow(/batch must be a positive integer/);
@@ -142,6 +156,11 @@ describe('decoder on onnxruntime: forward + hand-derived backward', () => {
     expect(relErr((await decoder.run(z, BATCH, named)).output, ours.output)).toBeLessThan(1e-6);
     const two = await decoder.run(z.subarray(0, 128), 2, named, upstream.subarray(0, 2 * 16384));
     expect(relErr(two.output, ours.output.subarray(0, 2 * 16384))).toBeLessThan(1e-5);
+    // the same in two runs (forwardSaved, backward)
+    const { output, saved } = await decoder.forwardSaved(z, BATCH, named);
+    expect(relErr(output, ours.output)).toBeLessThan(1e-6);
+    expect(Object.keys(saved.feeds).sort()).toEqual(['saved.u3', 'saved.x0', 'saved.x1', 'saved.x2']);
+    expectSameGrads(await decoder.backward(saved, z, named, upstream), ours.grads!);
   });
 });
 
@@ -182,6 +201,12 @@ describe('encoder in training mode on onnxruntime: forward, batch statistics, ha
     expect(relErr(forwardOnly.batchStats[2]!.variance, ours.batchStats[2]!.variance)).toBeLessThan(1e-6);
     expect(forwardOnly.grads).toBeUndefined();
     await expect(encoder.run(context, BATCH, named, { gradMu: upstream.gradMu, gradLogvar: upstream.gradLogvar.subarray(2) })).rejects.toThrow(/gradLogvar has 510 values/);
+    // the same in two runs (forwardSaved, backward)
+    const split = await encoder.forwardSaved(context, BATCH, named);
+    expect(relErr(split.mu, ours.mu)).toBeLessThan(1e-6);
+    expect(relErr(split.batchStats[0]!.mean, ours.batchStats[0]!.mean)).toBeLessThan(1e-6);
+    expect(Object.keys(split.saved.feeds).length).toBe(9); // x, xhat, rstd of 3 layers
+    expectSameGrads(await encoder.backward(split.saved, context, named, upstream), ours.grads!);
   });
 });
 

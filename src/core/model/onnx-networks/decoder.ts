@@ -24,7 +24,7 @@
  */
 import { CHANNELS } from '../../nca/params.js';
 import { FRAME_SIZE, LATENT_DIM } from '../networks.js';
-import { BATCH, GraphBuilder, gradName, openNetwork, type GraphSessionOptions, type OnnxNetwork } from './graph.js';
+import { BATCH, GRAPH_PARTS, GraphBuilder, activationSaver, gradName, openNetwork, type GraphPart, type GraphSessionOptions, type OnnxNetwork } from './graph.js';
 
 /** What the graph needs of the model's config (ModelConfig has it). */
 export interface DecoderConfig {
@@ -56,31 +56,32 @@ export const decoderNames = { z: 'z', state: 'state', gradState: 'gradState', gr
 
 const STATE_DIMS = [BATCH, CHANNELS, FRAME_SIZE, FRAME_SIZE];
 
-/** The graph; `backward: false` gives the forward alone. */
-export function buildDecoderGraph(config: DecoderConfig, opts: { backward?: boolean } = {}): Uint8Array {
-  const backward = opts.backward ?? true;
+/** One of the network's graphs (GraphPart; default `train`: forward and backward in one run). */
+export function buildDecoderGraph(config: DecoderConfig, part: GraphPart = 'train'): Uint8Array {
   const g = new GraphBuilder();
+  const save = activationSaver(g, part);
   const n = decoderNames;
   const w: Record<string, string> = {};
   const z = g.input(n.z, [BATCH, LATENT_DIM]);
   for (const { name, shape } of DECODER_WEIGHTS) w[name] = g.input(name, shape);
   const deconvAttrs = { kernel_shape: [4, 4], strides: [2, 2], pads: [1, 1, 1, 1] };
 
+  const sideOf = (l: number) => BOTTLENECK << l; // the output side of transposed conv l
   const x0 = g.reshape(g.op('Gemm', [z, w['decoder.fc.weight']!, w['decoder.fc.bias']!], { transB: 1 }), [-1, CHANNELS_PER_LAYER[0], BOTTLENECK, BOTTLENECK]);
-  const xs = [x0]; // the input of each transposed conv
-  const us: string[] = []; // its output (+ bias)
+  const xs = [save('x0', x0, [BATCH, CHANNELS_PER_LAYER[0], BOTTLENECK, BOTTLENECK])]; // the input of each transposed conv
+  let u3 = '';
   for (let l = 1; l <= 3; l++) {
     const u = g.op('ConvTranspose', [xs[l - 1]!, w[`decoder.deconv${l}.weight`]!, w[`decoder.deconv${l}.bias`]!], deconvAttrs);
-    us.push(u);
-    if (l < 3) xs.push(g.op('Relu', [u]));
+    if (l < 3) xs.push(save(`x${l}`, g.op('Relu', [u]), [BATCH, CHANNELS_PER_LAYER[l]!, sideOf(l), sideOf(l)]));
+    else u3 = save('u3', u, STATE_DIMS);
   }
   const mask = new Float32Array(CHANNELS).map((_, c) => (c < RGB ? 1 : 0));
   const rgb = g.floats(mask, [1, CHANNELS, 1, 1]);
   const hidden = g.floats(mask.map((m) => (1 - m) * config.hiddenScale), [1, CHANNELS, 1, 1]);
-  const sig = g.op('Sigmoid', [us[2]!]);
-  const th = g.op('Tanh', [us[2]!]);
-  g.output(g.add(g.mul(sig, rgb), g.mul(th, hidden)), n.state, STATE_DIMS);
-  if (!backward) return g.encode('nca_decoder_forward');
+  const sig = g.op('Sigmoid', [u3]);
+  const th = g.op('Tanh', [u3]);
+  if (part !== 'backward') g.output(g.add(g.mul(sig, rgb), g.mul(th, hidden)), n.state, STATE_DIMS);
+  if (part === 'forward' || part === 'forward-saved') return g.encode(`nca_decoder_${part}`);
 
   const G = g.input(n.gradState, STATE_DIMS);
   const grad = (name: string, value: string, dims: number[]) => g.output(value, gradName(name), dims);
@@ -102,12 +103,12 @@ export function buildDecoderGraph(config: DecoderConfig, opts: { backward?: bool
     grad(`decoder.deconv${l}.weight`, g.transpose(dWT, [1, 0, 2, 3]), [inC, outC, 4, 4]);
     // dx: the adjoint of the transposed conv is a Conv with the same weights
     const dx = g.op('Conv', [du, W], deconvAttrs);
-    du = l > 1 ? g.reluMask(dx, us[l - 2]!) : g.reshape(dx, [-1, FLAT]);
+    du = l > 1 ? g.reluMask(dx, xs[l - 1]!) : g.reshape(dx, [-1, FLAT]); // x = relu(u) > 0 where u > 0
   }
   grad('decoder.fc.weight', g.op('Gemm', [du, z], { transA: 1 }), [FLAT, LATENT_DIM]);
   grad('decoder.fc.bias', g.reduceSum(du, [0]), [FLAT]);
   g.output(g.op('MatMul', [du, w['decoder.fc.weight']!]), n.gradZ, [BATCH, LATENT_DIM]);
-  return g.encode('nca_decoder_train');
+  return g.encode(`nca_decoder_${part}`);
 }
 
 /**
@@ -117,11 +118,10 @@ export function buildDecoderGraph(config: DecoderConfig, opts: { backward?: bool
 export async function createOnnxDecoder(config: DecoderConfig, opts: GraphSessionOptions = {}): Promise<OnnxNetwork> {
   return openNetwork(
     {
-      forward: buildDecoderGraph(config, { backward: false }),
-      train: buildDecoderGraph(config),
-      input: { name: decoderNames.z, item: [LATENT_DIM] },
-      output: { name: decoderNames.state, item: [CHANNELS, FRAME_SIZE, FRAME_SIZE] },
-      gradOutput: decoderNames.gradState,
+      graphs: Object.fromEntries(GRAPH_PARTS.map((part) => [part, buildDecoderGraph(config, part)])) as Record<GraphPart, Uint8Array>,
+      inputs: [{ name: decoderNames.z, item: [LATENT_DIM] }],
+      outputs: [decoderNames.state],
+      gradOutputs: [{ name: decoderNames.gradState, item: [CHANNELS, FRAME_SIZE, FRAME_SIZE] }],
       weights: DECODER_WEIGHTS,
     },
     opts,

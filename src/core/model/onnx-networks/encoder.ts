@@ -27,7 +27,7 @@
  */
 import { FRAME_SIZE, LATENT_DIM } from '../networks.js';
 import type { NamedArrays } from '../weights.js';
-import { BATCH, GraphBuilder, checkBatch, feed, float, gradName, openSessionPair, weightFeed, type Feed, type GraphSessionOptions } from './graph.js';
+import { BATCH, GRAPH_PARTS, GraphBuilder, activationSaver, float, gradName, openNetworkSessions, type GraphPart, type GraphSessionOptions, type SavedActivations } from './graph.js';
 
 /** What the graph needs of the model's config (ModelConfig has it). */
 export interface EncoderTrainConfig {
@@ -72,10 +72,10 @@ export const encoderTrainNames = {
   variance: (l: number) => `bn${l}.variance`,
 } as const;
 
-/** The graph; `backward: false` gives the forward (with the batch statistics) alone. */
-export function buildEncoderTrainGraph(config: EncoderTrainConfig, opts: { backward?: boolean } = {}): Uint8Array {
-  const backward = opts.backward ?? true;
+/** One of the network's graphs (GraphPart; default `train`: forward and backward in one run). */
+export function buildEncoderTrainGraph(config: EncoderTrainConfig, part: GraphPart = 'train'): Uint8Array {
   const g = new GraphBuilder();
+  const save = activationSaver(g, part);
   const n = encoderTrainNames;
   const w: Record<string, string> = {};
   g.input(n.context, [BATCH, CHANNELS_PER_LAYER[0], FRAME_SIZE, FRAME_SIZE]);
@@ -85,26 +85,34 @@ export function buildEncoderTrainGraph(config: EncoderTrainConfig, opts: { backw
   const perChannel = (v: string) => g.reshape(v, [1, -1, 1, 1]);
 
   const xs: string[] = [n.context]; // the input of each conv
-  const layers: { y: string; xhat: string; rstd: string; gamma: string }[] = [];
+  const layers: { x: string; xhat: string; rstd: string; gamma: string }[] = [];
   for (let l = 1; l <= 3; l++) {
     const c = g.op('Conv', [xs[l - 1]!, w[`encoder.conv${l}.weight`]!, w[`encoder.conv${l}.bias`]!], convAttrs);
+    const C = CHANNELS_PER_LAYER[l]!;
+    const side = FRAME_SIZE >> l;
     const mean = g.reduceMean(c, [0, 2, 3]); // [1][C][1][1]
     const xc = g.sub(c, mean);
     const variance = g.reduceMean(g.mul(xc, xc), [0, 2, 3]);
-    g.output(g.reshape(mean, [-1]), n.mean(l), [CHANNELS_PER_LAYER[l]!]);
-    g.output(g.reshape(variance, [-1]), n.variance(l), [CHANNELS_PER_LAYER[l]!]);
-    const rstd = g.op('Reciprocal', [g.op('Sqrt', [g.add(variance, eps)])]);
-    const xhat = g.mul(xc, rstd);
+    if (part !== 'backward') {
+      g.output(g.reshape(mean, [-1]), n.mean(l), [C]);
+      g.output(g.reshape(variance, [-1]), n.variance(l), [C]);
+    }
+    const rstd = save(`bn${l}.rstd`, g.op('Reciprocal', [g.op('Sqrt', [g.add(variance, eps)])]), [1, C, 1, 1]);
+    const xhat = save(`bn${l}.xhat`, g.mul(xc, rstd), [BATCH, C, side, side]);
     const gamma = perChannel(w[`encoder.bn${l}.weight`]!);
     const y = g.add(g.mul(xhat, gamma), perChannel(w[`encoder.bn${l}.bias`]!));
-    layers.push({ y, xhat, rstd, gamma });
-    xs.push(g.op('LeakyRelu', [y], { alpha: float(config.leakyReluSlope) }));
+    // the LeakyReLU's output has the sign of y (alpha >= 0): the backward's mask reads it
+    const x = save(`x${l}`, g.op('LeakyRelu', [y], { alpha: float(config.leakyReluSlope) }), [BATCH, C, side, side]);
+    layers.push({ x, xhat, rstd, gamma });
+    xs.push(x);
   }
   const flat = g.op('Flatten', [xs[3]!], { axis: 1 });
   const head = (name: string) => g.op('Gemm', [flat, w[`encoder.${name}.weight`]!, w[`encoder.${name}.bias`]!], { transB: 1 });
-  g.output(head('fc_mu'), n.mu, [BATCH, LATENT_DIM]);
-  g.output(head('fc_logvar'), n.logvar, [BATCH, LATENT_DIM]);
-  if (!backward) return g.encode('nca_encoder_train_forward');
+  if (part !== 'backward') {
+    g.output(head('fc_mu'), n.mu, [BATCH, LATENT_DIM]);
+    g.output(head('fc_logvar'), n.logvar, [BATCH, LATENT_DIM]);
+  }
+  if (part === 'forward' || part === 'forward-saved') return g.encode(`nca_encoder_${part}`);
 
   const grad = (name: string, value: string, dims: number[]) => g.output(value, gradName(name), dims);
   const gMu = g.input(n.gradMu, [BATCH, LATENT_DIM]);
@@ -118,10 +126,10 @@ export function buildEncoderTrainGraph(config: EncoderTrainConfig, opts: { backw
   const alpha = g.floats(config.leakyReluSlope);
   const zero = g.floats(0);
   for (let l = 3; l >= 1; l--) {
-    const { y, xhat, rstd, gamma } = layers[l - 1]!;
+    const { x, xhat, rstd, gamma } = layers[l - 1]!;
     const [inC, outC] = [CHANNELS_PER_LAYER[l - 1]!, CHANNELS_PER_LAYER[l]!];
     const side = FRAME_SIZE >> (l - 1); // the conv's input side
-    const dy = g.op('Where', [g.op('Greater', [y, zero]), dx, g.mul(dx, alpha)]);
+    const dy = g.op('Where', [g.op('Greater', [x, zero]), dx, g.mul(dx, alpha)]);
     grad(`encoder.bn${l}.weight`, g.reduceSum(g.mul(dy, xhat), [0, 2, 3]), [outC]);
     grad(`encoder.bn${l}.bias`, g.reduceSum(dy, [0, 2, 3]), [outC]);
     const dxhat = g.mul(dy, gamma);
@@ -137,7 +145,7 @@ export function buildEncoderTrainGraph(config: EncoderTrainConfig, opts: { backw
     grad(`encoder.conv${l}.weight`, g.transpose(dWT, [1, 0, 2, 3]), [outC, inC, 3, 3]);
     if (l > 1) dx = g.op('ConvTranspose', [dc, w[`encoder.conv${l}.weight`]!], { ...convAttrs, output_padding: [1, 1] });
   }
-  return g.encode('nca_encoder_train');
+  return g.encode(`nca_encoder_${part}`);
 }
 
 /** The encoder's outputs, the batch statistics (per layer, biased variance) and, with upstream gradients, every weight's gradient. */
@@ -154,35 +162,54 @@ export interface OnnxEncoderTrain {
    * The training-mode forward of context [batch][12][32][32]; with `upstream` (dL/dmu, dL/dlogvar,
    * [batch][64] each) the same run gives every weight's gradient (not the context's: it is data).
    */
-  run(context: Float32Array, batch: number, weights: NamedArrays, upstream?: { gradMu: Float32Array; gradLogvar: Float32Array }): Promise<EncoderTrainResult>;
+  run(context: Float32Array, batch: number, weights: NamedArrays, upstream?: EncoderUpstream): Promise<EncoderTrainResult>;
+  /** The forward keeping the activations for `backward` (the forward is not run twice). */
+  forwardSaved(context: Float32Array, batch: number, weights: NamedArrays): Promise<EncoderTrainResult & { saved: SavedActivations }>;
+  backward(saved: SavedActivations, context: Float32Array, weights: NamedArrays, upstream: EncoderUpstream): Promise<Map<string, Float32Array>>;
   dispose(): Promise<void>;
 }
 
-/** Two sessions (forward, forward + backward), both with a symbolic batch. Call dispose(). */
+/** dL/dmu and dL/dlogvar, [batch][64] each. */
+export interface EncoderUpstream {
+  gradMu: Float32Array;
+  gradLogvar: Float32Array;
+}
+
+/** The four sessions (GraphPart), all with a symbolic batch. Call dispose(). */
 export async function createOnnxEncoderTrain(config: EncoderTrainConfig, opts: GraphSessionOptions = {}): Promise<OnnxEncoderTrain> {
-  const sessions = await openSessionPair(buildEncoderTrainGraph(config, { backward: false }), buildEncoderTrainGraph(config), opts);
   const n = encoderTrainNames;
   const stats = [1, 2, 3].flatMap((l) => [n.mean(l), n.variance(l)]);
-  const gradFetch = ENCODER_WEIGHTS.map(({ name }) => gradName(name));
+  const sessions = await openNetworkSessions(
+    {
+      graphs: Object.fromEntries(GRAPH_PARTS.map((part) => [part, buildEncoderTrainGraph(config, part)])) as Record<GraphPart, Uint8Array>,
+      weights: ENCODER_WEIGHTS,
+      inputs: [{ name: n.context, item: [CHANNELS_PER_LAYER[0], FRAME_SIZE, FRAME_SIZE] }],
+      outputs: [n.mu, n.logvar, ...stats],
+      gradOutputs: [
+        { name: n.gradMu, item: [LATENT_DIM] },
+        { name: n.gradLogvar, item: [LATENT_DIM] },
+      ],
+      gradInputs: [],
+    },
+    opts,
+  );
+  const result = (outputs: Record<string, Float32Array>): EncoderTrainResult => ({
+    mu: outputs[n.mu]!,
+    logvar: outputs[n.logvar]!,
+    batchStats: [1, 2, 3].map((l) => ({ mean: outputs[n.mean(l)]!, variance: outputs[n.variance(l)]! })),
+  });
+  const upstreamFeeds = (u: EncoderUpstream) => ({ [n.gradMu]: u.gradMu, [n.gradLogvar]: u.gradLogvar });
   return {
     threads: sessions.threads,
     async run(context, batch, weights, upstream) {
-      checkBatch(batch);
-      const feeds: Record<string, Feed> = { [n.context]: feed('context', context, [batch, CHANNELS_PER_LAYER[0], FRAME_SIZE, FRAME_SIZE]) };
-      for (const { name, shape } of ENCODER_WEIGHTS) feeds[name] = weightFeed(weights, name, shape);
-      if (upstream) {
-        feeds[n.gradMu] = feed('gradMu', upstream.gradMu, [batch, LATENT_DIM]);
-        feeds[n.gradLogvar] = feed('gradLogvar', upstream.gradLogvar, [batch, LATENT_DIM]);
-      }
-      const out = await (upstream ? sessions.train : sessions.forward).run(feeds, [n.mu, n.logvar, ...stats, ...(upstream ? gradFetch : [])]);
-      const result: EncoderTrainResult = {
-        mu: out[n.mu]!,
-        logvar: out[n.logvar]!,
-        batchStats: [1, 2, 3].map((l) => ({ mean: out[n.mean(l)]!, variance: out[n.variance(l)]! })),
-      };
-      if (upstream) result.grads = new Map(ENCODER_WEIGHTS.map(({ name }) => [name, out[gradName(name)]!]));
-      return result;
+      const r = await sessions.run({ [n.context]: context }, batch, weights, upstream && upstreamFeeds(upstream));
+      return r.grads ? { ...result(r.outputs), grads: r.grads } : result(r.outputs);
     },
+    async forwardSaved(context, batch, weights) {
+      const r = await sessions.forwardSaved({ [n.context]: context }, batch, weights);
+      return { ...result(r.outputs), saved: r.saved };
+    },
+    backward: (saved, context, weights, upstream) => sessions.backward(saved, { [n.context]: context }, weights, upstreamFeeds(upstream)),
     dispose: () => sessions.dispose(),
   };
 }

@@ -22,7 +22,7 @@
  */
 import { HYPER_HIDDEN, LATENT_DIM } from '../networks.js';
 import { PARAM_COUNT } from '../../nca/params.js';
-import { BATCH, GraphBuilder, gradName, openNetwork, type GraphSessionOptions, type OnnxNetwork } from './graph.js';
+import { BATCH, GRAPH_PARTS, GraphBuilder, activationSaver, gradName, openNetwork, type GraphPart, type GraphSessionOptions, type OnnxNetwork } from './graph.js';
 
 /** What the graph needs of the model's config (ModelConfig has it). */
 export interface HypernetworkConfig {
@@ -51,10 +51,10 @@ export const HYPER_WEIGHTS: ReadonlyArray<{ name: string; shape: number[] }> = [
  */
 export const hyperNames = { z: 'z', params: 'params', gradParams: 'gradParams', gradZ: gradName('z') } as const;
 
-/** The graph; `backward: false` gives the forward alone (no gradParams input, no gradient outputs). */
-export function buildHypernetworkGraph(config: HypernetworkConfig, opts: { backward?: boolean } = {}): Uint8Array {
-  const backward = opts.backward ?? true;
+/** One of the network's graphs (GraphPart; default `train`: forward and backward in one run). */
+export function buildHypernetworkGraph(config: HypernetworkConfig, part: GraphPart = 'train'): Uint8Array {
   const g = new GraphBuilder();
+  const save = activationSaver(g, part);
   const n = hyperNames;
   const w: Record<string, string> = {};
   const z = g.input(n.z, [BATCH, LATENT_DIM]);
@@ -66,20 +66,18 @@ export function buildHypernetworkGraph(config: HypernetworkConfig, opts: { backw
   const layerNorm = (a: string, layer: string) => {
     const xc = g.sub(a, g.reduceMean(a, [1]));
     const rstd = g.op('Reciprocal', [g.op('Sqrt', [g.add(g.reduceMean(g.mul(xc, xc), [1]), eps)])]); // [B][1]
-    const xhat = g.mul(xc, rstd);
+    const xhat = save(`${layer}.xhat`, g.mul(xc, rstd), [BATCH, HYPER_HIDDEN]);
     const y = g.add(g.mul(xhat, w[`hyper.${layer}.weight`]!), w[`hyper.${layer}.bias`]!);
-    return { y, xhat, rstd };
+    return { y, xhat, rstd: save(`${layer}.rstd`, rstd, [BATCH, 1]) };
   };
 
-  const a1 = linear(z, 'fc1');
-  const ln1 = layerNorm(a1, 'ln1');
-  const h1 = g.op('Relu', [ln1.y]);
-  const a2 = linear(h1, 'fc2');
-  const ln2 = layerNorm(a2, 'ln2');
-  const h2 = g.op('Relu', [ln2.y]);
-  const o = linear(h2, 'fc3');
-  g.output(g.mul(o, w['hyper.scale']!), n.params, [BATCH, PARAM_COUNT]);
-  if (!backward) return g.encode('nca_hypernetwork_forward');
+  const ln1 = layerNorm(linear(z, 'fc1'), 'ln1');
+  const h1 = save('h1', g.op('Relu', [ln1.y]), [BATCH, HYPER_HIDDEN]);
+  const ln2 = layerNorm(linear(h1, 'fc2'), 'ln2');
+  const h2 = save('h2', g.op('Relu', [ln2.y]), [BATCH, HYPER_HIDDEN]);
+  const o = save('o', linear(h2, 'fc3'), [BATCH, PARAM_COUNT]);
+  if (part !== 'backward') g.output(g.mul(o, w['hyper.scale']!), n.params, [BATCH, PARAM_COUNT]);
+  if (part === 'forward' || part === 'forward-saved') return g.encode(`nca_hypernetwork_${part}`);
 
   const G = g.input(n.gradParams, [BATCH, PARAM_COUNT]);
   const grad = (name: string, value: string, dims: number[]) => g.output(value, gradName(name), dims);
@@ -89,9 +87,9 @@ export function buildHypernetworkGraph(config: HypernetworkConfig, opts: { backw
     grad(`hyper.${layer}.bias`, g.reduceSum(dOut, [0]), [shape[0]]);
     return g.op('MatMul', [dOut, w[`hyper.${layer}.weight`]!]);
   };
-  /** ReLU and LayerNorm backward from dL/dh; records gamma's and beta's gradients; returns dL/da. */
-  const normBack = (dh: string, ln: { y: string; xhat: string; rstd: string }, layer: string) => {
-    const dy = g.reluMask(dh, ln.y);
+  /** ReLU (mask h > 0, the same as LN(a) > 0) and LayerNorm backward from dL/dh; records gamma's and beta's gradients; returns dL/da. */
+  const normBack = (dh: string, h: string, ln: { xhat: string; rstd: string }, layer: string) => {
+    const dy = g.reluMask(dh, h);
     grad(`hyper.${layer}.weight`, g.reduceSum(g.mul(dy, ln.xhat), [0]), [HYPER_HIDDEN]);
     grad(`hyper.${layer}.bias`, g.reduceSum(dy, [0]), [HYPER_HIDDEN]);
     const dxhat = g.mul(dy, w[`hyper.${layer}.weight`]!);
@@ -102,10 +100,10 @@ export function buildHypernetworkGraph(config: HypernetworkConfig, opts: { backw
   grad('hyper.scale', g.reduceSum(g.mul(G, o), [0, 1]), []);
   const dO = g.mul(G, w['hyper.scale']!);
   const dh2 = linearBack(dO, h2, 'fc3', [PARAM_COUNT, HYPER_HIDDEN]);
-  const dh1 = linearBack(normBack(dh2, ln2, 'ln2'), h1, 'fc2', [HYPER_HIDDEN, HYPER_HIDDEN]);
-  const dz = linearBack(normBack(dh1, ln1, 'ln1'), z, 'fc1', [HYPER_HIDDEN, LATENT_DIM]);
+  const dh1 = linearBack(normBack(dh2, h2, ln2, 'ln2'), h1, 'fc2', [HYPER_HIDDEN, HYPER_HIDDEN]);
+  const dz = linearBack(normBack(dh1, h1, ln1, 'ln1'), z, 'fc1', [HYPER_HIDDEN, LATENT_DIM]);
   g.output(dz, n.gradZ, [BATCH, LATENT_DIM]);
-  return g.encode('nca_hypernetwork_train');
+  return g.encode(`nca_hypernetwork_${part}`);
 }
 
 /**
@@ -115,11 +113,10 @@ export function buildHypernetworkGraph(config: HypernetworkConfig, opts: { backw
 export async function createOnnxHypernetwork(config: HypernetworkConfig, opts: GraphSessionOptions = {}): Promise<OnnxNetwork> {
   return openNetwork(
     {
-      forward: buildHypernetworkGraph(config, { backward: false }),
-      train: buildHypernetworkGraph(config),
-      input: { name: hyperNames.z, item: [LATENT_DIM] },
-      output: { name: hyperNames.params, item: [PARAM_COUNT] },
-      gradOutput: hyperNames.gradParams,
+      graphs: Object.fromEntries(GRAPH_PARTS.map((part) => [part, buildHypernetworkGraph(config, part)])) as Record<GraphPart, Uint8Array>,
+      inputs: [{ name: hyperNames.z, item: [LATENT_DIM] }],
+      outputs: [hyperNames.params],
+      gradOutputs: [{ name: hyperNames.gradParams, item: [PARAM_COUNT] }],
       weights: HYPER_WEIGHTS,
     },
     opts,
