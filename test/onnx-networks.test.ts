@@ -5,14 +5,15 @@
  * both (benchOnnxNetworks), logged.
  */
 import { execFileSync } from 'node:child_process';
+import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { im2colConvs } from '../src/core/model/fast-convs.js';
 import { DEFAULT_CONFIG, initialWeights } from '../src/core/model/networks.js';
 import { benchOnnxNetworks } from '../src/core/model/onnx-networks/bench.js';
-import { DECODER_WEIGHTS, createOnnxDecoder } from '../src/core/model/onnx-networks/decoder.js';
-import { ENCODER_WEIGHTS, createOnnxEncoderTrain, type OnnxEncoderTrain } from '../src/core/model/onnx-networks/encoder.js';
+import { DECODER_WEIGHTS, buildDecoderGraph, createOnnxDecoder } from '../src/core/model/onnx-networks/decoder.js';
+import { ENCODER_WEIGHTS, buildEncoderTrainGraph, createOnnxEncoderTrain, type OnnxEncoderTrain } from '../src/core/model/onnx-networks/encoder.js';
 import type { OnnxNetwork } from '../src/core/model/onnx-networks/graph.js';
-import { HYPER_WEIGHTS, createOnnxHypernetwork } from '../src/core/model/onnx-networks/hypernetwork.js';
+import { HYPER_WEIGHTS, buildHypernetworkGraph, createOnnxHypernetwork } from '../src/core/model/onnx-networks/hypernetwork.js';
 import { tfjsDecoderTrain, tfjsEncoderTrain, tfjsHypernetworkTrain } from '../src/core/model/onnx-networks/reference.js';
 import { loadTf, type Tf } from '../src/core/model/tf.js';
 import type { NamedArrays } from '../src/core/model/weights.js';
@@ -210,6 +211,29 @@ describe('encoder in training mode on onnxruntime: forward, batch statistics, ha
   });
 });
 
+describe('the backward graphs do not run the forward again', () => {
+  /** The op types and input names of an encoded graph. */
+  const contents = (bytes: Uint8Array) => {
+    const graph = onnxProto.onnx.ModelProto.decode(bytes).graph!;
+    return { ops: new Set(graph.node!.map((n) => n.opType)), inputs: graph.input!.map((i) => i.name) };
+  };
+
+  it('keeps only the nodes and inputs their gradients need', () => {
+    const hyper = contents(buildHypernetworkGraph(config, 'backward'));
+    for (const op of ['Relu', 'Sqrt', 'Gemm']) expect(hyper.ops.has(op), op).toBe(op === 'Gemm'); // Gemm: the weight gradients
+    expect(hyper.inputs).not.toContain('hyper.fc1.bias'); // read by the forward only
+    expect(hyper.inputs).toContain('saved.o');
+    const decoder = contents(buildDecoderGraph(config, 'backward'));
+    expect(decoder.ops.has('ConvTranspose')).toBe(false);
+    expect(decoder.inputs).not.toContain('decoder.deconv3.bias');
+    const encoder = contents(buildEncoderTrainGraph(config, 'backward'));
+    for (const op of ['LeakyRelu', 'Sqrt', 'ReduceMean']) expect(encoder.ops.has(op), op).toBe(op === 'ReduceMean'); // ReduceMean: the BatchNorm backward
+    expect(encoder.inputs).not.toContain('encoder.conv1.bias');
+    // the one-run graph keeps the forward
+    expect(contents(buildHypernetworkGraph(config)).ops.has('Relu')).toBe(true);
+  });
+});
+
 describe('speed', () => {
   // tfjs is not timed here (seconds); docs/onnx-networks.md has the comparison from benchOnnxNetworks.
   it('onnxruntime forward and forward + backward, batch 8 (logged)', async () => {
@@ -217,7 +241,7 @@ describe('speed', () => {
     const load = execFileSync('uptime', { encoding: 'utf8' }).trim().replace(/.*load average: /, 'load ');
     for (const t of times) {
       console.log(
-        `${t.network} batch ${BATCH}, median ms: onnxruntime 1 thread forward ${t.ortForward.toFixed(2)}, forward + backward ${t.ortTrain.toFixed(2)}; ${load}`,
+        `${t.network} batch ${BATCH}, median ms: onnxruntime 1 thread forward ${t.ortForward.toFixed(2)}, forward + backward ${t.ortTrain.toFixed(2)} (one run), ${t.ortSplit.toFixed(2)} (forwardSaved + backward); ${load}`,
       );
       expect(t.ortTrain).toBeGreaterThan(0);
     }

@@ -14,9 +14,11 @@ import { tfjsDecoderTrain, tfjsEncoderTrain, tfjsHypernetworkTrain } from './ref
 
 export interface NetworkTimes {
   network: 'hypernetwork' | 'decoder' | 'encoder';
-  /** onnxruntime, forward alone / forward + backward (median ms). */
+  /** onnxruntime, forward alone / forward + backward in one run (median ms). */
   ortForward: number;
   ortTrain: number;
+  /** onnxruntime, forwardSaved then backward: the two runs together (median ms). */
+  ortSplit: number;
   /** tfjs autodiff forward + backward (median ms; the im2col convolutions of training); NaN when not timed. */
   tfjsTrain: number;
 }
@@ -68,6 +70,7 @@ export async function benchOnnxNetworks(tf: Tf, opts: BenchOptions = {}): Promis
       network: 'hypernetwork',
       ortForward: await medianMs(reps, () => hyper.run(z, batch, named), WARM),
       ortTrain: await medianMs(reps, () => hyper.run(z, batch, named, g), WARM),
+      ortSplit: await medianMs(reps, async () => hyper.backward((await hyper.forwardSaved(z, batch, named)).saved, z, named, g), WARM),
       tfjsTrain: await tfjsMs(tfjsReps, () => tfjsHypernetworkTrain(tf, named, config, z, batch, g)),
     });
   } finally {
@@ -80,6 +83,7 @@ export async function benchOnnxNetworks(tf: Tf, opts: BenchOptions = {}): Promis
       network: 'decoder',
       ortForward: await medianMs(reps, () => decoder.run(z, batch, named), WARM),
       ortTrain: await medianMs(reps, () => decoder.run(z, batch, named, g), WARM),
+      ortSplit: await medianMs(reps, async () => decoder.backward((await decoder.forwardSaved(z, batch, named)).saved, z, named, g), WARM),
       tfjsTrain: await tfjsMs(tfjsReps, () => tfjsDecoderTrain(tf, named, config, z, batch, g, convs)),
     });
   } finally {
@@ -93,6 +97,7 @@ export async function benchOnnxNetworks(tf: Tf, opts: BenchOptions = {}): Promis
       network: 'encoder',
       ortForward: await medianMs(reps, () => encoder.run(context, batch, named), WARM),
       ortTrain: await medianMs(reps, () => encoder.run(context, batch, named, upstream), WARM),
+      ortSplit: await medianMs(reps, async () => encoder.backward((await encoder.forwardSaved(context, batch, named)).saved, context, named, upstream), WARM),
       tfjsTrain: await tfjsMs(tfjsReps, () => tfjsEncoderTrain(tf, named, config, context, batch, upstream, convs)),
     });
   } finally {

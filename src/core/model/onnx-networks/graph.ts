@@ -242,17 +242,17 @@ export async function openGraphSession(graph: Uint8Array, opts: GraphSessionOpti
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
   const session = await runtime.InferenceSession.create(graph, sessionOptions(threads));
   const runFeeds = async (feeds: Record<string, Feed>, fetch: readonly string[]): Promise<Record<string, Feed>> => {
-      const tensors: Record<string, ort.Tensor> = {};
-      // only what the graph reads (a pruned backward graph has fewer inputs than the forward)
-      for (const name of session.inputNames) {
-        const f = feeds[name];
-        if (!f) throw new RangeError(`no feed for the graph input ${name}`);
-        tensors[name] = new runtime.Tensor('float32', f.data, f.dims);
-      }
-      const out = await session.run(tensors, [...fetch]);
-      const result: Record<string, Feed> = {};
-      for (const name of fetch) result[name] = { data: out[name]!.data as Float32Array, dims: [...out[name]!.dims] };
-      return result;
+    const tensors: Record<string, ort.Tensor> = {};
+    // only what the graph reads (a pruned backward graph has fewer inputs than the forward)
+    for (const name of session.inputNames) {
+      const f = feeds[name];
+      if (!f) throw new RangeError(`no feed for the graph input ${name}`);
+      tensors[name] = new runtime.Tensor('float32', f.data, f.dims);
+    }
+    const out = await session.run(tensors, [...fetch]);
+    const result: Record<string, Feed> = {};
+    for (const name of fetch) result[name] = { data: out[name]!.data as Float32Array, dims: [...out[name]!.dims] };
+    return result;
   };
   return {
     threads,
