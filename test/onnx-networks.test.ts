@@ -116,6 +116,13 @@ describe('hypernetwork on onnxruntime: forward + hand-derived backward', () => {
     expectSameGrads(await hyper.backward(saved, z, named, upstream), ours.grads!);
   });
 
+  it('is deterministic: the same run twice gives bit-identical outputs and gradients (what --resume relies on)', async () => {
+    const a = await hyper.run(z, BATCH, named, upstream);
+    const b = await hyper.run(z, BATCH, named, upstream);
+    expect(Buffer.from(b.output.buffer).equals(Buffer.from(a.output.buffer))).toBe(true);
+    for (const [name, g] of a.grads!) expect(Buffer.from(b.grads!.get(name)!.buffer).equals(Buffer.from(g.buffer)), name).toBe(true);
+  });
+
   it('rejects inputs of the wrong size, a bad batch and missing or misshapen weights', async () => {
     await expect(hyper.run(z, BATCH + 1, named)).rejects.toThrow(/z has 512 values; expected \[9\]\[64\]/);
     await expect(hyper.run(z, 0, named)).rejects.toThrow(/batch must be a positive integer/);

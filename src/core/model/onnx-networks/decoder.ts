@@ -1,6 +1,6 @@
 /**
- * The first-frame decoder's forward and hand-derived backward as one onnxruntime graph, with the
- * weights as graph INPUTS. Same math as `decoderForward` in networks.ts, which stays the reference
+ * The first-frame decoder's forward and hand-derived backward as onnxruntime graphs (the four
+ * GraphParts of graph.ts), with the weights as graph INPUTS. Same math as `decoderForward` in networks.ts, which stays the reference
  * (docs/onnx-networks.md).
  *
  * Forward, z [B][64] -> state [B][16][32][32] (NCHW):
@@ -24,7 +24,7 @@
  */
 import { CHANNELS } from '../../nca/params.js';
 import { FRAME_SIZE, LATENT_DIM } from '../networks.js';
-import { BATCH, GRAPH_PARTS, GraphBuilder, activationSaver, gradName, openNetwork, type GraphPart, type GraphSessionOptions, type OnnxNetwork } from './graph.js';
+import { BATCH, GraphBuilder, activationSaver, allParts, gradName, openNetwork, type GraphPart, type GraphSessionOptions, type OnnxNetwork } from './graph.js';
 
 /** What the graph needs of the model's config (ModelConfig has it). */
 export interface DecoderConfig {
@@ -49,8 +49,8 @@ export const DECODER_WEIGHTS: ReadonlyArray<{ name: string; shape: number[] }> =
 
 /**
  * Names of the graph's inputs and outputs besides the weights (B = the symbolic batch):
- * inputs `z` [B][64], the DECODER_WEIGHTS by name and (backward graph) `gradState` [B][16][32][32];
- * outputs `state` [B][16][32][32] and (backward graph) `grad.z` [B][64] and `grad.<weight>`.
+ * inputs `z` [B][64], the DECODER_WEIGHTS by name and (train and backward graphs) `gradState` [B][16][32][32];
+ * outputs `state` [B][16][32][32] and (train and backward graphs) `grad.z` [B][64] and `grad.<weight>`.
  */
 export const decoderNames = { z: 'z', state: 'state', gradState: 'gradState', gradZ: gradName('z') } as const;
 
@@ -112,13 +112,14 @@ export function buildDecoderGraph(config: DecoderConfig, part: GraphPart = 'trai
 }
 
 /**
- * The decoder on onnxruntime (two sessions: forward, forward + backward). `run(z, batch, weights)`
- * gives `output` = state; with dL/dstate it also gives `grads`: `z` and every weight by name. Call dispose().
+ * The decoder on onnxruntime (a session per GraphPart). `run(z, batch, weights)` gives `output` = state;
+ * with dL/dstate it also gives `grads`: `z` and every weight by name; `forwardSaved` and `backward`
+ * split that in two runs (OnnxNetwork). Call dispose().
  */
 export async function createOnnxDecoder(config: DecoderConfig, opts: GraphSessionOptions = {}): Promise<OnnxNetwork> {
   return openNetwork(
     {
-      graphs: Object.fromEntries(GRAPH_PARTS.map((part) => [part, buildDecoderGraph(config, part)])) as Record<GraphPart, Uint8Array>,
+      graphs: allParts((part) => buildDecoderGraph(config, part)),
       inputs: [{ name: decoderNames.z, item: [LATENT_DIM] }],
       outputs: [decoderNames.state],
       gradOutputs: [{ name: decoderNames.gradState, item: [CHANNELS, FRAME_SIZE, FRAME_SIZE] }],

@@ -1,6 +1,7 @@
 /**
- * The VAE encoder in TRAINING mode (BatchNorm on the batch's statistics) as one onnxruntime graph:
- * forward, the batch statistics, and the hand-derived backward, with the weights as graph INPUTS.
+ * The VAE encoder in TRAINING mode (BatchNorm on the batch's statistics) as onnxruntime graphs (the
+ * four GraphParts of graph.ts): forward, the batch statistics, and the hand-derived backward, with the
+ * weights as graph INPUTS.
  * Same math as `encoderForward(..., { training: true })` in networks.ts, which stays the reference
  * (docs/onnx-networks.md). The inference graph with the running statistics baked in is
  * ../encoder-onnx.ts.
@@ -27,7 +28,7 @@
  */
 import { FRAME_SIZE, LATENT_DIM } from '../networks.js';
 import type { NamedArrays } from '../weights.js';
-import { BATCH, GRAPH_PARTS, GraphBuilder, activationSaver, float, gradName, openNetworkSessions, type GraphPart, type GraphSessionOptions, type SavedActivations } from './graph.js';
+import { BATCH, GraphBuilder, activationSaver, allParts, float, gradName, openNetworkSessions, type GraphPart, type GraphSessionOptions, type SavedActivations } from './graph.js';
 
 /** What the graph needs of the model's config (ModelConfig has it). */
 export interface EncoderTrainConfig {
@@ -58,9 +59,9 @@ export const ENCODER_WEIGHTS: ReadonlyArray<{ name: string; shape: number[] }> =
 
 /**
  * Names of the graph's inputs and outputs besides the weights (B = the symbolic batch):
- * inputs `context` [B][12][32][32], the ENCODER_WEIGHTS by name and (backward graph) `gradMu`,
+ * inputs `context` [B][12][32][32], the ENCODER_WEIGHTS by name and (train and backward graphs) `gradMu`,
  * `gradLogvar` [B][64]; outputs `mu`, `logvar` [B][64], `bn{l}.mean` and `bn{l}.variance` [channels]
- * (the batch statistics, variance biased) and (backward graph) `grad.<weight>` for every weight.
+ * (the batch statistics, variance biased) and (train and backward graphs) `grad.<weight>` for every weight.
  */
 export const encoderTrainNames = {
   context: 'context',
@@ -175,13 +176,13 @@ export interface EncoderUpstream {
   gradLogvar: Float32Array;
 }
 
-/** The four sessions (GraphPart), all with a symbolic batch. Call dispose(). */
+/** A session per GraphPart, all with a symbolic batch. Call dispose(). */
 export async function createOnnxEncoderTrain(config: EncoderTrainConfig, opts: GraphSessionOptions = {}): Promise<OnnxEncoderTrain> {
   const n = encoderTrainNames;
   const stats = [1, 2, 3].flatMap((l) => [n.mean(l), n.variance(l)]);
   const sessions = await openNetworkSessions(
     {
-      graphs: Object.fromEntries(GRAPH_PARTS.map((part) => [part, buildEncoderTrainGraph(config, part)])) as Record<GraphPart, Uint8Array>,
+      graphs: allParts((part) => buildEncoderTrainGraph(config, part)),
       weights: ENCODER_WEIGHTS,
       inputs: [{ name: n.context, item: [CHANNELS_PER_LAYER[0], FRAME_SIZE, FRAME_SIZE] }],
       outputs: [n.mu, n.logvar, ...stats],

@@ -44,6 +44,11 @@ export const BATCH = 'batch';
 export type GraphPart = 'forward' | 'train' | 'forward-saved' | 'backward';
 export const GRAPH_PARTS: readonly GraphPart[] = ['forward', 'train', 'forward-saved', 'backward'];
 
+/** The four graphs of a network from its builder. */
+export function allParts(build: (part: GraphPart) => Uint8Array): Record<GraphPart, Uint8Array> {
+  return Object.fromEntries(GRAPH_PARTS.map((part) => [part, build(part)])) as Record<GraphPart, Uint8Array>;
+}
+
 /** The graph output / input name of a saved activation. */
 export const savedName = (key: string): string => `saved.${key}`;
 

@@ -1,6 +1,7 @@
 /**
- * The hypernetwork's forward and hand-derived backward as one onnxruntime graph, with the weights as
- * graph INPUTS (training changes them every iteration). Same math as `hypernetworkForward` in
+ * The hypernetwork's forward and hand-derived backward as onnxruntime graphs (the four GraphParts of
+ * graph.ts: forward, both in one run, forward keeping activations, backward from them), with the
+ * weights as graph INPUTS (training changes them every iteration). Same math as `hypernetworkForward` in
  * networks.ts, which stays the reference the tests check this against (docs/onnx-networks.md).
  *
  * Forward, z [B][64] -> params [B][4640]:
@@ -22,7 +23,7 @@
  */
 import { HYPER_HIDDEN, LATENT_DIM } from '../networks.js';
 import { PARAM_COUNT } from '../../nca/params.js';
-import { BATCH, GRAPH_PARTS, GraphBuilder, activationSaver, gradName, openNetwork, type GraphPart, type GraphSessionOptions, type OnnxNetwork } from './graph.js';
+import { BATCH, GraphBuilder, activationSaver, allParts, gradName, openNetwork, type GraphPart, type GraphSessionOptions, type OnnxNetwork } from './graph.js';
 
 /** What the graph needs of the model's config (ModelConfig has it). */
 export interface HypernetworkConfig {
@@ -46,8 +47,8 @@ export const HYPER_WEIGHTS: ReadonlyArray<{ name: string; shape: number[] }> = [
 
 /**
  * Names of the graph's inputs and outputs besides the weights (B = the symbolic batch):
- * inputs `z` [B][64], the HYPER_WEIGHTS by name and (backward graph) `gradParams` [B][4640] = dL/dparams;
- * outputs `params` [B][4640] and (backward graph) `grad.z` [B][64] and `grad.<weight>` (the weight's shape).
+ * inputs `z` [B][64], the HYPER_WEIGHTS by name and (train and backward graphs) `gradParams` [B][4640] = dL/dparams;
+ * outputs `params` [B][4640] and (train and backward graphs) `grad.z` [B][64] and `grad.<weight>` (the weight's shape).
  */
 export const hyperNames = { z: 'z', params: 'params', gradParams: 'gradParams', gradZ: gradName('z') } as const;
 
@@ -107,13 +108,14 @@ export function buildHypernetworkGraph(config: HypernetworkConfig, part: GraphPa
 }
 
 /**
- * The hypernetwork on onnxruntime (two sessions: forward, forward + backward). `run(z, batch, weights)`
- * gives `output` = params; with dL/dparams it also gives `grads`: `z` and every weight by name. Call dispose().
+ * The hypernetwork on onnxruntime (a session per GraphPart). `run(z, batch, weights)` gives `output` =
+ * params; with dL/dparams it also gives `grads`: `z` and every weight by name; `forwardSaved` and
+ * `backward` split that in two runs (OnnxNetwork). Call dispose().
  */
 export async function createOnnxHypernetwork(config: HypernetworkConfig, opts: GraphSessionOptions = {}): Promise<OnnxNetwork> {
   return openNetwork(
     {
-      graphs: Object.fromEntries(GRAPH_PARTS.map((part) => [part, buildHypernetworkGraph(config, part)])) as Record<GraphPart, Uint8Array>,
+      graphs: allParts((part) => buildHypernetworkGraph(config, part)),
       inputs: [{ name: hyperNames.z, item: [LATENT_DIM] }],
       outputs: [hyperNames.params],
       gradOutputs: [{ name: hyperNames.gradParams, item: [PARAM_COUNT] }],
