@@ -9,7 +9,7 @@ import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { im2colConvs } from '../src/core/model/fast-convs.js';
 import { DEFAULT_CONFIG, initialWeights } from '../src/core/model/networks.js';
-import { benchOnnxNetworks } from '../src/core/model/onnx-networks/bench.js';
+import { benchNetworksIteration, benchOnnxNetworks } from '../src/core/model/onnx-networks/bench.js';
 import { DECODER_WEIGHTS, buildDecoderGraph, createOnnxDecoder } from '../src/core/model/onnx-networks/decoder.js';
 import { ENCODER_WEIGHTS, buildEncoderTrainGraph, createOnnxEncoderTrain, type OnnxEncoderTrain } from '../src/core/model/onnx-networks/encoder.js';
 import type { OnnxNetwork } from '../src/core/model/onnx-networks/graph.js';
@@ -252,5 +252,8 @@ describe('speed', () => {
       );
       expect(t.ortTrain).toBeGreaterThan(0);
     }
+    const iteration = await benchNetworksIteration({ threads: 1, batch: BATCH, reps: 11 });
+    console.log(`the networks' share of one training iteration (4 forwards kept, 1 plain forward, 4 backwards), batch ${BATCH}: ${iteration.toFixed(1)} ms; ${load}`);
+    expect(iteration).toBeGreaterThan(0);
   });
 });

@@ -105,3 +105,43 @@ export async function benchOnnxNetworks(tf: Tf, opts: BenchOptions = {}): Promis
   }
   return results;
 }
+
+/**
+ * The networks' share of one training iteration, composed as the trainer would run it (median ms):
+ * encoder forwardSaved; hypernetwork forwardSaved for the clip and for the pool; decoder forwardSaved;
+ * decoder forward for 2 fresh pool latents; then the four backwards. The losses, the reparameterisation
+ * and the NCA in between are left out (random upstream gradients stand in for them).
+ */
+export async function benchNetworksIteration(opts: Omit<BenchOptions, 'tfjsReps'> = {}): Promise<number> {
+  const { threads = 1, batch = 8, reps = 21 } = opts;
+  const config = { ...DEFAULT_CONFIG };
+  const named = initialWeights(new Rng(0));
+  const rng = new Rng(2);
+  const rand = (size: number, lo = -1, hi = 1) => rng.fillUniform(new Float32Array(size), lo, hi);
+  const context = rand(batch * 12 * 32 * 32, 0, 1);
+  const zPool = rand(batch * 64);
+  const zFresh = rand(2 * 64);
+  const gradParams = rand(batch * 4640);
+  const gradState = rand(batch * 16 * 32 * 32);
+  const upstream = { gradMu: rand(batch * 64), gradLogvar: rand(batch * 64) };
+  const [encoder, hyper, decoder] = await Promise.all([createOnnxEncoderTrain(config, { threads }), createOnnxHypernetwork(config, { threads }), createOnnxDecoder(config, { threads })]);
+  try {
+    return await medianMs(
+      reps,
+      async () => {
+        const enc = await encoder.forwardSaved(context, batch, named);
+        const clip = await hyper.forwardSaved(enc.mu, batch, named);
+        const pool = await hyper.forwardSaved(zPool, batch, named);
+        const first = await decoder.forwardSaved(enc.mu, batch, named);
+        await decoder.run(zFresh, 2, named);
+        await hyper.backward(pool.saved, zPool, named, gradParams);
+        await hyper.backward(clip.saved, enc.mu, named, gradParams);
+        await decoder.backward(first.saved, enc.mu, named, gradState);
+        await encoder.backward(enc.saved, context, named, upstream);
+      },
+      WARM,
+    );
+  } finally {
+    await Promise.all([encoder.dispose(), hyper.dispose(), decoder.dispose()]);
+  }
+}
