@@ -19,6 +19,7 @@ import { availableParallelism } from 'node:os';
 import onnxProto from 'onnx-proto';
 import type ort from 'onnxruntime-node';
 import type { NamedArrays } from './weights.js';
+import { onnxSessionOptions } from '../onnx-session.js';
 
 const { onnx } = onnxProto;
 
@@ -119,14 +120,7 @@ export async function createOnnxEncoder(weights: NamedArrays, config: EncoderCon
 export async function openOnnxEncoder(graph: Uint8Array, config: Pick<EncoderConfig, 'contextFrames' | 'frameSize'>, opts: OnnxEncoderOptions = {}): Promise<OnnxEncoder> {
   const { default: runtime } = await import('onnxruntime-node');
   const threads = opts.threads ?? availableParallelism();
-  const session = await runtime.InferenceSession.create(graph, {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
-    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-  });
+  const session = await runtime.InferenceSession.create(graph, onnxSessionOptions(threads));
   const per = 3 * config.contextFrames * config.frameSize * config.frameSize;
   return {
     threads,

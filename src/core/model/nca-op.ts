@@ -27,6 +27,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Tensor, Tensor2D, Tensor4D, Tensor5D } from '@tensorflow/tfjs';
 import { PARAM_COUNT } from '../nca/params.js';
+import { onnxSessionOptions } from '../onnx-session.js';
 import { HIDDEN, RGB, buildRolloutBackward, buildRolloutForward, rolloutNames, type ForwardConv } from '../nca/rollout-graph.js';
 import type { Rng } from '../rng.js';
 import type { Tf } from './tf.js';
@@ -246,13 +247,7 @@ export class NcaRollout {
     if (width < 2 || height < 2) throw new Error(`NcaRollout: grids must be at least 2 x 2, got ${width} x ${height}`);
     const threads = opts.threads ?? availableParallelism();
     const spec = { batch, width, height, steps, forwardConv: opts.forwardConv };
-    const options = {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-    };
+    const options = onnxSessionOptions(threads);
     const worker = new SyncOrtWorker();
     try {
       worker.call({ kind: 'load', id: 'forward', model: buildRolloutForward(spec), options });

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
 import { buildNcaGraph, graphNames, graphWeights, requireStepProtocol, type StepProtocol } from './graph.js';
 import { UserError, invalidParameterError, optionalInt, requireInt } from '../errors.js';
+import { onnxSessionOptions } from '../onnx-session.js';
 import { CHANNELS, requireParams, type NcaParams } from './params.js';
 import type { Rng } from '../rng.js';
 
@@ -71,14 +72,7 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
   const hiddenSize = N * (CHANNELS - carry) * plane;
   const frameChannels = free ? 3 : carry;
 
-  const sessionOptions: ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3, // errors only: onnxruntime's warnings are not for nca's users
-    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-  };
+  const sessionOptions = onnxSessionOptions(threads);
   let current = params;
   const sessions = new Map<number, Session>();
   let weightFeeds: Record<string, ort.Tensor> = {};

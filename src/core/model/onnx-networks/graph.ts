@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import onnxProto from 'onnx-proto';
 import type ort from 'onnxruntime-node';
 import type { NamedArrays } from '../weights.js';
+import { onnxSessionOptions } from '../../onnx-session.js';
 
 const { onnx } = onnxProto;
 
@@ -228,24 +229,12 @@ export interface GraphSession {
   dispose(): Promise<void>;
 }
 
-/** The session options of nca-op.ts: `threads` intra-op threads, sequential, no spinning, quiet. */
-export function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
-  return {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
-    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-  };
-}
-
 /** Opens a session on `graph` (from one of the builders of this folder). */
 export async function openGraphSession(graph: Uint8Array, opts: GraphSessionOptions = {}): Promise<GraphSession> {
   const { default: runtime } = await import('onnxruntime-node');
   const threads = opts.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
-  const session = await runtime.InferenceSession.create(graph, sessionOptions(threads));
+  const session = await runtime.InferenceSession.create(graph, onnxSessionOptions(threads));
   const runFeeds = async (feeds: Record<string, Feed>, fetch: readonly string[]): Promise<Record<string, Feed>> => {
     const tensors: Record<string, ort.Tensor> = {};
     // only what the graph reads (a pruned backward graph has fewer inputs than the forward)
