@@ -161,7 +161,7 @@ describe('train on wasm', () => {
     expect(weightsOf(wasmParts).equals(weightsOf(join(root, 'wasm-a')))).toBe(true);
   });
 
-  it('nca train --backend takes wasm or cpu only', async () => {
+  it('nca train --backend takes wasm, cpu or onnx only', async () => {
     const bin = new URL('../bin/nca.js', import.meta.url).pathname;
     const r = await promisify(execFile)(process.execPath, [bin, 'train', '--data', join(root, 'data'), '--out', join(root, 'cli'), '--iters', '1', '--backend', 'gpu'], { encoding: 'utf8' }).then(
       () => ({ code: 0, stderr: '' }),
@@ -169,6 +169,6 @@ describe('train on wasm', () => {
     );
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^nca: .*one of wasm, cpu for --backend/);
+    expect(r.stderr).toMatch(/^nca: .*one of wasm, cpu, onnx for --backend/);
   });
 });

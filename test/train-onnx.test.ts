@@ -2,9 +2,15 @@
  * The `onnx` training backend (issue 12): one iteration's loss and the gradient of every trained tensor,
  * computed without tfjs (training/onnx-loss.ts: the networks' onnxruntime graphs, the NCA op called
  * directly, the losses in JS), equal the tfjs-cpu trainer's (training/loss.ts) on the same batch, draws
- * and weights.
+ * and weights; `train({ backend: 'onnx' })` runs, the same seed gives the same bytes, and --resume is
+ * byte-identical to an uninterrupted run (tiny runs: batch 2, 4 NCA steps, 3 iterations, 4 clips).
  */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDataset, defaultPlan, openDataset, type Dataset } from '../src/core/audio/dataset.js';
+import { readLog, train } from '../src/core/model/train.js';
 import { im2colConvs } from '../src/core/model/fast-convs.js';
 import { NcaRollout } from '../src/core/model/nca-op.js';
 import { DEFAULT_CONFIG, decoderForward, initialWeights, weightSpecs, type ModelConfig } from '../src/core/model/networks.js';
@@ -30,56 +36,6 @@ let nets: OnnxNetworks;
 let inputs: LossInputs;
 let weights: NamedArrays;
 
-beforeAll(async () => {
-  tf = await loadTf({ backend: 'cpu' });
-  // initial weights with every bias, LayerNorm / BatchNorm gamma and beta moved off its initial value (non-trivial gradients)
-  const named = initialWeights(new Rng('train-onnx/init'));
-  const rng = new Rng('train-onnx/weights');
-  for (const [name, a] of named) {
-    if (isStatistic(name)) continue;
-    if (name.endsWith('.bias') || /(ln|bn)\d\.weight$/.test(name)) for (let i = 0; i < a.data.length; i++) a.data[i] = a.data[i]! + 0.2 * (rng.uniform() - 0.5);
-    if (name === 'hyper.scale') a.data[0] = 0.37;
-  }
-  state = buildState(tf, named);
-  weights = new Map();
-  for (const { name, shape } of weightSpecs()) if (!isStatistic(name)) weights.set(name, { shape, data: state.values[name]! });
-
-  // persistence weight 0.5, beta 0.05 and decoder weight 300 (the graphs below): large enough that dropping any term's
-  // gradient, or scaling it by 1.01, moves some tensor's gradient past the tolerance (checked by hand: the pool's
-  // hypernetwork gradients left out, the KL's, the decoder's dL/dz or the MSEs' x 1.01 each fail here)
-  const settings = resolveSettings({ iters: 10, batch: B, steps: T, poolSize: 6, poolBatch: P, poolSteps: TP, poolReset: 1, persistWeight: 0.5, beta: 0.05, backend: 'cpu' }, 4 + T);
-  rollout = await NcaRollout.create({ batch: B, width: W, height: H, steps: T, threads: 1 });
-  pool = await PersistencePool.create(settings, { width: W, height: H, latentDim: config.latentDim, channels: config.channels }, null, { threads: 1, clock: { forward: 0, backward: 0 } });
-  nets = await openOnnxNetworks(config, 1);
-
-  const draws = new Rng('train-onnx/draws');
-  const frame = 3 * H * W;
-  const batch = {
-    indices: [0, 1, 2, 3],
-    batch: B,
-    width: W,
-    height: H,
-    steps: T,
-    context: draws.fillUniform(new Float32Array(B * config.contextFrames * frame)),
-    start: draws.fillUniform(new Float32Array(B * frame)),
-    targets: draws.fillUniform(new Float32Array(T * B * frame)),
-  };
-  const eps = draws.normalArray(new Float32Array(B * config.latentDim));
-  const noise = rolloutNoise(draws, { batch: B, width: W, height: H, steps: T }, 0.1);
-  const masks = new Float32Array((T - 1) * B).map(() => (draws.uniform() < 0.5 ? 1 : 0));
-  const convs = im2colConvs(tf);
-  const poolBatch = pool.draw(draws, batch.start, (zs, n) => tf.tidy(() => decoderForward(tf, weightsRecord(state), config, tf.tensor2d(zs, [n, config.latentDim]), { convs }).dataSync() as Float32Array));
-  expect(poolBatch).not.toBeNull();
-  inputs = { batch, eps, noise, masks, poolBatch, persistWeight: settings.persistWeight };
-}, 120_000);
-
-afterAll(async () => {
-  await nets?.dispose();
-  await rollout?.dispose();
-  await pool?.dispose();
-  if (state) disposeState(state);
-});
-
 /** max |a - b| / max |b| */
 function relativeMaxDiff(a: Float32Array, b: Float32Array): { diff: number; scale: number } {
   let diff = 0, scale = 0;
@@ -91,6 +47,56 @@ function relativeMaxDiff(a: Float32Array, b: Float32Array): { diff: number; scal
 }
 
 describe('onnx training backend: one iteration', () => {
+  beforeAll(async () => {
+    tf = await loadTf({ backend: 'cpu' });
+    // initial weights with every bias, LayerNorm / BatchNorm gamma and beta moved off its initial value (non-trivial gradients)
+    const named = initialWeights(new Rng('train-onnx/init'));
+    const rng = new Rng('train-onnx/weights');
+    for (const [name, a] of named) {
+      if (isStatistic(name)) continue;
+      if (name.endsWith('.bias') || /(ln|bn)\d\.weight$/.test(name)) for (let i = 0; i < a.data.length; i++) a.data[i] = a.data[i]! + 0.2 * (rng.uniform() - 0.5);
+      if (name === 'hyper.scale') a.data[0] = 0.37;
+    }
+    state = buildState(tf, named);
+    weights = new Map();
+    for (const { name, shape } of weightSpecs()) if (!isStatistic(name)) weights.set(name, { shape, data: state.values[name]! });
+
+    // persistence weight 0.5, beta 0.05 and decoder weight 300 (the graphs below): large enough that dropping any term's
+    // gradient, or scaling it by 1.01, moves some tensor's gradient past the tolerance (checked by hand: the pool's
+    // hypernetwork gradients left out, the KL's, the decoder's dL/dz or the MSEs' x 1.01 each fail here)
+    const settings = resolveSettings({ iters: 10, batch: B, steps: T, poolSize: 6, poolBatch: P, poolSteps: TP, poolReset: 1, persistWeight: 0.5, beta: 0.05, backend: 'cpu' }, 4 + T);
+    rollout = await NcaRollout.create({ batch: B, width: W, height: H, steps: T, threads: 1 });
+    pool = await PersistencePool.create(settings, { width: W, height: H, latentDim: config.latentDim, channels: config.channels }, null, { threads: 1, clock: { forward: 0, backward: 0 } });
+    nets = await openOnnxNetworks(config, 1);
+
+    const draws = new Rng('train-onnx/draws');
+    const frame = 3 * H * W;
+    const batch = {
+      indices: [0, 1, 2, 3],
+      batch: B,
+      width: W,
+      height: H,
+      steps: T,
+      context: draws.fillUniform(new Float32Array(B * config.contextFrames * frame)),
+      start: draws.fillUniform(new Float32Array(B * frame)),
+      targets: draws.fillUniform(new Float32Array(T * B * frame)),
+    };
+    const eps = draws.normalArray(new Float32Array(B * config.latentDim));
+    const noise = rolloutNoise(draws, { batch: B, width: W, height: H, steps: T }, 0.1);
+    const masks = new Float32Array((T - 1) * B).map(() => (draws.uniform() < 0.5 ? 1 : 0));
+    const convs = im2colConvs(tf);
+    const poolBatch = pool.draw(draws, batch.start, (zs, n) => tf.tidy(() => decoderForward(tf, weightsRecord(state), config, tf.tensor2d(zs, [n, config.latentDim]), { convs }).dataSync() as Float32Array));
+    expect(poolBatch).not.toBeNull();
+    inputs = { batch, eps, noise, masks, poolBatch, persistWeight: settings.persistWeight };
+  }, 120_000);
+
+  afterAll(async () => {
+    await nets?.dispose();
+    await rollout?.dispose();
+    await pool?.dispose();
+    if (state) disposeState(state); // its variables' names are global to tfjs: free them for the trainings below
+  });
+
   it('gives the tfjs-cpu trainer\'s loss and the gradient of every trained tensor to 1e-4 of the tensor\'s largest', async () => {
     const graph: LossGraph = { tf, config, convs: im2colConvs(tf), rollout, pool, beta: 0.05, decoderWeight: 300 };
     const ref = lossAndGradients(graph, state, inputs);
@@ -138,4 +144,50 @@ describe('onnx training backend: one iteration', () => {
     }
     console.log(`onnx vs tfjs-cpu, max |diff| / max |grad| per tensor (worst ${worst.toExponential(2)}):\n  ${rows.join('\n  ')}`);
   }, 120_000);
+});
+
+describe('train on onnx', () => {
+  let root: string;
+  let data: Dataset;
+  const tiny = { batch: 2, steps: 4, seed: 5, threads: 1, iters: 3, checkpointEvery: 100, poolSize: 6, poolBatch: 2, poolSteps: 4, poolReset: 1 } as const;
+  const weightsOf = (dir: string) => readFileSync(join(dir, 'weights.bin'));
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'nca-train-onnx-'));
+    const plan = defaultPlan({ instruments: ['piano', 'flute'], notes: [60, 67], velocities: [0.8], seed: 1 });
+    await buildDataset({ outDir: join(root, 'data'), plan, heldOut: 0, seed: 1 });
+    data = await openDataset(join(root, 'data'));
+  }, 120_000);
+
+  it('runs and records the backend; the same seed gives the same bytes; the losses follow the cpu backend\'s', async () => {
+    const a = await train({ ...tiny, data, outDir: join(root, 'onnx-a'), backend: 'onnx' });
+    expect(a).toMatchObject({ finished: true, backend: 'onnx' });
+    expect(a.settings.backend).toBe('onnx');
+    const b = await train({ ...tiny, data, outDir: join(root, 'onnx-b'), backend: 'onnx' });
+    expect(weightsOf(join(root, 'onnx-b')).equals(weightsOf(join(root, 'onnx-a')))).toBe(true);
+    expect(readFileSync(join(root, 'onnx-b', 'checkpoint.bin')).equals(readFileSync(join(root, 'onnx-a', 'checkpoint.bin')))).toBe(true);
+    await train({ ...tiny, data, outDir: join(root, 'cpu'), backend: 'cpu' });
+    expect(weightsOf(join(root, 'cpu')).equals(weightsOf(join(root, 'onnx-a')))).toBe(false);
+    const logO = await readLog(join(root, 'onnx-a', 'train-log.jsonl'));
+    const logC = await readLog(join(root, 'cpu', 'train-log.jsonl'));
+    expect(logO).toHaveLength(3);
+    expect(Math.abs(logO[0]!.loss - logC[0]!.loss) / logC[0]!.loss).toBeLessThan(1e-5);
+    expect(Math.abs(logO[0]!.gradNorm - logC[0]!.gradNorm) / logC[0]!.gradNorm).toBeLessThan(1e-4);
+    for (let i = 0; i < 3; i++) expect(Math.abs(logO[i]!.loss - logC[i]!.loss) / logC[i]!.loss, `iteration ${i + 1}`).toBeLessThan(1e-3);
+    for (const e of logO) {
+      expect(e.networks).toBeGreaterThan(0);
+      expect(e.optimizer).toBeGreaterThan(0);
+      expect(e.persist).toBeGreaterThan(0);
+    }
+  }, 300_000);
+
+  it('resumes on onnx byte-identical to an uninterrupted run, and refuses another backend', async () => {
+    const parts = join(root, 'onnx-parts');
+    expect((await train({ ...tiny, data, outDir: parts, backend: 'onnx', stopAfter: 2 })).finished).toBe(false);
+    await expect(train({ ...tiny, data, outDir: parts, backend: 'wasm', resume: true })).rejects.toThrow(/trained on the onnx backend, not wasm: resume with --backend onnx/);
+    const resumed = await train({ ...tiny, data, outDir: parts, resume: true });
+    expect(resumed).toMatchObject({ finished: true, resumedFrom: 2, backend: 'onnx' });
+    expect(weightsOf(parts).equals(weightsOf(join(root, 'onnx-a')))).toBe(true);
+    expect(readFileSync(join(parts, 'checkpoint.bin')).equals(readFileSync(join(root, 'onnx-a', 'checkpoint.bin')))).toBe(true);
+  }, 300_000);
 });

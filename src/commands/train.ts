@@ -51,7 +51,7 @@ export function registerTrain(program: Command): void {
     .option('--checkpoint-every <n>', 'write checkpoint.bin every n iterations', '100')
     .option('--log-every <n>', 'without a terminal: a progress line on stderr every n iterations', '50')
     .option('--resume', 'continue from <out>/checkpoint.bin')
-    .option('--backend <name>', "tfjs backend of the networks: wasm (XNNPACK, ~2x faster) or cpu (default: wasm; with --resume: the checkpoint's)")
+    .option('--backend <name>', "where the networks run: tfjs wasm (XNNPACK, ~2x faster than cpu), tfjs cpu, or onnx (onnxruntime graphs, no tfjs) (default: wasm; with --resume: the checkpoint's)")
     .option('--no-notes', 'skip computing notes.json (the latents of the 19 keys x 8 instruments) at the end')
     .addOption(sharedOptions.threads())
     .addOption(sharedOptions.json())
@@ -85,7 +85,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const checkpointEvery = requireInt('--checkpoint-every', o.checkpointEvery, 1, 10_000_000);
   const logEvery = requireInt('--log-every', o.logEvery, 1, 10_000_000);
   const threads = parseThreads(o.threads);
-  const backend = o.backend === undefined ? undefined : requireChoice('--backend', o.backend, ['wasm', 'cpu'] as const);
+  const backend = o.backend === undefined ? undefined : requireChoice('--backend', o.backend, ['wasm', 'cpu', 'onnx'] as const);
   await checkOutputPath(o.out, { kind: 'folder', what: 'the model folder', inputs: [o.data, o.initFrom] });
 
   const { openDataset } = await import('../core/audio/dataset.js');
@@ -127,7 +127,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   await report(o, { ...result, notes }, [
     result.finished ? `trained ${result.iterations} iterations into ${o.out} in ${(result.seconds / 60).toFixed(1)} min` : `stopped at iteration ${result.iterations}; continue with --resume`,
     `loss (mean of the last 50 iterations) ${result.finalLoss.loss.toFixed(5)}: rollout ${result.finalLoss.rollout.toFixed(5)}, decoder ${result.finalLoss.decoder.toFixed(5)}, KL ${result.finalLoss.kl.toFixed(2)}`,
-    `${s.total.toFixed(3)} s/iteration on tfjs ${result.backend}: NCA forward ${s.ncaForward.toFixed(3)}, NCA backward ${s.ncaBackward.toFixed(3)}, networks ${s.networks.toFixed(3)}, optimizer ${s.optimizer.toFixed(3)} (the rest, tfjs and JS: ${s.rest.toFixed(3)})`,
+    `${s.total.toFixed(3)} s/iteration on ${result.backend === 'onnx' ? 'onnxruntime' : `tfjs ${result.backend}`}: NCA forward ${s.ncaForward.toFixed(3)}, NCA backward ${s.ncaBackward.toFixed(3)}, networks ${s.networks.toFixed(3)}, optimizer ${s.optimizer.toFixed(3)} (the rest, tfjs and JS: ${s.rest.toFixed(3)})`,
     ...(notes ? [`wrote ${notes.path} in ${notes.seconds.toFixed(1)} s`] : []),
   ]);
 }

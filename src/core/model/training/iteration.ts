@@ -6,14 +6,16 @@
  */
 import type { Scalar } from '@tensorflow/tfjs';
 import { Rng } from '../../rng.js';
-import { makeBatch, sampleIndices, type SequenceSource } from '../dataset-batches.js';
+import { makeBatch, sampleIndices, type SequenceBatch, type SequenceSource } from '../dataset-batches.js';
 import { rolloutNoise } from '../nca-op.js';
 import { decoderForward } from '../networks.js';
+import type { PersistenceParts } from '../persistence.js';
 import { updateRunningStatistics } from './batch-norm-stats.js';
 import type { LogEntry } from './log.js';
 import { disposeLoss, lossAndGradients, type LossGraph } from './loss.js';
 import { applyGradients, weightsRecord, type ModelState } from './model-state.js';
 import { learningRate } from './optimizer.js';
+import type { PoolBatch } from './pool.js';
 import { persistenceWeight, samplingProbability } from './schedules.js';
 import type { TrainSettings } from './settings.js';
 import type { RolloutClock } from './timing.js';
@@ -34,6 +36,56 @@ export interface RunContext {
   masks: Float32Array;
 }
 
+/** One iteration's draws (iteration.ts' order, from `new Rng("<seed>/iteration/<i>")`); they fill the run's eps, noise and masks buffers. */
+export interface IterationDraws {
+  batch: SequenceBatch;
+  /** The scheduled-sampling probability and learning rate of the iteration. */
+  sampling: number;
+  lr: number;
+  poolBatch: PoolBatch | null;
+}
+
+/**
+ * Draws iteration `iteration`'s batch, eps, hidden noise, scheduled-sampling masks and the pool's entries,
+ * in this order. `decode(zs, n)` is the first-frame decoder's forward of n fresh pool latents (PersistencePool.draw).
+ */
+export function drawIteration(run: RunContext, iteration: number, decode: (zs: Float32Array, n: number) => Float32Array): IterationDraws {
+  const { settings, eps, noise, masks } = run;
+  const { batch: B, steps: T } = settings;
+  const { width: W, height: H } = run.data.manifest;
+  const rng = new Rng(`${settings.seed}/iteration/${iteration}`);
+  const batch = makeBatch(run.data, sampleIndices(rng, run.clips, B), { contextFrames: run.graph.config.contextFrames, steps: T });
+  rng.normalArray(eps);
+  rolloutNoise(rng, { batch: B, width: W, height: H, steps: T }, settings.noiseStd, noise);
+  const sampling = samplingProbability(settings, iteration);
+  for (let i = 0; i < masks.length; i++) masks[i] = rng.uniform() < sampling ? 1 : 0;
+  const lr = learningRate(settings, iteration);
+  const poolBatch = run.graph.pool.draw(rng, batch.start, decode);
+  return { batch, sampling, lr, poolBatch };
+}
+
+/** An iteration's log entry (seconds 0: the caller sets it) from its losses and timings. */
+export function iterationEntry(step: number, losses: { loss: number; rollout: number; kl: number; decoder: number; persistParts?: PersistenceParts }, draws: Pick<IterationDraws, 'sampling' | 'lr'>, gradNorm: number, times: { ncaForward: number; ncaBackward: number; networks: number; optimizer: number }): LogEntry {
+  const parts = losses.persistParts;
+  return {
+    iteration: step,
+    loss: losses.loss,
+    rollout: losses.rollout,
+    kl: losses.kl,
+    decoder: losses.decoder,
+    persist: parts?.loss ?? 0,
+    persistStd: parts?.std ?? 0,
+    persistCorrelation: parts?.correlation ?? 0,
+    persistDrift: parts?.drift ?? 0,
+    persistStyle: parts?.style ?? 0,
+    sampling: draws.sampling,
+    lr: draws.lr,
+    gradNorm,
+    seconds: 0,
+    ...times,
+  };
+}
+
 /** Runs iteration `iteration` (0-based) and returns its log entry (unrounded; `seconds`: its wall-clock time). Throws when the loss is not finite. */
 export function runIteration(run: RunContext, iteration: number): LogEntry {
   const { settings, state, graph, clock, eps, noise, masks } = run;
@@ -45,19 +97,13 @@ export function runIteration(run: RunContext, iteration: number): LogEntry {
   let networkSeconds = 0;
 
   // the draws, in this order, from the iteration's own Rng
-  const rng = new Rng(`${settings.seed}/iteration/${iteration}`);
-  const batch = makeBatch(run.data, sampleIndices(rng, run.clips, B), { contextFrames: config.contextFrames, steps: T });
-  rng.normalArray(eps);
-  rolloutNoise(rng, { batch: B, width: W, height: H, steps: T }, settings.noiseStd, noise);
-  const p = samplingProbability(settings, iteration);
-  for (let i = 0; i < masks.length; i++) masks[i] = rng.uniform() < p ? 1 : 0;
-  const lr = learningRate(settings, iteration);
-  const poolBatch = pool.draw(rng, batch.start, (zs, n) => {
+  const draws = drawIteration(run, iteration, (zs, n) => {
     const decodeStart = performance.now();
     const decoded = tf.tidy(() => decoderForward(tf, weightsRecord(state), config, tf.tensor2d(zs, [n, config.latentDim]), { convs }).dataSync() as Float32Array);
     networkSeconds += (performance.now() - decodeStart) / 1000;
     return decoded;
   });
+  const { batch, poolBatch } = draws;
 
   // loss and gradients (the NCA op runs inside: its seconds are the rollouts' own)
   const gradsStart = performance.now();
@@ -67,31 +113,17 @@ export function runIteration(run: RunContext, iteration: number): LogEntry {
   // clip to the global norm, Adam step, BatchNorm running statistics
   const optimizerStart = performance.now();
   const step = iteration + 1;
-  const gradNorm = applyGradients(state, loss.grads, { lr, step, clipNorm: settings.clipNorm });
+  const gradNorm = applyGradients(state, loss.grads, { lr: draws.lr, step, clipNorm: settings.clipNorm });
   updateRunningStatistics(tf, state.stats, loss.stats, B * (H / 2) * (W / 2), settings.bnMomentum);
   const optimizerSeconds = (performance.now() - optimizerStart) / 1000;
 
   const read = (t: Scalar | undefined) => (t ? t.dataSync()[0]! : NaN);
-  const entry: LogEntry = {
-    iteration: step,
-    loss: loss.value.dataSync()[0]!,
-    rollout: read(loss.rollout),
-    kl: read(loss.kl),
-    decoder: read(loss.decoder),
-    persist: loss.persistParts?.loss ?? 0,
-    persistStd: loss.persistParts?.std ?? 0,
-    persistCorrelation: loss.persistParts?.correlation ?? 0,
-    persistDrift: loss.persistParts?.drift ?? 0,
-    persistStyle: loss.persistParts?.style ?? 0,
-    sampling: p,
-    lr,
-    gradNorm,
-    seconds: 0,
+  const entry = iterationEntry(step, { loss: loss.value.dataSync()[0]!, rollout: read(loss.rollout), kl: read(loss.kl), decoder: read(loss.decoder), persistParts: loss.persistParts }, draws, gradNorm, {
     ncaForward: clock.forward,
     ncaBackward: clock.backward,
     networks: networkSeconds,
     optimizer: optimizerSeconds,
-  };
+  });
   if (loss.poolPred && poolBatch) pool.update(poolBatch.picks, loss.poolPred.dataSync() as Float32Array);
   pool.rememberEncoded(Float32Array.from(loss.mu.dataSync()), batch.targets, B, T);
   disposeLoss(loss);

@@ -17,6 +17,7 @@ import { encodeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { CHECKPOINT_FILE, CURVE_FILE, LOG_FILE } from './files.js';
 import { logText, roundEntry, type LogEntry } from './log.js';
 import { runIteration, type RunContext } from './iteration.js';
+import { createOnnxTrainer, runOnnxIteration, syncState, ONNX_TFJS_BACKEND, type OnnxTrainer } from './onnx-iteration.js';
 import type { LossGraph } from './loss.js';
 import { checkpointArrays, disposeState, namedWeights } from './model-state.js';
 import { PersistencePool } from './pool.js';
@@ -64,7 +65,7 @@ export interface TrainResult {
   secondsPerIteration: IterationSplit;
   finalLoss: { loss: number; rollout: number; kl: number; decoder: number };
   settings: TrainSettings;
-  /** The tfjs backend the iterations ran on (tf.getBackend() during the loop). */
+  /** The backend the iterations ran on: 'onnx', or the tfjs backend (tf.getBackend() during the loop). */
   backend: string;
   files: string[];
 }
@@ -109,8 +110,9 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
     resumed = r.checkpoint;
     settings.backend = r.backend;
   }
-  const tf = await loadTf({ backend: settings.backend });
-  const backend = tf.getBackend();
+  const onnx = settings.backend === 'onnx';
+  const tf = await loadTf({ backend: settings.backend === 'onnx' ? ONNX_TFJS_BACKEND : settings.backend });
+  const backend = onnx ? 'onnx' : tf.getBackend();
   const begun = await runStart(tf, settings, resumed, outDir);
   const { state, log } = begun;
   const start = begun.iteration;
@@ -126,6 +128,7 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
 
   // the buffers of each iteration's draws, made once
   const run: RunContext = { settings, data, clips, state, graph, clock, eps: new Float32Array(B * config.latentDim), noise: new Float32Array(T * B * 13 * W * H), masks: new Float32Array((T - 1) * B) };
+  let onnxTrainer: OnnxTrainer | null = null;
   const perIter: IterationTimes[] = [];
   const files: string[] = [];
   let iteration = start;
@@ -133,6 +136,7 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
   const checkpointPath = join(outDir, CHECKPOINT_FILE);
 
   const writeCheckpoint = async () => {
+    if (onnxTrainer) syncState(state, onnxTrainer);
     const named = checkpointArrays(state);
     for (const [name, a] of pool.checkpointArrays()) named.set(name, a);
     await writeFileAtomic(checkpointPath, encodeCheckpoint(iteration, settings, named));
@@ -140,9 +144,10 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
   };
 
   try {
+    if (onnx) onnxTrainer = await createOnnxTrainer(run);
     while (iteration < stopAt) {
       opts.signal?.throwIfAborted();
-      const entry = runIteration(run, iteration);
+      const entry = onnxTrainer ? await runOnnxIteration(run, onnxTrainer, iteration) : runIteration(run, iteration);
       log.push(roundEntry(entry));
       perIter.push({ total: entry.seconds, ncaForward: entry.ncaForward, ncaBackward: entry.ncaBackward, networks: entry.networks, optimizer: entry.optimizer });
       iteration = entry.iteration;
@@ -155,6 +160,7 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
     files.push(checkpointPath, join(outDir, LOG_FILE), join(outDir, CURVE_FILE));
     const secondsPerIteration = medianSplit(perIter);
     if (finished) {
+      if (onnxTrainer) syncState(state, onnxTrainer);
       const extra = { ...opts.extraConfig, iterationsDone: iteration, datasetSha256: data.manifest.sha256, secondsPerIteration, ...(settings.initFrom ? { initFromModel: await modelIdentity(settings.initFrom) } : {}) };
       await saveWeights(outDir, trainedConfig(settings, extra), namedWeights(state));
       files.unshift(join(outDir, 'model.json'), join(outDir, 'weights.bin'));
@@ -178,6 +184,7 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
     if (opts.signal?.aborted && iteration > start && iteration % settings.checkpointEvery !== 0) await writeCheckpoint().catch(() => undefined);
     throw e;
   } finally {
+    await onnxTrainer?.dispose();
     await rollout.dispose();
     await pool.dispose();
     disposeState(state);

@@ -8,6 +8,10 @@ import { DEFAULT_CONFIG } from '../networks.js';
 import { DEFAULT_FLOORS, DEFAULT_POOL } from '../persistence.js';
 import { TF_BACKENDS, type TfBackend } from '../tf.js';
 
+/** Where the networks' forward and backward run: a tfjs backend, or 'onnx' (onnxruntime graphs, no tfjs: onnx-iteration.ts). */
+export type TrainBackend = TfBackend | 'onnx';
+export const TRAIN_BACKENDS: readonly TrainBackend[] = [...TF_BACKENDS, 'onnx'];
+
 /** The settings of a run (stored in the checkpoint and in the model's config). */
 export interface TrainSettings {
   iters: number;
@@ -53,10 +57,11 @@ export interface TrainSettings {
   /** Start from this model folder's weights instead of random ones ('' = random; Adam starts fresh). */
   initFrom: string;
   /**
-   * The tfjs backend of the networks' forward and backward: 'wasm' (XNNPACK, 2-3x faster) or 'cpu'. Backends
-   * differ by float rounding, so a run resumes on its checkpoint's backend (checkpoints without one: 'cpu').
+   * Where the networks' forward and backward run: the tfjs backend 'wasm' (XNNPACK, 2-3x faster) or 'cpu', or
+   * 'onnx' (onnxruntime graphs and the losses in JS, onnx-iteration.ts). Backends differ by float rounding, so a
+   * run resumes on its checkpoint's backend (checkpoints without one: 'cpu').
    */
-  backend: TfBackend;
+  backend: TrainBackend;
 }
 
 export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
@@ -113,7 +118,7 @@ export function resolveSettings(opts: SettingsInput, framesPerClip: number): Tra
   for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
-  if (!TF_BACKENDS.includes(s.backend)) throw new UserError(`backend must be one of ${TF_BACKENDS.join(', ')}, got ${String(s.backend)}`);
+  if (!TRAIN_BACKENDS.includes(s.backend)) throw new UserError(`backend must be one of ${TRAIN_BACKENDS.join(', ')}, got ${String(s.backend)}`);
   return s;
 }
 

@@ -7,22 +7,22 @@ import { join } from 'node:path';
 import { UserError } from '../../errors.js';
 import { Rng } from '../../rng.js';
 import { initialWeights } from '../networks.js';
-import type { Tf, TfBackend } from '../tf.js';
+import type { Tf } from '../tf.js';
 import { loadWeights, type NamedArrays } from '../weights.js';
 import { readCheckpoint, tensorsUnder, type Checkpoint } from './checkpoint.js';
 import { CHECKPOINT_FILE, LOG_FILE } from './files.js';
 import { readLog, type LogEntry } from './log.js';
 import { buildState, type ModelState } from './model-state.js';
-import type { TrainSettings } from './settings.js';
+import type { TrainBackend, TrainSettings } from './settings.js';
 
 /** The checkpoint `<outDir>/checkpoint.bin` to resume from, and the backend it was trained on (which the run must keep). */
-export async function checkpointToResume(outDir: string, askedBackend: TfBackend | undefined): Promise<{ checkpoint: Checkpoint; backend: TfBackend }> {
+export async function checkpointToResume(outDir: string, askedBackend: TrainBackend | undefined): Promise<{ checkpoint: Checkpoint; backend: TrainBackend }> {
   const path = join(outDir, CHECKPOINT_FILE);
   const checkpoint = await readCheckpoint(path, `no checkpoint at ${path} to resume from; run nca train without --resume`);
   // the backend: the checkpoint's (those written before backends were recorded were trained on 'cpu')
   const trainedOn = checkpoint.header.settings.backend ?? 'cpu';
   if (askedBackend !== undefined && askedBackend !== trainedOn) {
-    throw new UserError(`the checkpoint was trained on the tfjs ${trainedOn} backend, not ${askedBackend}: resume with --backend ${trainedOn} (backends differ by float rounding, so the resumed run would not match an uninterrupted one), or train again without --resume`);
+    throw new UserError(`the checkpoint was trained on the ${trainedOn === 'onnx' ? 'onnx' : `tfjs ${trainedOn}`} backend, not ${askedBackend}: resume with --backend ${trainedOn} (backends differ by float rounding, so the resumed run would not match an uninterrupted one), or train again without --resume`);
   }
   return { checkpoint, backend: trainedOn };
 }
