@@ -15,13 +15,14 @@ import { im2colConvs } from '../src/core/model/fast-convs.js';
 import { NcaRollout } from '../src/core/model/nca-op.js';
 import { DEFAULT_CONFIG, decoderForward, initialWeights, weightSpecs, type ModelConfig } from '../src/core/model/networks.js';
 import { loadTf, type Tf } from '../src/core/model/tf.js';
-import { isStatistic } from '../src/core/model/training/batch-norm-stats.js';
+import { isStatistic, updateRunningStatistics } from '../src/core/model/training/batch-norm-stats.js';
 import { disposeLoss, lossAndGradients, type LossGraph, type LossInputs } from '../src/core/model/training/loss.js';
 import { buildState, disposeState, weightsRecord, type ModelState } from '../src/core/model/training/model-state.js';
+import { updateRunningStatisticsArrays } from '../src/core/model/training/onnx-iteration.js';
 import { onnxLossAndGradients, openOnnxNetworks, type OnnxNetworks } from '../src/core/model/training/onnx-loss.js';
 import { PersistencePool } from '../src/core/model/training/pool.js';
 import { resolveSettings } from '../src/core/model/training/settings.js';
-import type { NamedArrays } from '../src/core/model/weights.js';
+import { loadWeights, type NamedArrays } from '../src/core/model/weights.js';
 import { Rng } from '../src/core/rng.js';
 import { rolloutNoise } from '../src/core/model/nca-op.js';
 
@@ -146,6 +147,29 @@ describe('onnx training backend: one iteration', () => {
   }, 120_000);
 });
 
+describe('BatchNorm running statistics on arrays', () => {
+  it('equal batch-norm-stats.ts\' tfjs update bit for bit', async () => {
+    const tf = await loadTf({ backend: 'cpu' });
+    const rng = new Rng('train-onnx/bn');
+    const channels = [32, 64, 128];
+    const arrays = new Map<string, Float32Array>(), tensors: Record<string, import('@tensorflow/tfjs').Tensor> = {};
+    channels.forEach((c, i) => {
+      for (const k of ['running_mean', 'running_var']) {
+        const a = rng.fillUniform(new Float32Array(c), 0.1, 2);
+        arrays.set(`encoder.bn${i + 1}.${k}`, a.slice());
+        tensors[`encoder.bn${i + 1}.${k}`] = tf.tensor(a);
+      }
+    });
+    const batch = channels.map((c) => ({ mean: rng.fillUniform(new Float32Array(c), -1, 1), variance: rng.fillUniform(new Float32Array(c), 0.01, 3) }));
+    updateRunningStatisticsArrays(arrays, batch, 8 * 16 * 16, 0.1);
+    updateRunningStatistics(tf, tensors, batch.map((s) => ({ mean: tf.tensor1d(s.mean), variance: tf.tensor1d(s.variance) })), 8 * 16 * 16, 0.1);
+    for (const [name, a] of arrays) {
+      expect(Array.from(a), name).toEqual(Array.from(tensors[name]!.dataSync()));
+      tensors[name]!.dispose();
+    }
+  });
+});
+
 describe('train on onnx', () => {
   let root: string;
   let data: Dataset;
@@ -179,6 +203,24 @@ describe('train on onnx', () => {
       expect(e.optimizer).toBeGreaterThan(0);
       expect(e.persist).toBeGreaterThan(0);
     }
+  }, 300_000);
+
+  it('moves the BatchNorm running statistics as the cpu backend does', async () => {
+    // after one iteration (later ones differ by more: the encoder's conv biases get rounding-noise gradients, which Adam turns into +-lr steps)
+    const one = { ...tiny, iters: 1 };
+    await train({ ...one, data, outDir: join(root, 'onnx-1'), backend: 'onnx' });
+    await train({ ...one, data, outDir: join(root, 'cpu-1'), backend: 'cpu' });
+    const statsO = (await loadWeights(join(root, 'onnx-1'))).tensors, statsC = (await loadWeights(join(root, 'cpu-1'))).tensors;
+    const init = initialWeights(new Rng('5/init'));
+    let checked = 0;
+    for (const [name, c] of statsC) {
+      if (!isStatistic(name)) continue;
+      const { diff, scale } = relativeMaxDiff(statsO.get(name)!.data, c.data);
+      expect(diff / scale, name).toBeLessThan(1e-5);
+      expect(relativeMaxDiff(init.get(name)!.data, c.data).diff, name).toBeGreaterThan(1e-3);
+      checked++;
+    }
+    expect(checked).toBe(6);
   }, 300_000);
 
   it('resumes on onnx byte-identical to an uninterrupted run, and refuses another backend', async () => {
