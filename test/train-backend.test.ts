@@ -1,10 +1,11 @@
 /**
- * Training on the tfjs wasm backend (issue 12): the backend is really used, its gradients equal the
- * cpu backend's to float rounding, the same seed gives the same weights, and --resume keeps the
- * checkpoint's backend. Tiny runs (batch 2, 4 NCA steps, 3 iterations) on a 4-clip dataset.
+ * Training backends (issue 12): onnx is the default and really used; on the tfjs wasm backend the gradients
+ * equal the cpu backend's to float rounding; on each backend the same seed gives the same weights; --resume
+ * keeps the checkpoint's backend (cpu for checkpoints that record none). Tiny runs (batch 2, 4 NCA steps,
+ * 3 iterations) on a 4-clip dataset.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -116,20 +117,33 @@ describe('gradients on wasm', () => {
   });
 });
 
-describe('train on wasm', () => {
-  it('runs on wasm by default and records it; the same seed gives the same weights; cpu follows it to rounding', async () => {
+describe('train: the default backend, wasm and cpu', () => {
+  it('runs on onnx by default and records it; wasm and cpu are still selectable, each byte-stable for a seed; cpu follows wasm to rounding', async () => {
     const tf = await loadTf({ backend: 'cpu' });
-    const a = await train({ ...tiny, data, outDir: join(root, 'wasm-a') });
+    // the default is onnx, and it really computes there: the same bytes as an explicit onnx run, not those of wasm
+    const d = await train({ ...tiny, data, outDir: join(root, 'default') });
+    expect(d.backend).toBe('onnx');
+    expect(d.settings.backend).toBe('onnx');
+    expect((await loadWeights(join(root, 'default'))).config.training).toMatchObject({ backend: 'onnx' });
+    const o = await train({ ...tiny, data, outDir: join(root, 'onnx'), backend: 'onnx' });
+    expect(o.backend).toBe('onnx');
+    expect(weightsOf(join(root, 'onnx')).equals(weightsOf(join(root, 'default')))).toBe(true);
+    expect(tf.getBackend()).toBe('cpu'); // the caller's backend is back
+    const a = await train({ ...tiny, data, outDir: join(root, 'wasm-a'), backend: 'wasm' });
     expect(a.backend).toBe('wasm');
     expect(a.settings.backend).toBe('wasm');
-    expect(tf.getBackend()).toBe('cpu'); // the caller's backend is back
+    expect(tf.getBackend()).toBe('cpu');
     expect((await loadWeights(join(root, 'wasm-a'))).config.training).toMatchObject({ backend: 'wasm' });
+    expect(weightsOf(join(root, 'wasm-a')).equals(weightsOf(join(root, 'default')))).toBe(false);
     const b = await train({ ...tiny, data, outDir: join(root, 'wasm-b'), backend: 'wasm' });
     expect(b.backend).toBe('wasm');
     expect(weightsOf(join(root, 'wasm-b')).equals(weightsOf(join(root, 'wasm-a')))).toBe(true);
     const c = await train({ ...tiny, data, outDir: join(root, 'cpu'), backend: 'cpu' });
     expect(c.backend).toBe('cpu');
     expect((await loadWeights(join(root, 'cpu'))).config.training).toMatchObject({ backend: 'cpu' });
+    const c2 = await train({ ...tiny, data, outDir: join(root, 'cpu-2'), backend: 'cpu' });
+    expect(c2.backend).toBe('cpu');
+    expect(weightsOf(join(root, 'cpu-2')).equals(weightsOf(join(root, 'cpu')))).toBe(true);
     // float rounding differs between the backends: not the same bytes, the same losses to ~1e-5
     expect(weightsOf(join(root, 'cpu')).equals(weightsOf(join(root, 'wasm-a')))).toBe(false);
     const logA = await readLog(join(root, 'wasm-a', 'train-log.jsonl'));
@@ -154,11 +168,30 @@ describe('train on wasm', () => {
     expect(weightsOf(parts).equals(weightsOf(join(root, 'cpu')))).toBe(true);
     // and a wasm checkpoint refuses cpu
     const wasmParts = join(root, 'wasm-parts');
-    await train({ ...tiny, data, outDir: wasmParts, stopAfter: 1 });
+    await train({ ...tiny, data, outDir: wasmParts, backend: 'wasm', stopAfter: 1 });
     await expect(train({ ...tiny, data, outDir: wasmParts, backend: 'cpu', resume: true })).rejects.toThrow(/trained on the tfjs wasm backend, not cpu: resume with --backend wasm/);
-    const r = await train({ ...tiny, data, outDir: wasmParts, backend: 'wasm', resume: true });
+    const r = await train({ ...tiny, data, outDir: wasmParts, resume: true });
     expect(r.backend).toBe('wasm');
     expect(weightsOf(wasmParts).equals(weightsOf(join(root, 'wasm-a')))).toBe(true);
+  });
+
+  it('resumes a checkpoint that records no backend (written before backends existed) on cpu, not on the default', async () => {
+    const old = join(root, 'old-parts');
+    await train({ ...tiny, data, outDir: old, backend: 'cpu', stopAfter: 2 });
+    // take the backend out of the checkpoint's header, as checkpoints of that time had none (spaces keep the layout)
+    const path = join(old, 'checkpoint.bin');
+    const bytes = readFileSync(path);
+    const headerLength = bytes.readUInt32LE(8);
+    const header = bytes.subarray(12, 12 + headerLength).toString('utf8');
+    const without = header.replace(/,"backend":"cpu"|"backend":"cpu",/, (m) => ' '.repeat(m.length));
+    expect(without).not.toBe(header);
+    expect(JSON.parse(without).settings.backend).toBeUndefined();
+    bytes.write(without, 12, 'utf8');
+    writeFileSync(path, bytes);
+    await expect(train({ ...tiny, data, outDir: old, backend: 'onnx', resume: true })).rejects.toThrow(/trained on the tfjs cpu backend, not onnx: resume with --backend cpu/);
+    const r = await train({ ...tiny, data, outDir: old, resume: true });
+    expect(r).toMatchObject({ finished: true, resumedFrom: 2, backend: 'cpu' });
+    expect(weightsOf(old).equals(weightsOf(join(root, 'cpu')))).toBe(true);
   });
 
   it('nca train --backend takes wasm, cpu or onnx only', async () => {

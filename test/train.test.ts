@@ -113,7 +113,7 @@ describe('train', () => {
     expect(existsSync(join(parts, CHECKPOINT_FILE))).toBe(true);
     expect(existsSync(join(parts, 'model.json'))).toBe(false);
     const second = await train({ ...tiny, data, outDir: parts, iters: 6, checkpointEvery: 100, resume: true });
-    expect(second).toMatchObject({ finished: true, resumedFrom: 3, iterations: 6, backend: 'wasm' }); // the default backend
+    expect(second).toMatchObject({ finished: true, resumedFrom: 3, iterations: 6, backend: 'onnx' }); // the default backend
     expect(readFileSync(join(parts, 'weights.bin')).equals(readFileSync(join(whole, 'weights.bin')))).toBe(true);
     expect((await readLog(join(parts, 'train-log.jsonl'))).map((e) => e.loss)).toEqual((await readLog(join(whole, 'train-log.jsonl'))).map((e) => e.loss));
     // the checkpoint exports as a model folder

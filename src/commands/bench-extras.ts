@@ -20,7 +20,7 @@ export async function extraBenchmarks(log: (s: string) => void, quick: boolean):
   log('training rollout: 32 steps, batch 8, 32x32, forward + backward on onnxruntime');
   const train = await import('../core/model/bench-train.js');
   out.trainingRollout = await train.benchmarkTrainingRollout(quick ? { repeats: 2 } : {});
-  // the training iteration on both tfjs backends, split into NCA forward / backward, networks and optimizer
+  // the training iteration on onnx (the default), tfjs wasm and tfjs cpu, split into NCA forward / backward, networks and optimizer
   out.trainingIteration = await train.benchmarkTrainingBackends({ ...(quick ? { iters: 3, rounds: 1 } : { iters: 6, rounds: 2 }), onProgress: log });
   return out;
 }

@@ -44,7 +44,7 @@ export function registerBench(program: Command): void {
   withExamples(cmd, ['nca bench', 'nca bench --quick --json > bench.json']);
 }
 
-/** The training iteration on both tfjs backends as a table, with the cpu / wasm ratio and the load. */
+/** The training iteration on each backend as a table (the split, medians), with each backend's ratio to onnx and the load. */
 function trainingLines(t: TrainingBackendsBench | undefined): string[] {
   if (!t) return [];
   const ms = (s: number) => (s * 1000).toFixed(0);
@@ -53,7 +53,8 @@ function trainingLines(t: TrainingBackendsBench | undefined): string[] {
     '',
     `| training iteration, batch ${t.batch}, 21 steps, persistence on (medians, ms) | total | min | NCA forward | NCA backward | networks | optimizer | rest - networks - optimizer |`,
     '|---|---|---|---|---|---|---|---|',
-    ...t.runs.map((x) => `| tfjs ${x.backend} (${x.iterations} iterations) | ${ms(x.total)} | ${ms(x.minTotal)} | ${ms(x.ncaForward)} | ${ms(x.ncaBackward)} | ${ms(x.networks)} | ${ms(x.optimizer)} | ${ms(x.rest - x.networks - x.optimizer)} |`),
-    `training iteration cpu / wasm: ${t.ratio.total.toFixed(2)}x (networks ${t.ratio.networks.toFixed(2)}x); load average ${load(t.loadAverage.before)} before, ${load(t.loadAverage.after)} after`,
+    ...t.runs.map((x) => `| ${x.name}${x.backend === 'onnx' ? ', the default' : ''} (${x.iterations} iterations) | ${ms(x.total)} | ${ms(x.minTotal)} | ${ms(x.ncaForward)} | ${ms(x.ncaBackward)} | ${ms(x.networks)} | ${ms(x.optimizer)} | ${ms(x.rest - x.networks - x.optimizer)} |`),
+    `training iteration ${t.ratios.map((r) => `${r.backend} / ${t.runs[0]!.backend}: ${r.total.toFixed(2)}x (networks ${r.networks.toFixed(2)}x)`).join('; ')}`,
+    `  rounds: ${t.order.map((o) => o.join(', ')).join(' | ')}; load average ${load(t.loadAverage.before)} before, ${load(t.loadAverage.after)} after`,
   ];
 }

@@ -1,12 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TfBackend } from './tf.js';
+import { UserError } from '../errors.js';
 import { DEFAULT_CONFIG } from './networks.js';
 import { LOG_FILE } from './training/files.js';
 import { readLog } from './training/log.js';
 import { train } from './training/loop.js';
-import { DEFAULT_SETTINGS } from './training/settings.js';
+import { DEFAULT_SETTINGS, TRAIN_BACKENDS, type TrainBackend } from './training/settings.js';
 import type { IterationSplit, IterationTimes } from './training/timing.js';
 import { NcaRollout, mseLoss, rolloutNoise, type RolloutData, type RolloutOptions } from './nca-op.js';
 import { PARAM_COUNT, RANDOM_PARAMS_BOUND } from '../nca/params.js';
@@ -99,7 +99,9 @@ export async function benchmarkTrainingRollout(
 
 /** One backend's training iteration: medians over the timed iterations of every round (seconds). */
 export interface BackendIteration extends IterationSplit {
-  backend: TfBackend;
+  backend: TrainBackend;
+  /** 'onnxruntime' or 'tfjs <backend>'. */
+  name: string;
   /** Timed iterations the medians are over. */
   iterations: number;
   /** The fastest iteration (the least disturbed by other processes). */
@@ -110,36 +112,49 @@ export interface TrainingBackendsBench {
   batch: number;
   /** The 1-, 5- and 15-minute load averages (as `uptime` prints them) before and after. */
   loadAverage: { before: number[]; after: number[] };
+  /** The order the backends ran in, round by round. */
+  order: TrainBackend[][];
   runs: BackendIteration[];
-  /** cpu / wasm: the whole iteration and its networks part (medians of the same run). */
-  ratio: { total: number; networks: number };
+  /** Each other backend / onnx (the default): the whole iteration and its networks part (medians of the same run). */
+  ratios: Array<{ backend: TrainBackend; total: number; networks: number }>;
 }
 
+/** The backends `nca bench` times, the default first. */
+export const BENCH_BACKENDS: readonly TrainBackend[] = ['onnx', 'wasm', 'cpu'];
+
 /**
- * The training iteration of the shipped recipe (benchmarkTraining: batch 8, 21 steps, persistence on) on the
- * tfjs wasm and cpu backends, split into NCA forward / backward, networks, optimizer and the rest. `rounds`
- * alternate the order (wasm, cpu, then cpu, wasm, ...) so that a change of load hits both; each round runs
- * `iters` iterations per backend, the first of which is a warm-up.
+ * The training iteration of the shipped recipe (benchmarkTraining: batch 8, 21 steps, persistence on) on each of
+ * `backends` (default onnx, wasm, cpu), split into NCA forward / backward, networks, optimizer and the rest.
+ * `rounds` alternate the order (onnx, wasm, cpu, then cpu, wasm, onnx, ...) so that a change of load hits all;
+ * each round runs `iters` iterations per backend, the first of which is a warm-up.
  */
-export async function benchmarkTrainingBackends(opts: { iters?: number; rounds?: number; batch?: number; threads?: number; onProgress?: (label: string) => void } = {}): Promise<TrainingBackendsBench> {
+export async function benchmarkTrainingBackends(opts: { iters?: number; rounds?: number; batch?: number; threads?: number; backends?: readonly TrainBackend[]; onProgress?: (label: string) => void } = {}): Promise<TrainingBackendsBench> {
   const before = loadavg();
-  const timed: Record<TfBackend, IterationTimes[]> = { wasm: [], cpu: [] };
+  const backends = [...(opts.backends ?? BENCH_BACKENDS)];
+  if (backends.length === 0 || new Set(backends).size !== backends.length || !backends.every((b) => TRAIN_BACKENDS.includes(b))) {
+    throw new UserError(`backends must be distinct values of ${TRAIN_BACKENDS.join(', ')}, got ${backends.join(', ') || 'none'}`);
+  }
+  const timed = new Map<TrainBackend, IterationTimes[]>(backends.map((b) => [b, []]));
+  const order: TrainBackend[][] = [];
   let batch = opts.batch ?? 8;
   const rounds = Math.max(1, opts.rounds ?? 2);
   for (let r = 0; r < rounds; r++) {
-    for (const backend of r % 2 === 0 ? (['wasm', 'cpu'] as const) : (['cpu', 'wasm'] as const)) {
-      opts.onProgress?.(`training iteration on tfjs ${backend} (round ${r + 1} of ${rounds})`);
+    const round = r % 2 === 0 ? backends : [...backends].reverse();
+    order.push(round);
+    for (const backend of round) {
+      opts.onProgress?.(`training iteration on ${backendName(backend)} (round ${r + 1} of ${rounds}, load ${loadavg()[0]!.toFixed(2)})`);
       const b = await benchmarkTraining({ iters: opts.iters, batch: opts.batch, threads: opts.threads, backend });
       if (b.backend !== backend) throw new Error(`the training benchmark ran on ${b.backend}, not ${backend}`);
       batch = b.batch;
-      timed[backend].push(...b.timed);
+      timed.get(backend)!.push(...b.timed);
     }
   }
-  const runs = (['wasm', 'cpu'] as const).map((backend): BackendIteration => {
-    const xs = timed[backend];
+  const runs = backends.map((backend): BackendIteration => {
+    const xs = timed.get(backend)!;
     const med = (f: (x: IterationTimes) => number) => median(xs.map(f));
     return {
       backend,
+      name: backendName(backend),
       iterations: xs.length,
       total: med((x) => x.total),
       ncaForward: med((x) => x.ncaForward),
@@ -150,18 +165,24 @@ export async function benchmarkTrainingBackends(opts: { iters?: number; rounds?:
       minTotal: Math.min(...xs.map((x) => x.total)),
     };
   });
-  const [wasm, cpu] = runs as [BackendIteration, BackendIteration];
-  return { batch, loadAverage: { before, after: loadavg() }, runs, ratio: { total: cpu.total / wasm.total, networks: cpu.networks / wasm.networks } };
+  const base = runs[0]!;
+  const ratios = runs.slice(1).map((x) => ({ backend: x.backend, total: x.total / base.total, networks: x.networks / base.networks }));
+  return { batch, loadAverage: { before, after: loadavg() }, order, runs, ratios };
+}
+
+/** 'onnxruntime' or 'tfjs <backend>', as the trainer's report names them. */
+export function backendName(backend: string): string {
+  return backend === 'onnx' ? 'onnxruntime' : `tfjs ${backend}`;
 }
 
 /**
  * Seconds per training iteration (medians, the first iteration skipped) split into NCA forward,
  * NCA backward, the networks, the optimizer and the rest (IterationSplit), for `nca bench`:
  * `iters` iterations at the shipped settings (batch 8, 21 steps, persistence on) on random pictures
- * on the tfjs `backend` (default wasm), in a temporary folder that is removed afterwards. `timed`
+ * on `backend` (default: the trainer's, onnx), in a temporary folder that is removed afterwards. `timed`
  * holds the split of each timed iteration (the log's figures, 6 digits).
  */
-export async function benchmarkTraining(opts: { iters?: number; batch?: number; threads?: number; backend?: TfBackend } = {}): Promise<IterationSplit & { iters: number; batch: number; backend: string; timed: IterationTimes[] }> {
+export async function benchmarkTraining(opts: { iters?: number; batch?: number; threads?: number; backend?: TrainBackend } = {}): Promise<IterationSplit & { iters: number; batch: number; backend: string; timed: IterationTimes[] }> {
   const iters = Math.max(2, opts.iters ?? 6);
   const batch = opts.batch ?? DEFAULT_SETTINGS.batch;
   const F = 25, size = DEFAULT_CONFIG.frameSize, clipSize = F * 3 * size * size;
