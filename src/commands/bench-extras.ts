@@ -21,6 +21,6 @@ export async function extraBenchmarks(log: (s: string) => void, quick: boolean):
   const train = await import('../core/model/bench-train.js');
   out.trainingRollout = await train.benchmarkTrainingRollout(quick ? { repeats: 2 } : {});
   // the training iteration on onnx (the default), tfjs wasm and tfjs cpu, split into NCA forward / backward, networks and optimizer
-  out.trainingIteration = await train.benchmarkTrainingBackends({ ...(quick ? { iters: 3, rounds: 1 } : { iters: 6, rounds: 2 }), onProgress: log });
+  out.trainingIteration = await train.benchmarkTrainingBackends({ ...(quick ? { iters: 6, rounds: 2 } : { iters: 12, rounds: 3 }), onProgress: log });
   return out;
 }
