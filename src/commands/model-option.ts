@@ -1,18 +1,16 @@
 import { Option } from 'commander';
-import type { NeuroModel } from '../core/model/networks.js';
-import type { Protocol } from '../core/nca/params.js';
+import type { LoadedModel } from '../core/sources.js';
 
 export const modelOption = () => new Option('--model <dir>', 'neuromusical model folder (default: the shipped fixtures/model)');
 
 /**
- * Loads the model lazily (tfjs is imported only here), with the protocol it was trained with (its
- * config's `protocol`, checked on load), which renders play unless --protocol overrides it. Throws a
- * UserError when `dir` is not a model folder, or when no `dir` is given and no model is shipped.
+ * The model of --model (default: the shipped one) with the protocol it was trained with, which
+ * renders play unless --protocol overrides it: src/core/sources.ts's loadModel, the one loader (a
+ * UserError when `dir` is not a model folder, or when no `dir` is given and no model is shipped).
  */
-export async function loadLatentModel(dir?: string): Promise<{ model: NeuroModel; protocol?: Protocol }> {
-  const networks = await import('../core/model/networks.js');
-  const model = await networks.loadModel(dir);
-  return { model, protocol: model.config.protocol };
+export async function loadLatentModel(dir?: string): Promise<LoadedModel> {
+  const { loadModel } = await import('../core/sources.js');
+  return loadModel(dir);
 }
 
 /**
@@ -21,6 +19,6 @@ export async function loadLatentModel(dir?: string): Promise<{ model: NeuroModel
  * fallback); without --model, whether the shipped model exists.
  */
 export async function hasModel(dir?: string): Promise<boolean> {
-  const networks = await import('../core/model/networks.js');
-  return (await networks.findModel(dir)) !== null;
+  const { hasModel } = await import('../core/sources.js');
+  return hasModel(dir);
 }

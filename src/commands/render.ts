@@ -2,10 +2,11 @@ import { checkOutputPath } from '../core/io/output-path.js';
 import { Option, type Command } from 'commander';
 import { UserError, parseSize, requireChoice, requireInt } from '../core/errors.js';
 import { interruptSignal } from './interrupt.js';
-import { hasModel, loadLatentModel, modelOption } from './model-option.js';
+import { modelOption } from './model-option.js';
 import { parseSeed, parseThreads, report, requireOne, sharedOptions, withExamples } from './options.js';
 import { progressBar } from './progress.js';
-import type { InitSpec, RenderSource } from '../core/render.js';
+import type { InitSpec } from '../core/render.js';
+import type { SourceSpec } from '../core/sources.js';
 
 interface RenderOpts {
   latent?: string;
@@ -17,7 +18,8 @@ interface RenderOpts {
   size: string;
   scale: string;
   every: string;
-  fps: string;
+  fps?: string;
+  filter?: string;
   seed: string;
   perturb: string;
   init?: string;
@@ -31,7 +33,7 @@ interface RenderOpts {
 export function registerRender(program: Command): void {
   const cmd = program
     .command('render')
-    .description('run an NCA from a latent, a parameters file or a random draw, and write a GIF, a PNG or a PNG sequence')
+    .description('run an NCA from a latent, a parameters file, a random draw or a song, and write a GIF, an MP4 or WebM video (with the song\'s sound), a PNG or a PNG sequence')
     .option('--latent <file>', 'latent file (a single latent or a track), through the model\'s hypernetwork')
     .option('--audio <wav>', 'a WAV file, encoded as a track of latents (nca encode --track) and played in time: one frame per 1/fps s, as many steps as the audio lasts unless --steps is given')
     .option('--params <file>', 'NCA parameters file (4640 weights; see nca random --params)')
@@ -39,9 +41,10 @@ export function registerRender(program: Command): void {
     .addOption(modelOption())
     .addOption(sharedOptions.steps())
     .addOption(sharedOptions.size())
-    .option('--scale <n>', 'nearest-neighbour pixel upscaling of the written frames', '1')
+    .option('--scale <n>', 'pixel upscaling of the written frames (a video is scaled by ffmpeg, see --filter)', '1')
+    .addOption(new Option('--filter <name>', 'video upscaling: smooth (Lanczos) or nearest (crisp cells); default smooth').choices(['smooth', 'nearest']))
     .option('--every <k>', 'write every k-th frame', '1')
-    .option('--fps <n>', 'GIF frames per second', '20')
+    .option('--fps <n>', 'frames per second: a GIF 1..50 (default 20), a video 1..120 (default 30)')
     .addOption(sharedOptions.seed())
     .option('--perturb <0-9>', 'latent perturbation while playing (0 = off, 9 = most chaotic)', '0')
     .addOption(new Option('--init <kind>', 'initial grid: decoder | noise | zeros | image:FILE.png (default: decoder for latents, noise otherwise)'))
@@ -57,6 +60,8 @@ export function registerRender(program: Command): void {
     'nca render --params p.json --size 96x64 --every 5 --out frames/',
     'nca render --latent z.json --perturb 5 --init image:face.png --out a.png --json',
     'nca render --audio song.wav --fps 12 --size 96 --scale 2 --out song.gif',
+    'nca render --audio song.wav --size 640x360 --scale 2 --out song.mp4      # 1280x720, the song\'s sound muxed in',
+    'nca render --random --seed 3 --steps 300 --size 480x270 --scale 4 --filter nearest --out a.webm',
   ]);
 }
 
@@ -66,79 +71,70 @@ async function runRender(o: RenderOpts, stepsGiven = true): Promise<void> {
   let steps = requireInt('--steps', o.steps, 1, 1_000_000);
   const scale = requireInt('--scale', o.scale, 1, 16);
   const every = requireInt('--every', o.every, 1, 1_000_000);
-  const fps = requireInt('--fps', o.fps, 1, 50); // browsers slow GIF delays under 2/100 s down
+  const { videoFormat } = await import('../core/video/writer.js');
+  const video = videoFormat(o.out) !== null;
+  // browsers slow GIF delays under 2/100 s down; a video takes up to 120 fps
+  const fps = o.fps === undefined ? (video ? 30 : 20) : requireInt('--fps', o.fps, 1, video ? 120 : 50);
+  const filter = o.filter === undefined ? undefined : requireChoice('--filter', o.filter, ['smooth', 'nearest'] as const);
+  if (filter !== undefined && !video) throw new UserError('--filter chooses how a video is upscaled; write a .mp4 or .webm, or drop it (images are scaled nearest)');
   const perturb = requireInt('--perturb', o.perturb, 0, 9);
   const seed = parseSeed(o.seed);
   const threads = parseThreads(o.threads);
   const protocol = o.protocol === undefined ? undefined : requireChoice('--protocol', o.protocol, ['frame', 'free'] as const);
   const initImage = o.init?.startsWith('image:') ? o.init.slice('image:'.length) : undefined;
-  await checkOutputPath(o.out, { kind: 'either', extensions: ['.gif', '.png'], what: 'a .gif animation, a .png of the last frame or a folder of PNG frames', inputs: [o.latent, o.params, o.audio, initImage] });
-
-  const { Rng } = await import('../core/rng.js');
-  let source: RenderSource;
-  let dispose = () => {};
-  let label: string;
-  if (which === 1) {
-    const { loadParams } = await import('../core/nca/params.js');
-    const p = await loadParams(o.params!);
-    source = { kind: 'params', params: p.params, protocol: p.protocol };
-    label = o.params!;
-  } else if (which === 2 && !(await hasModel(o.model))) {
-    const { randomParams } = await import('../core/nca/params.js');
-    source = { kind: 'params', params: randomParams(new Rng(seed)) };
-    label = `random NCA weights (seed ${seed})`;
-  } else if (which === 3) {
-    // --audio: encode + render in one go, frames synced to the audio's timeline (step s shows time s / (fps * every))
-    const { model, protocol } = await loadLatentModel(o.model);
-    dispose = () => model.dispose();
-    const { readWav } = await import('../core/audio/wav.js');
-    const decoded = await readWav(o.audio!);
-    if (!o.quiet) for (const w of decoded.warnings) process.stderr.write(`nca: warning: ${w}\n`);
-    const seconds = decoded.samples.length / decoded.sampleRate;
-    const { encodeTrack } = await import('../core/model/encode.js');
-    const track = await encodeTrack(model, decoded.samples, { fps, sampleRate: decoded.sampleRate, threads });
-    if (!stepsGiven) steps = Math.max(1, Math.ceil(seconds * fps * every));
-    source = { kind: 'latent', latent: { track, provenance: { command: 'render --audio', source: o.audio, fps } }, model, protocol };
-    label = `${o.audio} (${seconds.toFixed(1)} s, ${track.length} latents)`;
-  } else {
-    // the model plays the way it was trained: its config's protocol, unless --protocol overrides it
-    const { model, protocol } = await loadLatentModel(o.model);
-    dispose = () => model.dispose();
-    const { loadLatent, randomLatent } = await import('../core/latent.js');
-    const latent = which === 0 ? await loadLatent(o.latent!) : { z: randomLatent(new Rng(seed)), provenance: { command: 'random', seed } };
-    source = { kind: 'latent', latent, model, protocol };
-    label = which === 0 ? o.latent! : `random latent (seed ${seed})`;
-  }
-  if (perturb > 0 && source.kind !== 'latent') throw new UserError('--perturb adds noise to a latent; it needs --latent or --random with a trained model');
-
-  let init: InitSpec | undefined;
-  if (o.init !== undefined) {
-    if (initImage !== undefined) {
-      const { readPng } = await import('../core/io/png.js');
-      init = { kind: 'image', image: await readPng(initImage) };
-    } else {
-      init = { kind: requireChoice('--init', o.init, ['decoder', 'noise', 'zeros'] as const) };
-    }
+  await checkOutputPath(o.out, { kind: 'either', extensions: ['.gif', '.png', '.mp4', '.webm'], what: 'a .gif animation, a .mp4 or .webm video, a .png of the last frame or a folder of PNG frames', inputs: [o.latent, o.params, o.audio, initImage] });
+  if (video) {
+    const { findFfmpeg } = await import('../core/video/ffmpeg.js');
+    await findFfmpeg(); // no ffmpeg: say so before loading the model
   }
 
-  const bar = progressBar('render', o);
+  const spec: SourceSpec =
+    which === 0 ? { kind: 'latent-file', file: o.latent! }
+    : which === 1 ? { kind: 'params', file: o.params! }
+    : which === 2 ? { kind: 'random', seed }
+    : { kind: 'audio-track', file: o.audio!, fps };
+  const { SourceResolver } = await import('../core/sources.js');
+  const resolver = new SourceResolver({ modelDir: o.model, threads });
   try {
-    const { render } = await import('../core/render.js');
-    const summary = await render(source, {
-      width, height, steps, every, scale, fps, seed, perturb, init, protocol, threads,
-      out: o.out,
-      onProgress: bar.onProgress,
-      signal: interruptSignal(),
-    });
-    bar.stop();
-    // a shorter sequence over a longer one: remove the older frames numbered past it
-    await report(o, { source: label, ...summary }, [
-      `wrote ${summary.out} (${summary.framesWritten} frame${summary.framesWritten === 1 ? '' : 's'}, ${width * scale}x${height * scale}) from ${label}`,
-      ...(summary.removedStaleFrames ? [`removed ${summary.removedStaleFrames} older frames numbered past the new sequence`] : []),
-      `${steps} steps in ${summary.seconds.simulate.toFixed(2)} s (${Math.round(summary.stepsPerSecond)} steps/s), total ${summary.seconds.total.toFixed(2)} s; final state: ${summary.motion.alive}${summary.motion.coherent ? ' (coherent)' : ''}`,
-    ]);
+    const { source, label, audio } = await resolver.resolve(spec);
+    if (audio && !o.quiet) for (const w of audio.warnings) process.stderr.write(`nca: warning: ${w}\n`);
+    // --audio: one frame per 1/fps s, as many as the audio lasts (step s shows time s / (fps * every))
+    if (audio && !stepsGiven) steps = Math.max(1, Math.ceil(audio.seconds * fps) * every);
+    if (perturb > 0 && source.kind !== 'latent') throw new UserError('--perturb adds noise to a latent; it needs --latent or --random with a trained model');
+
+    let init: InitSpec | undefined;
+    if (o.init !== undefined) {
+      if (initImage !== undefined) {
+        const { readPng } = await import('../core/io/png.js');
+        init = { kind: 'image', image: await readPng(initImage) };
+      } else {
+        init = { kind: requireChoice('--init', o.init, ['decoder', 'noise', 'zeros'] as const) };
+      }
+    }
+    // A video of a song carries the song and lasts as long as it (or as the frames, when --steps is shorter).
+    const sound = video && audio ? { audio: { kind: 'file' as const, path: audio.file }, duration: Math.min(audio.seconds, (Math.floor(steps / every) + 1) / fps) } : {};
+
+    const bar = progressBar('render', o);
+    try {
+      const { render } = await import('../core/render.js');
+      const summary = await render(source, {
+        width, height, steps, every, scale, fps, seed, perturb, init, protocol, threads, ...(video ? { filter } : {}), ...sound,
+        out: o.out,
+        onProgress: bar.onProgress,
+        signal: interruptSignal(),
+      });
+      bar.stop();
+      const px = summary.video ? `${summary.video.width}x${summary.video.height}, ${fps} fps${summary.video.audio ? ', with sound' : ''}` : `${width * scale}x${height * scale}`;
+      await report(o, { source: label, ...summary }, [
+        `wrote ${summary.out} (${summary.framesWritten} frame${summary.framesWritten === 1 ? '' : 's'}, ${px}) from ${label}`,
+        // a shorter sequence over a longer one: the older frames numbered past it were removed
+        ...(summary.removedStaleFrames ? [`removed ${summary.removedStaleFrames} older frames numbered past the new sequence`] : []),
+        `${steps} steps in ${summary.seconds.simulate.toFixed(2)} s (${Math.round(summary.stepsPerSecond)} steps/s), total ${summary.seconds.total.toFixed(2)} s; final state: ${summary.motion.alive}${summary.motion.coherent ? ' (coherent)' : ''}`,
+      ]);
+    } finally {
+      bar.stop();
+    }
   } finally {
-    bar.stop();
-    dispose();
+    resolver.dispose();
   }
 }

@@ -3,11 +3,15 @@ import { extname, join } from 'node:path';
 import { UserError, invalidParameterError, optionalFunction, optionalInt, optionalSignal, requireInt, requirePath } from './errors.js';
 import { OUTPUT_LIMITS, checkGifSize, checkImageSize } from './limits.js';
 import { protocolSteps } from './nca/graph.js';
-import { CHANNELS, ncaParams, requireParams, requireProtocol, type NcaParams, type Protocol } from './nca/params.js';
+import { ncaParams, requireParams, requireProtocol, type NcaParams, type Protocol } from './nca/params.js';
 import { LATENT_DIM, requireLatent, sampleTrack, type Latent } from './latent.js';
 import { MotionTracker, type AliveClass } from './metrics.js';
 import { Rng } from './rng.js';
 import type { RgbaImage } from './io/image.js';
+import { checkInit, startRgb, startState, type InitSpec } from './start-state.js';
+import type { ScaleFilter, VideoAudio, VideoSummary } from './video/writer.js';
+
+export type { InitSpec } from './start-state.js';
 
 /** What a render needs of the neuromusical model (src/core/model/networks.ts implements it). */
 export interface LatentModel {
@@ -23,9 +27,6 @@ export type RenderSource =
   | { kind: 'params'; params: NcaParams; protocol?: Protocol }
   | { kind: 'latent'; latent: Latent; model: LatentModel; protocol?: Protocol };
 
-/** Initial state: the model's first-frame decoder, uniform noise, zeros, or an image file. */
-export type InitSpec = { kind: 'decoder' } | { kind: 'noise' } | { kind: 'zeros' } | { kind: 'image'; image: RgbaImage };
-
 /** Every option is checked by render() with these names and ranges (the CLI's ranges). */
 export interface RenderOptions {
   /** Grid size in cells, integers 4..LIMITS.maxSide, at most LIMITS.maxCells cells. */
@@ -35,10 +36,16 @@ export interface RenderOptions {
   steps: number;
   /** Write every K-th frame, 1..1_000_000 (default 1). */
   every?: number;
-  /** Nearest-neighbour pixel upscaling of written frames, 1..16 (default 1); frames stay within OUTPUT_LIMITS. */
+  /** Pixel upscaling of written frames, 1..16 (default 1); frames stay within OUTPUT_LIMITS. Nearest for images; for video see `filter`. */
   scale?: number;
-  /** Frames per second of a GIF (and a track's time base), 1..50 (default 20). */
+  /** Video only: the upscaling filter, 'smooth' (Lanczos, default) or 'nearest'. */
+  filter?: ScaleFilter;
+  /** Frames per second (and a track's time base): a GIF 1..50 (default 20), a video 1..120 (default 30). */
   fps?: number;
+  /** Video only: the sound track muxed in (a WAV file, or samples). */
+  audio?: VideoAudio;
+  /** Video only: cut the video to this many seconds (the audio's length). */
+  duration?: number;
   /** An integer 0..2^32-1 or any string (default 0). */
   seed?: number | string;
   /** Latent perturbation level 0..9 (0 = off; a parameters source has no latent to perturb); see PERTURB_SIGMA_MAX. */
@@ -49,7 +56,7 @@ export interface RenderOptions {
   protocol?: Protocol;
   /** onnxruntime threads, 1..64 (default: the number of cores). */
   threads?: number;
-  /** `.gif` (animation), `.png` (last frame) or a folder (PNG sequence); not empty. */
+  /** `.gif` (animation), `.mp4` / `.webm` (video, needs ffmpeg), `.png` (last frame) or a folder (PNG sequence); not empty. */
   out: string;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -57,7 +64,7 @@ export interface RenderOptions {
 
 export interface RenderSummary {
   out: string;
-  format: 'gif' | 'png' | 'png-sequence';
+  format: 'gif' | 'png' | 'png-sequence' | 'mp4' | 'webm';
   width: number;
   height: number;
   steps: number;
@@ -65,6 +72,8 @@ export interface RenderSummary {
   /** PNG sequence only: older `frame-NNNNNN.png` files numbered past this sequence, removed after it was written. */
   removedStaleFrames?: number;
   protocol: Protocol;
+  /** A video's output size, filter, fps and whether it has sound. */
+  video?: Omit<VideoSummary, 'out' | 'format' | 'frames'>;
   seconds: { setup: number; simulate: number; total: number };
   stepsPerSecond: number;
   motion: { meanChange: number; lastChange: number; lastStd: number; correlation: number; drift: number; alive: AliveClass; coherent: boolean; change: number[] };
@@ -86,9 +95,11 @@ export async function outputKind(out: string): Promise<RenderSummary['format']> 
   const ext = extname(out).toLowerCase();
   if (ext === '.gif') return 'gif';
   if (ext === '.png') return 'png';
+  if (ext === '.mp4') return 'mp4';
+  if (ext === '.webm') return 'webm';
   const isDir = await stat(out).then((s) => s.isDirectory(), () => false);
   if (ext === '' || out.endsWith('/') || isDir) return 'png-sequence';
-  throw new UserError(`cannot write ${out}: use a .gif (animation), a .png (last frame) or a folder name (PNG sequence)`);
+  throw new UserError(`cannot write ${out}: use a .gif (animation), a .mp4 or .webm (video), a .png (last frame) or a folder name (PNG sequence)`);
 }
 
 /**
@@ -105,19 +116,24 @@ export async function render(source: RenderSource, opts: RenderOptions): Promise
   const steps = requireInt('steps', opts.steps, 1, LIMITS.maxSteps);
   const every = optionalInt('every', opts.every, 1, 1_000_000, 1);
   const scale = optionalInt('scale', opts.scale, 1, 16, 1);
-  const fps = optionalInt('fps', opts.fps, 1, 50, 20); // browsers slow GIF delays under 2/100 s down
+  const out = requirePath('out', opts.out);
+  const format = await outputKind(out);
+  const video = format === 'mp4' || format === 'webm';
+  // browsers slow GIF delays under 2/100 s down; a video takes up to 120 fps
+  const fps = video ? optionalInt('fps', opts.fps, 1, 120, 30) : optionalInt('fps', opts.fps, 1, 50, 20);
+  if (!video && (opts.audio !== undefined || opts.duration !== undefined || opts.filter !== undefined)) {
+    throw new UserError(`sound, a duration and a scaling filter need a video output (.mp4 or .webm), not ${out}`);
+  }
   const perturb = optionalInt('perturb', opts.perturb, 0, 9, 0);
   const seed = opts.seed === undefined || typeof opts.seed === 'string' ? opts.seed ?? 0 : requireInt('seed', opts.seed, 0, 2 ** 32 - 1);
   const threads = opts.threads === undefined ? undefined : requireInt('threads', opts.threads, 1, 64);
   const optProtocol = opts.protocol === undefined ? undefined : requireProtocol('protocol', opts.protocol);
   const onProgress = optionalFunction('onProgress', opts.onProgress);
   const signal = optionalSignal('signal', opts.signal);
-  const out = requirePath('out', opts.out);
   const rng = new Rng(seed);
   const plane = W * H;
   if (W * H > LIMITS.maxCells) throw new UserError(`a ${W}x${H} grid has ${W * H} cells, more than the ${LIMITS.maxCells} nca renders; use a smaller --size`);
-  const format = await outputKind(out);
-  const init = checkInit(opts.init ?? (source.kind === 'latent' ? { kind: 'decoder' } : { kind: 'noise' }), source);
+  const init = checkInit(opts.init ?? (source.kind === 'latent' ? { kind: 'decoder' } : { kind: 'noise' }), source.kind === 'latent');
   // The output's size, before anything is built.
   const fix = 'use a smaller --scale or --size';
   checkImageSize(`a frame of ${W}x${H} cells at --scale ${scale}`, W * scale, H * scale, fix);
@@ -132,23 +148,32 @@ export async function render(source: RenderSource, opts: RenderOptions): Promise
   const dynamic = schedule !== null && schedule.changing;
 
   // Initial state [16][H][W]: an RGB image in channels 0..2 (logits under the free protocol), hidden N(0, 0.1^2).
-  const state = await initialState(init, source, W, H, rng.fork());
-  if (protocolName === 'free') for (let i = 0; i < 3 * plane; i++) state[i] = logit(state[i]!);
+  const decoder = source.kind === 'latent' ? { model: source.model, z: source.latent.z ?? source.latent.track![0]!.z } : undefined;
+  const state = await startState(init, { width: W, height: H, protocol: protocolName, rng: rng.fork(), decoder });
 
   const { createEngine } = await import('./nca/engine.js');
   const engine = await createEngine(firstParams, { width: W, height: H, protocol, threads, dynamicWeights: dynamic, rng: rng.fork() });
-  const sink = await openSink(format, out, W * scale, H * scale, fps);
+  let sink: FrameSink;
+  try {
+    sink = video
+      ? await openVideoSink({ out, width: W, height: H, scale, filter: opts.filter, fps, audio: opts.audio, duration: opts.duration, signal })
+      : await openSink(format, out, W * scale, H * scale, fps);
+  } catch (e) {
+    await engine.dispose();
+    throw e;
+  }
   const tracker = new MotionTracker(W, H, steps);
-  const image = { width: W * scale, height: H * scale, data: new Uint8Array(W * scale * H * scale * 4) };
+  // A video gets frames at the grid's size (ffmpeg scales them); images are scaled here.
+  const pixelScale = video ? 1 : scale;
+  const image = { width: W * pixelScale, height: H * pixelScale, data: new Uint8Array(W * pixelScale * H * pixelScale * 4) };
   const { planarToRgba } = await import('./io/image.js');
   let written = 0;
   const emit = (visible: Float32Array) => {
-    planarToRgba(visible, W, H, scale, image.data);
+    planarToRgba(visible, W, H, pixelScale, image.data);
     sink.add(image);
     written++;
   };
-  const initialRgb = state.slice(0, 3 * plane);
-  if (protocolName === 'free') for (let i = 0; i < initialRgb.length; i++) initialRgb[i] = sigmoid(initialRgb[i]!);
+  const initialRgb = startRgb(state, plane, protocolName);
   tracker.push(initialRgb);
   if (format !== 'png') emit(initialRgb);
   const tSetup = performance.now();
@@ -164,17 +189,17 @@ export async function render(source: RenderSource, opts: RenderOptions): Promise
   };
   let x = state;
   try {
-    if (!dynamic) {
-      x = await engine.run(x, steps, onStep, signal);
-    } else {
-      for (let done = 0; done < steps; done += WEIGHT_INTERVAL) {
-        const n = Math.min(WEIGHT_INTERVAL, steps - done);
-        if (done > 0) await engine.setParams(await schedule!.paramsAt(done));
-        x = await engine.run(x, n, (k, v) => onStep(done + k, v), signal);
-      }
+    // In chunks of WEIGHT_INTERVAL steps (the same noise draws as one long run): new weights between
+    // chunks when they change, and the sink's backpressure (a video encoder) between chunks.
+    for (let done = 0; done < steps; done += WEIGHT_INTERVAL) {
+      const n = Math.min(WEIGHT_INTERVAL, steps - done);
+      if (dynamic && done > 0) await engine.setParams(await schedule!.paramsAt(done));
+      x = await engine.run(x, n, (k, v) => onStep(done + k, v), signal);
+      await sink.flush();
     }
     const tSim = performance.now();
     const removedStaleFrames = await sink.finish();
+    const videoInfo = sink.video?.();
     const stats = tracker.finish();
     const mean = (a: number[]) => (a.length ? a.reduce((s, v) => s + v, 0) / a.length : 0);
     return {
@@ -186,6 +211,7 @@ export async function render(source: RenderSource, opts: RenderOptions): Promise
       framesWritten: written,
       ...(format === 'png-sequence' ? { removedStaleFrames } : {}),
       protocol: protocolName,
+      ...(videoInfo ? { video: { width: videoInfo.width, height: videoInfo.height, padded: videoInfo.padded, fps: videoInfo.fps, filter: videoInfo.filter, audio: videoInfo.audio, ffmpeg: videoInfo.ffmpeg } } : {}),
       seconds: { setup: (tSetup - t0) / 1000, simulate: (tSim - tSetup) / 1000, total: (performance.now() - t0) / 1000 },
       stepsPerSecond: steps / ((tSim - tSetup) / 1000),
       motion: {
@@ -220,40 +246,6 @@ function checkSource(source: RenderSource): RenderSource {
     return { kind: 'latent', latent: requireLatent('source.latent', source.latent), model: source.model, protocol };
   }
   throw invalidParameterError('source.kind', 'one of params, latent', (source as { kind?: unknown }).kind);
-}
-
-/** Checks the init option: a kind of start, an image with width x height x 4 bytes of data. */
-function checkInit(init: InitSpec, source: RenderSource): InitSpec {
-  if (typeof init !== 'object' || init === null) throw invalidParameterError('init', "{ kind: 'decoder' | 'noise' | 'zeros' | 'image' }", init);
-  switch (init.kind) {
-    case 'decoder':
-      if (source.kind !== 'latent') throw new UserError('--init decoder needs a latent (the first-frame decoder runs on it); use --init noise with --params');
-      return init;
-    case 'noise':
-    case 'zeros':
-      return init;
-    case 'image': {
-      const img = init.image as Partial<RgbaImage> | undefined;
-      if (typeof img !== 'object' || img === null) throw invalidParameterError('init.image', 'an RGBA image { width, height, data }', img);
-      const w = requireInt('init.image.width', img.width, 1, OUTPUT_LIMITS.maxSide);
-      const h = requireInt('init.image.height', img.height, 1, OUTPUT_LIMITS.maxSide);
-      if (!(img.data instanceof Uint8Array) || img.data.length !== w * h * 4) {
-        throw invalidParameterError('init.image.data', `a Uint8Array of ${w * h * 4} bytes (RGBA)`, img.data instanceof Uint8Array ? `${img.data.length} bytes` : img.data);
-      }
-      return init;
-    }
-    default:
-      throw invalidParameterError('init.kind', 'one of decoder, noise, zeros, image', (init as { kind?: unknown }).kind);
-  }
-}
-
-function sigmoid(v: number): number {
-  return 1 / (1 + Math.exp(-v));
-}
-
-function logit(p: number): number {
-  const q = Math.min(1 - 1e-4, Math.max(1e-4, p));
-  return Math.log(q / (1 - q));
 }
 
 /**
@@ -299,45 +291,12 @@ function latentSchedule(source: Extract<RenderSource, { kind: 'latent' }>, steps
   };
 }
 
-/** The initial state [16][H][W]: RGB image (0..1) in channels 0..2, hidden channels ~ N(0, 0.1^2) or the decoder's. */
-async function initialState(init: InitSpec, source: RenderSource, W: number, H: number, rng: Rng): Promise<Float32Array> {
-  const plane = W * H;
-  const state = new Float32Array(CHANNELS * plane);
-  rng.fillNormal(state.subarray(3 * plane), 0, 0.1);
-  switch (init.kind) {
-    case 'zeros':
-      state.fill(0);
-      break;
-    case 'noise':
-      rng.fillUniform(state.subarray(0, 3 * plane));
-      break;
-    case 'image': {
-      // Nearest-neighbour resize of the image to the grid.
-      const img = init.image;
-      for (let y = 0; y < H; y++) {
-        const sy = Math.min(img.height - 1, Math.floor(((y + 0.5) * img.height) / H));
-        for (let x = 0; x < W; x++) {
-          const sx = Math.min(img.width - 1, Math.floor(((x + 0.5) * img.width) / W));
-          for (let c = 0; c < 3; c++) state[c * plane + y * W + x] = img.data[(sy * img.width + sx) * 4 + c]! / 255;
-        }
-      }
-      break;
-    }
-    case 'decoder': {
-      if (source.kind !== 'latent') throw new Error('initialState: decoder start without a latent (checkInit refuses it)');
-      const z = source.latent.z ?? source.latent.track![0]!.z;
-      const grid = await source.model.decodeFirstFrame(z, 1); // [16][32][32]
-      const G = 32;
-      // Tile the decoder's 32x32 grid over the torus (keeps the scale the NCA was trained at).
-      for (let c = 0; c < CHANNELS; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) state[c * plane + y * W + x] = grid[c * G * G + (y % G) * G + (x % G)]!;
-      break;
-    }
-  }
-  return state;
-}
-
 interface FrameSink {
   add(img: RgbaImage): void;
+  /** Waits until the frames given so far are taken (a video encoder's backpressure); failures surface here. */
+  flush(): Promise<void>;
+  /** A video's summary, once finished. */
+  video?(): VideoSummary | undefined;
   /** Writes what is left; resolves to the number of stale frames removed (PNG sequence), else 0. */
   finish(): Promise<number>;
   abort(): Promise<void>;
@@ -348,13 +307,13 @@ async function openSink(format: RenderSummary['format'], out: string, width: num
     const { GifWriter } = await import('./io/gif.js');
     const { writeFileAtomic } = await import('./io/atomic.js');
     const gif = new GifWriter({ width, height, fps });
-    return { add: (img) => gif.addFrame(img), finish: async () => (await writeFileAtomic(out, gif.bytes()), 0), abort: async () => {} };
+    return { add: (img) => gif.addFrame(img), flush: async () => {}, finish: async () => (await writeFileAtomic(out, gif.bytes()), 0), abort: async () => {} };
   }
   const { encodePng, frameFileName, removeStaleFrames } = await import('./io/png.js');
   const { writeFileAtomic } = await import('./io/atomic.js');
   if (format === 'png') {
     let last: Uint8Array | null = null;
-    return { add: (img) => (last = encodePng(img)), finish: async () => (await writeFileAtomic(out, last!), 0), abort: async () => {} };
+    return { add: (img) => (last = encodePng(img)), flush: async () => {}, finish: async () => (await writeFileAtomic(out, last!), 0), abort: async () => {} };
   }
   // PNG sequence: frame-000000.png ... each written atomically as it comes; once all are written,
   // older frames numbered past the new sequence (a longer earlier render) are removed.
@@ -364,6 +323,7 @@ async function openSink(format: RenderSummary['format'], out: string, width: num
     add: (img) => {
       pending.push(writeFileAtomic(join(out, frameFileName(index++)), encodePng(img)));
     },
+    flush: async () => {},
     finish: async () => {
       await Promise.all(pending);
       return removeStaleFrames(out, index);
@@ -371,5 +331,33 @@ async function openSink(format: RenderSummary['format'], out: string, width: num
     abort: async () => {
       await Promise.allSettled(pending);
     },
+  };
+}
+
+/** A video sink: frames to ffmpeg (src/core/video/writer.ts), awaited between engine chunks. */
+async function openVideoSink(opts: { out: string; width: number; height: number; scale: number; filter?: ScaleFilter; fps: number; audio?: VideoAudio; duration?: number; signal?: AbortSignal }): Promise<FrameSink> {
+  const { openVideoWriter } = await import('./video/writer.js');
+  const writer = await openVideoWriter(opts);
+  let pending: Promise<void>[] = [];
+  let summary: VideoSummary | undefined;
+  const flush = async () => {
+    const p = pending;
+    pending = [];
+    await Promise.all(p);
+  };
+  return {
+    add: (img) => {
+      const p = writer.addFrame(img.data);
+      p.catch(() => undefined); // reported by flush()
+      pending.push(p);
+    },
+    flush,
+    finish: async () => {
+      await flush();
+      summary = await writer.finish();
+      return 0;
+    },
+    abort: () => writer.abort(),
+    video: () => summary,
   };
 }
