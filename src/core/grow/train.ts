@@ -1,0 +1,160 @@
+/**
+ * Pool training of the growing NCA, the recipe of the Growing-NCA PyTorch tutorial (docs/grow.md):
+ *
+ *   pool of `poolSize` seeds; per iteration: `batch` random pool samples, a random number of steps in
+ *   [minSteps, maxSteps), MSE of clamp(RGBA) to the target, backpropagation through every step,
+ *   global-norm clipping to 1, Adam (lr 2e-3); the final states go back to the pool and the sample
+ *   with the worst loss is reseeded.
+ *
+ * With `damagePerBatch` > 0 (the Growing-NCA article's "regenerating" experiment), before the rollout
+ * the batch is sorted by loss and the `damagePerBatch` best samples get a random disc cut out, so the
+ * rule also learns to repair. The forward and the backward run on onnxruntime (rollout.ts).
+ */
+import { UserError, requireInt, requireNumber } from '../errors.js';
+import { adamStep, learningRate, type AdamSlot } from '../model/training/optimizer.js';
+import { Rng } from '../rng.js';
+import { applyCut, trainingCut } from './damage.js';
+import { lossAndGrad, perSampleLoss } from './loss.js';
+import { GROW_CHANNELS, WEIGHT_NAMES, cloneWeights, initialGrowWeights, type GrowWeights } from './params.js';
+import { GrowRollout, fillUpdateMask } from './rollout.js';
+import { writeSeed } from './seed-state.js';
+import type { GrowTarget } from './target.js';
+
+export interface GrowTrainSettings {
+  iterations: number;
+  batch: number;
+  poolSize: number;
+  /** Steps per iteration: uniform in [minSteps, maxSteps) (the tutorial: 64..95). */
+  minSteps: number;
+  maxSteps: number;
+  lr: number;
+  /** The learning rate decays (cosine) to lr x lrFinal at the last iteration; 1 = constant (the tutorial). */
+  lrFinal: number;
+  clipNorm: number;
+  fireRate: number;
+  /** Samples of each batch damaged before the rollout (0 = the tutorial's growing; the article's regenerating used 3 of 8). */
+  damagePerBatch: number;
+}
+
+/** The tutorial's recipe (batch 4, pool 256, 64-96 steps, Adam 2e-3, clip 1, update rate 0.5), no damage. */
+export const TUTORIAL_SETTINGS: GrowTrainSettings = {
+  iterations: 500,
+  batch: 4,
+  poolSize: 256,
+  minSteps: 64,
+  maxSteps: 96,
+  lr: 2e-3,
+  lrFinal: 1,
+  clipNorm: 1,
+  fireRate: 0.5,
+  damagePerBatch: 0,
+};
+
+export interface IterationLog {
+  iteration: number;
+  loss: number;
+  steps: number;
+  lr: number;
+  gradNorm: number;
+  /** Seconds: forward (all steps), backward, the rest (loss, Adam, pool). */
+  forward: number;
+  backward: number;
+  rest: number;
+}
+
+export interface GrowTrainOptions {
+  target: GrowTarget;
+  settings?: Partial<GrowTrainSettings>;
+  seed?: number | string;
+  threads?: number;
+  /** Start from these weights instead of the initialisation. */
+  initial?: GrowWeights;
+  onIteration?: (log: IterationLog, weights: GrowWeights) => void | Promise<void>;
+  /** Called once with the complete, checked settings before the first iteration. */
+  onSettings?: (settings: GrowTrainSettings) => void;
+  signal?: AbortSignal;
+}
+
+export interface GrowTrainResult {
+  weights: GrowWeights;
+  settings: GrowTrainSettings;
+  log: IterationLog[];
+  seconds: number;
+}
+
+export function checkSettings(s: GrowTrainSettings): GrowTrainSettings {
+  requireInt('--iterations', s.iterations, 1, 1e7);
+  requireInt('--batch', s.batch, 1, 256);
+  requireInt('--pool', s.poolSize, s.batch, 1e5);
+  requireInt('--min-steps', s.minSteps, 1, 10000);
+  requireInt('--max-steps', s.maxSteps, s.minSteps + 1, 10001);
+  requireNumber('--lr', s.lr, 1e-7, 1);
+  requireNumber('--lr-final', s.lrFinal, 0, 1);
+  requireNumber('--clip', s.clipNorm, 0, 1e6);
+  requireNumber('--fire-rate', s.fireRate, 0.01, 1);
+  requireInt('--damage', s.damagePerBatch, 0, s.batch - 1);
+  return s;
+}
+
+export async function trainGrow(opts: GrowTrainOptions): Promise<GrowTrainResult> {
+  const settings = checkSettings({ ...TUTORIAL_SETTINGS, ...opts.settings });
+  opts.onSettings?.(settings);
+  const { target } = opts;
+  const { width: W, height: H } = target;
+  const { batch: B, poolSize } = settings;
+  const sampleSize = GROW_CHANNELS * W * H;
+  if (poolSize * sampleSize > 2 ** 28) throw new UserError(`a pool of ${poolSize} states of ${W}x${H} needs ${((poolSize * sampleSize * 4) / 2 ** 30).toFixed(1)} GB; use a smaller --pool or grid`);
+  const rng = new Rng(opts.seed ?? 0);
+  const initRng = rng.fork(), poolRng = rng.fork(), stepRng = rng.fork(), maskRng = rng.fork(), damageRng = rng.fork();
+  const weights = opts.initial ? cloneWeights(opts.initial) : initialGrowWeights(initRng);
+  const slots: AdamSlot[] = WEIGHT_NAMES.map((k) => ({ value: weights[k], grad: new Float32Array(weights[k].length), m: new Float32Array(weights[k].length), v: new Float32Array(weights[k].length) }));
+
+  const pool = new Float32Array(poolSize * sampleSize);
+  for (let i = 0; i < poolSize; i++) writeSeed(pool, i, W, H);
+  const state = new Float32Array(B * sampleSize);
+  const gradFinal = new Float32Array(B * sampleSize);
+  const masks = Array.from({ length: settings.maxSteps }, () => new Float32Array(B * W * H));
+  const shape = { batch: B, height: H, width: W };
+  const rollout = await GrowRollout.create({ threads: opts.threads ?? 2 });
+  const log: IterationLog[] = [];
+  const t0 = performance.now();
+  try {
+    for (let it = 0; it < settings.iterations; it++) {
+      if (opts.signal?.aborted) throw new UserError('training interrupted');
+      const tStart = performance.now();
+      // the batch: random pool samples (with repeats, as torch.randint)
+      const idx = Array.from({ length: B }, () => poolRng.int(poolSize));
+      idx.forEach((p, b) => state.set(pool.subarray(p * sampleSize, (p + 1) * sampleSize), b * sampleSize));
+      if (settings.damagePerBatch > 0) {
+        const pre = perSampleLoss(state, target.rgba, B);
+        const best = Array.from(pre.keys()).sort((a, b) => pre[a]! - pre[b]!).slice(0, settings.damagePerBatch);
+        for (const b of best) applyCut(state, b, W, H, trainingCut(damageRng, W, H));
+      }
+      const steps = settings.minSteps + stepRng.int(settings.maxSteps - settings.minSteps);
+      const stepMasks = masks.slice(0, steps).map((m) => fillUpdateMask(maskRng, m, settings.fireRate));
+      const tF = performance.now();
+      const states = await rollout.forward(state, stepMasks, weights, shape);
+      const final = states[steps]!;
+      const { loss, perSample } = lossAndGrad(final, target.rgba, B, gradFinal);
+      const tB = performance.now();
+      const { grads } = await rollout.backward(gradFinal, weights);
+      const tA = performance.now();
+      for (const [i, k] of WEIGHT_NAMES.entries()) slots[i]!.grad.set(grads[k]);
+      const lr = learningRate({ iters: settings.iterations, lr: settings.lr, lrFinal: settings.lrFinal }, it);
+      const { gradNorm } = adamStep(slots, { lr, step: it + 1, clipNorm: settings.clipNorm });
+      // back to the pool; the worst sample is reseeded
+      idx.forEach((p, b) => pool.set(final.subarray(b * sampleSize, (b + 1) * sampleSize), p * sampleSize));
+      let worst = 0;
+      for (let b = 1; b < B; b++) if (perSample[b]! > perSample[worst]!) worst = b;
+      writeSeed(pool, idx[worst]!, W, H);
+      const tEnd = performance.now();
+      const entry: IterationLog = { iteration: it, loss, steps, lr, gradNorm, forward: (tB - tF) / 1000, backward: (tA - tB) / 1000, rest: (tEnd - tStart - (tA - tF)) / 1000 };
+      log.push(entry);
+      if (!Number.isFinite(loss)) throw new UserError(`training diverged at iteration ${it} (loss ${loss}); try a smaller --lr`);
+      await opts.onIteration?.(entry, weights);
+    }
+  } finally {
+    await rollout.dispose();
+  }
+  return { weights, settings, log, seconds: (performance.now() - t0) / 1000 };
+}
