@@ -16,6 +16,7 @@ import { registerGolCheck } from './gol-check.js';
 import { registerTrainGol } from './train-gol.js';
 import { registerGallery } from './gallery.js';
 import { registerSheet } from './sheet.js';
+import { registerGrow } from './grow.js';
 
 /** Every subcommand's register function, in the order `nca --help` lists them. */
 export const commands: Array<(program: Command) => void> = [
@@ -35,5 +36,6 @@ export const commands: Array<(program: Command) => void> = [
   registerGol,
   registerGolCheck,
   registerTrainGol,
+  registerGrow,
   registerBench,
 ];
