@@ -1,0 +1,129 @@
+/**
+ * The music-video measure in `nca bench` (docs/music-video.md#figures): songs composed by code
+ * (audio/song.ts) in several styles, rendered by the TimGM6mb soundfont, encoded as a latent track,
+ * played by renderReactive, and scored from the frames and the audio alone (measure.ts).
+ */
+import { loadavg } from 'node:os';
+import { UserError } from '../errors.js';
+import type { RgbaImage } from '../io/image.js';
+import type { SongStyle } from '../audio/song.js';
+import type { PulseKind } from './effects.js';
+import { renderReactive, type ColourMode } from './index.js';
+import { FrameMeter, reactionScores, type ReactionScores } from './measure.js';
+import { quantile, type ReactStrengths } from './plan.js';
+
+export interface ReactMeasureOptions {
+  styles?: string[];
+  /** Seconds of each song (default 30). */
+  seconds?: number;
+  width?: number;
+  height?: number;
+  fps?: number;
+  seed?: number;
+  react?: ReactStrengths;
+  smooth?: number;
+  pulseKind?: PulseKind;
+  colourMode?: ColourMode;
+  /** Circular shifts of the audio for the controls, seconds (default 4, 5, ..., 13). */
+  shifts?: number[];
+  /** Writes a still strip (PNG) of the first song: `stripFrames` frames evenly spaced, upscaled by stripScale. */
+  stripPath?: string;
+  stripFrames?: number;
+  stripScale?: number;
+  threads?: number;
+  onProgress?: (label: string) => void;
+}
+
+export interface SongFigure {
+  style: string;
+  tempo: number;
+  seconds: number;
+  frames: number;
+  steps: number;
+  renderSeconds: number;
+  scores: ReactionScores;
+  /** The median |control| of each score over the shifts (the typical score of audio that is not this moment's). */
+  controls: { onsetChange: number; loudnessEnergy: number; centroidHue: number };
+  /** The largest |control| of each score over the shifts. */
+  controlsMax: { onsetChange: number; loudnessEnergy: number; centroidHue: number };
+}
+
+export interface ReactMeasure {
+  size: string;
+  fps: number;
+  songs: SongFigure[];
+  loadAverage: { before: number; after: number };
+}
+
+/** Runs the measure on one song per style (see the module comment). */
+export async function runReactMeasure(opts: ReactMeasureOptions = {}): Promise<ReactMeasure> {
+  const { SONG_STYLES, renderSong } = await import('../audio/song.js');
+  const styles = (opts.styles ?? ['rock', 'jazz', 'electronic']).map((s) => {
+    if (!(SONG_STYLES as readonly string[]).includes(s)) throw new UserError(`unknown song style "${s}"; use ${SONG_STYLES.join(', ')}`);
+    return s as SongStyle;
+  });
+  const seconds = opts.seconds ?? 30;
+  const W = opts.width ?? 96, H = opts.height ?? 54, fps = opts.fps ?? 30;
+  const shifts = opts.shifts ?? [4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+  const before = loadavg()[0]!;
+  const { Soundfont } = await import('../audio/soundfont.js');
+  const { loadModel } = await import('../model/networks.js');
+  const { encodeTrack } = await import('../model/encode.js');
+  const soundfont = await Soundfont.load();
+  const model = await loadModel();
+  const songs: SongFigure[] = [];
+  try {
+    for (const [n, style] of styles.entries()) {
+      opts.onProgress?.(`music video measure: ${style} song, ${seconds} s, ${W}x${H} at ${fps} fps`);
+      const { song, samples } = await renderSong(soundfont, { style, seconds, seed: opts.seed ?? 1 });
+      const track = await encodeTrack(model, samples, { fps, threads: opts.threads });
+      const meter = new FrameMeter(W, H);
+      const strip: RgbaImage[] = [];
+      const frameCount = Math.ceil(seconds * fps - 1e-9);
+      const stripEvery = Math.max(1, Math.floor(frameCount / (opts.stripFrames ?? 8)));
+      const t0 = performance.now();
+      const summary = await renderReactive(model, {
+        samples, track, width: W, height: H, fps, seed: opts.seed ?? 1, react: opts.react, smooth: opts.smooth,
+        pulseKind: opts.pulseKind, colourMode: opts.colourMode, threads: opts.threads,
+        onFrame: (rgba, i) => {
+          meter.push(rgba);
+          if (n === 0 && opts.stripPath && i % stripEvery === Math.floor(stripEvery / 2) && strip.length < (opts.stripFrames ?? 8)) strip.push({ width: W, height: H, data: rgba.slice() });
+        },
+      });
+      const renderSeconds = (performance.now() - t0) / 1000;
+      const visual = meter.series();
+      const all = shifts.map((s) => reactionScores(summary.features, visual, { shiftSeconds: s }));
+      const over = (pick: (v: number[]) => number) => ({
+        onsetChange: pick(all.map((x) => Math.abs(x.onsetChange.control))),
+        loudnessEnergy: pick(all.map((x) => Math.abs(x.loudnessEnergy.control))),
+        centroidHue: pick(all.map((x) => Math.abs(x.centroidHue.control))),
+      });
+      songs.push({
+        style, tempo: song.tempo, seconds, frames: summary.frames, steps: summary.steps, renderSeconds, scores: all[0]!,
+        controls: over((v) => quantile(v, 0.5)), controlsMax: over((v) => Math.max(...v)),
+      });
+      if (n === 0 && opts.stripPath && strip.length) await writeStrip(opts.stripPath, strip, opts.stripScale ?? 2);
+    }
+  } finally {
+    model.dispose();
+  }
+  return { size: `${W}x${H}`, fps, songs, loadAverage: { before, after: loadavg()[0]! } };
+}
+
+/** Frames side by side (2-px gaps), upscaled, as a PNG. */
+async function writeStrip(path: string, frames: RgbaImage[], scale: number): Promise<void> {
+  const { hstack, upscaleNearest } = await import('../io/image.js');
+  const { writePng } = await import('../io/png.js');
+  await writePng(path, hstack(frames.map((f) => upscaleNearest(f, scale)), 2 * scale));
+}
+
+/** The figures as table lines for `nca bench`. */
+export function reactMeasureLines(m: ReactMeasure): string[] {
+  const f = (x: number) => x.toFixed(2);
+  return [
+    `| music video, ${m.size} cells at ${m.fps} fps: r / audio-shifted control (median of shifts 4..13 s) | onset -> change (lag) | loudness -> brightness | log centroid -> hue | hue swing | render s / audio s |`,
+    '|---|---|---|---|---|---|',
+    ...m.songs.map((s) => `| ${s.style} ${s.tempo} bpm, ${s.seconds} s | ${f(s.scores.onsetChange.r)} (${s.scores.onsetChange.lag}) / ${f(s.controls.onsetChange)} | ${f(s.scores.loudnessEnergy.r)} / ${f(s.controls.loudnessEnergy)} | ${f(s.scores.centroidHue.r)} / ${f(s.controls.centroidHue)} | ${s.scores.hueSwingDegrees.toFixed(0)} deg | ${f(s.renderSeconds / s.seconds)} |`),
+    `music video measure: load average ${m.loadAverage.before.toFixed(2)} before, ${m.loadAverage.after.toFixed(2)} after; targets r >= 0.5 / 0.5 / 0.4, controls <= 0.15`,
+  ];
+}

@@ -1,0 +1,74 @@
+/**
+ * What a reaction does to the pictures: RGB planes [3][H][W] in 0..1 (docs/music-video.md#how-each-reaction-works).
+ *
+ * - pulse (`applyPulse`): on an onset the NCA's RGB state is pushed towards white, through a pattern
+ *   of rings around the centre (`rings`, the default), uniformly (`flash`), or a disc of the grid is
+ *   replaced by fresh noise (`reseed`); the NCA then grows from what was injected.
+ * - colour (`rotateHue`): a rotation of every pixel's colour about the grey axis (R = G = B) by an
+ *   angle: the hue turns by exactly that angle, brightness (R + G + B) is kept, values are clipped to 0..1.
+ * - exposure (`applyExposure`): every value v -> v^gamma (gamma < 1 brightens, > 1 darkens; black and white stay).
+ */
+import type { Rng } from '../rng.js';
+
+export type PulseKind = 'rings' | 'flash' | 'reseed';
+export const PULSE_KINDS: readonly PulseKind[] = ['rings', 'flash', 'reseed'];
+
+/** Rings per grid radius of the `rings` pulse. */
+const RINGS = 4;
+
+/**
+ * Pushes `rgb` towards white by `amount` (0..1+; clipped to a push of 0.9) with the pattern of `kind`.
+ * `phase` (0..1) moves the rings outward between pulses; `rng` places a reseeded disc.
+ */
+export function applyPulse(rgb: Float32Array, width: number, height: number, amount: number, kind: PulseKind, phase: number, rng: Rng): void {
+  if (!(amount > 0)) return;
+  const a = Math.min(0.9, amount);
+  const plane = width * height;
+  const cx = (width - 1) / 2, cy = (height - 1) / 2;
+  const rMax = Math.hypot(cx, cy) || 1;
+  if (kind === 'reseed') {
+    // a disc of a quarter of the short side at a random place, refilled with uniform noise
+    const r = Math.max(2, Math.min(width, height) * (0.15 + 0.2 * a));
+    const px = rng.uniform() * width, py = rng.uniform() * height;
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+      const dx = Math.min(Math.abs(x - px), width - Math.abs(x - px)), dy = Math.min(Math.abs(y - py), height - Math.abs(y - py));
+      if (dx * dx + dy * dy > r * r) continue;
+      for (let c = 0; c < 3; c++) rgb[c * plane + y * width + x] = rng.uniform();
+    }
+    return;
+  }
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+    let m = 1;
+    if (kind === 'rings') {
+      const r = Math.hypot(x - cx, y - cy) / rMax;
+      m = 0.5 + 0.5 * Math.cos(2 * Math.PI * (RINGS * r - phase));
+    }
+    const k = a * m;
+    const i = y * width + x;
+    for (let c = 0; c < 3; c++) rgb[c * plane + i] = rgb[c * plane + i]! + k * (1 - rgb[c * plane + i]!);
+  }
+}
+
+/** Rotates every pixel's colour about the grey axis by `angle` radians (hue + angle, same R + G + B), clipped to 0..1; in place. */
+export function rotateHue(rgb: Float32Array, plane: number, angle: number): void {
+  if (angle === 0) return;
+  // Rodrigues' rotation about (1, 1, 1) / sqrt(3)
+  const c = Math.cos(angle), s = Math.sin(angle) / Math.sqrt(3), t = (1 - c) / 3;
+  const d = c + t, e = t - s, f = t + s;
+  for (let i = 0; i < plane; i++) {
+    const r = rgb[i]!, g = rgb[plane + i]!, b = rgb[2 * plane + i]!;
+    rgb[i] = clip01(d * r + e * g + f * b);
+    rgb[plane + i] = clip01(f * r + d * g + e * b);
+    rgb[2 * plane + i] = clip01(e * r + f * g + d * b);
+  }
+}
+
+/** v -> v^gamma for every value (0..1); in place. */
+export function applyExposure(rgb: Float32Array, gamma: number): void {
+  if (gamma === 1) return;
+  for (let i = 0; i < rgb.length; i++) rgb[i] = clip01(rgb[i]!) ** gamma;
+}
+
+function clip01(v: number): number {
+  return v < 0 ? 0 : v > 1 ? 1 : v;
+}

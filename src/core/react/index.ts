@@ -1,0 +1,197 @@
+/**
+ * Audio-reactive rendering: a frame producer for music videos (docs/music-video.md).
+ *
+ * `renderReactive(model, opts)` analyses the audio (features.ts), makes the plan (plan.ts) and plays it
+ * through the engine (src/core/nca/engine.ts, weights fed per frame): per video frame i,
+ *   1. the weights of the frame's latent (hypernetwork, in batches of 256 frames);
+ *   2. the pulse injected into the RGB state (effects.ts: rings from the centre by default);
+ *   3. steps_i NCA steps (0..4: loudness is speed);
+ *   4. the shown picture: the RGB state with the hue turned by hue_i and the exposure_i (gamma) applied;
+ *      `onFrame(rgba, i)` receives it (width x height x 4 bytes, one pixel per cell; valid during the call).
+ * Frame i shows the audio at i / fps; there are ceil(duration x fps) frames.
+ */
+import { UserError, invalidParameterError, optionalFunction, optionalInt, optionalSignal, requireInt, requireNumber } from '../errors.js';
+import { LATENT_DIM, sampleTrack, type TrackPoint } from '../latent.js';
+import { protocolSteps } from '../nca/graph.js';
+import { CHANNELS, ncaParams, requireProtocol, type Protocol } from '../nca/params.js';
+import { Rng } from '../rng.js';
+import type { LatentModel } from '../render.js';
+import { applyExposure, applyPulse, rotateHue, type PulseKind, PULSE_KINDS } from './effects.js';
+import { frameFeatures, type FrameFeatures } from './features.js';
+import { DEFAULT_SMOOTH, reactPlan, requireStrengths, type ReactPlan, type ReactStrengths } from './plan.js';
+
+export { parseReact, parseSmooth, DEFAULT_REACT, DEFAULT_SMOOTH, type ReactStrengths, type ReactPlan } from './plan.js';
+export { frameFeatures, type FrameFeatures } from './features.js';
+
+/** How the colour reaction reaches the picture: the shown picture only (default), or the NCA's RGB state (the NCA then carries it). */
+export type ColourMode = 'display' | 'state';
+
+export interface ReactiveOptions {
+  /** Mono samples of the song and their rate (default 22050). */
+  samples: Float32Array;
+  sampleRate?: number;
+  /** The model's latent track (nca encode --track; points at any times, sampled at i / fps). */
+  track: TrackPoint[];
+  /** Grid (and frame) size in cells, 4..4096. */
+  width: number;
+  height: number;
+  /** Video frames per second, 1..120. */
+  fps: number;
+  /** Strengths of pulse, energy, colour (parseReact; default 1 each). */
+  react?: ReactStrengths;
+  /** Seconds, 0..10 (default DEFAULT_SMOOTH). */
+  smooth?: number;
+  seed?: number | string;
+  /** The model's protocol (default frame). */
+  protocol?: Protocol;
+  threads?: number;
+  /** Frames to render (default: ceil(duration x fps)); fewer renders the start of the song. */
+  frames?: number;
+  /** Experiments (docs/music-video.md#what-was-tried): the pulse's pattern and where the colour applies. */
+  pulseKind?: PulseKind;
+  colourMode?: ColourMode;
+  onFrame: (rgba: Uint8Array, index: number) => void | Promise<void>;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface ReactiveSummary {
+  frames: number;
+  width: number;
+  height: number;
+  fps: number;
+  steps: number;
+  seconds: { analysis: number; simulate: number; total: number };
+  plan: ReactPlan;
+  features: FrameFeatures;
+}
+
+/** The track's latents at t_i = i / fps: Float32Array (frames, 64). */
+export function trackLatents(track: TrackPoint[], frames: number, fps: number): Float32Array {
+  if (!Array.isArray(track) || track.length === 0) throw invalidParameterError('track', 'a non-empty latent track (encodeTrack)', track);
+  const out = new Float32Array(frames * LATENT_DIM);
+  for (let i = 0; i < frames; i++) out.set(sampleTrack(track, i / fps), i * LATENT_DIM);
+  return out;
+}
+
+/** Renders the reactive video's frames (see the module comment). */
+export async function renderReactive(model: LatentModel, opts: ReactiveOptions): Promise<ReactiveSummary> {
+  const t0 = performance.now();
+  if (typeof opts !== 'object' || opts === null) throw invalidParameterError('options', 'an object { samples, track, width, height, fps, onFrame, ... }', opts);
+  if (typeof model !== 'object' || model === null || typeof model.hypernetwork !== 'function' || typeof model.decodeFirstFrame !== 'function') {
+    throw invalidParameterError('model', 'a model with hypernetwork() and decodeFirstFrame() (see loadModel)', model);
+  }
+  const W = requireInt('width', opts.width, 4, 4096);
+  const H = requireInt('height', opts.height, 4, 4096);
+  const fps = requireNumber('fps', opts.fps, 1, 120);
+  const sampleRate = optionalInt('sampleRate', opts.sampleRate, 1000, 768000, 22050);
+  const threads = opts.threads === undefined ? undefined : requireInt('threads', opts.threads, 1, 64);
+  const protocolName = requireProtocol('protocol', opts.protocol ?? 'frame');
+  const pulseKind = opts.pulseKind ?? 'rings';
+  if (!PULSE_KINDS.includes(pulseKind)) throw invalidParameterError('pulseKind', `one of ${PULSE_KINDS.join(', ')}`, pulseKind);
+  const colourMode = opts.colourMode ?? 'display';
+  if (colourMode !== 'display' && colourMode !== 'state') throw invalidParameterError('colourMode', 'display or state', colourMode);
+  const onFrame = optionalFunction('onFrame', opts.onFrame);
+  if (!onFrame) throw invalidParameterError('onFrame', 'a function (rgba, index) => void', opts.onFrame);
+  const onProgress = optionalFunction('onProgress', opts.onProgress);
+  const signal = optionalSignal('signal', opts.signal);
+  const strengths = requireStrengths('react', opts.react ?? { pulse: 1, energy: 1, colour: 1 });
+  if (W * H > 2048 * 2048) throw new UserError(`a ${W}x${H} grid has ${W * H} cells, more than the ${2048 * 2048} nca renders; use a smaller size`);
+
+  const features = frameFeatures(opts.samples, { sampleRate, fps, frames: opts.frames });
+  const frames = features.frames;
+  const rng = new Rng(opts.seed ?? 0);
+  const plan = reactPlan(features, { strengths, smooth: opts.smooth ?? DEFAULT_SMOOTH, seed: rng.nextUint32(), track: trackLatents(opts.track, frames, fps) });
+  const tAnalysis = performance.now();
+
+  const plane = W * H;
+  const free = protocolName === 'free';
+  const effectRng = rng.fork();
+  // The start: the first-frame decoder's 32 x 32 grid of the first latent, tiled over the torus.
+  const state = new Float32Array(CHANNELS * plane);
+  {
+    const grid = await model.decodeFirstFrame(plan.latents.subarray(0, LATENT_DIM), 1);
+    const G = Math.round(Math.sqrt(grid.length / CHANNELS));
+    for (let c = 0; c < CHANNELS; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) state[c * plane + y * W + x] = grid[c * G * G + (y % G) * G + (x % G)]!;
+    if (free) for (let i = 0; i < 3 * plane; i++) state[i] = logit(state[i]!);
+  }
+  // Weights per frame, computed 256 frames at a time.
+  const BATCH = 256;
+  let block: Float32Array = new Float32Array(0);
+  let blockStart = -1;
+  const paramsAt = async (i: number) => {
+    const start = Math.floor(i / BATCH) * BATCH;
+    if (start !== blockStart) {
+      const n = Math.min(BATCH, frames - start);
+      block = await model.hypernetwork(plan.latents.subarray(start * LATENT_DIM, (start + n) * LATENT_DIM), n);
+      blockStart = start;
+    }
+    const off = (i - start) * 4640;
+    return ncaParams(block.slice(off, off + 4640), `the model's NCA weights for frame ${i}`);
+  };
+
+  const { createEngine } = await import('../nca/engine.js');
+  const { planarToRgba } = await import('../io/image.js');
+  const engine = await createEngine(await paramsAt(0), { width: W, height: H, protocol: protocolSteps(protocolName), threads, dynamicWeights: true, rng: rng.fork() });
+  const rgb = new Float32Array(3 * plane);
+  const rgba = new Uint8Array(plane * 4);
+  let x: Float32Array = state;
+  let steps = 0;
+  let shownHue = 0;
+  let lastReport = 0;
+  try {
+    for (let i = 0; i < frames; i++) {
+      signal?.throwIfAborted();
+      if (i > 0) await engine.setParams(await paramsAt(i));
+      const n = plan.steps[i]!;
+      if (n > 0) x = await engine.run(x, n, undefined, signal);
+      steps += n;
+      // the reactions that reach the NCA's RGB state (0..1; free protocol: the sigmoid of its logits): shown now, grown from next
+      readRgb(x, rgb, free);
+      let changed = false;
+      if (plan.pulse[i]! > 0) {
+        applyPulse(rgb, W, H, plan.pulse[i]!, pulseKind, (i / fps) * 0.5, effectRng);
+        changed = true;
+      }
+      if (colourMode === 'state' && plan.hue[i] !== shownHue) {
+        rotateHue(rgb, plane, plan.hue[i]! - shownHue);
+        shownHue = plan.hue[i]!;
+        changed = true;
+      }
+      if (changed) writeRgb(rgb, x, free);
+      // the shown picture
+      if (colourMode === 'display') rotateHue(rgb, plane, plan.hue[i]!);
+      applyExposure(rgb, plan.exposure[i]!);
+      planarToRgba(rgb, W, H, 1, rgba);
+      await onFrame(rgba, i);
+      if (onProgress && (i === frames - 1 || performance.now() - lastReport > 100)) {
+        lastReport = performance.now();
+        onProgress(i + 1, frames);
+      }
+    }
+  } finally {
+    await engine.dispose();
+  }
+  const tEnd = performance.now();
+  return {
+    frames, width: W, height: H, fps, steps,
+    seconds: { analysis: (tAnalysis - t0) / 1000, simulate: (tEnd - tAnalysis) / 1000, total: (tEnd - t0) / 1000 },
+    plan, features,
+  };
+}
+
+/** Channels 0..2 of a state [16][H][W] as RGB in 0..1 (the free protocol keeps logits there). */
+function readRgb(state: Float32Array, rgb: Float32Array, free: boolean): void {
+  if (!free) return void rgb.set(state.subarray(0, rgb.length));
+  for (let i = 0; i < rgb.length; i++) rgb[i] = 1 / (1 + Math.exp(-state[i]!));
+}
+
+function writeRgb(rgb: Float32Array, state: Float32Array, free: boolean): void {
+  if (!free) return void state.set(rgb);
+  for (let i = 0; i < rgb.length; i++) state[i] = logit(rgb[i]!);
+}
+
+function logit(p: number): number {
+  const q = Math.min(1 - 1e-4, Math.max(1e-4, p));
+  return Math.log(q / (1 - q));
+}
