@@ -16,13 +16,22 @@ export interface EngineOptions {
   /** onnxruntime intra-op threads (default: the number of cores). Spinning is always off. */
   threads?: number;
   protocol: StepProtocol;
-  /** NCA steps unrolled per session run (default 8). */
+  /**
+   * NCA steps unrolled per session run (default: 8, fewer on large grids so that K x cells stays
+   * within MAX_UNROLLED_CELLS: 1 at 1920x1080; see docs/video.md#memory-at-hd).
+   */
   stepsPerRun?: number;
   /**
    * Weights fed on every run instead of baked into the graph: `setParams` is then free, at ~0.6x the
    * speed. Use it when the weights change while playing (perturbation, latent tracks).
    */
   dynamicWeights?: boolean;
+  /**
+   * Grids of batch 1 with more cells than this run one step at a time in bands of rows of about
+   * this many cells (default BAND_CELLS = 2^19; same results, onnxruntime's memory bounded by a
+   * band). Ignored when stepsPerRun is given.
+   */
+  bandCells?: number;
   /** Source of the hidden-channel noise (required when protocol.hidden is 'noise'). */
   rng?: Rng;
 }
@@ -36,6 +45,8 @@ export interface NcaEngine {
   readonly batch: number;
   readonly protocol: StepProtocol;
   readonly threads: number;
+  /** Bands of rows a step runs in: 1, or more on a large grid (see BAND_CELLS). */
+  readonly bands: number;
   /**
    * Advances `state` ([N][16][H][W], CHW per grid) by `steps` NCA steps and returns the new state
    * (a new array). Under a carry protocol only channels 0..carry-1 are carried; the returned hidden
@@ -59,7 +70,7 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
   const N = optionalInt('batch', opts.batch, 1, 65536, 1);
   if (N * W * H > MAX_ENGINE_CELLS) throw new UserError(`batch x width x height is ${N * W * H} cells, more than the ${MAX_ENGINE_CELLS} an engine runs`);
   const protocol = requireStepProtocol('protocol', opts.protocol);
-  const K = optionalInt('stepsPerRun', opts.stepsPerRun, 1, 1000, 8);
+  const K = optionalInt('stepsPerRun', opts.stepsPerRun, 1, 1000, defaultStepsPerRun(N * W * H));
   const threads = optionalInt('threads', opts.threads, 1, 64, availableParallelism());
   if (opts.dynamicWeights !== undefined && typeof opts.dynamicWeights !== 'boolean') throw invalidParameterError('dynamicWeights', 'a boolean', opts.dynamicWeights);
   const dynamic = opts.dynamicWeights ?? false;
@@ -89,18 +100,52 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
   };
   setWeightFeeds(params);
 
-  const session = async (steps: number): Promise<Session> => {
-    let s = sessions.get(steps);
+  // Sessions by (unrolled steps, grid height): a banded engine runs one step on bands of rows.
+  const session = async (steps: number, height = H): Promise<Session> => {
+    const key = steps * 65536 + height;
+    let s = sessions.get(key);
     if (!s) {
-      const graph = buildNcaGraph({ batch: N, width: W, height: H, steps, protocol, params: dynamic ? undefined : current });
+      const graph = buildNcaGraph({ batch: N, width: W, height, steps, protocol, params: dynamic ? undefined : current });
       s = await ort.InferenceSession.create(graph, sessionOptions);
-      sessions.set(steps, s);
+      sessions.set(key, s);
     }
     return s;
   };
+  const rebuildSessions = async () => {
+    const keys = [...sessions.keys()];
+    await Promise.all([...sessions.values()].map((s) => s.release()));
+    sessions.clear();
+    for (const k of keys) await session(Math.floor(k / 65536), k % 65536);
+  };
+  const bandCells = optionalInt('bandCells', opts.bandCells, 64, MAX_ENGINE_CELLS, BAND_CELLS);
+  const bands = opts.stepsPerRun === undefined && N === 1 && W * H > bandCells && H >= 2 * Math.ceil((W * H) / bandCells) ? bandLayout(W, H, bandCells) : null;
+  if (bands) {
+    for (const h of new Set(bands.map((b) => b.rows))) await session(1, h + 2 * BAND_HALO);
+    const runBanded = bandedRunner({ W, H, protocol, bands, rng: opts.rng, noiseStd, session, weightFeeds: () => weightFeeds });
+    return {
+      width: W,
+      height: H,
+      batch: N,
+      protocol,
+      threads,
+      bands: bands.length,
+      run: runBanded,
+      async setParams(p) {
+        p = requireParams('params', p);
+        current = p;
+        setWeightFeeds(p);
+        if (!dynamic) await rebuildSessions();
+      },
+      async dispose() {
+        await Promise.all([...sessions.values()].map((s) => s.release()));
+        sessions.clear();
+      },
+    };
+  }
   await session(K);
 
-  // Two sets of noise buffers: one is read by the running session while the next is filled.
+  // Two sets of noise buffers: one is read by the running session while the next is filled
+  // (K x [N][16-carry][H][W] each: 2 x 108 MB at 1920x1080 with K = 1).
   const noiseSets: Float32Array[][] = noise ? [0, 1].map(() => Array.from({ length: K }, () => new Float32Array(hiddenSize))) : [];
   const fillNoise = (set: Float32Array[], count: number) => {
     for (let k = 0; k < count; k++) opts.rng!.fillNormal(set[k]!, 0, noiseStd);
@@ -112,6 +157,7 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
     batch: N,
     protocol,
     threads,
+    bands: 1,
     async run(state, steps, onStep, signal) {
       if (!(state instanceof Float32Array)) throw invalidParameterError('state', `a Float32Array of ${N * CHANNELS * plane} numbers`, state);
       requireInt('steps', steps, 0, Number.MAX_SAFE_INTEGER);
@@ -152,12 +198,7 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
       p = requireParams('params', p);
       current = p;
       setWeightFeeds(p);
-      if (!dynamic) {
-        const ks = [...sessions.keys()];
-        await Promise.all([...sessions.values()].map((s) => s.release()));
-        sessions.clear();
-        for (const k of ks) await session(k);
-      }
+      if (!dynamic) await rebuildSessions();
     },
     async dispose() {
       await Promise.all([...sessions.values()].map((s) => s.release()));
@@ -166,10 +207,126 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
   };
 }
 
+/**
+ * Unrolled steps x cells per session run at most, for the default stepsPerRun: every unrolled step
+ * keeps its hidden-noise input and its frame output alive for the whole run, 64 bytes per cell
+ * (16 channels) each, so 8 steps at 1920x1080 needed 4.85 GB. 8 x 512 x 512: 8 steps up to
+ * 512 x 512, 2 at 1280 x 720, 1 at 1920 x 1080.
+ */
+export const MAX_UNROLLED_CELLS = 8 * 512 * 512;
+
+/** The default steps per session run for a grid of `cells` (batch x width x height): 1..8. */
+export function defaultStepsPerRun(cells: number): number {
+  return Math.max(1, Math.min(8, Math.floor(MAX_UNROLLED_CELLS / cells)));
+}
+
 /** The most cells (batch x width x height) an engine runs: a 4 GB float32 state of 16 channels. */
 export const MAX_ENGINE_CELLS = 2 ** 26;
 
 /** How many visible channels `onStep` receives per grid. */
 export function visibleChannels(protocol: StepProtocol): number {
   return protocol.kind === 'free' ? 3 : protocol.carry;
+}
+
+/**
+ * Large grids run in bands of rows (docs/video.md#memory-at-hd): above BAND_CELLS cells, one step at
+ * a time, each band of ~BAND_CELLS cells with BAND_HALO rows of the torus above and below it (the
+ * rule sees 2 cells away: two 3x3 convolutions), its inner rows kept. onnxruntime's buffers then
+ * hold one band, not the grid: 1920 x 1080 runs in 4 bands of 270 rows. The result is the same as
+ * one run over the whole grid (the same noise draws, the same arithmetic per cell).
+ */
+export const BAND_CELLS = 2 ** 19;
+/** Rows of context above and below a band: the 5 x 5 receptive field of one step. */
+export const BAND_HALO = 2;
+
+interface Band {
+  /** First row and number of rows of the band (without halo). */
+  y0: number;
+  rows: number;
+}
+
+/** Bands of about `bandCells` cells covering H rows, as equal as possible. */
+function bandLayout(W: number, H: number, bandCells: number): Band[] {
+  const count = Math.ceil((W * H) / bandCells);
+  const bands: Band[] = [];
+  for (let b = 0, y0 = 0; b < count; b++) {
+    const rows = Math.floor(H / count) + (b < H % count ? 1 : 0);
+    bands.push({ y0, rows });
+    y0 += rows;
+  }
+  return bands;
+}
+
+/** The run() of a banded engine (batch 1). Buffers are allocated once, here. */
+function bandedRunner(o: {
+  W: number;
+  H: number;
+  protocol: StepProtocol;
+  bands: Band[];
+  rng: Rng | undefined;
+  noiseStd: number;
+  session: (steps: number, height: number) => Promise<Session>;
+  weightFeeds: () => Record<string, ort.Tensor>;
+}): NcaEngine['run'] {
+  const { W, H, protocol, bands } = o;
+  const plane = W * H;
+  const free = protocol.kind === 'free';
+  const carry = free ? CHANNELS : protocol.carry;
+  const hidden = CHANNELS - carry;
+  const noise = !free && protocol.hidden === 'noise';
+  const visible = free ? 3 : carry;
+  const maxRows = Math.max(...bands.map((b) => b.rows)) + 2 * BAND_HALO;
+  // [carry][H][W] twice (this step's and the next), the step's hidden noise [hidden][H][W], one band's inputs.
+  let cur = new Float32Array(carry * plane);
+  let nxt = new Float32Array(carry * plane);
+  const frame = free ? new Float32Array(3 * plane) : null;
+  const noiseFull = noise ? new Float32Array(hidden * plane) : null;
+  const bandState = new Float32Array(carry * maxRows * W);
+  const bandNoise = noise ? new Float32Array(hidden * maxRows * W) : null;
+  /** Rows y0 - HALO .. y0 + rows + HALO - 1 (wrapped) of each of `channels` planes of `src` into `dst` [channels][rows + 2 HALO][W]. */
+  const gather = (src: Float32Array, channels: number, band: Band, dst: Float32Array) => {
+    const R = band.rows + 2 * BAND_HALO;
+    for (let c = 0; c < channels; c++) {
+      for (let r = 0; r < R; r++) {
+        const y = (band.y0 - BAND_HALO + r + H) % H;
+        dst.set(src.subarray(c * plane + y * W, c * plane + (y + 1) * W), (c * R + r) * W);
+      }
+    }
+  };
+  /** The inner rows of a band's output [channels][rows + 2 HALO][W] into `dst` [channels][H][W]. */
+  const scatter = (src: Float32Array, channels: number, band: Band, dst: Float32Array) => {
+    const R = band.rows + 2 * BAND_HALO;
+    for (let c = 0; c < channels; c++) {
+      dst.set(src.subarray((c * R + BAND_HALO) * W, (c * R + BAND_HALO + band.rows) * W), c * plane + band.y0 * W);
+    }
+  };
+  return async (state, steps, onStep, signal) => {
+    if (!(state instanceof Float32Array)) throw invalidParameterError('state', `a Float32Array of ${CHANNELS * plane} numbers`, state);
+    requireInt('steps', steps, 0, Number.MAX_SAFE_INTEGER);
+    if (onStep !== undefined && typeof onStep !== 'function') throw invalidParameterError('onStep', 'a function', onStep);
+    if (state.length !== CHANNELS * plane) throw new UserError(`state has ${state.length} numbers, expected ${CHANNELS * plane} ([1][${CHANNELS}][${H}][${W}])`);
+    cur.set(state.subarray(0, carry * plane));
+    for (let k = 1; k <= steps; k++) {
+      signal?.throwIfAborted();
+      if (noiseFull) o.rng!.fillNormal(noiseFull, 0, o.noiseStd);
+      for (const band of bands) {
+        const R = band.rows + 2 * BAND_HALO;
+        const s = await o.session(1, R);
+        gather(cur, carry, band, bandState);
+        const feeds: Record<string, ort.Tensor> = { ...o.weightFeeds(), [graphNames.state]: new ort.Tensor('float32', bandState.subarray(0, carry * R * W), [1, carry, R, W]) };
+        if (noiseFull) {
+          gather(noiseFull, hidden, band, bandNoise!);
+          feeds[graphNames.noise(0)] = new ort.Tensor('float32', bandNoise!.subarray(0, hidden * R * W), [1, hidden, R, W]);
+        }
+        const out = await s.run(feeds);
+        scatter(out[graphNames.next]!.data as Float32Array, carry, band, nxt);
+        if (frame) scatter(out[graphNames.frame(0)]!.data as Float32Array, visible, band, frame);
+      }
+      [cur, nxt] = [nxt, cur];
+      onStep?.(k, frame ?? cur);
+    }
+    const result = new Float32Array(CHANNELS * plane);
+    result.set(cur);
+    return result;
+  };
 }
