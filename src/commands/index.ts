@@ -16,6 +16,7 @@ import { registerGolCheck } from './gol-check.js';
 import { registerTrainGol } from './train-gol.js';
 import { registerGallery } from './gallery.js';
 import { registerSheet } from './sheet.js';
+import { registerPlay } from './play.js';
 import { registerGrow } from './grow.js';
 
 /** Every subcommand's register function, in the order `nca --help` lists them. */
@@ -26,6 +27,7 @@ export const commands: Array<(program: Command) => void> = [
   registerInterpolate,
   registerGallery,
   registerSheet,
+  registerPlay,
   registerSynth,
   registerSpectrogram,
   registerVisualize,
