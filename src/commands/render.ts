@@ -20,6 +20,8 @@ interface RenderOpts {
   every: string;
   fps?: string;
   filter?: string;
+  react?: string;
+  smooth?: string;
   seed: string;
   perturb: string;
   init?: string;
@@ -44,6 +46,8 @@ export function registerRender(program: Command): void {
     .option('--scale <n>', 'pixel upscaling of the written frames (a video is scaled by ffmpeg, see --filter)', '1')
     .addOption(new Option('--filter <name>', 'video upscaling: smooth (Lanczos) or nearest (crisp cells); default smooth').choices(['smooth', 'nearest']))
     .option('--every <k>', 'write every k-th frame', '1')
+    .option('--react <list>', 'with --audio into a video: strengths 0..4 of the reactions, e.g. pulse=1,energy=0.5,colour=2, or off (default 1 each; see docs/music-video.md)')
+    .option('--smooth <seconds>', 'with --audio into a video: smoothing of loudness and colour, 0..10 s (default 0.2)')
     .option('--fps <n>', 'frames per second: a GIF 1..50 (default 20), a video 1..120 (default 30)')
     .addOption(sharedOptions.seed())
     .option('--perturb <0-9>', 'latent perturbation while playing (0 = off, 9 = most chaotic)', '0')
@@ -60,7 +64,8 @@ export function registerRender(program: Command): void {
     'nca render --params p.json --size 96x64 --every 5 --out frames/',
     'nca render --latent z.json --perturb 5 --init image:face.png --out a.png --json',
     'nca render --audio song.wav --fps 12 --size 96 --scale 2 --out song.gif',
-    'nca render --audio song.wav --size 640x360 --scale 2 --out song.mp4      # 1280x720, the song\'s sound muxed in',
+    'nca render --audio song.wav --size 640x360 --scale 2 --out song.mp4      # 1280x720, the song\'s sound, visuals that follow it',
+    'nca render --audio song.wav --size 480x270 --scale 4 --react pulse=2,colour=0.5 --smooth 0.5 --out song.webm',
     'nca render --random --seed 3 --steps 300 --size 480x270 --scale 4 --filter nearest --out a.webm',
   ]);
 }
@@ -111,14 +116,19 @@ async function runRender(o: RenderOpts, stepsGiven = true): Promise<void> {
         init = { kind: requireChoice('--init', o.init, ['decoder', 'noise', 'zeros'] as const) };
       }
     }
-    // A video of a song carries the song and lasts as long as it (or as the frames, when --steps is shorter).
-    const sound = video && audio ? { audio: { kind: 'file' as const, path: audio.file }, duration: Math.min(audio.seconds, (Math.floor(steps / every) + 1) / fps) } : {};
+    if (video && audio && source.kind === 'latent' && source.latent.track) {
+      // A music video: the reactive frames of the song with its sound (src/core/video/music-video.ts).
+      if (perturb > 0 || o.init !== undefined || every > 1) throw new UserError('--perturb, --init and --every do not apply to a music video (--audio into a .mp4 or .webm); the reactions are set by --react and --smooth');
+      await musicVideo(o, { model: source.model, protocol: protocol ?? source.protocol, label, audio, track: source.latent.track, width, height, scale, filter, fps, seed, threads, frames: stepsGiven ? steps : undefined });
+      return;
+    }
+    if (o.react !== undefined || o.smooth !== undefined) throw new UserError('--react and --smooth shape a music video: give --audio song.wav and a .mp4 or .webm --out');
 
     const bar = progressBar('render', o);
     try {
       const { render } = await import('../core/render.js');
       const summary = await render(source, {
-        width, height, steps, every, scale, fps, seed, perturb, init, protocol, threads, ...(video ? { filter } : {}), ...sound,
+        width, height, steps, every, scale, fps, seed, perturb, init, protocol, threads, ...(video ? { filter } : {}),
         out: o.out,
         onProgress: bar.onProgress,
         signal: interruptSignal(),
@@ -136,5 +146,46 @@ async function runRender(o: RenderOpts, stepsGiven = true): Promise<void> {
     }
   } finally {
     resolver.dispose();
+  }
+}
+
+interface MusicVideoArgs {
+  model: import('../core/render.js').LatentModel;
+  protocol?: 'frame' | 'free';
+  label: string;
+  audio: { file: string; samples: Float32Array; sampleRate: number; seconds: number };
+  track: import('../core/latent.js').TrackPoint[];
+  width: number;
+  height: number;
+  scale: number;
+  filter?: 'smooth' | 'nearest';
+  fps: number;
+  seed: number | string;
+  threads?: number;
+  /** --steps given: the first this many frames. */
+  frames?: number;
+}
+
+/** nca render --audio song.wav --out song.mp4: the reactive frames with the song's sound. */
+async function musicVideo(o: RenderOpts, a: MusicVideoArgs): Promise<void> {
+  const { parseReact, parseSmooth } = await import('../core/react/index.js');
+  const react = o.react === undefined ? undefined : parseReact(o.react);
+  const smooth = o.smooth === undefined ? undefined : parseSmooth(o.smooth);
+  const bar = progressBar('music video', o);
+  try {
+    const { writeMusicVideo } = await import('../core/video/music-video.js');
+    const r = await writeMusicVideo(a.model, {
+      audioFile: a.audio.file, samples: a.audio.samples, sampleRate: a.audio.sampleRate, track: a.track,
+      width: a.width, height: a.height, scale: a.scale, filter: a.filter, fps: a.fps, react, smooth, seed: a.seed, protocol: a.protocol, threads: a.threads,
+      frames: a.frames, out: o.out, onProgress: bar.onProgress, signal: interruptSignal(),
+    });
+    bar.stop();
+    const v = r.video;
+    await report(o, { source: a.label, ...r }, [
+      `wrote ${r.out} (${r.frames} frames, ${v.width}x${v.height}, ${v.fps} fps, ${r.duration.toFixed(2)} s with sound) from ${a.label}`,
+      `${r.steps} NCA steps in ${r.seconds.simulate.toFixed(2)} s; ${r.seconds.total.toFixed(2)} s in all (${(r.seconds.total / r.duration).toFixed(2)}x the song's duration)`,
+    ]);
+  } finally {
+    bar.stop();
   }
 }

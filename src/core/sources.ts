@@ -63,8 +63,8 @@ export interface ResolvedSource {
   source: RenderSource;
   /** For messages: "z.json", "random latent (seed 3)", "song.wav (31.2 s, 375 latents)". */
   label: string;
-  /** An audio track's length in seconds and its decoder's warnings. */
-  audio?: { file: string; seconds: number; warnings: string[] };
+  /** An audio track's file, its mono samples (readWav's, at `sampleRate`), length in seconds and its decoder's warnings. */
+  audio?: { file: string; samples: Float32Array; sampleRate: number; seconds: number; warnings: string[] };
 }
 
 export interface SourceResolverOptions {
@@ -134,7 +134,7 @@ export class SourceResolver {
         const seconds = decoded.samples.length / decoded.sampleRate;
         const track: TrackPoint[] = await encodeTrack(model, decoded.samples, { fps: spec.fps, sampleRate: decoded.sampleRate, threads: this.opts.threads });
         const r = await this.withModel({ track, provenance: { command: 'render --audio', source: spec.file, fps: spec.fps } }, `${spec.file} (${seconds.toFixed(1)} s, ${track.length} latents)`);
-        return { ...r, audio: { file: spec.file, seconds, warnings: decoded.warnings } };
+        return { ...r, audio: { file: spec.file, samples: decoded.samples, sampleRate: decoded.sampleRate, seconds, warnings: decoded.warnings } };
       }
     }
   }

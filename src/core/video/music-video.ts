@@ -1,0 +1,79 @@
+/**
+ * A music video (docs/video.md, docs/music-video.md): the audio-reactive frames of a song
+ * (src/core/react: `renderReactive`, one frame per 1/fps s, ceil(duration x fps) frames) written by
+ * the video writer with the song itself muxed in, cut to the song's duration.
+ */
+import { invalidParameterError, optionalFunction, optionalSignal, requirePath } from '../errors.js';
+import type { LatentModel } from '../render.js';
+import type { ReactStrengths } from '../react/index.js';
+import type { TrackPoint } from '../latent.js';
+import type { Protocol } from '../nca/params.js';
+import type { ScaleFilter, VideoSummary } from './writer.js';
+
+export interface MusicVideoOptions {
+  /** The song as ffmpeg reads it (its own channels and rate go into the video). */
+  audioFile: string;
+  /** The same song decoded to mono (readWav) for the reactions, and its rate. */
+  samples: Float32Array;
+  sampleRate: number;
+  /** The song's latent track (encodeTrack). */
+  track: TrackPoint[];
+  /** Grid in cells; the video is width x scale by height x scale pixels (odd sides padded by one). */
+  width: number;
+  height: number;
+  scale?: number;
+  filter?: ScaleFilter;
+  fps: number;
+  react?: ReactStrengths;
+  smooth?: number;
+  seed?: number | string;
+  protocol?: Protocol;
+  threads?: number;
+  /** Frames to render (default: the whole song); fewer makes a video of the song's start. */
+  frames?: number;
+  /** `.mp4` or `.webm`. */
+  out: string;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface MusicVideoSummary {
+  out: string;
+  video: VideoSummary;
+  frames: number;
+  steps: number;
+  /** Seconds of audio in the video. */
+  duration: number;
+  seconds: { analysis: number; simulate: number; total: number };
+}
+
+/** Renders the reactive frames of a song into a video file with the song's sound. */
+export async function writeMusicVideo(model: LatentModel, opts: MusicVideoOptions): Promise<MusicVideoSummary> {
+  const t0 = performance.now();
+  if (typeof opts !== 'object' || opts === null) throw invalidParameterError('options', 'an object { audioFile, samples, sampleRate, track, width, height, fps, out, ... }', opts);
+  const audioFile = requirePath('audioFile', opts.audioFile);
+  if (!(opts.samples instanceof Float32Array) || opts.samples.length === 0) throw invalidParameterError('samples', 'the song\'s mono samples (a non-empty Float32Array)', opts.samples);
+  const onProgress = optionalFunction('onProgress', opts.onProgress);
+  const signal = optionalSignal('signal', opts.signal);
+  const { renderReactive } = await import('../react/index.js');
+  const { openVideoWriter } = await import('./writer.js');
+  const songSeconds = opts.samples.length / opts.sampleRate;
+  const duration = opts.frames === undefined ? songSeconds : Math.min(songSeconds, opts.frames / opts.fps);
+  const writer = await openVideoWriter({
+    out: opts.out, width: opts.width, height: opts.height, scale: opts.scale, filter: opts.filter, fps: opts.fps,
+    audio: { kind: 'file', path: audioFile }, duration, signal,
+  });
+  try {
+    const r = await renderReactive(model, {
+      samples: opts.samples, sampleRate: opts.sampleRate, track: opts.track, width: opts.width, height: opts.height, fps: opts.fps,
+      react: opts.react, smooth: opts.smooth, seed: opts.seed, protocol: opts.protocol, threads: opts.threads, frames: opts.frames,
+      onFrame: (rgba) => writer.addFrame(rgba),
+      onProgress, signal,
+    });
+    const video = await writer.finish();
+    return { out: video.out, video, frames: r.frames, steps: r.steps, duration, seconds: { analysis: r.seconds.analysis, simulate: r.seconds.simulate, total: (performance.now() - t0) / 1000 } };
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  }
+}
