@@ -45,20 +45,35 @@ async function rasterise(svg: Uint8Array, side: number): Promise<RgbaImage> {
   return { width: info.width, height: info.height, data: new Uint8Array(data) };
 }
 
-/** An RGBA image centred on a grid `padding` cells larger on every side, premultiplied, as planes. */
+/**
+ * An RGBA image on a grid at least `padding` cells larger on every side, premultiplied, as planes.
+ * The image is placed so that the grid's centre cell (where the seed cell starts) falls on the opaque
+ * pixel nearest the image's centre: a shape with empty space at its centre (Twemoji's lizard) would
+ * otherwise start from a cell the loss wants dead. The grid grows by twice that offset.
+ */
 export function imageToTarget(img: RgbaImage, padding: number, source: string): GrowTarget {
-  const width = img.width + 2 * padding, height = img.height + 2 * padding;
+  const cx = Math.floor(img.width / 2), cy = Math.floor(img.height / 2);
+  let ox = cx, oy = cy, best = Infinity;
+  for (let y = 0; y < img.height; y++)
+    for (let x = 0; x < img.width; x++) {
+      const d = (x - cx) ** 2 + (y - cy) ** 2;
+      if (img.data[(y * img.width + x) * 4 + 3]! >= 128 && d < best) [best, ox, oy] = [d, x, y];
+    }
+  const dx = ox - cx, dy = oy - cy;
+  const width = img.width + 2 * padding + 2 * Math.abs(dx), height = img.height + 2 * padding + 2 * Math.abs(dy);
+  const left = Math.floor(width / 2) - ox, top = Math.floor(height / 2) - oy;
   const plane = width * height;
   const rgba = new Float32Array(4 * plane);
   for (let y = 0; y < img.height; y++)
     for (let x = 0; x < img.width; x++) {
       const i = (y * img.width + x) * 4;
       const a = img.data[i + 3]! / 255;
-      const j = (y + padding) * width + x + padding;
+      const j = (y + top) * width + x + left;
       for (let c = 0; c < 3; c++) rgba[c * plane + j] = (img.data[i + c]! / 255) * a;
       rgba[3 * plane + j] = a;
     }
-  return { width, height, rgba, source };
+  const shift = dx || dy ? `, shifted ${-dx},${-dy} so the seed cell is on it` : '';
+  return { width, height, rgba, source: source + shift };
 }
 
 export async function emojiTarget(emoji: string, size = 40, padding = 16): Promise<GrowTarget> {

@@ -62,8 +62,19 @@ export interface IterationLog {
   rest: number;
 }
 
+/**
+ * What the pool is trained towards: the loss of final states (batch of `batch`, gradient written into
+ * `grad`) and how a pool sample is (re)seeded. Default: the target's MSE (loss.ts) and one live cell.
+ */
+export interface Objective {
+  loss(final: Float32Array, batch: number, grad: Float32Array): { loss: number; perSample: Float64Array };
+  seed(pool: Float32Array, index: number): void;
+}
+
 export interface GrowTrainOptions {
-  target: GrowTarget;
+  /** The target (its size is the grid's; its RGBA the default objective). */
+  target: Pick<GrowTarget, 'width' | 'height'> & Partial<GrowTarget>;
+  objective?: Objective;
   settings?: Partial<GrowTrainSettings>;
   seed?: number | string;
   threads?: number;
@@ -110,11 +121,16 @@ export async function trainGrow(opts: GrowTrainOptions): Promise<GrowTrainResult
   const slots: AdamSlot[] = WEIGHT_NAMES.map((k) => ({ value: weights[k], grad: new Float32Array(weights[k].length), m: new Float32Array(weights[k].length), v: new Float32Array(weights[k].length) }));
 
   const pool = new Float32Array(poolSize * sampleSize);
-  for (let i = 0; i < poolSize; i++) writeSeed(pool, i, W, H);
+  const reseed = (i: number) => (opts.objective ? opts.objective.seed(pool, i) : writeSeed(pool, i, W, H));
+  for (let i = 0; i < poolSize; i++) reseed(i);
   const state = new Float32Array(B * sampleSize);
   const gradFinal = new Float32Array(B * sampleSize);
   const masks = Array.from({ length: settings.maxSteps }, () => new Float32Array(B * W * H));
   const shape = { batch: B, height: H, width: W };
+  const objective: Objective = opts.objective ?? {
+    loss: (final, batch, grad) => lossAndGrad(final, target.rgba!, batch, grad),
+    seed: (p, i) => writeSeed(p, i, W, H),
+  };
   const rollout = await GrowRollout.create({ threads: opts.threads ?? 2 });
   const log: IterationLog[] = [];
   const t0 = performance.now();
@@ -126,7 +142,7 @@ export async function trainGrow(opts: GrowTrainOptions): Promise<GrowTrainResult
       const idx = Array.from({ length: B }, () => poolRng.int(poolSize));
       idx.forEach((p, b) => state.set(pool.subarray(p * sampleSize, (p + 1) * sampleSize), b * sampleSize));
       if (settings.damagePerBatch > 0) {
-        const pre = perSampleLoss(state, target.rgba, B);
+        const pre = opts.objective ? opts.objective.loss(state, B, gradFinal).perSample : perSampleLoss(state, target.rgba!, B);
         const best = Array.from(pre.keys()).sort((a, b) => pre[a]! - pre[b]!).slice(0, settings.damagePerBatch);
         for (const b of best) applyCut(state, b, W, H, trainingCut(damageRng, W, H));
       }
@@ -135,7 +151,7 @@ export async function trainGrow(opts: GrowTrainOptions): Promise<GrowTrainResult
       const tF = performance.now();
       const states = await rollout.forward(state, stepMasks, weights, shape);
       const final = states[steps]!;
-      const { loss, perSample } = lossAndGrad(final, target.rgba, B, gradFinal);
+      const { loss, perSample } = objective.loss(final, B, gradFinal);
       const tB = performance.now();
       const { grads } = await rollout.backward(gradFinal, weights);
       const tA = performance.now();
@@ -146,7 +162,7 @@ export async function trainGrow(opts: GrowTrainOptions): Promise<GrowTrainResult
       idx.forEach((p, b) => pool.set(final.subarray(b * sampleSize, (b + 1) * sampleSize), p * sampleSize));
       let worst = 0;
       for (let b = 1; b < B; b++) if (perSample[b]! > perSample[worst]!) worst = b;
-      writeSeed(pool, idx[worst]!, W, H);
+      reseed(idx[worst]!);
       const tEnd = performance.now();
       const entry: IterationLog = { iteration: it, loss, steps, lr, gradNorm, forward: (tB - tF) / 1000, backward: (tA - tB) / 1000, rest: (tEnd - tStart - (tA - tF)) / 1000 };
       log.push(entry);
