@@ -1,0 +1,95 @@
+/**
+ * nca render to video, end to end (bin/nca.js): a music video with the song's sound, a WebM of a
+ * parameters file, and the failures that must leave no file: a bad NCA_FFMPEG, a --model that is not
+ * a model, Ctrl-C mid-encode.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeWav16 } from '../src/core/audio/wav-write.js';
+import { probeVideo } from '../src/core/video/probe.js';
+import { BIN, expectUserError, ncaAll } from './reliability-cli.js';
+
+let dir: string;
+let song: string;
+const SR = 22050;
+const SECONDS = 1.6;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'nca-video-cli-'));
+  // a tone with a click every 0.4 s
+  const s = Float32Array.from({ length: Math.round(SECONDS * SR) }, (_, i) => 0.2 * Math.sin((2 * Math.PI * 330 * i) / SR) + (i % (0.4 * SR) < 200 ? 0.7 : 0));
+  song = join(dir, 'song.wav');
+  writeFileSync(song, encodeWav16(s, SR));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const leftovers = () => readdirSync(dir).filter((f) => f.startsWith('.nca-tmp'));
+
+describe('nca render to video', () => {
+  it('a music video and a WebM are written with the right streams; bad ffmpeg, a bad model and refused options leave no file', async () => {
+    const mp4 = join(dir, 'song.mp4'), webm = join(dir, 'p.webm'), p = join(dir, 'p.json');
+    const [random] = await ncaAll([['random', '--params', '--seed', '2', '--out', p]]);
+    expect(random!.status).toBe(0);
+    const runs = await ncaAll([
+      ['render', '--audio', song, '--size', '48x27', '--scale', '2', '--fps', '25', '--out', mp4, '--quiet'],
+      ['render', '--params', p, '--size', '33x17', '--steps', '20', '--scale', '2', '--filter', 'nearest', '--out', webm, '--quiet'],
+      ['render', '--random', '--model', join(dir, 'typo'), '--steps', '2', '--out', join(dir, 'typo.mp4')],
+      ['render', '--params', p, '--steps', '2', '--filter', 'smooth', '--out', join(dir, 'f.gif')],
+      ['render', '--params', p, '--steps', '2', '--out', join(dir, 'x.avi')],
+    ], { parallel: 2, timeout: 120_000 });
+    expect(runs[0]!.status, runs[0]!.stderr).toBe(0);
+    expect(runs[1]!.status, runs[1]!.stderr).toBe(0);
+    expectUserError(runs[2]!, /no model folder at .*typo: no such file or folder/);
+    expectUserError(runs[3]!, /--filter chooses how a video is upscaled/);
+    expectUserError(runs[4]!, /must be a \.gif file, a \.png file, a \.mp4 file, a \.webm file or a folder/);
+
+    const m = await probeVideo(mp4);
+    const mv = m.streams.find((s) => s.type === 'video')!, ma = m.streams.find((s) => s.type === 'audio')!;
+    expect(mv).toMatchObject({ codec: 'h264', width: 96, height: 54, fps: 25, frames: Math.ceil(SECONDS * 25) });
+    expect(ma).toMatchObject({ codec: 'aac', sampleRate: SR });
+    expect(Math.abs(mv.duration - SECONDS)).toBeLessThan(1 / 25);
+    expect(Math.abs(ma.duration - SECONDS)).toBeLessThan(1 / 25);
+
+    const w = await probeVideo(webm);
+    expect(w.streams.map((s) => s.type)).toEqual(['video']);
+    expect(w.streams[0]).toMatchObject({ codec: 'vp9', width: 66, height: 34, fps: 30, frames: 21 });
+
+    // no ffmpeg: one line, exit 2, no file; before the model is loaded
+    const env = { ...process.env, FORCE_COLOR: '0' };
+    const bad = await Promise.all([join(dir, 'missing-ffmpeg'), '/bin/true'].map((ff) => new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const c = spawn(process.execPath, [BIN, 'render', '--params', p, '--steps', '2', '--out', join(dir, 'noff.mp4')], { env: { ...env, NCA_FFMPEG: ff } });
+      let stderr = '';
+      c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      c.on('close', (status) => resolve({ status, stderr }));
+    })));
+    expect(bad[0]!.status).toBe(2);
+    expect(bad[0]!.stderr).toMatch(/^nca: NCA_FFMPEG=.*missing-ffmpeg does not exist; point it at an ffmpeg binary or unset it\n$/);
+    expect(bad[1]!.status).toBe(2);
+    expect(bad[1]!.stderr).toMatch(/^nca: NCA_FFMPEG=\/bin\/true does not run as ffmpeg/);
+    for (const f of ['typo.mp4', 'f.gif', 'x.avi', 'noff.mp4']) expect(existsSync(join(dir, f)), f).toBe(false);
+    expect(leftovers()).toEqual([]);
+  }, 240_000);
+
+  it('Ctrl-C mid-encode: exit 130, ffmpeg stopped, no file and no temporary file', async () => {
+    const out = join(dir, 'int.mp4');
+    const child = spawn(process.execPath, [BIN, 'render', '--random', '--steps', '1000000', '--size', '64', '--out', out]);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    // wait until ffmpeg is writing (its temporary file exists), then interrupt
+    for (let i = 0; i < 600 && leftovers().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(leftovers().length).toBe(1);
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/interrupted/);
+    expect(existsSync(out)).toBe(false);
+    expect(leftovers()).toEqual([]);
+    // an ffmpeg left running would finish its file (faststart reopens it by name): none appears later
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(readdirSync(dir).filter((f) => f.includes('int.mp4'))).toEqual([]);
+  }, 120_000);
+});

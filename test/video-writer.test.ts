@@ -1,0 +1,100 @@
+/**
+ * The video writer and probe (src/core/video/): streams, frame rate and duration of an MP4 and a
+ * WebM with sound, odd sizes padded, atomic output (an abort or an unwritable path leaves no file),
+ * ffmpeg lookup errors.
+ */
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UserError } from '../src/core/errors.js';
+import { findFfmpeg } from '../src/core/video/ffmpeg.js';
+import { probeVideo } from '../src/core/video/probe.js';
+import { openVideoWriter, summariseStderr, videoSize } from '../src/core/video/writer.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'nca-video-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A moving gradient, frame k of W x H RGBA. */
+function frame(W: number, H: number, k: number): Uint8Array {
+  const f = new Uint8Array(W * H * 4);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+    const i = (y * W + x) * 4;
+    f[i] = (x * 8 + k * 4) & 255;
+    f[i + 1] = (y * 8) & 255;
+    f[i + 2] = (k * 16) & 255;
+    f[i + 3] = 255;
+  }
+  return f;
+}
+
+const SR = 22050;
+/** 1.5 s of a 440 Hz tone. */
+const tone = Float32Array.from({ length: Math.round(1.5 * SR) }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / SR));
+
+describe('video files with sound', () => {
+  for (const [ext, vcodec, acodec, rate] of [['mp4', 'h264', 'aac', SR], ['webm', 'vp9', 'opus', 48000]] as const) {
+    it(`${ext}: ${vcodec} + ${acodec}, 24 fps, the audio's duration, an odd size padded to even, scaled x3`, async () => {
+      const out = join(dir, `a.${ext}`);
+      const W = 21, H = 13, fps = 24;
+      const seconds = tone.length / SR;
+      const w = await openVideoWriter({ out, width: W, height: H, scale: 3, filter: 'nearest', fps, audio: { kind: 'samples', samples: tone, sampleRate: SR }, duration: seconds });
+      expect(videoSize(W, H, 3)).toEqual({ width: 64, height: 40, padded: true });
+      const n = Math.ceil(seconds * fps);
+      for (let k = 0; k <= n; k++) await w.addFrame(frame(W, H, k)); // one frame more than needed: cut by the duration
+      const s = await w.finish();
+      expect(s).toMatchObject({ format: ext, width: 64, height: 40, padded: true, fps, audio: true });
+      const p = await probeVideo(out);
+      const v = p.streams.find((x) => x.type === 'video')!;
+      const a = p.streams.find((x) => x.type === 'audio')!;
+      expect(v).toMatchObject({ codec: vcodec, width: 64, height: 40, pixelFormat: 'yuv420p', fps });
+      expect(a).toMatchObject({ codec: acodec, sampleRate: rate });
+      expect(v.frames).toBe(n);
+      // durations within one frame of the audio's (A/V offset under a frame: both streams start at 0)
+      expect(Math.abs(v.duration - seconds)).toBeLessThan(1 / fps);
+      expect(Math.abs(a.duration - seconds)).toBeLessThan(1 / fps);
+      expect(Math.abs(p.start)).toBeLessThan(1 / fps);
+      expect(readdirSync(dir).filter((f) => f.startsWith('.nca-tmp'))).toEqual([]);
+    });
+  }
+
+  it('an abort mid-encode kills ffmpeg and leaves no file', async () => {
+    const out = join(dir, 'aborted.mp4');
+    const ac = new AbortController();
+    const w = await openVideoWriter({ out, width: 32, height: 32, fps: 30, signal: ac.signal });
+    for (let k = 0; k < 10; k++) await w.addFrame(frame(32, 32, k));
+    expect(readdirSync(dir).some((f) => f.startsWith('.nca-tmp') && f.endsWith('aborted.mp4'))).toBe(true);
+    ac.abort();
+    await expect(w.addFrame(frame(32, 32, 10))).rejects.toThrow();
+    await w.abort();
+    expect(readdirSync(dir).filter((f) => f.includes('aborted'))).toEqual([]);
+  });
+
+  it('an output that cannot be written is a UserError naming it, before any frame', async () => {
+    writeFileSync(join(dir, 'plain'), 'x');
+    await expect(openVideoWriter({ out: join(dir, 'plain', 'x.mp4'), width: 8, height: 8, fps: 30 })).rejects.toThrow(UserError);
+    await expect(openVideoWriter({ out: '/proc/nca-video-test.mp4', width: 8, height: 8, fps: 30 })).rejects.toThrow(/cannot write \/proc\/nca-video-test\.mp4/);
+    await expect(openVideoWriter({ out: join(dir, 'x.avi'), width: 8, height: 8, fps: 30 })).rejects.toThrow(/\.mp4.*\.webm/);
+  });
+
+  it('a bad NCA_FFMPEG is one clear error, never a fallback', async () => {
+    const saved = process.env.NCA_FFMPEG;
+    try {
+      process.env.NCA_FFMPEG = join(dir, 'no-such-ffmpeg');
+      await expect(findFfmpeg()).rejects.toThrow(/NCA_FFMPEG=.*no-such-ffmpeg does not exist; point it at an ffmpeg binary or unset it/);
+      process.env.NCA_FFMPEG = '/bin/true';
+      await expect(findFfmpeg()).rejects.toThrow(/does not run as ffmpeg/);
+    } finally {
+      if (saved === undefined) delete process.env.NCA_FFMPEG;
+      else process.env.NCA_FFMPEG = saved;
+    }
+    expect((await findFfmpeg()).version).toMatch(/^ffmpeg version/);
+  });
+
+  it('summarises ffmpeg\'s stderr to its last messages', () => {
+    expect(summariseStderr('frame=  10 fps=0.0\n[libx264 @ 0x1] broken\nConversion failed!\n')).toBe('[libx264 @ 0x1] broken; Conversion failed!');
+  });
+});
