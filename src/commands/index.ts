@@ -16,8 +16,10 @@ import { registerGolCheck } from './gol-check.js';
 import { registerTrainGol } from './train-gol.js';
 import { registerGallery } from './gallery.js';
 import { registerSheet } from './sheet.js';
+import { registerReconstruct } from './reconstruct.js';
 import { registerPlay } from './play.js';
 import { registerGrow } from './grow.js';
+import { registerTexture } from './texture.js';
 
 /** Every subcommand's register function, in the order `nca --help` lists them. */
 export const commands: Array<(program: Command) => void> = [
@@ -39,5 +41,7 @@ export const commands: Array<(program: Command) => void> = [
   registerGolCheck,
   registerTrainGol,
   registerGrow,
+  registerTexture,
+  registerReconstruct,
   registerBench,
 ];

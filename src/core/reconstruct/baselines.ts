@@ -1,0 +1,122 @@
+/**
+ * The statistical baselines the scotopic NCA is compared with (seed 004's "next steps"), computed
+ * from the same observation masks. Frames are [P][H][W] planar, values 0..1; the estimate of frame t
+ * uses the pixels that arrived at frames 0..t.
+ *
+ * - hold: each pixel shows the last value observed there; a pixel never observed shows the mean of
+ *   every value observed so far (per channel; 0.5 before any).
+ * - prior (hold with a Gaussian prior): each pixel is the average of the last observed values around
+ *   it, weighted by a Gaussian of the distance (width sigma) times the observation's freshness
+ *   decay^age (age in frames since it arrived; decay = 1 is the plain Gaussian prior):
+ *     est(p) = sum_q G(p - q) a(q) v(q) / sum_q G(p - q) a(q)
+ *   falling back to the mean of hold where no observation is within reach (denominator < 1e-6).
+ *   G is separable, truncated at 3 sigma; sigma and decay are chosen on training videos only.
+ */
+
+export interface PriorSettings {
+  /** Gaussian width in cells (> 0). */
+  sigma: number;
+  /** Weight kept per frame of age (0..1]. */
+  decay: number;
+}
+
+/** Memory of the observations so far: last value, its age, and the running mean. */
+class ObservationMemory {
+  readonly last: Float32Array;
+  /** Frames since the last observation at each cell; Infinity = never. */
+  readonly age: Float64Array;
+  private readonly sum: Float64Array;
+  private seen = 0;
+
+  constructor(readonly P: number, readonly plane: number) {
+    this.last = new Float32Array(P * plane);
+    this.age = new Float64Array(plane).fill(Infinity);
+    this.sum = new Float64Array(P);
+  }
+
+  add(frame: Float32Array, mask: Uint8Array): void {
+    const { P, plane } = this;
+    for (let i = 0; i < plane; i++) {
+      this.age[i]! += 1;
+      if (!mask[i]) continue;
+      this.age[i] = 0;
+      for (let c = 0; c < P; c++) {
+        const v = frame[c * plane + i]!;
+        this.last[c * plane + i] = v;
+        this.sum[c]! += v;
+      }
+      this.seen++;
+    }
+  }
+
+  mean(c: number): number {
+    return this.seen > 0 ? this.sum[c]! / this.seen : 0.5;
+  }
+}
+
+/** Hold the last observed pixel: one estimate per frame, [P][H][W]. */
+export function holdBaseline(frames: readonly Float32Array[], masks: readonly Uint8Array[], P: number): Float32Array[] {
+  const plane = masks[0]?.length ?? 0;
+  const mem = new ObservationMemory(P, plane);
+  return frames.map((frame, t) => {
+    mem.add(frame, masks[t]!);
+    const out = new Float32Array(P * plane);
+    for (let c = 0; c < P; c++) {
+      const mean = mem.mean(c);
+      for (let i = 0; i < plane; i++) out[c * plane + i] = mem.age[i] === Infinity ? mean : mem.last[c * plane + i]!;
+    }
+    return out;
+  });
+}
+
+/** The 1-D Gaussian taps exp(-d^2 / (2 sigma^2)), d = -r..r with r = ceil(3 sigma). */
+export function gaussianTaps(sigma: number): Float64Array {
+  const r = Math.max(1, Math.ceil(3 * sigma));
+  const taps = new Float64Array(2 * r + 1);
+  for (let d = -r; d <= r; d++) taps[d + r] = Math.exp(-(d * d) / (2 * sigma * sigma));
+  return taps;
+}
+
+/** Separable blur of `src` [H][W] with `taps` (zero outside), into `out`; `tmp` is scratch of the same size. */
+function blur(src: Float64Array, width: number, height: number, taps: Float64Array, tmp: Float64Array, out: Float64Array): void {
+  const r = (taps.length - 1) / 2;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let s = 0;
+      for (let d = Math.max(-r, -x); d <= Math.min(r, width - 1 - x); d++) s += taps[d + r]! * src[y * width + x + d]!;
+      tmp[y * width + x] = s;
+    }
+  }
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let s = 0;
+      for (let d = Math.max(-r, -y); d <= Math.min(r, height - 1 - y); d++) s += taps[d + r]! * tmp[(y + d) * width + x]!;
+      out[y * width + x] = s;
+    }
+  }
+}
+
+/** Hold with a Gaussian prior (see the module comment): one estimate per frame, [P][H][W]. */
+export function priorBaseline(frames: readonly Float32Array[], masks: readonly Uint8Array[], P: number, width: number, height: number, settings: PriorSettings): Float32Array[] {
+  const plane = width * height;
+  const taps = gaussianTaps(settings.sigma);
+  const mem = new ObservationMemory(P, plane);
+  const weight = new Float64Array(plane), num = new Float64Array(plane), tmp = new Float64Array(plane);
+  const den = new Float64Array(plane), blurred = new Float64Array(plane);
+  return frames.map((frame, t) => {
+    mem.add(frame, masks[t]!);
+    for (let i = 0; i < plane; i++) weight[i] = mem.age[i] === Infinity ? 0 : settings.decay ** mem.age[i]!;
+    blur(weight, width, height, taps, tmp, den);
+    const out = new Float32Array(P * plane);
+    for (let c = 0; c < P; c++) {
+      for (let i = 0; i < plane; i++) num[i] = weight[i]! * mem.last[c * plane + i]!;
+      blur(num, width, height, taps, tmp, blurred);
+      const mean = mem.mean(c);
+      for (let i = 0; i < plane; i++) out[c * plane + i] = den[i]! > 1e-6 ? blurred[i]! / den[i]! : mean;
+    }
+    return out;
+  });
+}
+
+/** The widths and decays tried when choosing the prior's settings on training videos. */
+export const PRIOR_GRID: { sigmas: number[]; decays: number[] } = { sigmas: [0.75, 1, 1.5, 2, 3, 4, 6], decays: [1, 0.95, 0.9, 0.8, 0.6] };

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../src/core/rng.js';
+import { holdBaseline, priorBaseline } from '../src/core/reconstruct/baselines.js';
+import { psnr, ssim } from '../src/core/reconstruct/quality.js';
+import {
+  ScotopicRunner, channelLayout, initParams, observationMasks, observe, paramsFromJson, paramsToJson, runScotopic, trainScotopic,
+  type ParamGrads, type ScotopicConfig,
+} from '../src/core/reconstruct/scotopic.js';
+import type { Video } from '../src/core/reconstruct/video.js';
+
+const tiny: ScotopicConfig = { colour: 'grey', hidden: 2, features: 5, stepsPerFrame: 1, freshDecay: 0.9 };
+
+describe('scotopic NCA step on onnxruntime', () => {
+  it('the backward graph equals central differences of sum(R * step(s)) for every weight and the state', async () => {
+    const rng = new Rng(3);
+    const params = initParams(tiny, rng);
+    rng.fillUniform(params.w2, -0.3, 0.3);
+    rng.fillUniform(params.b1, -0.1, 0.1);
+    rng.fillUniform(params.b2, -0.1, 0.1);
+    const { C } = channelLayout(tiny);
+    const B = 2, W = 5, H = 4;
+    const runner = await ScotopicRunner.create(tiny, { batch: B, width: W, height: H }, { backward: true, threads: 1 });
+    try {
+      const state = rng.fillUniform(new Float32Array(B * C * W * H), -1, 1);
+      const R = rng.fillUniform(new Float32Array(B * C * W * H), -1, 1);
+      const loss = async (): Promise<number> => {
+        const { next } = await runner.step(state, params);
+        let s = 0;
+        for (let i = 0; i < next.length; i++) s += R[i]! * next[i]!;
+        return s;
+      };
+      const { hidden } = await runner.step(state, params);
+      const grads: ParamGrads = { w1: new Float32Array(params.w1.length), b1: new Float32Array(params.b1.length), w2: new Float32Array(params.w2.length), b2: new Float32Array(params.b2.length) };
+      const gState = await runner.backward(state, hidden, R, params, grads);
+      const eps = 1e-3;
+      const check = async (arr: Float32Array, g: Float32Array, indices: number[]) => {
+        for (const i of indices) {
+          const v = arr[i]!;
+          arr[i] = v + eps;
+          const up = await loss();
+          arr[i] = v - eps;
+          const down = await loss();
+          arr[i] = v;
+          expect(g[i]!).toBeCloseTo((up - down) / (2 * eps), 3);
+        }
+      };
+      const some = (n: number) => Array.from({ length: 12 }, () => rng.int(n));
+      await check(params.w1, grads.w1, some(params.w1.length));
+      await check(params.b1, grads.b1, some(params.b1.length));
+      await check(params.w2, grads.w2, some(params.w2.length));
+      await check(params.b2, grads.b2, some(params.b2.length));
+      await check(state, gState, some(state.length));
+      // the gradient is not trivially zero
+      expect(Math.max(...Array.from(grads.w1, Math.abs))).toBeGreaterThan(1e-3);
+    } finally {
+      await runner.dispose();
+    }
+  });
+});
+
+describe('observations', () => {
+  it('observe writes the register and freshness of the kept pixels and decays the rest', () => {
+    const { C, register, fresh } = channelLayout(tiny);
+    const plane = 3;
+    const state = new Float32Array(2 * C * plane);
+    state[(1 * C + fresh) * plane + 1] = 0.5;
+    observe(state, 1, Float32Array.of(0.2, 0.7, 0.9), Uint8Array.of(1, 0, 0), tiny);
+    expect(state[(C + register) * plane + 0]).toBeCloseTo(0.2);
+    expect(state[(C + register) * plane + 1]).toBe(0);
+    expect(state[(C + fresh) * plane + 0]).toBe(1);
+    expect(state[(C + fresh) * plane + 1]).toBeCloseTo(0.45);
+    expect(state.subarray(0, C * plane).every((v) => v === 0)).toBe(true); // grid 0 untouched
+  });
+  it('masks keep about the asked fraction and are the same for a seed', () => {
+    const a = observationMasks(10, 1000, 0.1, new Rng(1));
+    const b = observationMasks(10, 1000, 0.1, new Rng(1));
+    const kept = a.reduce((s, m) => s + m.reduce((x, y) => x + y, 0), 0);
+    expect(kept).toBeGreaterThan(850);
+    expect(kept).toBeLessThan(1150);
+    expect(a).toEqual(b);
+  });
+});
+
+describe('baselines (hand-checked)', () => {
+  // 1 channel, 3 x 1 pixels, 3 frames
+  const frames = [Float32Array.of(0.1, 0.2, 0.3), Float32Array.of(0.4, 0.5, 0.6), Float32Array.of(0.7, 0.8, 0.9)];
+  const masks = [Uint8Array.of(1, 0, 0), Uint8Array.of(0, 0, 0), Uint8Array.of(0, 0, 1)];
+  it('hold: the last observed value, the running mean where never observed', () => {
+    const est = holdBaseline(frames, masks, 1);
+    expect(Array.from(est[0]!)).toEqual([0.1, 0.1, 0.1].map(Math.fround));
+    expect(Array.from(est[1]!)).toEqual([0.1, 0.1, 0.1].map(Math.fround));
+    // frame 2: pixel 0 holds 0.1, pixel 2 sees 0.9, pixel 1 the mean (0.1 + 0.9) / 2
+    expect(est[2]![0]).toBeCloseTo(0.1, 6);
+    expect(est[2]![1]).toBeCloseTo(0.5, 6);
+    expect(est[2]![2]).toBeCloseTo(0.9, 6);
+  });
+  it('prior: Gaussian- and age-weighted average of the held values', () => {
+    const sigma = 1, decay = 0.5;
+    const est = priorBaseline(frames, masks, 1, 3, 1, { sigma, decay });
+    const G = (d: number) => Math.exp(-(d * d) / 2);
+    // frame 2: pixel 0 observed 2 frames ago (weight 0.25) value 0.1; pixel 2 just now (weight 1) value 0.9
+    const at = (p: number) => (G(p) * 0.25 * 0.1 + G(2 - p) * 0.9) / (G(p) * 0.25 + G(2 - p));
+    expect(est[2]![0]).toBeCloseTo(at(0), 6);
+    expect(est[2]![1]).toBeCloseTo(at(1), 6);
+    expect(est[2]![2]).toBeCloseTo(at(2), 6);
+    // frame 0: only pixel 0 observed: everything reachable shows 0.1
+    expect(Array.from(est[0]!).every((v) => Math.abs(v - 0.1) < 1e-6)).toBe(true);
+  });
+});
+
+describe('quality', () => {
+  it('PSNR of a constant error e is -20 log10(e); SSIM is 1 for identical frames and lower for noise', () => {
+    const a = new Float32Array(256).fill(0.5);
+    const b = new Float32Array(256).fill(0.6);
+    expect(psnr(b, a)).toBeCloseTo(20, 4);
+    const img = new Rng(2).fillUniform(new Float32Array(16 * 16));
+    expect(ssim(img, img, 16, 16)).toBeCloseTo(1, 6);
+    const noisy = img.map((v, i) => v + (i % 2 ? 0.2 : -0.2));
+    expect(ssim(noisy, img, 16, 16)).toBeLessThan(0.9);
+    expect(psnr(Float32Array.of(1.5), Float32Array.of(1))).toBe(Infinity); // estimates are clamped to 0..1
+  });
+});
+
+/** A small grey video: a bright square drifting right over a gradient. */
+function driftingSquare(frames: number, size: number, offset = 0): Video {
+  const out: Float32Array[] = [];
+  for (let t = 0; t < frames; t++) {
+    const f = new Float32Array(size * size);
+    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+      const inSquare = y >= 3 && y < 9 && ((x - t - offset) % size + size) % size < 6;
+      f[y * size + x] = inSquare ? 0.95 : (0.2 * x) / size;
+    }
+    out.push(f);
+  }
+  return { width: size, height: size, channels: 1, fps: 20, frames: out };
+}
+
+describe('training', () => {
+  it('the loss falls on a tiny video; same seed, same weights; a run over a video is deterministic', async () => {
+    const video = driftingSquare(20, 12);
+    const opts = { iters: 30, batch: 2, crop: 12, window: 4, keep: 0.2, lossPixels: 'all' as const, lr: 1e-2, seed: 5, threads: 1 };
+    const a = await trainScotopic([video], tiny, opts);
+    const first = a.losses.slice(0, 5).reduce((x, y) => x + y) / 5;
+    const last = a.losses.slice(-5).reduce((x, y) => x + y) / 5;
+    expect(last).toBeLessThan(0.6 * first);
+    const b = await trainScotopic([video], tiny, opts);
+    expect(b.params.w1).toEqual(a.params.w1);
+    const masks = observationMasks(video.frames.length, 144, 0.2, new Rng(9));
+    const r1 = await runScotopic(a.params, video, masks, { threads: 1 });
+    const r2 = await runScotopic(paramsFromJson(JSON.parse(paramsToJson(a.params)), 'p'), video, masks, { threads: 1 });
+    expect(r2.reconstruction).toEqual(r1.reconstruction);
+    // the kept pixels are pasted into the reconstruction
+    const t = 7, i = masks[t]!.indexOf(1);
+    expect(r1.reconstruction[t]![i]).toBe(video.frames[t]![i]);
+  }, 60_000);
+});
