@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { frameColour, pixelHue } from '../src/core/variety/colour.js';
 import { RadialSpectrum } from '../src/core/variety/spectrum.js';
-import { lookOf, measureVariety, renderFeatures, spread, varietyOfFeatures, type RenderFeatures } from '../src/core/variety.js';
+import { distinctLooks, lookOf, measureVariety, renderFeatures, spread, varietyOfFeatures, type RenderFeatures } from '../src/core/variety.js';
 import { Rng } from '../src/core/rng.js';
 
 const S = 64;
@@ -188,6 +188,27 @@ describe('a set of renders', () => {
     expect(v.hueBins[3]).toBe(1);
     expect(v.effectiveLooks).toBeCloseTo(2);
     expect(() => measureVariety([{ width: S, height: S, frames: [still.frames[0]!] }])).toThrow(/at least 2 frames/);
+  });
+});
+
+describe('distinct looks', () => {
+  it('k-means on the descriptor separates three kinds of render and picks one of each, the same for the same seed', () => {
+    const rng = new Rng(9);
+    const motion = (type: RenderFeatures['motion']['type'], speed: number) => ({ type, explained: 0.8, lag: 4, displacement: 4 * speed, speed, uniformity: 0.9, heading: 0, growth: 2, rotation: 0.2, turn: 0.02, persistence: 0.1 });
+    const kinds = [
+      (j: number): RenderFeatures => ({ hue: 10 + j, saturation: 0.8, brightness: 0.4, wavelength: 5, change: 0.05, motion: motion('travelling', 0.5), look: '' }),
+      (j: number): RenderFeatures => ({ hue: 220 + j, saturation: 0.6, brightness: 0.2, wavelength: 24, change: 0.01, motion: motion('chaotic', 0.1), look: '' }),
+      (j: number): RenderFeatures => ({ hue: null, saturation: 0.02, brightness: 0.7, wavelength: 10, change: 0.001, motion: motion('still', 0), look: '' }),
+    ];
+    const features = Array.from({ length: 30 }, (_, i) => kinds[i % 3]!(rng.uniform() * 5));
+    const looks = distinctLooks(features, { k: 3, seed: 1 });
+    expect(looks.map((c) => c.members.length)).toEqual([10, 10, 10]);
+    for (const c of looks) {
+      expect(new Set(c.members.map((m) => m % 3)).size).toBe(1);
+      expect(c.members[0]).toBe(c.representative);
+    }
+    expect(distinctLooks(features, { k: 3, seed: 1 })).toEqual(looks);
+    expect(distinctLooks(features.slice(0, 2), { k: 5 }).length).toBe(2);
   });
 });
 

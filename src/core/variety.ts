@@ -29,6 +29,7 @@ import { Rng } from './rng.js';
 export { GREY_SATURATION } from './variety/colour.js';
 export { MOTION_THRESHOLDS, MOTION_TYPES, type MotionMeasure, type MotionType } from './variety/motion.js';
 export type { VarietySource } from './variety/runs.js';
+export { LOOK_DESCRIPTOR, distinctLooks, lookDescriptor, type LookCluster } from './variety/looks.js';
 
 /** Frames at the end of a render that its change and motion are measured over. */
 export const VARIETY_WINDOW = 50;
