@@ -4,6 +4,7 @@ import { report, sharedOptions, withExamples } from './options.js';
 
 interface BenchOpts {
   quick?: boolean;
+  full?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -13,6 +14,7 @@ export function registerBench(program: Command): void {
     .command('bench')
     .description('measure the engine (steps/s, GFLOP/s, % of peak at 1 and 2 threads), whole renders, GIF encoding and audio')
     .option('--quick', 'one size, one repeat')
+    .option('--full', 'the music-video bench renders a whole 3-minute song (default: a 20-s excerpt)')
     .addOption(sharedOptions.json())
     .addOption(sharedOptions.quiet())
     .action(async (o: BenchOpts) => {
@@ -38,6 +40,9 @@ export function registerBench(program: Command): void {
         ...Object.entries(r.extra).filter(([k]) => k !== 'trainingIteration').map(([k, v]) => `${k}: ${JSON.stringify(v)}`),
         ...trainingLines(r.extra.trainingIteration as TrainingBackendsBench | undefined),
       ];
+      const video = await import('../core/video/bench.js').then((b) => b.benchVideo({ full: o.full, quick: o.quick, onProgress: log }).then((v) => ({ v, lines: ['', ...b.videoBenchLines(v)] }))).catch((e: Error) => ({ v: { skipped: e.message }, lines: [`music video: skipped (${e.message})`] }));
+      Object.assign(r, { video: video.v });
+      lines.push(...video.lines);
       const twoThreads = r.engine.filter((e) => e.size === 128 && e.protocol === 'frame');
       if (twoThreads.length === 2) lines.push(`2 threads vs 1 at 128x128 (frame protocol): ${(twoThreads[1]!.stepsPerSecond / twoThreads[0]!.stepsPerSecond).toFixed(2)}x`);
       await report(o, r, lines);
