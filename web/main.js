@@ -246,9 +246,9 @@ async function start() {
 
   // ---- the test and bench interface (docs/play.md)
   window.ncaPlay = {
-    status: () => ({ latent: Array.from(play.latent), name: play.name, instrument: play.instrument, perturb: play.perturb, frames: play.frames, fps: play.fps, micPoints: play.micPoints, mic: play.mic !== null, size: SIZE, protocol, threads: ort.env.wasm.numThreads }),
+    status: () => ({ latent: Array.from(play.latent), effective: Array.from(effective), name: play.name, instrument: play.instrument, perturb: play.perturb, frames: play.frames, fps: play.fps, micPoints: play.micPoints, mic: play.mic !== null, size: SIZE, protocol, threads: ort.env.wasm.numThreads }),
     frame: () => Array.from(play.lastFrame ?? []),
-    noteLatent: (instrument, note) => Array.from(notes.latents[instrument][note]),
+    noteLatent: (instrument, note) => Array.from(Float32Array.from(notes.latents[instrument][note])),
     hypernetwork: (z) => Array.from(hypernetwork(Float32Array.from(z))),
     encodeTrack: (samples, fps) => encodeTrack(encode, Float32Array.from(samples), fps).map((p) => ({ t: p.t, z: Array.from(p.z) })),
     /** Steps `steps` of the NCA of `params` from `state` ([16][H][W]) with the noise of Rng(seed), on a separate engine: the frames. */

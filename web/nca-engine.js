@@ -29,6 +29,17 @@ export async function createNcaEngine({ ort, base, width: W, height: H, protocol
   const noiseSize = free ? 0 : (C - carry) * plane;
   let carried = new Float32Array(carry * plane);
   let weights = null;
+  // erasures wait for the next run: a run in flight would otherwise overwrite them with its result
+  const pendingErase = [];
+  let pendingState = null;
+  const applyErase = (cx, cy, radius) => {
+    const r = Math.ceil(radius);
+    for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) {
+      if (dx * dx + dy * dy > radius * radius) continue;
+      const y = (((Math.round(cy) + dy) % H) + H) % H, x = (((Math.round(cx) + dx) % W) + W) % W;
+      for (let c = 0; c < carry; c++) carried[c * plane + y * W + x] = 0;
+    }
+  };
   return {
     width: W,
     height: H,
@@ -37,9 +48,10 @@ export async function createNcaEngine({ ort, base, width: W, height: H, protocol
     setParams(flat) {
       weights = Float32Array.from(flat);
     },
-    /** The start state, Float32Array [16][H][W] (the frame protocol keeps channels 0..2). */
+    /** The start state, Float32Array [16][H][W] (the frame protocol keeps channels 0..2), taken by the next run. */
     setState(x) {
-      carried = x.slice(0, carry * plane);
+      pendingState = x.slice(0, carry * plane);
+      pendingErase.length = 0;
     },
     /** A new noise stream (the Node engine's `rng: new Rng(seed)`). */
     reseed(s) {
@@ -48,6 +60,8 @@ export async function createNcaEngine({ ort, base, width: W, height: H, protocol
     /** K steps: the frames after each, [3][H][W] sigmoid RGB, in order. */
     async run() {
       if (!weights) throw new Error('setParams first');
+      if (pendingState) [carried, pendingState] = [pendingState, null];
+      for (const e of pendingErase.splice(0)) applyErase(...e);
       const outW2 = free ? C : carry;
       const feeds = {
         w1: new ort.Tensor('float32', weights.slice(0, 2304), [C, C, 3, 3]),
@@ -66,14 +80,9 @@ export async function createNcaEngine({ ort, base, width: W, height: H, protocol
     state() {
       return carried;
     },
-    /** Zeroes the cells within radius r of (cx, cy), wrapping round the torus. */
+    /** Zeroes the cells within `radius` of (cx, cy) (wrapping round the torus) before the next run. */
     erase(cx, cy, radius) {
-      const r = Math.ceil(radius);
-      for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) {
-        if (dx * dx + dy * dy > radius * radius) continue;
-        const y = (((Math.round(cy) + dy) % H) + H) % H, x = (((Math.round(cx) + dx) % W) + W) % W;
-        for (let c = 0; c < carry; c++) carried[c * plane + y * W + x] = 0;
-      }
+      pendingErase.push([cx, cy, radius]);
     },
     dispose() {
       return session.release();
