@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { GifReader } from 'omggif';
@@ -56,9 +57,8 @@ export interface ReadVideoOptions {
 }
 
 /**
- * Reads a GIF or a folder of PNGs. MP4/WebM need ffmpeg, which nca finds through
- * src/core/video/ffmpeg.ts; until that module exists in this build they are refused with a hint
- * to convert the file to a GIF or PNG frames.
+ * Reads a GIF, a folder of PNGs, or an MP4/WebM/MKV/MOV through ffmpeg (found by src/core/video/ffmpeg.ts:
+ * NCA_FFMPEG, PATH, then @ffmpeg-installer/ffmpeg; a UserError with the install hint when none).
  */
 export async function readVideo(path: string, opts: ReadVideoOptions = {}): Promise<Video> {
   const colour = opts.colour ?? 'rgb';
@@ -73,7 +73,9 @@ export async function readVideo(path: string, opts: ReadVideoOptions = {}): Prom
   } else if (kind === 'png-folder') {
     images = await readPngFolder(path, maxFrames);
   } else {
-    throw new UserError(`cannot read video ${path}: MP4/WebM input needs ffmpeg support, which this build of nca does not have yet; convert it to a GIF or a folder of PNG frames (ffmpeg -i ${path} frames/%06d.png)`);
+    const decoded = await decodeWithFfmpeg(path, maxFrames);
+    images = decoded.images;
+    fps = decoded.fps;
   }
   return videoFromImages(images, colour, fps);
 }
@@ -193,4 +195,33 @@ export function toGrey(video: Video): Video {
     return out;
   });
   return { ...video, channels: 1, frames };
+}
+
+/** Decodes a video file to RGBA frames with ffmpeg (size and frame rate from probeVideo). */
+async function decodeWithFfmpeg(path: string, maxFrames: number): Promise<{ images: RgbaImage[]; fps: number }> {
+  const { findFfmpeg } = await import('../video/ffmpeg.js');
+  const { probeVideo } = await import('../video/probe.js');
+  const { path: ffmpeg } = await findFfmpeg();
+  const probe = await probeVideo(path);
+  const stream = probe.streams.find((s) => s.type === 'video');
+  if (!stream?.width || !stream.height) throw new UserError(`${path} has no video stream ffmpeg can read`);
+  const { width, height } = stream;
+  const frameBytes = width * height * 4;
+  const limit = Math.min(maxFrames, Math.floor((MAX_VIDEO_PIXELS) / (width * height)));
+  if (limit < 1) throw new UserError(`${path} is ${width}x${height}, more than the ${MAX_VIDEO_PIXELS} pixels nca reconstructs`);
+  const args = ['-v', 'error', '-nostdin', '-i', path, '-map', '0:v:0', '-frames:v', String(limit), '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'];
+  const bytes = await new Promise<Buffer>((resolve, reject) => {
+    const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()).length > 65536 && (stderr = stderr.slice(-4096)));
+    child.on('error', (e) => reject(new UserError(`cannot run ffmpeg to read ${path}: ${e.message}`)));
+    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new UserError(`ffmpeg could not read ${path}: ${stderr.trim().split('\n').at(-1) ?? `exit code ${code}`}`))));
+  });
+  const count = Math.floor(bytes.length / frameBytes);
+  if (count === 0) throw new UserError(`${path}: ffmpeg decoded no frames`);
+  const images: RgbaImage[] = [];
+  for (let f = 0; f < count; f++) images.push({ width, height, data: new Uint8Array(bytes.subarray(f * frameBytes, (f + 1) * frameBytes)) });
+  return { images, fps: stream.fps ?? DEFAULT_FPS };
 }
