@@ -41,13 +41,13 @@ function randomBlobs(rng: Rng, count: number, within?: { cx: number; cy: number;
 /** Gaussian blobs (sigma 2.5 cells) on the torus, values 0.1..~0.9. */
 function blobValue(blobs: Blob[], sigma = 2.5): (x: number, y: number) => number {
   const grid = new Float32Array(PLANE);
+  const reach = Math.ceil(4 * sigma);
   for (const b of blobs) {
-    for (let y = 0; y < S; y++) {
-      let dy = Math.abs(y - b.y) % S;
-      dy = Math.min(dy, S - dy);
-      for (let x = 0; x < S; x++) {
-        let dx = Math.abs(x - b.x) % S;
-        dx = Math.min(dx, S - dx);
+    const bx = Math.round(b.x), by = Math.round(b.y);
+    for (let j = -reach; j <= reach; j++) {
+      const y = (((by + j) % S) + S) % S, dy = by + j - b.y;
+      for (let i = -reach; i <= reach; i++) {
+        const x = (((bx + i) % S) + S) % S, dx = bx + i - b.x;
         grid[y * S + x] += b.a * Math.exp(-(dx * dx + dy * dy) / (2 * sigma * sigma));
       }
     }
