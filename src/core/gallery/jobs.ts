@@ -70,7 +70,8 @@ export interface RenderSettings {
   /** Absent: render's default (decoder for latents, noise for parameters). */
   init?: InitSetting;
   protocol?: 'frame' | 'free';
-  format: 'gif' | 'png';
+  /** gif, png, or a video: mp4 / webm (needs ffmpeg; an audio track job's video carries its sound). */
+  format: 'gif' | 'png' | 'mp4' | 'webm';
 }
 
 export interface GalleryJob {
@@ -245,8 +246,9 @@ function readJob(raw: JsonObject, origin: string, path: (key: string) => string,
     every: readSetting('every', value('every') ?? BUILTIN_DEFAULTS.every, at('every'), ctx) as number,
     seed: readSetting('seed', seedValue, at('seed'), ctx) as number | string,
     perturb,
-    format: readSetting('format', value('format') ?? BUILTIN_DEFAULTS.format, at('format'), ctx) as 'gif' | 'png',
+    format: readSetting('format', value('format') ?? BUILTIN_DEFAULTS.format, at('format'), ctx) as RenderSettings['format'],
   };
+  if (settings.format === 'gif' && settings.fps > 50) throw new UserError(`${at('fps')}: a GIF plays at most 50 fps (browsers slow shorter delays down); use "format": "mp4" or a lower fps`);
   if (init !== undefined) settings.init = init;
   if (value('protocol') !== undefined) settings.protocol = readSetting('protocol', value('protocol'), at('protocol'), ctx) as 'frame' | 'free';
 
@@ -373,7 +375,7 @@ function readSetting(key: (typeof SETTING_FIELDS)[number], v: Json | undefined, 
     case 'scale':
       return requireInt(at, v, 1, 16);
     case 'fps':
-      return requireInt(at, v, 1, 50);
+      return requireInt(at, v, 1, 120); // a GIF's 1..50 is checked with the format (below)
     case 'every':
       return requireInt(at, v, 1, 1_000_000);
     case 'perturb':
@@ -384,7 +386,7 @@ function readSetting(key: (typeof SETTING_FIELDS)[number], v: Json | undefined, 
     case 'protocol':
       return requireChoice(at, v, ['frame', 'free'] as const);
     case 'format':
-      return requireChoice(at, v, ['gif', 'png'] as const);
+      return requireChoice(at, v, ['gif', 'png', 'mp4', 'webm'] as const);
     case 'init':
       if (typeof v === 'string' && v.startsWith('image:')) return { image: readPath(v.slice('image:'.length), at, ctx) };
       if (typeof v !== 'string' || !['decoder', 'noise', 'zeros'].includes(v)) throw invalidParameterError(at, 'one of decoder, noise, zeros, image:FILE.png', v);

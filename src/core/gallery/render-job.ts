@@ -1,15 +1,14 @@
 /**
- * Renders one gallery job: turns its source into a latent (or NCA parameters) and calls render().
- * A JobRenderer lives in each worker thread and loads the model (tfjs) and the note manifest once,
- * on the first job that needs them.
+ * Renders one gallery job: turns its source into a latent (or NCA parameters) with src/core/sources.ts
+ * and calls render(). A JobRenderer lives in each worker thread and loads the model (tfjs) and the
+ * note manifest once, on the first job that needs them. A video job (mp4, webm) of an audio track
+ * carries the track's sound.
  */
 import { UserError } from '../errors.js';
 import type { Latent, TrackPoint } from '../latent.js';
-import type { NeuroModel } from '../model/networks.js';
-import type { NotesManifest } from '../model/notes.js';
-import type { Protocol } from '../nca/params.js';
 import type { InitSpec, RenderSource } from '../render.js';
-import type { GalleryJob, PointSource } from './jobs.js';
+import { SourceResolver } from '../sources.js';
+import type { GalleryJob } from './jobs.js';
 import type { GalleryRecord } from './record.js';
 
 /** What a finished job adds to its record. */
@@ -25,12 +24,12 @@ export interface RendererOptions {
 }
 
 export class JobRenderer {
-  private model: Promise<{ model: NeuroModel; protocol?: Protocol }> | null = null;
-  private notes: Promise<NotesManifest> | null = null;
-  /** Latents of interpolation ends, by their canonical JSON (a walk's n jobs share two ends). */
-  private readonly points = new Map<string, Float32Array>();
+  /** Loads the model and the note manifest once, turns point sources into latents (cached). */
+  private readonly sources: SourceResolver;
 
-  constructor(private readonly opts: RendererOptions) {}
+  constructor(private readonly opts: RendererOptions) {
+    this.sources = new SourceResolver({ modelDir: opts.modelDir, threads: opts.threads });
+  }
 
   /**
    * Render `job` to `outPath` (absolute; its folder exists). Failures of the job itself (a missing
@@ -40,8 +39,11 @@ export class JobRenderer {
     const t0 = performance.now();
     try {
       const { render } = await import('../render.js');
-      const { source, steps } = await this.renderSource(job);
+      const { source, steps, audio } = await this.renderSource(job);
       const s = job.settings;
+      const video = s.format === 'mp4' || s.format === 'webm';
+      // A video of an audio track carries its sound and lasts as long as it (or the frames, when steps is shorter).
+      const sound = video && audio ? { audio: { kind: 'file' as const, path: audio.file }, duration: Math.min(audio.seconds, (Math.floor(steps / s.every) + 1) / s.fps) } : {};
       const summary = await render(source, {
         width: s.width,
         height: s.height,
@@ -54,6 +56,7 @@ export class JobRenderer {
         init: await initSpec(s.init),
         protocol: s.protocol,
         threads: this.opts.threads,
+        ...sound,
         out: outPath,
         onProgress,
         signal,
@@ -64,8 +67,8 @@ export class JobRenderer {
         ok: true,
         seconds: (performance.now() - t0) / 1000,
         motion,
-        width: summary.width * s.scale,
-        height: summary.height * s.scale,
+        width: summary.video?.width ?? summary.width * s.scale,
+        height: summary.video?.height ?? summary.height * s.scale,
         steps: summary.steps,
         frames: summary.framesWritten,
         bytes: (await stat(outPath)).size,
@@ -78,53 +81,29 @@ export class JobRenderer {
   }
 
   dispose(): void {
-    void this.model?.then(({ model }) => model.dispose(), () => undefined);
-    this.model = null;
+    this.sources.dispose();
   }
 
-  private loadModel(): Promise<{ model: NeuroModel; protocol?: Protocol }> {
-    this.model ??= (async () => {
-      const networks = await import('../model/networks.js');
-      const model = await networks.loadModel(this.opts.modelDir);
-      return { model, protocol: model.config.protocol };
-    })();
-    this.model.catch(() => (this.model = null));
-    return this.model;
-  }
-
-  private loadNotes(): Promise<NotesManifest> {
-    this.notes ??= (async () => {
-      const { loadNotes } = await import('../model/notes.js');
-      const { DEFAULT_MODEL_DIR } = await import('../model/networks.js');
-      return loadNotes(this.opts.modelDir ?? DEFAULT_MODEL_DIR);
-    })();
-    this.notes.catch(() => (this.notes = null));
-    return this.notes;
-  }
-
-  /** The render source and step count of a job. */
-  private async renderSource(job: GalleryJob): Promise<{ source: RenderSource; steps: number }> {
+  /** The render source and step count of a job (and an audio track's file and length). */
+  private async renderSource(job: GalleryJob): Promise<{ source: RenderSource; steps: number; audio?: { file: string; seconds: number } }> {
     const src = job.source;
     const s = job.settings;
     if (src.kind === 'params') {
-      const { loadParams } = await import('../nca/params.js');
-      const p = await loadParams(src.file);
-      return { source: { kind: 'params', params: p.params, protocol: p.protocol }, steps: s.steps === 'audio' ? 1 : s.steps };
+      const { source } = await this.sources.resolve({ kind: 'params', file: src.file });
+      return { source, steps: s.steps === 'audio' ? 1 : s.steps };
     }
-    const { model, protocol } = await this.loadModel();
-    let latent: Latent;
     let steps = s.steps === 'audio' ? 0 : s.steps;
     if (src.kind === 'audio' && src.track) {
-      const { readWav } = await import('../audio/wav.js');
-      const { encodeTrack } = await import('../model/encode.js');
-      const decoded = await readWav(src.file);
-      const seconds = decoded.samples.length / decoded.sampleRate;
-      const track = await encodeTrack(model, decoded.samples, { fps: s.fps, sampleRate: decoded.sampleRate, threads: this.opts.threads });
-      if (s.steps === 'audio') steps = Math.max(1, Math.ceil(seconds * s.fps * s.every));
-      latent = { track, provenance: { command: 'gallery', source: src.file, fps: s.fps } };
-    } else if (src.kind === 'interpolate') {
+      const { source, audio } = await this.sources.resolve({ kind: 'audio-track', file: src.file, fps: s.fps });
+      if (s.steps === 'audio') steps = Math.max(1, Math.ceil(audio!.seconds * s.fps * s.every));
+      if (source.kind === 'latent') source.latent.provenance = { command: 'gallery', source: src.file, fps: s.fps };
+      return { source, steps, audio: { file: src.file, seconds: audio!.seconds } };
+    }
+    const { model, protocol } = await this.sources.model();
+    let latent: Latent;
+    if (src.kind === 'interpolate') {
       const { lerp, slerp } = await import('../latent.js');
-      const [a, b] = await Promise.all([this.pointLatent(src.from, model), this.pointLatent(src.to, model)]);
+      const [a, b] = await Promise.all([this.sources.latent(src.from), this.sources.latent(src.to)]);
       const walk = (i: number) => (src.slerp ? slerp : lerp)(a, b, i / (src.frames - 1));
       if (src.track) {
         // The walk spread over the render: the track's times run from 0 to the render's length in seconds.
@@ -135,50 +114,9 @@ export class JobRenderer {
         latent = { z: walk(src.frame ?? 0), provenance: { command: 'gallery', interpolate: src.frames, frame: src.frame } };
       }
     } else {
-      latent = { z: await this.pointLatent(src, model), provenance: { command: 'gallery' } };
+      latent = { z: await this.sources.latent(src), provenance: { command: 'gallery' } };
     }
     return { source: { kind: 'latent', latent, model, protocol }, steps };
-  }
-
-  /** The latent of a one-latent source. */
-  private async pointLatent(p: PointSource, model: NeuroModel): Promise<Float32Array> {
-    const key = JSON.stringify(p);
-    const cached = this.points.get(key);
-    if (cached) return cached;
-    let z: Float32Array;
-    switch (p.kind) {
-      case 'latent': {
-        const { loadLatent } = await import('../latent.js');
-        const l = await loadLatent(p.file);
-        if (!l.z) throw new UserError(`${p.file} is a track of latents; this source takes a single latent`);
-        z = l.z;
-        break;
-      }
-      case 'notes': {
-        const { noteLatent } = await import('../model/notes.js');
-        const { meanLatent } = await import('../latent.js');
-        const m = await this.loadNotes();
-        z = meanLatent(p.notes.map((n) => noteLatent(m, p.instrument, n)));
-        break;
-      }
-      case 'audio': {
-        const { readWav } = await import('../audio/wav.js');
-        const enc = await import('../model/encode.js');
-        const decoded = await readWav(p.file);
-        const window = enc.chooseWindow(decoded.samples, { start: p.start, duration: p.duration, sampleRate: decoded.sampleRate });
-        z = enc.encodeClip(model, decoded.samples, window, decoded.sampleRate).z;
-        break;
-      }
-      case 'random': {
-        const { randomLatent } = await import('../latent.js');
-        const { Rng } = await import('../rng.js');
-        z = randomLatent(new Rng(p.seed));
-        break;
-      }
-    }
-    if (this.points.size > 64) this.points.clear();
-    this.points.set(key, z);
-    return z;
   }
 }
 
