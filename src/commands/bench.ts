@@ -25,6 +25,8 @@ export function registerBench(program: Command): void {
       const r = await runBenchmarks({ quick: o.quick, onProgress: log });
       const extras = await import('./bench-extras.js');
       Object.assign(r.extra, await extras.extraBenchmarks(log, o.quick ?? false));
+      log('growing NCA: training iterations of the tutorial recipe (64x64 circle, batch 4, 64-96 steps)');
+      r.extra.growIteration = await (await import('../core/grow/bench.js')).benchGrowIteration({ iterations: o.quick ? 3 : 6 });
       Object.assign(r.extra, { play: await import('../core/play/bench.js').then((b) => b.benchmarkPlay({ quick: o.quick, onProgress: log })).catch((e: Error) => ({ skipped: e.message })) });
       const lines = [
         `machine: ${r.machine.cores} cores, node ${r.machine.node}, peak ${r.machine.peakGflops} GFLOP/s, load average ${r.machine.loadAverage.before.toFixed(2)} before / ${r.machine.loadAverage.after.toFixed(2)} after (figures are noisy when it is above ~0.5)`,
