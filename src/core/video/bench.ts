@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,6 +28,13 @@ export interface VideoBenchCase {
   seconds: number;
   /** Wall time over the song's duration. */
   realtimeFactor: number;
+  /**
+   * CPU seconds of nca and its ffmpeg (user + system, Linux /proc; null elsewhere) over (cores x the
+   * song's duration): the factor the run would have on an otherwise idle machine, when it keeps
+   * every core busy. A figure to read beside the wall-time factor when the machine is shared.
+   */
+  cpuFactor: number | null;
+  cpuSeconds: number | null;
   target: number;
   bytes: number;
 }
@@ -73,6 +80,7 @@ export async function benchVideo(opts: { full?: boolean; quick?: boolean; onProg
       for (const c of opts.quick ? CASES.slice(0, 1) : CASES) {
         log(`video: ${seconds}-s song to a ${c.name} ${fps}-fps MP4`);
         const t0 = performance.now();
+        const cpu0 = await cpuTicks();
         const { readWav } = await import('../audio/wav.js');
         const { encodeTrack } = await import('../model/encode.js');
         const { writeMusicVideo } = await import('./music-video.js');
@@ -84,10 +92,12 @@ export async function benchVideo(opts: { full?: boolean; quick?: boolean; onProg
           width: c.cells.width, height: c.cells.height, scale: c.scale, fps, protocol, out,
         });
         const wall = (performance.now() - t0) / 1000;
+        const cpu1 = await cpuTicks();
+        const cpuSeconds = cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) / 100;
         const { stat } = await import('node:fs/promises');
         cases.push({
           name: c.name, cells: c.cells, scale: c.scale, width: r.video.width, height: r.video.height, frames: r.frames, steps: r.steps,
-          seconds: wall, realtimeFactor: wall / r.duration, target: c.target, bytes: (await stat(out)).size,
+          seconds: wall, realtimeFactor: wall / r.duration, cpuSeconds, cpuFactor: cpuSeconds === null ? null : cpuSeconds / (availableParallelism() * r.duration), target: c.target, bytes: (await stat(out)).size,
         });
       }
     } finally {
@@ -105,9 +115,9 @@ export async function benchVideo(opts: { full?: boolean; quick?: boolean; onProg
 export function videoBenchLines(b: VideoBench): string[] {
   const scaled = b.song.full ? '' : ` (a ${b.song.seconds}-s excerpt; the factor is per second of song, so a 3-minute song scales with it; --full renders all 3 minutes)`;
   return [
-    `| music video, ${b.song.seconds}-s ${b.song.style} song, ${b.fps} fps MP4${scaled} | cells x scale | frames | NCA steps | seconds | realtime factor | target |`,
-    '|---|---|---|---|---|---|---|',
-    ...b.cases.map((c) => `| ${c.width}x${c.height} | ${c.cells.width}x${c.cells.height} x ${c.scale} | ${c.frames} | ${c.steps} | ${c.seconds.toFixed(1)} | ${c.realtimeFactor.toFixed(2)}x | <= ${c.target.toFixed(1)}x |`),
+    `| music video, ${b.song.seconds}-s ${b.song.style} song, ${b.fps} fps MP4${scaled} | cells x scale | frames | NCA steps | seconds | realtime factor | CPU s / (cores x song) | target |`,
+    '|---|---|---|---|---|---|---|---|',
+    ...b.cases.map((c) => `| ${c.width}x${c.height} | ${c.cells.width}x${c.cells.height} x ${c.scale} | ${c.frames} | ${c.steps} | ${c.seconds.toFixed(1)} | ${c.realtimeFactor.toFixed(2)}x | ${c.cpuFactor === null ? '-' : c.cpuFactor.toFixed(2) + 'x'} | <= ${c.target.toFixed(1)}x |`),
     `peak resident memory of one step on 1920x1080 cells: ${b.peakRssMbAt1080.toFixed(0)} MB (target <= 1024); load average ${b.loadAverage.before.toFixed(2)} before, ${b.loadAverage.after.toFixed(2)} after`,
   ];
 }
@@ -136,4 +146,17 @@ function peakRssOfHdStep(): Promise<number> {
     c.on('error', reject);
     c.on('close', (code) => (code === 0 ? resolve(Number(out) / 1024) : reject(new Error(`the 1920x1080 memory probe failed: ${err.trim().split('\n').at(-1) ?? code}`))));
   });
+}
+
+/** utime + stime + cutime + cstime of this process in clock ticks (1/100 s), from /proc/self/stat; null when unreadable. */
+async function cpuTicks(): Promise<number | null> {
+  try {
+    const { readFile } = await import('node:fs/promises');
+    const stat = await readFile('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is the state (field 3); utime is field 14 -> index 11
+    return Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  } catch {
+    return null;
+  }
 }
