@@ -32,7 +32,7 @@ for (const split of ['test-', 'train-']) {
       const P = video.channels;
       const panels = [
         { label: 'source', frames: video.frames },
-        { label: `seen ${Math.round(keep * 100)}%`, frames: video.frames.map((f, t) => seenFrame(f, e.masks[t], P)) },
+        { label: `seen ${keep}`, frames: video.frames.map((f, t) => seenFrame(f, e.masks[t], P)) },
         { label: 'NCA', frames: e.nca.frames },
         { label: 'prior', frames: e.prior.frames },
       ];

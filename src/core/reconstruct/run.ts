@@ -127,7 +127,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructSum
   const P = video.channels;
   const panels = [
     { label: 'source', frames: video.frames },
-    { label: `seen ${+(keep * 100).toPrecision(3)}%`, frames: video.frames.map((f, t) => seenFrame(f, e.masks[t]!, P)) },
+    { label: `seen ${keep}`, frames: video.frames.map((f, t) => seenFrame(f, e.masks[t]!, P)) },
     { label: 'NCA', frames: nca.frames },
     { label: 'prior', frames: e.prior.frames },
   ];
