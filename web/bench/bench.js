@@ -2,7 +2,7 @@
 // second of one engine at size x size under the frame protocol, drawing every frame and waiting for
 // it (WebGL: a 1-pixel readback) as a frame of the page does. Random weights U(-1/12, 1/12), a
 // random state: the arithmetic does not depend on them.
-import { createWebglNca } from '../nca-webgl.js';
+import { createWebglNca } from './nca-webgl.js';
 import { createNcaEngine } from '../nca-engine.js';
 import { createJsNca } from './nca-js.js';
 

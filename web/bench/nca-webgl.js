@@ -241,7 +241,7 @@ export function createWebglNca(canvas, opts) {
     width: W,
     height: H,
     protocol: free ? 'free' : 'frame',
-    renderer: gl.getParameter(gl.RENDERER),
+    renderer: `WebGL2 fragment shaders on ${gl.getParameter(gl.getExtension('WEBGL_debug_renderer_info')?.UNMASKED_RENDERER_WEBGL ?? gl.RENDERER)}`,
     setParams(flat) {
       const w1 = flat.subarray(0, 2304), b1 = flat.subarray(2304, 2320), w2 = flat.subarray(2320, 4624), b2 = flat.subarray(4624, 4640);
       gl.bindBuffer(gl.UNIFORM_BUFFER, blocks[0]);
