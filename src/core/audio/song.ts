@@ -3,7 +3,7 @@
  * percussion channel, bass, chords and a melody, in sections whose density and loudness change (intro,
  * verse, chorus, break), rendered by a SoundFont (soundfont.ts; the default TimGM6mb).
  *
- * Styles (tempo range, instruments as GM programs):
+ * Sections are 4 bars (2 in the ballad). Styles (tempo range, instruments as GM programs):
  * - rock: 100-130 bpm, kick / snare / closed hat in eighths, crash on section starts; fingered bass (33),
  *   overdriven guitar power chords (29), lead guitar (30) in the chorus;
  * - jazz: 120-160 bpm swung, ride cymbal and brushed snare, walking acoustic bass (32), piano comping (0)
@@ -13,7 +13,7 @@
  * - ballad: 66-80 bpm, piano (0) arpeggios, strings (48), soft kick and rim, a flute melody (73).
  * Deterministic for a seed.
  */
-import { invalidParameterError, requireInt, requireNumber } from '../errors.js';
+import { UserError, invalidParameterError, requireInt, requireNumber } from '../errors.js';
 import { Rng } from '../rng.js';
 import type { NoteEvent, Soundfont } from './soundfont.js';
 
@@ -73,18 +73,19 @@ export function composeSong(spec: SongSpec): Song {
   const add = (e: NoteEvent) => {
     if (e.start < seconds) events.push({ ...e, velocity: Math.max(1, Math.min(127, Math.round(e.velocity))), duration: Math.min(e.duration, seconds - e.start + 0.01) });
   };
-  // Sections of 4 bars: intro, verse, chorus, (break), verse, chorus ...
+  // Sections of 4 bars (2 for the slow ballad): intro, verse, chorus, break, verse, chorus ...
+  const sectionBars = style === 'ballad' ? 2 : 4;
   const plan: Section[] = [{ name: 'intro', level: 0.45 }];
   const cycle: Section[] = [{ name: 'verse', level: 0.7 }, { name: 'chorus', level: 1 }, { name: 'break', level: 0.35 }, { name: 'verse', level: 0.7 }, { name: 'chorus', level: 1 }];
   const bars = Math.ceil(seconds / bar);
-  while (plan.length * 4 < bars) plan.push(cycle[(plan.length - 1) % cycle.length]!);
-  const sections = plan.map((s, i) => ({ start: i * 4 * bar, name: s.name }));
+  while (plan.length * sectionBars < bars) plan.push(cycle[(plan.length - 1) % cycle.length]!);
+  const sections = plan.map((s, i) => ({ start: i * sectionBars * bar, name: s.name }));
   const scale = SCALES[style];
   const swing = style === 'jazz' ? 0.62 : 0.5; // the off-beat eighth's place in the beat
 
   let melodyNote = 0; // scale degree
   for (let b = 0; b < bars; b++) {
-    const section = plan[Math.floor(b / 4)]!;
+    const section = plan[Math.floor(b / sectionBars)]!;
     const L = section.level;
     const t0 = b * bar;
     const [rootOff, quality] = PROGRESSIONS[style][b % 4]!;
@@ -95,7 +96,7 @@ export function composeSong(spec: SongSpec): Song {
 
     // drums
     if (drums && !(section.name === 'intro' && style === 'ballad')) {
-      if (b % 4 === 0 && section.name === 'chorus') add({ program: 0, midi: CRASH, velocity: vel(110), start: t0, duration: 1, drum: true });
+      if (b % sectionBars === 0 && section.name === 'chorus') add({ program: 0, midi: CRASH, velocity: vel(110), start: t0, duration: 1, drum: true });
       for (let k = 0; k < 8; k++) {
         const t = eighth(k);
         if (style === 'electronic') {
@@ -175,4 +176,35 @@ function hashStyle(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return h >>> 0;
+}
+
+/**
+ * The notes of a Standard MIDI File (type 0 or 1) as note events for a soundfont: note times from
+ * spessasynth's reader (tempo changes applied), each channel's first program change as its program (0
+ * when none), channel 10 as drums. A file that is not MIDI is a UserError.
+ */
+export async function midiFileEvents(bytes: Uint8Array, source = 'the MIDI file'): Promise<NoteEvent[]> {
+  const { BasicMIDI } = await import('spessasynth_core');
+  let midi: InstanceType<typeof BasicMIDI>;
+  try {
+    midi = BasicMIDI.fromArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+  } catch (e) {
+    const why = String((e as Error).message ?? 'unreadable').replace(/[^\x20-\x7e]+/g, ' ').trim();
+    throw new UserError(`${source} is not a Standard MIDI File nca can read (${why}); give a .mid file`);
+  }
+  const programs = new Array<number>(16).fill(-1);
+  for (const track of midi.tracks) {
+    for (const ev of track.events) {
+      if ((ev.statusByte & 0xf0) === 0xc0 && programs[ev.statusByte & 0x0f] === -1) programs[ev.statusByte & 0x0f] = ev.data[0]! & 0x7f;
+    }
+  }
+  const events: NoteEvent[] = [];
+  midi.getNoteTimes(0.05).forEach((notes, channel) => {
+    for (const n of notes) {
+      if (!(n.length > 0) || n.velocity < 1) continue;
+      events.push({ program: Math.max(0, programs[channel % 16]!), midi: n.midiNote, velocity: Math.min(127, n.velocity), start: n.start, duration: n.length, drum: channel % 16 === 9 });
+    }
+  });
+  if (events.length === 0) throw new UserError(`${source} holds no notes; give a MIDI file with note events`);
+  return events.sort((a, b) => a.start - b.start);
 }

@@ -44,6 +44,8 @@ export interface SongFigure {
   scores: ReactionScores;
   /** The median |control| of each score over the shifts (the typical score of audio that is not this moment's). */
   controls: { onsetChange: number; loudnessEnergy: number; centroidHue: number };
+  /** The median |self-similarity| of the song's onset, loudness and centroid over the shifts (measure.ts). */
+  selfSimilarity: { onsetChange: number; loudnessEnergy: number; centroidHue: number };
   /** The largest |control| of each score over the shifts. */
   controlsMax: { onsetChange: number; loudnessEnergy: number; centroidHue: number };
 }
@@ -101,6 +103,11 @@ export async function runReactMeasure(opts: ReactMeasureOptions = {}): Promise<R
       songs.push({
         style, tempo: song.tempo, seconds, frames: summary.frames, steps: summary.steps, renderSeconds, scores: all[0]!,
         controls: over((v) => quantile(v, 0.5)), controlsMax: over((v) => Math.max(...v)),
+        selfSimilarity: {
+          onsetChange: quantile(all.map((x) => Math.abs(x.selfSimilarity.onset)), 0.5),
+          loudnessEnergy: quantile(all.map((x) => Math.abs(x.selfSimilarity.loudness)), 0.5),
+          centroidHue: quantile(all.map((x) => Math.abs(x.selfSimilarity.centroid)), 0.5),
+        },
       });
       if (n === 0 && opts.stripPath && strip.length) await writeStrip(opts.stripPath, strip, opts.stripScale ?? 2);
     }
@@ -121,9 +128,9 @@ async function writeStrip(path: string, frames: RgbaImage[], scale: number): Pro
 export function reactMeasureLines(m: ReactMeasure): string[] {
   const f = (x: number) => x.toFixed(2);
   return [
-    `| music video, ${m.size} cells at ${m.fps} fps: r / audio-shifted control (median of shifts 4..13 s) | onset -> change (lag) | loudness -> brightness | log centroid -> hue | hue swing | render s / audio s |`,
+    `| music video, ${m.size} cells at ${m.fps} fps: r / audio-shifted control [the song's self-similarity] (medians over shifts 4..13 s) | onset -> change (lag) | loudness -> brightness | log centroid -> hue | hue swing | render s / audio s |`,
     '|---|---|---|---|---|---|',
-    ...m.songs.map((s) => `| ${s.style} ${s.tempo} bpm, ${s.seconds} s | ${f(s.scores.onsetChange.r)} (${s.scores.onsetChange.lag}) / ${f(s.controls.onsetChange)} | ${f(s.scores.loudnessEnergy.r)} / ${f(s.controls.loudnessEnergy)} | ${f(s.scores.centroidHue.r)} / ${f(s.controls.centroidHue)} | ${s.scores.hueSwingDegrees.toFixed(0)} deg | ${f(s.renderSeconds / s.seconds)} |`),
+    ...m.songs.map((s) => `| ${s.style} ${s.tempo} bpm, ${s.seconds} s | ${f(s.scores.onsetChange.r)} (${s.scores.onsetChange.lag}) / ${f(s.controls.onsetChange)} [${f(s.selfSimilarity.onsetChange)}] | ${f(s.scores.loudnessEnergy.r)} / ${f(s.controls.loudnessEnergy)} [${f(s.selfSimilarity.loudnessEnergy)}] | ${f(s.scores.centroidHue.r)} / ${f(s.controls.centroidHue)} [${f(s.selfSimilarity.centroidHue)}] | ${s.scores.hueSwingDegrees.toFixed(0)} deg | ${f(s.renderSeconds / s.seconds)} |`),
     `music video measure: load average ${m.loadAverage.before.toFixed(2)} before, ${m.loadAverage.after.toFixed(2)} after; targets r >= 0.5 / 0.5 / 0.4, controls <= 0.15`,
   ];
 }

@@ -70,6 +70,12 @@ export interface ReactionScores {
   centroidHue: Score;
   /** The centroid in Hz instead of log2 Hz. */
   centroidHzHue: Score;
+  /**
+   * How much the song resembles itself shifted by shiftSeconds: Pearson r of onset, loudness and log2
+   * centroid with their shifted selves. A picture that follows the music perfectly has controls of about
+   * r x these, so a song that repeats itself (a loop, a beat at a tempo dividing the shift) keeps high controls.
+   */
+  selfSimilarity: { onset: number; loudness: number; centroid: number };
   /** Degrees the hue moves over the excerpt: the 95th minus the 5th percentile of the unwrapped hue. */
   hueSwingDegrees: number;
 }
@@ -104,6 +110,11 @@ export function reactionScores(features: FrameFeatures, visual: VisualSeries, op
     loudnessEnergy: { r: pearson(sub(features.loudness), sub(visual.energy)), control: pearson(sub(rolled(features.loudness)), sub(visual.energy)) },
     centroidHue: { r: circularLinear(sub(logC), sub(visual.hue)), control: circularLinear(sub(rolled(logC)), sub(visual.hue)) },
     centroidHzHue: { r: circularLinear(sub(hz), sub(visual.hue)), control: circularLinear(sub(rolled(hz)), sub(visual.hue)) },
+    selfSimilarity: {
+      onset: pearson(sub(features.onset), sub(rolled(features.onset))),
+      loudness: pearson(sub(features.loudness), sub(rolled(features.loudness))),
+      centroid: pearson(sub(logC), sub(rolled(logC))),
+    },
     hueSwingDegrees: hueSwing(visual.hue),
   };
 }
