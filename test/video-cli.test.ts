@@ -29,17 +29,26 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const leftovers = () => readdirSync(dir).filter((f) => f.startsWith('.nca-tmp'));
 
 describe('nca render to video', () => {
-  it('a music video and a WebM are written with the right streams; bad ffmpeg, a bad model and refused options leave no file', async () => {
-    const mp4 = join(dir, 'song.mp4'), webm = join(dir, 'p.webm'), p = join(dir, 'p.json');
+  it('a music video, a WebM, an animated sheet and a gallery video are written with the right streams; bad ffmpeg, a bad model and refused options leave no file', async () => {
+    const mp4 = join(dir, 'song.mp4'), webm = join(dir, 'p.webm'), p = join(dir, 'p.json'), sheet = join(dir, 'sheet.mp4');
     const [random] = await ncaAll([['random', '--params', '--seed', '2', '--out', p]]);
     expect(random!.status).toBe(0);
+    const jobs = join(dir, 'jobs.json');
+    writeFileSync(jobs, JSON.stringify({ format: 'nca-gallery-jobs', version: 1, defaults: { steps: 12, size: 16, format: 'mp4', fps: 60 }, jobs: [{ name: 'p', params: 'p.json' }] }));
     const runs = await ncaAll([
       ['render', '--audio', song, '--size', '48x27', '--scale', '2', '--fps', '25', '--out', mp4, '--quiet'],
       ['render', '--params', p, '--size', '33x17', '--steps', '20', '--scale', '2', '--filter', 'nearest', '--out', webm, '--quiet'],
       ['render', '--random', '--model', join(dir, 'typo'), '--steps', '2', '--out', join(dir, 'typo.mp4')],
       ['render', '--params', p, '--steps', '2', '--filter', 'smooth', '--out', join(dir, 'f.gif')],
       ['render', '--params', p, '--steps', '2', '--out', join(dir, 'x.avi')],
+      ['sheet', '--random', '3', '--blocks', '3', '--frames', '0,12', '--size', '16', '--fps', '12', '--no-labels', '--gutter', '0', '--out', sheet, '--quiet'],
+      ['gallery', jobs, '--out', join(dir, 'gallery'), '--jobs', '1', '--quiet'],
     ], { parallel: 2, timeout: 120_000 });
+    expect(runs[5]!.status, runs[5]!.stderr).toBe(0);
+    expect(runs[6]!.status, runs[6]!.stderr).toBe(0);
+    // three 16 x 16 rows side by side, steps 0..12 at 12 fps
+    expect((await probeVideo(sheet)).streams[0]).toMatchObject({ codec: 'h264', width: 48, height: 16, fps: 12, frames: 13 });
+    expect((await probeVideo(join(dir, 'gallery', 'p.mp4'))).streams[0]).toMatchObject({ codec: 'h264', width: 16, height: 16, fps: 60, frames: 13 });
     expect(runs[0]!.status, runs[0]!.stderr).toBe(0);
     expect(runs[1]!.status, runs[1]!.stderr).toBe(0);
     expectUserError(runs[2]!, /no model folder at .*typo: no such file or folder/);

@@ -24,6 +24,7 @@ interface SheetOpts {
   init: string;
   protocol?: string;
   seed: string;
+  fps?: string;
   out: string;
   threads?: string;
   json?: boolean;
@@ -33,7 +34,7 @@ interface SheetOpts {
 export function registerSheet(program: Command): void {
   const cmd = program
     .command('sheet')
-    .description('a contact sheet PNG: one row per latent, one column per chosen frame, each row classified by the alive measure')
+    .description('a contact sheet PNG: one row per latent, one column per chosen frame, each row classified by the alive measure; or an animated sheet (.mp4 / .webm): every row playing side by side')
     .option('--random <n>', 'n random latents z ~ N(0, I), drawn with seeds seed..seed+n-1 (row i = nca render --random --seed seed+i)')
     .option('--latent <files...>', 'latent files, one row each (a track plays its first latent)')
     .option('--notes-grid', 'the note manifest\'s latents: one row per instrument x note (see --instruments, --notes)')
@@ -49,6 +50,7 @@ export function registerSheet(program: Command): void {
     .addOption(new Option('--init <kind>', 'start grid: uniform noise (as nca eval\'s alive measure) or the model\'s first-frame decoder').choices(['noise', 'decoder']).default('noise'))
     .addOption(new Option('--protocol <name>', 'override the model\'s training protocol (frame | free)').choices(['frame', 'free']))
     .addOption(sharedOptions.seed())
+    .option('--fps <n>', 'an animated sheet (.mp4 / .webm --out): steps per second, 1..120 (default 30); it plays from step 0 to the last of --frames')
     .addOption(sharedOptions.out('out/sheet.png'))
     .addOption(sharedOptions.threads())
     .addOption(sharedOptions.json())
@@ -59,6 +61,7 @@ export function registerSheet(program: Command): void {
     'nca sheet --random 16 --seed 1 --blocks 2 --out sheet-wide.png',
     'nca sheet --latent a.json b.json c.json --frames 0,50,100,200,400 --out abc.png',
     'nca sheet --notes-grid --instruments piano,violin,flute --notes F4,C5,G5 --init decoder --out notes.png --json',
+    'nca sheet --random 16 --seed 1 --blocks 4 --frames 0,300 --scale 2 --out sheet.mp4   # 16 latents playing, 300 steps at 30 fps',
   ]);
 }
 
@@ -75,7 +78,11 @@ async function runSheet(o: SheetOpts): Promise<void> {
   const threads = parseThreads(o.threads);
   const { checkFrames, renderSheet } = await import('../core/sheet.js');
   checkFrames(frames);
-  await checkOutputPath(o.out, { extensions: ['.png'], what: 'the contact sheet', inputs: o.latent });
+  await checkOutputPath(o.out, { extensions: ['.png', '.mp4', '.webm'], what: 'the contact sheet, or an animated one', inputs: o.latent });
+  const { videoFormat } = await import('../core/video/writer.js');
+  const fps = o.fps === undefined ? undefined : requireInt('--fps', o.fps, 1, 120);
+  if (fps !== undefined && !videoFormat(o.out)) throw new UserError('--fps sets the speed of an animated sheet: give a .mp4 or .webm --out');
+  if (videoFormat(o.out)) await import('../core/video/ffmpeg.js').then((f) => f.findFfmpeg());
 
   const { model, protocol } = await loadLatentModel(o.model);
   try {
@@ -101,7 +108,7 @@ async function runSheet(o: SheetOpts): Promise<void> {
     let summary;
     try {
       summary = await renderSheet(model, rows, {
-        width, height, frames, scale, gutter, blocks, labels: o.labels, init, protocol: protocolOverride ?? protocol, threads, out: o.out,
+        width, height, frames, scale, gutter, blocks, labels: o.labels, init, protocol: protocolOverride ?? protocol, threads, out: o.out, fps,
         onProgress: bar.onProgress, signal: interruptSignal(),
       });
     } finally {
@@ -109,7 +116,9 @@ async function runSheet(o: SheetOpts): Promise<void> {
     }
     const last = frames[frames.length - 1];
     await report(o, summary, [
-      `wrote ${summary.out} (${summary.width}x${summary.height} px): ${rows.length} row${rows.length === 1 ? '' : 's'} x frames ${frames.join(', ')} at ${width}x${height}, ${init} start, ${summary.protocol} protocol, in ${summary.seconds.total.toFixed(1)} s`,
+      summary.video
+        ? `wrote ${summary.out} (${summary.width}x${summary.height} px, ${summary.video.frames} frames at ${summary.video.fps} fps): ${rows.length} row${rows.length === 1 ? '' : 's'} playing steps 0..${last} at ${width}x${height}, ${init} start, ${summary.protocol} protocol, in ${summary.seconds.total.toFixed(1)} s`
+        : `wrote ${summary.out} (${summary.width}x${summary.height} px): ${rows.length} row${rows.length === 1 ? '' : 's'} x frames ${frames.join(', ')} at ${width}x${height}, ${init} start, ${summary.protocol} protocol, in ${summary.seconds.total.toFixed(1)} s`,
       `alive at frame ${last}: ${summary.alive}/${rows.length} (coherent ${summary.coherent})`,
       ...summary.rows.map((r, i) => `  row ${i + 1} ${r.label}: ${r.alive}${r.coherent ? ' (coherent)' : ''}`),
     ]);

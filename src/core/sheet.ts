@@ -21,7 +21,8 @@ import { GLYPH_HEIGHT, drawText, textWidth } from './io/font.js';
 import type { RgbaImage } from './io/image.js';
 import { requireLatentVector } from './latent.js';
 import { MotionTracker, type AliveClass } from './metrics.js';
-import { CHANNELS, ncaParams, requireProtocol, type Protocol } from './nca/params.js';
+import { ncaParams, requireProtocol, type Protocol } from './nca/params.js';
+import { startRgb, startState } from './start-state.js';
 import { protocolSteps } from './nca/graph.js';
 import { LIMITS, type LatentModel } from './render.js';
 import { Rng } from './rng.js';
@@ -56,8 +57,13 @@ export interface SheetOptions {
   protocol?: Protocol;
   /** onnxruntime threads, 1..64 (default: the number of cores). */
   threads?: number;
-  /** A .png path, written atomically. */
+  /**
+   * A .png path, written atomically; or a .mp4 / .webm video (needs ffmpeg) that animates the sheet:
+   * one cell per row, video frame t showing every row at step t, from 0 to the last of `frames`.
+   */
   out: string;
+  /** Video only: frames (steps) per second, 1..120 (default 30). */
+  fps?: number;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 }
@@ -91,6 +97,8 @@ export interface SheetSummary {
   alive: number;
   coherent: number;
   seconds: { total: number; perRow: number };
+  /** An animated sheet's video: frames written and fps. */
+  video?: { frames: number; fps: number; width: number; height: number };
 }
 
 const BACKGROUND = [24, 24, 24] as const;
@@ -180,7 +188,10 @@ export async function renderSheet(model: LatentModel, rows: SheetRow[], opts: Sh
   const protocol = protocolSteps(protocolName);
   if (!Array.isArray(rows)) throw invalidParameterError('rows', 'an array of { label, z, seed }', rows);
   if (rows.length === 0) throw new UserError('a contact sheet needs at least one row (latent)');
-  if (!out.toLowerCase().endsWith('.png')) throw new UserError(`cannot write ${out}: a contact sheet is a .png file`);
+  const { videoFormat } = await import('./video/writer.js');
+  const video = videoFormat(out) !== null;
+  if (!video && !out.toLowerCase().endsWith('.png')) throw new UserError(`cannot write ${out}: a contact sheet is a .png file (or an animated .mp4 or .webm)`);
+  const fps = optionalInt('fps', opts.fps, 1, 120, 30);
   checkFrames(frames);
   rows = rows.map((r, i) => {
     if (typeof r !== 'object' || r === null) throw invalidParameterError(`rows[${i}]`, 'a row { label, z, seed }', r);
@@ -190,7 +201,8 @@ export async function renderSheet(model: LatentModel, rows: SheetRow[], opts: Sh
   });
   const steps = frames[frames.length - 1]!;
   const plane = W * H;
-  const layout = sheetLayout({ rows: rows.length, columns: frames.length, cellWidth: W * scale, cellHeight: H * scale, gutter, rowLabels: labels ? rows.map((r) => r.label) : undefined, blocks });
+  const columns = video ? 1 : frames.length;
+  const layout = sheetLayout({ rows: rows.length, columns, cellWidth: W * scale, cellHeight: H * scale, gutter, rowLabels: labels ? rows.map((r) => r.label) : undefined, blocks });
   checkImageSize(`a sheet of ${rows.length} rows x ${frames.length} frames of ${W * scale}x${H * scale} px cells`, layout.width, layout.height, 'use fewer rows or frames, more --blocks, a smaller --size or --scale');
 
   // The canvas: background, then labels, then cells as the runs reach their frames.
@@ -199,7 +211,7 @@ export async function renderSheet(model: LatentModel, rows: SheetRow[], opts: Sh
   px.fill(new Uint32Array(new Uint8Array([...BACKGROUND, 255]).buffer)[0]!);
   if (labels) {
     const fs = layout.fontScale;
-    for (let b = 0; b < layout.blocks; b++) {
+    for (let b = 0; b < layout.blocks && !video; b++) {
       frames.forEach((f, c) => {
         const { x } = layout.cellAt(b * layout.rowsPerBlock, c);
         drawText(sheet, String(f), x + Math.max(0, Math.floor((layout.cellWidth - textWidth(String(f), fs)) / 2)), Math.floor((layout.headerHeight - GLYPH_HEIGHT * fs) / 2), INK, fs);
@@ -220,30 +232,69 @@ export async function renderSheet(model: LatentModel, rows: SheetRow[], opts: Sh
   };
 
   const { createEngine } = await import('./nca/engine.js');
+  if (video) {
+    // Every row at step t in video frame t: all rows' engines advance together, CHUNK steps at a time.
+    const { openVideoWriter } = await import('./video/writer.js');
+    type RowRun = Awaited<ReturnType<typeof rowStart>> & { tracker: MotionTracker; x: Float32Array; engine: Awaited<ReturnType<typeof createEngine>> };
+    const rowsState: RowRun[] = [];
+    for (const row of rows) {
+      const rs = await rowStart(model, row, { W, H, init, protocolName });
+      const tracker = new MotionTracker(W, H, steps);
+      tracker.push(rs.startRgb);
+      rowsState.push({ ...rs, tracker, x: rs.state, engine: await createEngine(rs.params, { width: W, height: H, protocol, threads, rng: rs.engineRng }) });
+    }
+    const CHUNK = 8;
+    const shown = rows.map(() => Array.from({ length: CHUNK }, () => new Float32Array(3 * plane)));
+    let writer: Awaited<ReturnType<typeof openVideoWriter>> | null = null;
+    let written = 0;
+    try {
+      writer = await openVideoWriter({ out, width: layout.width, height: layout.height, fps, filter: 'nearest', signal });
+      rowsState.forEach((r, i) => blit(r.startRgb, i, 0));
+      await writer.addFrame(sheet.data);
+      written++;
+      for (let done = 0; done < steps; done += CHUNK) {
+        const n = Math.min(CHUNK, steps - done);
+        for (let r = 0; r < rowsState.length; r++) {
+          const row = rowsState[r]!;
+          row.x = await row.engine.run(row.x, n, (k, v) => {
+            row.tracker.push(v);
+            shown[r]![k - 1]!.set(v.subarray(0, 3 * plane));
+          }, signal);
+        }
+        for (let k = 0; k < n; k++) {
+          for (let r = 0; r < rowsState.length; r++) blit(shown[r]![k]!, r, 0);
+          await writer.addFrame(sheet.data);
+          written++;
+        }
+        onProgress?.(done + n, steps);
+      }
+      await writer.finish();
+    } catch (e) {
+      await writer?.abort();
+      throw e;
+    } finally {
+      for (const r of rowsState) await r.engine.dispose();
+    }
+    const summariesV = rows.map((row, i) => {
+      const st = rowsState[i]!.tracker.finish();
+      return { label: row.label, seed: row.seed, alive: st.alive, coherent: st.coherent, lastStd: st.std.at(-1) ?? 0, correlation: st.correlation, drift: st.drift };
+    });
+    const secondsV = (performance.now() - t0) / 1000;
+    return {
+      out, width: layout.width + (layout.width % 2), height: layout.height + (layout.height % 2), cell: { width: layout.cellWidth, height: layout.cellHeight }, grid: { width: W, height: H },
+      frames: [0, steps], protocol: protocolName, init, labels, blocks: layout.blocks, rows: summariesV,
+      alive: summariesV.filter((x) => x.alive === 'alive').length, coherent: summariesV.filter((x) => x.coherent).length,
+      seconds: { total: secondsV, perRow: secondsV / rows.length },
+      video: { frames: written, fps, width: layout.width + (layout.width % 2), height: layout.height + (layout.height % 2) },
+    };
+  }
   const summaries: SheetRowSummary[] = [];
   const total = rows.length * steps;
   let lastReport = 0;
   for (let r = 0; r < rows.length; r++) {
     signal?.throwIfAborted();
     const row = rows[r]!;
-    // Draws in nca render's order: its latent schedule's fork (perturbation, unused here), the start, the hidden noise.
-    const rng = new Rng(row.seed);
-    rng.fork();
-    const initRng = rng.fork();
-    const engineRng = rng.fork();
-    const params = ncaParams(await model.hypernetwork(row.z, 1), `the model's NCA weights for row ${row.label}`);
-    // Start state [16][H][W]: RGB in channels 0..2 (logits under the free protocol), hidden N(0, 0.1^2) or the decoder's.
-    const state = new Float32Array(CHANNELS * plane);
-    initRng.fillNormal(state.subarray(3 * plane), 0, 0.1);
-    if (init === 'noise') initRng.fillUniform(state.subarray(0, 3 * plane));
-    else {
-      const grid = await model.decodeFirstFrame(row.z, 1); // [16][32][32], tiled over the torus as render does
-      const G = 32;
-      for (let c = 0; c < CHANNELS; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) state[c * plane + y * W + x] = grid[c * G * G + (y % G) * G + (x % G)]!;
-    }
-    if (protocolName === 'free') for (let i = 0; i < 3 * plane; i++) state[i] = logit(state[i]!);
-    const startRgb = state.slice(0, 3 * plane);
-    if (protocolName === 'free') for (let i = 0; i < startRgb.length; i++) startRgb[i] = 1 / (1 + Math.exp(-startRgb[i]!));
+    const { params, state, startRgb, engineRng } = await rowStart(model, row, { W, H, init, protocolName });
 
     const tracker = new MotionTracker(W, H, steps);
     tracker.push(startRgb);
@@ -288,7 +339,16 @@ export async function renderSheet(model: LatentModel, rows: SheetRow[], opts: Sh
   };
 }
 
-function logit(p: number): number {
-  const q = Math.min(1 - 1e-4, Math.max(1e-4, p));
-  return Math.log(q / (1 - q));
+/**
+ * A row's weights, start state [16][H][W] (src/core/start-state.ts) and engine noise generator, drawn
+ * in nca render's order: its latent schedule's fork (perturbation, unused here), the start, the hidden noise.
+ */
+async function rowStart(model: LatentModel, row: SheetRow, o: { W: number; H: number; init: 'noise' | 'decoder'; protocolName: Protocol }) {
+  const rng = new Rng(row.seed);
+  rng.fork();
+  const initRng = rng.fork();
+  const engineRng = rng.fork();
+  const params = ncaParams(await model.hypernetwork(row.z, 1), `the model's NCA weights for row ${row.label}`);
+  const state = await startState({ kind: o.init }, { width: o.W, height: o.H, protocol: o.protocolName, rng: initRng, decoder: { model, z: row.z } });
+  return { params, state, startRgb: startRgb(state, o.W * o.H, o.protocolName), engineRng };
 }
