@@ -131,6 +131,13 @@ describe('motion type', () => {
     expect(r.motion.type).toBe('travelling');
   });
 
+  it('a wave (oblique stripes moving across themselves) is travelling, at its speed across the stripes', () => {
+    const k = Math.hypot(3, 2) / S, speed = 0.3, w = 2 * Math.PI * k * speed;
+    const r = renderFeatures(run((t) => colourFrame((x, y) => 0.5 + 0.4 * Math.cos((2 * Math.PI * (3 * x + 2 * y)) / S - w * t), 250)));
+    expect(r.motion.type).toBe('travelling');
+    expect(r.motion.speed).toBeCloseTo(speed, 1);
+  });
+
   it('a pattern turning about a centre is rotating', () => {
     for (const w of [0.02, -0.012]) {
       const disc = randomBlobs(new Rng(4), 60, { cx: 32, cy: 32, r: 30 });

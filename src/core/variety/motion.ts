@@ -3,8 +3,9 @@
  *
  * Block flow: the grid is cut into square tiles of B = max(4, round(min(W, H) / 8)) cells (8 at 64 x 64);
  * for a pair of frames (a, b) `lag` frames apart, each tile of b is matched against a shifted by every
- * d in [-B/2, B/2]^2 (torus), by the sum of squared differences over RGB; the best shift is refined to
- * a fraction of a cell by a parabola through its neighbours on each axis. Pairs end at the last frame and
+ * d in [-B/2, B/2]^2 (torus), by the sum of squared differences over RGB; the best shift (the smallest of
+ * those within 2% of the way from the best SSD to the unshifted one: stripes match all along themselves, and
+ * a wave moves across them) is refined to a fraction of a cell by a parabola through its neighbours on each axis. Pairs end at the last frame and
  * 16 and 32 frames before it (those that fit in the window); lags 1, 2, 4, 8 and 16 frames.
  *
  * - explained: the share of the pairs' change that the tiles' shifts explain,
@@ -40,6 +41,8 @@ export const MOTION_THRESHOLDS = {
 } as const;
 
 export const MOTION_LAGS = [1, 2, 4, 8, 16] as const;
+/** Among shifts nearly as good as the best (within this share of the way to no shift), the smallest is taken. */
+const APERTURE_TOLERANCE = 0.02;
 /** Pairs end this many frames before the last one. */
 const PAIR_ENDS = [0, 16, 32] as const;
 
@@ -168,8 +171,21 @@ function lagFlow(pairs: ReadonlyArray<readonly [Float32Array, Float32Array]>, W:
             }
           }
         }
-        let k = R * S + R;
-        for (let j = 0; j < ssd.length; j++) if (ssd[j]! < ssd[k]!) k = j;
+        // the smallest shift whose SSD is within APERTURE_TOLERANCE of the way from the best to no shift
+        // (stripes match equally well all along themselves: take the shift across them)
+        const zero = ssd[R * S + R]!;
+        let min = zero;
+        for (let j = 0; j < ssd.length; j++) if (ssd[j]! < min) min = ssd[j]!;
+        const tolerance = min + APERTURE_TOLERANCE * (zero - min);
+        let k = R * S + R, kNorm = 0;
+        for (let j = 0; j < ssd.length; j++) {
+          if (ssd[j]! > tolerance) continue;
+          const norm = (Math.floor(j / S) - R) ** 2 + ((j % S) - R) ** 2;
+          if (ssd[k]! > tolerance || norm < kNorm || (norm === kNorm && ssd[j]! < ssd[k]!)) {
+            k = j;
+            kNorm = norm;
+          }
+        }
         const iy = Math.floor(k / S), ix = k % S;
         bestSum += ssd[k]!;
         zeroSum += ssd[R * S + R]!;
