@@ -76,7 +76,7 @@ async function runEncode(file: string | undefined, o: EncodeOpts): Promise<void>
   if (o.out === undefined) throw new UserError('give --out z.json (where to write the latent)');
   await checkOutputPath(o.out, { extensions: ['.json'], what: 'the latent', inputs: [file] });
   if (o.context !== undefined) await checkOutputPath(o.context, { option: '--context', extensions: ['.png'], what: 'the encoder\'s input frames', inputs: [file, o.out] });
-  const { latentToJson, meanLatent } = await import('../core/latent.js');
+  const { latentToJson } = await import('../core/latent.js');
   const { writeFileAtomic } = await import('../core/io/atomic.js');
 
   let latent: Latent;
@@ -84,10 +84,10 @@ async function runEncode(file: string | undefined, o: EncodeOpts): Promise<void>
   if (o.note !== undefined || o.notes !== undefined) {
     if (o.track || o.start !== undefined || o.duration !== undefined || o.context) throw new UserError('--track, --start, --duration and --context apply to a WAV file, not to --note/--notes');
     const { noteName, parseNote } = await import('../core/audio/synth.js');
-    const m = await notesLib.loadNotes(dir);
     const names = (o.note ?? o.notes!).split(',').map((s) => noteName(parseNote(s.trim(), o.note !== undefined ? '--note' : '--notes')));
     const instrument = o.instrument.toLowerCase();
-    const z = meanLatent(names.map((nm) => notesLib.noteLatent(m, instrument, nm)));
+    const { SourceResolver } = await import('../core/sources.js');
+    const z = await new SourceResolver({ modelDir: dir }).latent({ kind: 'notes', notes: names, instrument });
     latent = { z, provenance: { command: 'encode', instrument, notes: names, ...(names.length > 1 ? { chord: 'mean of the notes\' latents' } : {}), model: dir, manifest: 'notes.json' } };
     summary = { out: o.out, instrument, notes: names };
   } else {
@@ -99,7 +99,7 @@ async function runEncode(file: string | undefined, o: EncodeOpts): Promise<void>
     const decoded = await readWav(file!);
     for (const w of decoded.warnings) warn(o, w);
     const enc = await import('../core/model/encode.js');
-    const model = await networks.loadModel(dir);
+    const { model } = await (await import('../core/sources.js')).loadModel(dir);
     const seconds = decoded.samples.length / decoded.sampleRate;
     try {
       if (o.track) {
