@@ -41,13 +41,13 @@ describe('nca render to video', () => {
       ['render', '--random', '--model', join(dir, 'typo'), '--steps', '2', '--out', join(dir, 'typo.mp4')],
       ['render', '--params', p, '--steps', '2', '--filter', 'smooth', '--out', join(dir, 'f.gif')],
       ['render', '--params', p, '--steps', '2', '--out', join(dir, 'x.avi')],
-      ['sheet', '--random', '3', '--blocks', '3', '--frames', '0,12', '--size', '16', '--fps', '12', '--no-labels', '--gutter', '0', '--out', sheet, '--quiet'],
+      ['sheet', '--random', '3', '--frames', '0,12', '--size', '16', '--fps', '12', '--no-labels', '--gutter', '0', '--out', sheet, '--quiet'],
       ['gallery', jobs, '--out', join(dir, 'gallery'), '--jobs', '1', '--quiet'],
     ], { parallel: 2, timeout: 120_000 });
     expect(runs[5]!.status, runs[5]!.stderr).toBe(0);
     expect(runs[6]!.status, runs[6]!.stderr).toBe(0);
-    // three 16 x 16 rows side by side, steps 0..12 at 12 fps
-    expect((await probeVideo(sheet)).streams[0]).toMatchObject({ codec: 'h264', width: 48, height: 16, fps: 12, frames: 13 });
+    // three 16 x 16 rows one above the other (no labels, no gutter), steps 0..12 at 12 fps
+    expect((await probeVideo(sheet)).streams[0]).toMatchObject({ codec: 'h264', width: 16, height: 48, fps: 12, frames: 13 });
     expect((await probeVideo(join(dir, 'gallery', 'p.mp4'))).streams[0]).toMatchObject({ codec: 'h264', width: 16, height: 16, fps: 60, frames: 13 });
     expect(runs[0]!.status, runs[0]!.stderr).toBe(0);
     expect(runs[1]!.status, runs[1]!.stderr).toBe(0);
