@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWav } from '../src/core/audio/wav.js';
-import { launchBrowser } from '../src/core/play/browser.js';
+import { chromiumPath, launchBrowser } from '../src/core/play/browser.js';
 import { BIN, ROOT, maxAbsDiff, staticServer } from './play-helpers.js';
 
 /**
@@ -113,5 +113,16 @@ describe('nca play --export', () => {
     expect(noModel.status).toBe(2);
     expect(noModel.stderr.trim().split('\n')).toHaveLength(1);
     expect(noModel.stderr).toMatch(/^nca: /);
+  });
+
+  it('a missing Chromium is an error naming the path and the fix (the browser tests fail, never skip)', () => {
+    const saved = process.env.NCA_CHROMIUM;
+    process.env.NCA_CHROMIUM = join(dir, 'no-such-chromium');
+    try {
+      expect(() => chromiumPath()).toThrow(/^no Chromium at .*no-such-chromium: install Debian's chromium \(apt-get install chromium\) or set NCA_CHROMIUM/);
+    } finally {
+      if (saved === undefined) delete process.env.NCA_CHROMIUM;
+      else process.env.NCA_CHROMIUM = saved;
+    }
   });
 });

@@ -46,19 +46,61 @@ function showError(e) {
   $('error').textContent = `nca play: ${e && e.message ? e.message : e}`;
 }
 
+/** onnxruntime-web on this thread, loaded when first needed (the test and bench hooks; the loop uses the worker). */
+let ortHere = null;
+async function loadOrt() {
+  if (!ortHere) {
+    ortHere = await import('./vendor/ort/ort.wasm.min.mjs');
+    ortHere.env.wasm.wasmPaths = new URL('vendor/ort/', base).href;
+    ortHere.env.wasm.numThreads = THREADS;
+  }
+  return ortHere;
+}
+const THREADS = self.crossOriginIsolated ? Math.min(2, navigator.hardwareConcurrency || 1) : 1;
+
+/** The engine in a worker (engine-worker.js), behind the engine's interface; run() resolves with K frames. */
+async function workerEngine(options) {
+  const worker = new Worker(new URL('engine-worker.js', base), { type: 'module' });
+  let pending = null;
+  let failed = null;
+  const ready = new Promise((resolve, reject) => {
+    worker.onmessage = ({ data: m }) => {
+      if (m.type === 'ready') resolve();
+      else if (m.type === 'frames') pending.resolve(m.frames);
+      else if (m.type === 'error') {
+        failed = new Error(m.message);
+        if (pending) pending.reject(failed);
+        else reject(failed);
+      }
+    };
+    worker.onerror = (e) => reject(new Error(`the engine worker failed: ${e.message}`));
+  });
+  worker.postMessage({ type: 'init', options, threads: Number(query.get('workerThreads') ?? THREADS) });
+  await ready;
+  return {
+    setParams: (flat) => worker.postMessage({ type: 'params', flat }),
+    setState: (state) => worker.postMessage({ type: 'state', state }),
+    erase: (x, y, radius) => worker.postMessage({ type: 'erase', x, y, radius }),
+    run: () =>
+      new Promise((resolve, reject) => {
+        if (failed) return reject(failed);
+        pending = { resolve, reject };
+        worker.postMessage({ type: 'run' });
+      }),
+  };
+}
+
 async function start() {
-  const ort = await import('./vendor/ort/ort.wasm.min.mjs');
-  ort.env.wasm.wasmPaths = new URL('vendor/ort/', base).href;
-  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(2, navigator.hardwareConcurrency || 1) : 1;
-  // ?proxy=1: onnxruntime in a worker (measured 3-9x slower here, docs/play.md), so off by default
-  ort.env.wasm.proxy = query.get('proxy') === '1';
   const modelBase = new URL('model/', base);
   const [model, notes] = await Promise.all([loadModel(modelBase), loadNotes(modelBase)]);
   const hypernetwork = createHypernetwork(model);
   const encode = createEncoder(model);
   const protocol = model.config.protocol === 'free' ? 'free' : 'frame';
   const noiseStd = model.config.protocolDetails?.noiseStd ?? 0.1;
-  const engine = await createNcaEngine({ ort, base, width: SIZE, height: SIZE, protocol, steps: STEPS_PER_RUN, noiseStd, seed: SEED });
+  const engineOptions = { width: SIZE, height: SIZE, protocol, steps: STEPS_PER_RUN, noiseStd, seed: SEED };
+  // The engine on this thread (drawing waits while it computes). ?worker=1 moves it to a worker, which would
+  // keep drawing smooth, but here it drew a steady ~1 frame per second (docs/play.md), so it is not the default.
+  const engine = query.get('worker') === '1' ? await workerEngine(engineOptions) : await createNcaEngine({ ...engineOptions, ort: await loadOrt(), base });
   canvas.width = canvas.height = SIZE;
   const image = ctx.createImageData(SIZE, SIZE);
   const rng = new Rng(SEED + 1);
@@ -232,7 +274,7 @@ async function start() {
   let fpsFrames = 0, fpsStart = performance.now();
   const tick = () => {
     if (queue.length > 0) draw(queue.shift());
-    if (queue.length < STEPS_PER_RUN && !running) void compute();
+    if (queue.length < STEPS_PER_RUN && !running && !play.paused) void compute();
     fpsFrames++;
     const now = performance.now();
     if (now - fpsStart >= 1000) {
@@ -246,14 +288,14 @@ async function start() {
 
   // ---- the test and bench interface (docs/play.md)
   window.ncaPlay = {
-    status: () => ({ latent: Array.from(play.latent), effective: Array.from(effective), name: play.name, instrument: play.instrument, perturb: play.perturb, frames: play.frames, fps: play.fps, micPoints: play.micPoints, mic: play.mic !== null, size: SIZE, protocol, threads: ort.env.wasm.numThreads }),
+    status: () => ({ latent: Array.from(play.latent), effective: Array.from(effective), name: play.name, instrument: play.instrument, perturb: play.perturb, frames: play.frames, fps: play.fps, micPoints: play.micPoints, mic: play.mic !== null, size: SIZE, protocol, threads: THREADS }),
     frame: () => Array.from(play.lastFrame ?? []),
     noteLatent: (instrument, note) => Array.from(Float32Array.from(notes.latents[instrument][note])),
     hypernetwork: (z) => Array.from(hypernetwork(Float32Array.from(z))),
     encodeTrack: (samples, fps) => encodeTrack(encode, Float32Array.from(samples), fps).map((p) => ({ t: p.t, z: Array.from(p.z) })),
     /** Steps `steps` of the NCA of `params` from `state` ([16][H][W]) with the noise of Rng(seed), on a separate engine: the frames. */
     async runNca({ params, state, seed, steps, width, height }) {
-      const e = await createNcaEngine({ ort, base, width, height, protocol, steps: 1, noiseStd, seed });
+      const e = await createNcaEngine({ ort: await loadOrt(), base, width, height, protocol, steps: 1, noiseStd, seed });
       e.setParams(Float32Array.from(params));
       e.setState(Float32Array.from(state));
       const frames = [];
@@ -265,11 +307,12 @@ async function start() {
     async measureFps(seconds = 3) {
       const f0 = play.frames, t0 = performance.now();
       await new Promise((r) => setTimeout(r, seconds * 1000));
-      return { framesPerSecond: ((play.frames - f0) * 1000) / (performance.now() - t0), size: SIZE, stepsPerRun: STEPS_PER_RUN, threads: ort.env.wasm.numThreads };
+      return { framesPerSecond: ((play.frames - f0) * 1000) / (performance.now() - t0), size: SIZE, stepsPerRun: STEPS_PER_RUN, threads: THREADS };
     },
     /** Engine throughput without drawing or pacing: NCA steps per second over `seconds`. */
     async measureEngine(seconds = 2) {
-      const e = await createNcaEngine({ ort, base, width: SIZE, height: SIZE, protocol, steps: STEPS_PER_RUN, noiseStd, seed: 5 });
+      play.paused = true; // the page's own loop waits meanwhile
+      const e = await createNcaEngine({ ort: await loadOrt(), base, width: SIZE, height: SIZE, protocol, steps: STEPS_PER_RUN, noiseStd, seed: 5 });
       e.setParams(hypernetwork(play.latent));
       await e.run();
       let n = 0;
@@ -280,7 +323,8 @@ async function start() {
       }
       const s = (performance.now() - t0) / 1000;
       await e.dispose();
-      return { stepsPerSecond: n / s, size: SIZE, stepsPerRun: STEPS_PER_RUN, threads: ort.env.wasm.numThreads };
+      play.paused = false;
+      return { stepsPerSecond: n / s, size: SIZE, stepsPerRun: STEPS_PER_RUN, threads: THREADS };
     },
   };
 

@@ -6,7 +6,7 @@
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { makeDirs } from '../io/dirs.js';
-import { requireInt } from '../errors.js';
+import { UserError, requireInt } from '../errors.js';
 import { buildSite } from './site.js';
 import { startServer, type PlayServer } from './server.js';
 
@@ -21,7 +21,6 @@ export interface PlayOptions {
 /** The model folder the page serves: `loadModel`'s resolution, checked to hold a model and its note manifest. */
 export async function resolvePlayModel(dir?: string): Promise<string> {
   const { findModel, DEFAULT_MODEL_DIR } = await import('../model/networks.js');
-  const { UserError } = await import('../errors.js');
   const folder = await findModel(dir);
   if (folder === null) throw new UserError(`no trained model at ${DEFAULT_MODEL_DIR}: train one with \`nca train\` or pass --model DIR`);
   const { loadNotes } = await import('../model/notes.js');
