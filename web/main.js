@@ -56,7 +56,11 @@ async function loadOrt() {
   }
   return ortHere;
 }
-const THREADS = self.crossOriginIsolated ? Math.min(2, navigator.hardwareConcurrency || 1) : 1;
+/**
+ * onnxruntime threads: 1 (?threads=2 asks for two, which needs cross-origin isolation, as `nca play` serves the
+ * page). Two threads were never faster in this project's measurements on a shared 2-core machine (docs/play.md).
+ */
+const THREADS = self.crossOriginIsolated ? Math.max(1, Math.min(Number(query.get('threads') ?? 1), navigator.hardwareConcurrency || 1)) : 1;
 
 /** The engine in a worker (engine-worker.js), behind the engine's interface; run() resolves with K frames. */
 async function workerEngine(options) {
