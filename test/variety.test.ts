@@ -170,9 +170,9 @@ describe('a set of renders', () => {
 
   it('counts hue bins, the wavelength span, effective looks and motion shares', () => {
     const base = { saturation: 0.5, brightness: 0.3, motion: { type: 'chaotic', explained: 0, lag: 1, displacement: 0, speed: 0, uniformity: 0, heading: 0, growth: 0, rotation: 0, turn: 0, persistence: 0 } } as const;
-    const make = (hue: number | null, wavelength: number, change: number, type: RenderFeatures['motion']['type'] = 'chaotic'): RenderFeatures =>
-      ({ ...base, hue, wavelength, change, motion: { ...base.motion, type }, look: lookOf(hue, wavelength, change) });
-    const set = [make(10, 8, 0.01), make(20, 8, 0.01), make(50, 8, 0.01, 'travelling'), make(200, 20, 0.05, 'rotating'), make(null, 4, 0.001, 'still')];
+    const make = (hue: number | null, wavelength: number, change: number, type: RenderFeatures['motion']['type'] = 'chaotic', uniformity = 0): RenderFeatures =>
+      ({ ...base, hue, wavelength, change, motion: { ...base.motion, type, uniformity, heading: 30 }, look: lookOf(hue, wavelength, change) });
+    const set = [make(10, 8, 0.01), make(20, 8, 0.01), make(50, 8, 0.01, 'travelling', 0.9), make(200, 20, 0.05, 'rotating'), make(null, 4, 0.001, 'still')];
     const v = varietyOfFeatures(set);
     expect(v.hueBinsCovered).toBe(3); // 0-30 (two), 30-60, 180-210
     expect(v.grey).toBe(1);
@@ -180,6 +180,8 @@ describe('a set of renders', () => {
     // shares 3/5, 1/5, 1/5: exp(entropy)
     expect(v.effectiveLooks).toBeCloseTo(Math.exp(-(0.6 * Math.log(0.6) + 2 * 0.2 * Math.log(0.2))), 6);
     expect(v.travellingOrRotatingShare).toBeCloseTo(2 / 5);
+    expect(v.wholeFieldDrift).toEqual({ share: 1 / 5, headingAgreement: 1 }); // the travelling one slides as a whole
+    expect(v.travellingOrRotatingWithoutDriftShare).toBeCloseTo(1 / 5);
     expect(v.wavelength.p10).toBeCloseTo(5.6); // 4, 8, 8, 8, 20: 4 + 0.4 x 4
     expect(v.wavelength.span).toBeCloseTo(v.wavelength.p90 / 5.6);
     expect(spread([3, 1, 2]).median).toBe(2);

@@ -53,8 +53,8 @@ const f = (x, d = 1) => x.toFixed(d);
 const pct = (x) => `${Math.round(100 * x)}%`;
 const results = [];
 console.log(`# variety: ${common.n} renders per row, ${common.size} x ${common.size}, ${common.frames} frames from noise, seeds ${common.seed}..${common.seed + common.n - 1}; load ${load()}`);
-console.log('| row | hue bins of 30 deg | hues (non-grey) | wavelength p10-p90 (span) | brightness | change p10-p90 | effective looks | commonest look | travelling or rotating | whole-field drift (heading agreement) | motion (still/flicker/travel/rotate/chaos) | s |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('| row | hue bins of 30 deg | hues (non-grey) | wavelength p10-p90 (span) | brightness | change p10-p90 | effective looks | commonest look | travelling or rotating | whole-field drift (heading agreement) | travelling or rotating, not drift | motion (still/flicker/travel/rotate/chaos) | s |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const row of o.rows.split(',')) {
   const r = row === 'random'
     ? await varietyOfRandomWeights({ ...common, protocol: 'free', ...base })
@@ -62,7 +62,7 @@ for (const row of o.rows.split(',')) {
   results.push({ row, load: loadavg(), ...r });
   const hues = r.perRender.filter((p) => p.hue !== null).map((p) => p.hue);
   const m = r.motion;
-  console.log(`| ${row === 'model' ? 'shipped model, random latents' : row === 'random' ? 'random NCA weights, free protocol' : `model, ${row}`} | **${r.hueBinsCovered} of 12**${r.grey ? ` (+${r.grey} grey)` : ''} | ${hues.length ? `${f(Math.min(...hues), 0)}-${f(Math.max(...hues), 0)} deg` : '-'} | ${f(r.wavelength.p10)}-${f(r.wavelength.p90)} px (${f(r.wavelength.span, 2)}x) | ${f(r.brightness.min, 2)}-${f(r.brightness.max, 2)} | ${f(r.change.p10, 4)}-${f(r.change.p90, 4)} | **${f(r.effectiveLooks)}** | ${pct(r.commonestLookShare)} (${r.looks[0].look}) | **${pct(r.travellingOrRotatingShare)}** | ${pct(r.wholeFieldDrift.share)} (${f(r.wholeFieldDrift.headingAgreement, 2)}) | ${m.still}/${m.flickering}/${m.travelling}/${m.rotating}/${m.chaotic} | ${f(r.seconds, 0)} |`);
+  console.log(`| ${row === 'model' ? 'shipped model, random latents' : row === 'random' ? 'random NCA weights, free protocol' : `model, ${row}`} | **${r.hueBinsCovered} of 12**${r.grey ? ` (+${r.grey} grey)` : ''} | ${hues.length ? `${f(Math.min(...hues), 0)}-${f(Math.max(...hues), 0)} deg` : '-'} | ${f(r.wavelength.p10)}-${f(r.wavelength.p90)} px (${f(r.wavelength.span, 2)}x) | ${f(r.brightness.min, 2)}-${f(r.brightness.max, 2)} | ${f(r.change.p10, 4)}-${f(r.change.p90, 4)} | **${f(r.effectiveLooks)}** | ${pct(r.commonestLookShare)} (${r.looks[0].look}) | **${pct(r.travellingOrRotatingShare)}** | ${pct(r.wholeFieldDrift.share)} (${f(r.wholeFieldDrift.headingAgreement, 2)}) | ${pct(r.travellingOrRotatingWithoutDriftShare)} | ${m.still}/${m.flickering}/${m.travelling}/${m.rotating}/${m.chaotic} | ${f(r.seconds, 0)} |`);
   if (o['per-render']) {
     for (const p of r.perRender) {
       const mm = p.motion;

@@ -87,6 +87,8 @@ export interface VarietySummary {
    * 1 = every render slides the same way, ~0 = no preferred direction).
    */
   wholeFieldDrift: { share: number; headingAgreement: number };
+  /** Travelling or rotating renders that do not slide as a whole field (gliders, swirls, waves against a background). */
+  travellingOrRotatingWithoutDriftShare: number;
 }
 
 /** Accumulates one render's frames as they go by (keeping only the last VARIETY_WINDOW + 1), then `finish()`. */
@@ -190,6 +192,7 @@ export function varietyOfFeatures(features: readonly RenderFeatures[]): VarietyS
     motion,
     travellingOrRotatingShare: (motion.travelling + motion.rotating) / n,
     wholeFieldDrift: wholeFieldDrift(features),
+    travellingOrRotatingWithoutDriftShare: features.filter((f) => f.motion.type === 'rotating' || (f.motion.type === 'travelling' && f.motion.uniformity < DRIFT_UNIFORMITY)).length / n,
   };
 }
 
