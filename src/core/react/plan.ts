@@ -10,7 +10,7 @@
  * - perturb: sigma_i = 0.6 x energy x loud;
  * - exposure: the shown picture's gamma, 2^(-1.3 x energy x (2 loud - 1)): v -> v^gamma brightens loud
  *   parts (gamma 0.41 at the loudest) and darkens quiet ones (2.46 at the quietest);
- * - pulse: pulse x onset level (0..1; 0 below the song's median onset strength);
+ * - pulse: pulse x onset level x (0.7 + 0.3 loud) (onset level 0..1, 0 below the song's median onset strength);
  * - hue: radians, colour x (centroid level - 0.5) x 240 deg, smoothed (time constant smooth);
  * where loud = the frame's loudness between the song's 10th and 98th percentiles (0..1, smoothed with
  * time constant smooth / 2), centroid level = log2(centroid) between its 5th and 95th percentiles.
@@ -34,6 +34,8 @@ export const MAX_STRENGTH = 4;
 export const MAX_SMOOTH = 10;
 /** Hue swing over the song's centroid range (5th to 95th percentile) at colour = 1, radians (240 deg). */
 export const HUE_RANGE = (240 * Math.PI) / 180;
+/** How much the pulse's size follows the loudness level (0: onset strength alone; 1: onset x loud). */
+export const PULSE_LOUDNESS = 0.3;
 /** The exposure's gamma swing at energy 1: 2^-x .. 2^x. */
 export const EXPOSURE_OCTAVES = 1.3;
 /** Most NCA steps in one video frame. */
@@ -137,7 +139,7 @@ export function reactPlan(features: FrameFeatures, opts: PlanOptions): ReactPlan
     steps[i] = Math.min(MAX_STEPS_PER_FRAME, Math.floor(acc) - before);
     perturb[i] = 0.6 * E * l;
     exposure[i] = 2 ** (-EXPOSURE_OCTAVES * E * (2 * l - 1));
-    pulse[i] = P * onsetLevel[i]!;
+    pulse[i] = P * onsetLevel[i]! * (1 - PULSE_LOUDNESS + PULSE_LOUDNESS * l);
     hue[i] = C * (centroidLevel[i]! - 0.5) * HUE_RANGE;
   }
 
