@@ -22,7 +22,7 @@ interface GrowOpts {
   checkpointEvery: string;
   cuts: string;
   init?: string;
-  noOutputs?: boolean;
+  outputs: boolean;
   seed: string;
   threads?: string;
   json?: boolean;
@@ -39,7 +39,7 @@ export function registerGrow(program: Command): void {
     .addOption(sharedOptions.out())
     .option('--size <n>', 'the target image side in cells (emoji rasterised at this size, larger PNGs scaled down)', '40')
     .option('--padding <n>', 'empty cells around the target on every side', '16')
-    .option('--iterations <n>', 'training iterations', '2000')
+    .option('--iterations <n>', 'training iterations (0: only evaluate and picture the --init weights)', '2000')
     .option('--batch <n>', 'pool samples per iteration', '4')
     .option('--pool <n>', 'pool size', '256')
     .option('--min-steps <n>', 'fewest NCA steps per iteration', '64')
@@ -64,7 +64,7 @@ export function registerGrow(program: Command): void {
       const size = requireInt('--size', o.size, 3, 512);
       const padding = requireInt('--padding', o.padding, 0, 256);
       const settings = {
-        iterations: requireInt('--iterations', o.iterations, 1, 1e7),
+        iterations: requireInt('--iterations', o.iterations, 0, 1e7),
         batch: requireInt('--batch', o.batch, 1, 256),
         poolSize: requireInt('--pool', o.pool, 1, 1e5),
         minSteps: requireInt('--min-steps', o.minSteps, 1, 10000),
@@ -90,13 +90,13 @@ export function registerGrow(program: Command): void {
       const bar = progressBar('grow', o, ' | loss {loss}');
       let result;
       try {
-        result = await runGrow({ target, outDir: o.out, settings, seed, threads, checkpointEvery, cuts, skipOutputs: o.noOutputs === true || (o as { outputs?: boolean }).outputs === false, initial, onProgress: (done, total, loss) => bar.onProgress(done, total, { loss: loss.toFixed(5) }) });
+        result = await runGrow({ target, outDir: o.out, settings, seed, threads, checkpointEvery, cuts, skipOutputs: !o.outputs, initial, onProgress: (done, total, loss) => bar.onProgress(done, total, { loss: loss.toFixed(5) }) });
       } finally {
         bar.stop();
       }
       const e = result.evaluation;
       await report(o, result, [
-        `trained ${result.iterations} iterations in ${result.seconds.toFixed(0)} s (final loss ${result.finalLoss.toFixed(5)}) -> ${result.files.join(', ')}`,
+        `${result.iterations ? `trained ${result.iterations} iterations` : 'evaluated --init'} in ${result.seconds.toFixed(0)} s (final loss ${result.finalLoss.toFixed(5)}) -> ${result.files.join(', ')}`,
         ...(e
           ? [
               `growth from one cell: MSE ${e.mseAt100.toFixed(4)} at step 100, ${e.mseAt1000.toFixed(4)} at step 1000 (inside the target's box: ${e.boxMseAt100.toFixed(4)}, ${e.boxMseAt1000.toFixed(4)})`,

@@ -16,7 +16,7 @@ import { GrowPlayer, stateToImage, targetToImage } from './player.js';
 import { seedStates } from './seed-state.js';
 import type { GrowTarget } from './target.js';
 
-const SCALE = 4;
+const SCALE = 3;
 
 export async function writeGrowOutputs(opts: { weights: GrowWeights; target: GrowTarget; fireRate: number; outDir: string; seed: number | string; threads?: number; cuts: number }): Promise<{ evaluation: GrowEvaluation; files: string[] }> {
   const { weights, target, outDir } = opts;

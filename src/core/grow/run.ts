@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { makeDirs } from '../io/dirs.js';
 import { growParamsJson, type GrowInfo, type GrowWeights } from './params.js';
-import { trainGrow, type GrowTrainSettings, type IterationLog } from './train.js';
+import { TUTORIAL_SETTINGS, checkSettings, trainGrow, type GrowTrainSettings, type IterationLog } from './train.js';
+import { UserError } from '../errors.js';
 import type { GrowTarget } from './target.js';
 import type { GrowEvaluation } from './evaluate.js';
 
@@ -65,7 +66,12 @@ export async function runGrow(opts: GrowRunOptions): Promise<GrowRunResult> {
     await writeFileAtomic(logPath, JSON.stringify({ target: opts.target.source, seed: opts.seed, settings, log: logSoFar.map((l) => ({ ...l, loss: Number(l.loss.toPrecision(5)), gradNorm: Number(l.gradNorm.toPrecision(4)), forward: Number(l.forward.toFixed(3)), backward: Number(l.backward.toFixed(3)), rest: Number(l.rest.toFixed(3)) })) }) + '\n');
   };
   let fullSettings: GrowTrainSettings | null = null;
-  const result = await trainGrow({
+  // iterations 0: no training, the initial weights are evaluated and pictured (e.g. a checkpoint)
+  const evaluateOnly = opts.settings.iterations === 0;
+  if (evaluateOnly && !opts.initial) throw new UserError('--iterations 0 evaluates given weights: add --init params.json');
+  const result = evaluateOnly
+    ? { weights: opts.initial!, settings: checkSettings({ ...TUTORIAL_SETTINGS, ...opts.settings, iterations: 1 }), log: [] as IterationLog[], seconds: 0 }
+    : await trainGrow({
     target: opts.target,
     settings: opts.settings,
     seed: opts.seed,
@@ -81,15 +87,15 @@ export async function runGrow(opts: GrowRunOptions): Promise<GrowRunResult> {
       fullSettings = s;
     },
   });
-  await writeCheckpoint(result.weights, result.settings);
-  const files = [paramsPath, logPath];
+  if (!evaluateOnly) await writeCheckpoint(result.weights, result.settings);
+  const files = evaluateOnly ? [] : [paramsPath, logPath];
   let evaluation: GrowEvaluation | undefined;
   if (!opts.skipOutputs) {
     const { writeGrowOutputs } = await import('./outputs.js');
     const out = await writeGrowOutputs({ weights: result.weights, target: opts.target, fireRate: result.settings.fireRate, outDir: opts.outDir, seed: opts.seed, threads: opts.threads, cuts: opts.cuts ?? 50 });
     evaluation = out.evaluation;
     files.push(...out.files);
-    await writeCheckpoint(result.weights, result.settings, evaluation);
+    if (!evaluateOnly) await writeCheckpoint(result.weights, result.settings, evaluation);
   }
   return { outDir: opts.outDir, iterations: result.log.length, seconds: result.seconds, finalLoss: result.log.at(-1)?.loss ?? NaN, evaluation, files };
 }
