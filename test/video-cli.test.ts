@@ -84,12 +84,15 @@ describe('nca render to video', () => {
 
   it('Ctrl-C mid-encode: exit 130, ffmpeg stopped, no file and no temporary file', async () => {
     const out = join(dir, 'int.mp4');
-    const child = spawn(process.execPath, [BIN, 'render', '--random', '--steps', '1000000', '--size', '64', '--out', out]);
+    const p = join(dir, 'int-p.json');
+    const [made] = await ncaAll([['random', '--params', '--seed', '5', '--out', p]]);
+    expect(made!.status).toBe(0);
+    const child = spawn(process.execPath, [BIN, 'render', '--params', p, '--steps', '1000000', '--size', '64', '--out', out]);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', r));
     // wait until ffmpeg is writing (its temporary file exists), then interrupt
-    for (let i = 0; i < 600 && leftovers().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 1200 && leftovers().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(leftovers().length).toBe(1);
     await new Promise((r) => setTimeout(r, 500));
     child.kill('SIGINT');
@@ -100,5 +103,5 @@ describe('nca render to video', () => {
     // an ffmpeg left running would finish its file (faststart reopens it by name): none appears later
     await new Promise((r) => setTimeout(r, 1500));
     expect(readdirSync(dir).filter((f) => f.includes('int.mp4'))).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 });
