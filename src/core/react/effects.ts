@@ -24,8 +24,6 @@ export function applyPulse(rgb: Float32Array, width: number, height: number, amo
   if (!(amount > 0)) return;
   const a = Math.min(0.9, amount);
   const plane = width * height;
-  const cx = (width - 1) / 2, cy = (height - 1) / 2;
-  const rMax = Math.hypot(cx, cy) || 1;
   if (kind === 'reseed') {
     // a disc of a quarter of the short side at a random place, refilled with uniform noise
     const r = Math.max(2, Math.min(width, height) * (0.15 + 0.2 * a));
@@ -37,16 +35,29 @@ export function applyPulse(rgb: Float32Array, width: number, height: number, amo
     }
     return;
   }
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    let m = 1;
-    if (kind === 'rings') {
-      const r = Math.hypot(x - cx, y - cy) / rMax;
-      m = 0.5 + 0.5 * Math.cos(2 * Math.PI * (RINGS * r - phase));
-    }
-    const k = a * m;
-    const i = y * width + x;
+  // rings: m = 0.5 + 0.5 cos(2 pi (RINGS r - phase)) = 0.5 + 0.5 (cos(2 pi RINGS r) cos(2 pi phase) + sin(...) sin(...))
+  const rings = kind === 'rings' ? ringPlanes(width, height) : null;
+  const cp = Math.cos(2 * Math.PI * phase), sp = Math.sin(2 * Math.PI * phase);
+  for (let i = 0; i < plane; i++) {
+    const k = rings ? a * (0.5 + 0.5 * (rings.cos[i]! * cp + rings.sin[i]! * sp)) : a;
     for (let c = 0; c < 3; c++) rgb[c * plane + i] = rgb[c * plane + i]! + k * (1 - rgb[c * plane + i]!);
   }
+}
+
+/** cos and sin of 2 pi RINGS r per cell (r: distance from the centre over the half-diagonal), kept for the last grid size. */
+let ringCache: { width: number; height: number; cos: Float32Array; sin: Float32Array } | null = null;
+function ringPlanes(width: number, height: number): { cos: Float32Array; sin: Float32Array } {
+  if (ringCache && ringCache.width === width && ringCache.height === height) return ringCache;
+  const cx = (width - 1) / 2, cy = (height - 1) / 2;
+  const rMax = Math.hypot(cx, cy) || 1;
+  const cos = new Float32Array(width * height), sin = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+    const angle = 2 * Math.PI * RINGS * (Math.hypot(x - cx, y - cy) / rMax);
+    cos[y * width + x] = Math.cos(angle);
+    sin[y * width + x] = Math.sin(angle);
+  }
+  ringCache = { width, height, cos, sin };
+  return ringCache;
 }
 
 /** Rotates every pixel's colour about the grey axis by `angle` radians (hue + angle, same R + G + B), clipped to 0..1; in place. */
@@ -63,10 +74,18 @@ export function rotateHue(rgb: Float32Array, plane: number, angle: number): void
   }
 }
 
-/** v -> v^gamma for every value (0..1); in place. */
+/** Levels of the exposure's table: finer than the 8-bit frames it feeds (max error 1/8190 before rounding to bytes). */
+const EXPOSURE_LEVELS = 4096;
+const exposureTable = new Float32Array(EXPOSURE_LEVELS + 1);
+
+/** v -> v^gamma for every value (clipped to 0..1), through a table of EXPOSURE_LEVELS + 1 steps; in place. */
 export function applyExposure(rgb: Float32Array, gamma: number): void {
   if (gamma === 1) return;
-  for (let i = 0; i < rgb.length; i++) rgb[i] = clip01(rgb[i]!) ** gamma;
+  for (let k = 0; k <= EXPOSURE_LEVELS; k++) exposureTable[k] = (k / EXPOSURE_LEVELS) ** gamma;
+  for (let i = 0; i < rgb.length; i++) {
+    const v = rgb[i]!;
+    rgb[i] = exposureTable[v <= 0 ? 0 : v >= 1 ? EXPOSURE_LEVELS : (v * EXPOSURE_LEVELS + 0.5) | 0]!;
+  }
 }
 
 function clip01(v: number): number {
