@@ -283,6 +283,8 @@ async function start() {
     const now = performance.now();
     if (now - fpsStart >= 1000) {
       play.fps = ((play.frames - (play.fpsBase ?? 0)) * 1000) / (now - fpsStart);
+      play.ticksPerSecond = (fpsFrames * 1000) / (now - fpsStart);
+      fpsFrames = 0;
       play.fpsBase = play.frames;
       fpsStart = now;
       $('fps').textContent = `${play.fps.toFixed(0)} fps`;
@@ -292,7 +294,7 @@ async function start() {
 
   // ---- the test and bench interface (docs/play.md)
   window.ncaPlay = {
-    status: () => ({ latent: Array.from(play.latent), effective: Array.from(effective), name: play.name, instrument: play.instrument, perturb: play.perturb, frames: play.frames, fps: play.fps, micPoints: play.micPoints, mic: play.mic !== null, size: SIZE, protocol, threads: THREADS }),
+    status: () => ({ latent: Array.from(play.latent), effective: Array.from(effective), name: play.name, instrument: play.instrument, perturb: play.perturb, frames: play.frames, fps: play.fps, micPoints: play.micPoints, mic: play.mic !== null, ticksPerSecond: play.ticksPerSecond, size: SIZE, protocol, threads: THREADS }),
     frame: () => Array.from(play.lastFrame ?? []),
     noteLatent: (instrument, note) => Array.from(Float32Array.from(notes.latents[instrument][note])),
     hypernetwork: (z) => Array.from(hypernetwork(Float32Array.from(z))),
