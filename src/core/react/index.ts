@@ -13,8 +13,9 @@
 import { UserError, invalidParameterError, optionalFunction, optionalInt, optionalSignal, requireInt, requireNumber } from '../errors.js';
 import { LATENT_DIM, sampleTrack, type TrackPoint } from '../latent.js';
 import { protocolSteps } from '../nca/graph.js';
-import { CHANNELS, ncaParams, requireProtocol, type Protocol } from '../nca/params.js';
+import { ncaParams, requireProtocol, type Protocol } from '../nca/params.js';
 import { Rng } from '../rng.js';
+import { logit, sigmoid, startState } from '../start-state.js';
 import type { LatentModel } from '../render.js';
 import { applyExposure, applyPulse, rotateHue, type PulseKind, PULSE_KINDS } from './effects.js';
 import { frameFeatures, type FrameFeatures } from './features.js';
@@ -107,14 +108,8 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
   const plane = W * H;
   const free = protocolName === 'free';
   const effectRng = rng.fork();
-  // The start: the first-frame decoder's 32 x 32 grid of the first latent, tiled over the torus.
-  const state = new Float32Array(CHANNELS * plane);
-  {
-    const grid = await model.decodeFirstFrame(plan.latents.subarray(0, LATENT_DIM), 1);
-    const G = Math.round(Math.sqrt(grid.length / CHANNELS));
-    for (let c = 0; c < CHANNELS; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) state[c * plane + y * W + x] = grid[c * G * G + (y % G) * G + (x % G)]!;
-    if (free) for (let i = 0; i < 3 * plane; i++) state[i] = logit(state[i]!);
-  }
+  // The start: the first-frame decoder's grid of the first latent, tiled over the torus.
+  const state = await startState({ kind: 'decoder' }, { width: W, height: H, protocol: protocolName, rng: rng.fork(), decoder: { model, z: plan.latents.slice(0, LATENT_DIM) } });
   // Weights per frame, computed 256 frames at a time.
   const BATCH = 256;
   let block: Float32Array = new Float32Array(0);
@@ -183,15 +178,10 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
 /** Channels 0..2 of a state [16][H][W] as RGB in 0..1 (the free protocol keeps logits there). */
 function readRgb(state: Float32Array, rgb: Float32Array, free: boolean): void {
   if (!free) return void rgb.set(state.subarray(0, rgb.length));
-  for (let i = 0; i < rgb.length; i++) rgb[i] = 1 / (1 + Math.exp(-state[i]!));
+  for (let i = 0; i < rgb.length; i++) rgb[i] = sigmoid(state[i]!);
 }
 
 function writeRgb(rgb: Float32Array, state: Float32Array, free: boolean): void {
   if (!free) return void state.set(rgb);
   for (let i = 0; i < rgb.length; i++) state[i] = logit(rgb[i]!);
-}
-
-function logit(p: number): number {
-  const q = Math.min(1 - 1e-4, Math.max(1e-4, p));
-  return Math.log(q / (1 - q));
 }
