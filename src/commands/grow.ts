@@ -107,3 +107,32 @@ export function registerGrow(program: Command): void {
     });
   withExamples(cmd, ['nca grow --emoji 🦎 --out lizard/', 'nca grow shape.png --size 32 --iterations 500 --out shape/', 'nca grow --circle 64 --damage 0 --lr-final 1 --iterations 500 --out circle/   # the tutorial exactly']);
 }
+
+/**
+ * `nca render --params FILE` when FILE is a growing-NCA parameters file (nca grow / nca texture):
+ * plays it and reports; returns false (nothing done) for any other file, which render handles as before.
+ */
+export async function renderIfGrowParams(
+  file: string,
+  o: { out: string; damage?: string; json?: boolean; quiet?: boolean },
+  a: { steps: number; every: number; scale: number; fps: number; seed: number | string; threads?: number; width: number; height: number },
+): Promise<boolean> {
+  const { readTextFile } = await import('../core/io/read.js');
+  let json: unknown;
+  try {
+    json = JSON.parse(await readTextFile(file, 'NCA parameters'));
+  } catch {
+    return false; // not JSON or unreadable: the usual params path says what is wrong
+  }
+  const { isGrowParams, renderGrowFile } = await import('../core/grow/render.js');
+  if (!isGrowParams(json)) return false;
+  const bar = progressBar('render', o);
+  try {
+    const r = await renderGrowFile(json, file, { out: o.out, steps: a.steps, every: a.every, scale: a.scale, fps: a.fps, seed: a.seed, threads: a.threads, size: { width: a.width, height: a.height }, damage: o.damage, onProgress: bar.onProgress });
+    bar.stop();
+    await report(o, { source: file, architecture: 'growing-nca', ...r }, [`wrote ${r.out} (${r.framesWritten} frame${r.framesWritten === 1 ? '' : 's'}, ${r.width}x${r.height}) from ${file} (growing NCA) in ${r.seconds.toFixed(2)} s`]);
+  } finally {
+    bar.stop();
+  }
+  return true;
+}

@@ -12,6 +12,7 @@ interface RenderOpts {
   latent?: string;
   audio?: string;
   params?: string;
+  damage?: string;
   random?: boolean;
   model?: string;
   steps: string;
@@ -39,6 +40,7 @@ export function registerRender(program: Command): void {
     .option('--latent <file>', 'latent file (a single latent or a track), through the model\'s hypernetwork')
     .option('--audio <wav>', 'a WAV file, encoded as a track of latents (nca encode --track) and played in time: one frame per 1/fps s, as many steps as the audio lasts unless --steps is given')
     .option('--params <file>', 'NCA parameters file (4640 weights; see nca random --params)')
+    .option('--damage <step[,shape[,size[,x,y]]]>', 'with a growing-NCA --params file (nca grow): cut a square or disc at a step, e.g. 200,disc,0.3')
     .option('--random', 'a random latent z ~ N(0, I) (random NCA weights when no trained model is installed)')
     .addOption(modelOption())
     .addOption(sharedOptions.steps())
@@ -62,6 +64,7 @@ export function registerRender(program: Command): void {
     'nca render --random --seed 1 --steps 200 --out out/a.gif',
     'nca render --latent z.json --steps 500 --size 128 --scale 2 --out a.gif',
     'nca render --params p.json --size 96x64 --every 5 --out frames/',
+    'nca render --params fixtures/grow/lizard/params.json --steps 300 --damage 150,disc,0.25 --scale 4 --out lizard.gif',
     'nca render --latent z.json --perturb 5 --init image:face.png --out a.png --json',
     'nca render --audio song.wav --fps 12 --size 96 --scale 2 --out song.gif',
     'nca render --audio song.wav --size 640x360 --scale 2 --out song.mp4      # 1280x720, the song\'s sound, visuals that follow it',
@@ -88,6 +91,8 @@ async function runRender(o: RenderOpts, stepsGiven = true): Promise<void> {
   const protocol = o.protocol === undefined ? undefined : requireChoice('--protocol', o.protocol, ['frame', 'free'] as const);
   const initImage = o.init?.startsWith('image:') ? o.init.slice('image:'.length) : undefined;
   await checkOutputPath(o.out, { kind: 'either', extensions: ['.gif', '.png', '.mp4', '.webm'], what: 'a .gif animation, a .mp4 or .webm video, a .png of the last frame or a folder of PNG frames', inputs: [o.latent, o.params, o.audio, initImage] });
+  if (which === 1 && (await (await import('./grow.js')).renderIfGrowParams(o.params!, o, { steps, every, scale, fps, seed, threads, width, height }))) return;
+  if (o.damage !== undefined) throw new UserError('--damage cuts a growing NCA: give --params with a params.json made by nca grow');
   if (video) {
     const { findFfmpeg } = await import('../core/video/ffmpeg.js');
     await findFfmpeg(); // no ffmpeg: say so before loading the model
