@@ -1,0 +1,39 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const BIN = resolve('bin/nca.js');
+const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+const dir = mkdtempSync(join(tmpdir(), 'nca-grow-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('nca grow / render of its parameters (end to end, tiny)', () => {
+  it('trains, evaluates, writes its folder; render plays it with a cut; mistakes are one-line errors', () => {
+    const out = join(dir, 'circle');
+    const g = run(['grow', '--circle', '12', '--iterations', '2', '--batch', '2', '--pool', '4', '--min-steps', '4', '--max-steps', '6', '--cuts', '2', '--threads', '1', '--json', '--out', out]);
+    expect(g.status, g.stderr).toBe(0);
+    const summary = JSON.parse(g.stdout);
+    expect(summary.iterations).toBe(2);
+    expect(summary.evaluation.regeneration.cuts).toBe(2);
+    for (const f of ['params.json', 'log.json', 'eval.json', 'growth.gif', 'regeneration.gif', 'strip.png']) expect(existsSync(join(out, f))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'params.json'), 'utf8')).architecture).toBe('growing-nca');
+
+    const gif = join(dir, 'play.gif');
+    const r = run(['render', '--params', join(out, 'params.json'), '--steps', '6', '--damage', '3,disc,0.3', '--threads', '1', '--out', gif]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/7 frames/);
+    expect(readFileSync(gif).subarray(0, 6).toString()).toBe('GIF89a');
+
+    const none = run(['grow', '--out', join(dir, 'x')]);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/^nca: give one target/);
+    const emoji = run(['grow', '--emoji', 'x', '--out', join(dir, 'y')]);
+    expect(emoji.status).toBe(2);
+    expect(emoji.stderr).toMatch(/^nca: no Twemoji graphic/);
+    const badDamage = run(['render', '--params', join(out, 'params.json'), '--damage', '3,blob', '--out', join(dir, 'z.gif')]);
+    expect(badDamage.status).toBe(2);
+    expect(badDamage.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
