@@ -87,7 +87,7 @@ describe('nca render (end to end)', () => {
     ['bad perturb', ['render', '--random', '--perturb', '12'], /for --perturb/],
     ['missing latent file', ['render', '--latent', 'nope.json'], /(cannot read latent file nope.json|no trained model)/],
     ['missing params file', ['render', '--params', 'nope.json'], /cannot read parameters file nope.json: no such file/],
-    ['unknown output type', ['render', '--random', '--out', 'a.mp4'], /--out must be a \.gif file, a \.png file or a folder/],
+    ['unknown output type', ['render', '--random', '--out', 'a.avi'], /--out must be a \.gif file, a \.png file, a \.mp4 file, a \.webm file or a folder/],
     ['bad init', ['render', '--random', '--init', 'lava'], /for --init/],
   ];
   for (const [name, args, message] of bad) {
@@ -113,7 +113,17 @@ describe('nca render (end to end)', () => {
     const child = spawn(process.execPath, [BIN, 'render', '--random', '--steps', '1000000', '--size', '64', '--every', '1000', '--out', out]);
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    await new Promise((r) => setTimeout(r, 1500));
+    // interrupt once the child is surely past its start-up (its handlers are installed after the imports):
+    // 1.5 s of its own CPU time, read from /proc, not wall time, which a loaded machine stretches
+    const cpuSeconds = () => {
+      try {
+        const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return (Number(f[11]) + Number(f[12])) / 100;
+      } catch {
+        return 0;
+      }
+    };
+    for (let waited = 0; cpuSeconds() < 1.5 && waited < 60_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGINT');
     const code = await new Promise((r) => child.on('exit', r));
     expect(code).toBe(130);

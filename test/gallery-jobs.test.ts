@@ -129,7 +129,7 @@ describe('jobs file: validation names the job and the field', () => {
     ['unrelated field', { jobs: [{ name: 'a', random: 4, colour: 'red' }] }, /^jobs\[0\]: unknown field "colour"; the fields are/],
     ['bad steps', { jobs: [{ name: 'a', random: 4, steps: 0 }] }, 'expected an integer between 1 and 1000000 for jobs[0].steps but received 0'],
     ['bad default', { defaults: { size: '12x' }, jobs: [{ name: 'a', random: 4 }] }, 'expected a size like 128 or 96x64 for defaults.size but received "12x"'],
-    ['bad format', { jobs: [{ name: 'a', random: 4, format: 'mp4' }] }, 'expected one of gif, png for jobs[0].format but received "mp4"'],
+    ['bad format', { jobs: [{ name: 'a', random: 4, format: 'avi' }] }, 'expected one of gif, png, mp4, webm for jobs[0].format but received "avi"'],
     ['misplaced option', { jobs: [{ name: 'a', random: 4, instrument: 'piano' }] }, 'jobs[0].instrument: applies to notes jobs only (this job\'s source is random)'],
     ['track with window', { jobs: [{ name: 'a', audio: 's.wav', track: true, start: 2 }] }, 'jobs[0].track: a track covers the whole file; drop "start" and "duration"'],
     ['interpolate without frames', { jobs: [{ name: 'w', interpolate: { from: { random: 1 }, to: { random: 2 } } }] }, /^jobs\[0\]\.interpolate\.frames: give the number of latents/],

@@ -207,7 +207,7 @@ describe('output paths', () => {
       [['random', '--out', 'z.txt'], /--out must be a \.json file/],
       [['spectrogram', wav, '--out', 's.gif'], /--out must be a \.png file/],
       [['interpolate', z1, z2, '--out', 'walk.txt'], /--out must be a \.json file or a folder/],
-      [['render', '--params', p, ...fast, '--out', 'x.jpg'], /--out must be a \.gif file, a \.png file or a folder/],
+      [['render', '--params', p, ...fast, '--out', 'x.jpg'], /--out must be a \.gif file, a \.png file, a \.mp4 file, a \.webm file or a folder/],
       [['gol', rle, '--out', 'g.txt'], /--out must be a \.rle file or a \.gif file/],
       [['sheet', '--random', '1', '--out', 's.gif'], /--out must be a \.png file/],
     ];

@@ -19,6 +19,8 @@ interface TrainOpts {
   persistRamp: string;
   poolSteps: string;
   style: string;
+  hueStyle: string;
+  anchor: string;
   initFrom?: string;
   checkpointEvery: string;
   logEvery: string;
@@ -47,6 +49,8 @@ export function registerTrain(program: Command): void {
     .option('--persist-ramp <f>', 'the persistence weight ramps up over this fraction of the run', '0.1')
     .option('--pool-steps <n>', 'frames each pool state runs per iteration', '16')
     .option('--style <w>', 'weight of the colour term of persistence training: each pool state keeps its latent\'s colours and contrast', '10')
+    .option('--hue-style <0-1>', 'turn fresh random pool latents\' colour targets towards the hue of their pitch-class angle, so random latents cover the hue circle (0 = off)', '0')
+    .option('--anchor <w>', 'weight of the latent anchors: pitch and General-MIDI family dims pulled towards each clip\'s labels (docs/design.md#latent-anchors; 0 = off)', '0.02')
     .option('--init-from <dir>', 'start from this model folder\'s weights (fine-tuning) instead of random ones')
     .option('--checkpoint-every <n>', 'write checkpoint.bin every n iterations', '100')
     .option('--log-every <n>', 'without a terminal: a progress line on stderr every n iterations', '50')
@@ -77,6 +81,8 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const persistRamp = requireNumber('--persist-ramp', o.persistRamp, 0, 1);
   const poolSteps = requireInt('--pool-steps', o.poolSteps, 2, 256);
   const styleWeight = requireNumber('--style', o.style, 0, 1e4);
+  const hueStyle = requireNumber('--hue-style', o.hueStyle, 0, 1);
+  const anchorWeight = requireNumber('--anchor', o.anchor, 0, 100);
   if (o.initFrom !== undefined) {
     const { existsSync } = await import('node:fs');
     const { join } = await import('node:path');
@@ -96,7 +102,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, styleWeight,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, styleWeight, hueStyle, anchorWeight,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),
       resume: o.resume === true,
@@ -107,7 +113,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
         } else if (!o.quiet && !o.json && (iteration % logEvery === 0 || iteration === total)) {
           const eta = (total - iteration) * secondsPerIteration;
           process.stderr.write(
-            `train ${iteration}/${total} loss ${entry.loss.toFixed(5)} (rollout ${entry.rollout.toFixed(5)}, decoder ${entry.decoder.toFixed(5)}, kl ${entry.kl.toFixed(1)}, ` +
+            `train ${iteration}/${total} loss ${entry.loss.toFixed(5)} (rollout ${entry.rollout.toFixed(5)}, decoder ${entry.decoder.toFixed(5)}, kl ${entry.kl.toFixed(1)}, anchor ${(entry.anchor ?? 0).toFixed(4)}, ` +
               `persist ${entry.persist.toFixed(3)} = std ${entry.persistStd.toFixed(3)} corr ${entry.persistCorrelation.toFixed(3)} drift ${entry.persistDrift.toFixed(3)} style ${entry.persistStyle.toFixed(4)}) ` +
               `p ${entry.sampling.toFixed(2)} lr ${entry.lr.toExponential(2)} | ${secondsPerIteration.toFixed(3)} s/it (nca fwd ${entry.ncaForward.toFixed(3)} bwd ${entry.ncaBackward.toFixed(3)}, networks ${entry.networks.toFixed(3)}, optimizer ${entry.optimizer.toFixed(3)}) | ` +
               `elapsed ${((performance.now() - t0) / 60000).toFixed(1)} min, ETA ${(eta / 60).toFixed(1)} min\n`,

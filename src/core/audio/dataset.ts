@@ -12,6 +12,10 @@ import { clipFeatures } from './features.js';
 import { CLIP_SECONDS, spectrogramImage } from './spectrogram.js';
 import { INSTRUMENTS, type Instrument, noteName, synthesize } from './synth.js';
 import { ANALYSIS_RATE, readWav } from './wav.js';
+import { augment } from './augment.js';
+import { GM_FAMILIES, SYNTH_FAMILY } from './general-midi.js';
+import { Soundfont } from './soundfont.js';
+import type { SoundfontClipSpec } from './soundfont-plan.js';
 
 /**
  * The training data of the neuromusical model (docs/design.md#training-data): for each clip, a sequence of
@@ -33,17 +37,24 @@ export const DATASET_VERSION = 1;
 const FRAMES_FILE = 'frames.bin.gz';
 const MANIFEST_FILE = 'manifest.json';
 
-/** One clip to make: a synthesised note or a WAV file. */
+/** One clip to make: a synthesised note, notes played from a soundfont (soundfont-plan.ts) or a WAV file. */
 export type ClipSpec =
   | { source: 'synth'; instrument: Instrument; midi: number; velocity: number; noteSeconds: number; seed: number }
+  | SoundfontClipSpec
   | { source: 'file'; path: string };
 
 export interface ClipEntry {
   index: number;
   id: string;
   split: 'train' | 'test';
-  source: 'synth' | 'file';
+  source: 'synth' | 'soundfont' | 'file';
   instrument?: Instrument;
+  /** Soundfont clips: the General-MIDI program and what was played. */
+  program?: number;
+  kind?: 'note' | 'chord' | 'phrase';
+  /** The labels (synth and soundfont clips): the MIDI notes that start in the context window, and the GM family. */
+  midis?: number[];
+  family?: string;
   midi?: number;
   note?: string;
   velocity?: number;
@@ -187,6 +198,8 @@ export interface BuildOptions {
   circleFrames?: number;
   /** For file sources: the folder paths are shown relative to. */
   root?: string;
+  /** Plays the plan's soundfont clips (default: loaded from the default soundfont when the plan has any). */
+  soundfont?: Soundfont;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 }
@@ -214,6 +227,7 @@ export async function buildDataset(opts: BuildOptions): Promise<BuildResult> {
   const all = new Uint8Array(perClip * opts.plan.length);
   const entries: Omit<ClipEntry, 'index' | 'split'>[] = [];
   const total = opts.plan.length;
+  const soundfont = opts.soundfont ?? (opts.plan.some((c) => c.source === 'soundfont') ? await Soundfont.load() : undefined);
   for (let k = 0; k < total; k++) {
     // yield to the event loop each clip, so Ctrl-C (the abort signal) is seen between clips
     await new Promise<void>((done) => setImmediate(done));
@@ -226,7 +240,13 @@ export async function buildDataset(opts: BuildOptions): Promise<BuildResult> {
       const note = synthesize({ instrument: spec.instrument, midi: spec.midi, velocity: spec.velocity, duration: spec.noteSeconds, seed: spec.seed });
       samples = new Float32Array(Math.round(CLIP_SECONDS * ANALYSIS_RATE));
       samples.set(note.subarray(0, samples.length));
-      entry = { id: `${spec.instrument}-${noteName(spec.midi)}-v${Math.round(spec.velocity * 100)}`, source: 'synth', instrument: spec.instrument, midi: spec.midi, note: noteName(spec.midi), velocity: spec.velocity, noteSeconds: spec.noteSeconds, seed: spec.seed };
+      entry = { id: `${spec.instrument}-${noteName(spec.midi)}-v${Math.round(spec.velocity * 100)}`, source: 'synth', instrument: spec.instrument, midi: spec.midi, note: noteName(spec.midi), velocity: spec.velocity, noteSeconds: spec.noteSeconds, seed: spec.seed, midis: [spec.midi], family: GM_FAMILIES[SYNTH_FAMILY[spec.instrument]] };
+    } else if (spec.source === 'soundfont') {
+      samples = await soundfont!.render(spec.events, { seconds: CLIP_SECONDS, ...(spec.detuneCents ? { detuneCents: spec.detuneCents } : {}), ...(spec.vibrato ? { vibrato: spec.vibrato } : {}) });
+      augment(samples, ANALYSIS_RATE, spec.augmentation, new Rng(spec.seed));
+      const first = spec.events[0]!;
+      const notes = spec.midis.map(noteName).join('+') || 'unpitched';
+      entry = { id: `gm${spec.program}-${spec.kind}-${notes}-${k}`, source: 'soundfont', program: spec.program, kind: spec.kind, midi: first.midi, note: noteName(first.midi), velocity: first.velocity / 127, seed: spec.seed, midis: spec.midis, family: GM_FAMILIES[spec.family] };
     } else {
       const shown = opts.root ? relative(opts.root, spec.path) : spec.path;
       try {
@@ -369,11 +389,14 @@ export function parseDatasetManifest(value: unknown, source: string, dir: string
     str(`${at}.id`, c.id);
     if (c.split !== 'train' && c.split !== 'test') fail(`${at}.split`, c.split, '"train" or "test"');
     if (c.split === 'test') testClips++;
-    if (c.source !== 'synth' && c.source !== 'file') fail(`${at}.source`, c.source, '"synth" or "file"');
+    if (c.source !== 'synth' && c.source !== 'soundfont' && c.source !== 'file') fail(`${at}.source`, c.source, '"synth", "soundfont" or "file"');
+    if (c.midis !== undefined && !(Array.isArray(c.midis) && c.midis.every((m) => Number.isInteger(m) && m >= 0 && m <= 127))) fail(`${at}.midis`, c.midis, 'a list of MIDI notes 0..127');
+    if (c.family !== undefined && !(GM_FAMILIES as readonly unknown[]).includes(c.family)) fail(`${at}.family`, c.family, `a General-MIDI family (${GM_FAMILIES.join(', ')})`);
+    if (c.program !== undefined) int(`${at}.program`, c.program, 0, 127);
     if (!Array.isArray(c.harmonics) || !c.harmonics.every((h) => Array.isArray(h) && h.length === 2 && h.every((x) => typeof x === 'number' && Number.isFinite(x)))) {
       fail(`${at}.harmonics`, c.harmonics, 'a list of [frequency, amplitude] pairs');
     }
-    for (const key of ['instrument', 'note', 'file'] as const) if (c[key] !== undefined) str(`${at}.${key}`, c[key]);
+    for (const key of ['instrument', 'note', 'file', 'kind'] as const) if (c[key] !== undefined) str(`${at}.${key}`, c[key]);
     for (const key of ['midi', 'velocity', 'noteSeconds', 'seed'] as const) if (c[key] !== undefined) num(`${at}.${key}`, c[key]);
     if (c.warnings !== undefined && !(Array.isArray(c.warnings) && c.warnings.every((w) => typeof w === 'string'))) fail(`${at}.warnings`, c.warnings, 'a list of strings');
   });

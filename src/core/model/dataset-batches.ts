@@ -7,6 +7,7 @@
  * - the NCA starts from frame C-1 (its RGB) and predicts frames C..C+T-1, T <= F - C.
  */
 import type { Rng } from '../rng.js';
+import type { AnchorLabels } from './anchors.js';
 
 import { UserError } from '../errors.js';
 
@@ -15,7 +16,7 @@ export interface SequenceSource {
   /** The dataset's folder, for messages. */
   dir?: string;
   count: number;
-  manifest: { framesPerClip: number; width: number; height: number; channels?: number; contextFrames?: number };
+  manifest: { framesPerClip: number; width: number; height: number; channels?: number; contextFrames?: number; clips?: ReadonlyArray<AnchorLabels> };
   /** Clip i as Float32Array (framesPerClip, 3, H, W) in [0, 1]; fills `out` if given. */
   clip(i: number, out?: Float32Array): Float32Array;
 }

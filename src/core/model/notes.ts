@@ -1,15 +1,20 @@
 /**
  * The note manifest, `<model>/notes.json`: the latent of each of the 19 keys F4..B5 for every
- * instrument, computed by the model's encoder from the synthesiser's notes (the seed's piano
- * manifest), so a key press or `nca encode --note A4 --instrument violin` needs no audio. A chord
- * is the mean of its notes' latents (docs/design.md#the-model).
+ * instrument, computed by the model's encoder from recorded instruments (General-MIDI programs of the
+ * default soundfont, general-midi.ts' MANIFEST_INSTRUMENTS; the seed's piano manifest), so a key
+ * press or `nca encode --note A4 --instrument violin` needs no audio. A chord is the mean of its
+ * notes' latents (docs/design.md#the-model).
  *
  * File: { "format": "nca-notes", "version": 1, "dim": 64, "model": {...}, "synth": {velocity,
- *         duration, seed}, "instruments": [...], "notes": ["F4", ...],
+ *         duration, seed}, "source": { "soundfont": file name, "programs": { "<instrument>": program } },
+ *         "instruments": [...], "notes": ["F4", ...], "families": { "<instrument>": GM family },
  *         "latents": { "<instrument>": { "<note>": [64 numbers] } } }
+ * (Manifests written before the soundfont have no "source": their notes came from the own synthesiser.)
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { GM_FAMILIES, MANIFEST_INSTRUMENTS, SYNTH_FAMILY, familyOfProgram } from '../audio/general-midi.js';
+import { Soundfont } from '../audio/soundfont.js';
 import { INSTRUMENTS, KEYBOARD_NOTES, noteName, synthesize, type Instrument } from '../audio/synth.js';
 import { ANALYSIS_RATE } from '../audio/wav.js';
 import { UserError } from '../errors.js';
@@ -30,25 +35,52 @@ export interface NotesManifest {
   dim: number;
   model?: Record<string, unknown>;
   synth: typeof NOTE_SYNTH;
+  /** Where the notes were played: a soundfont's General-MIDI programs (absent: the own synthesiser). */
+  source?: { soundfont: string; programs: Record<string, number> };
+  /** Each instrument's General-MIDI family. */
+  families?: Record<string, string>;
   instruments: string[];
   notes: string[];
   latents: Record<string, Record<string, number[]>>;
 }
 
-/** Encode the 19 keys x every instrument. */
+/** Encode the 19 keys x every instrument of the own synthesiser (the manifest before the soundfont; tests use it). */
 export function computeNotes(model: Encoder, opts: { instruments?: readonly Instrument[]; notes?: readonly number[] } = {}): NotesManifest {
   const instruments = opts.instruments ?? INSTRUMENTS;
   const notes = opts.notes ?? KEYBOARD_NOTES;
-  const n = Math.round(WINDOW_SECONDS * ANALYSIS_RATE);
-  const contexts: Float32Array[] = [];
-  for (const instrument of instruments) {
-    for (const midi of notes) {
-      const sound = synthesize({ instrument, midi, velocity: NOTE_SYNTH.velocity, duration: NOTE_SYNTH.duration, seed: NOTE_SYNTH.seed });
-      const window = new Float32Array(n);
-      window.set(sound.subarray(0, n));
-      contexts.push(contextFrames(window, ANALYSIS_RATE, model.config.contextFrames));
-    }
+  const sounds = instruments.flatMap((instrument) => notes.map((midi) => synthesize({ instrument, midi, velocity: NOTE_SYNTH.velocity, duration: NOTE_SYNTH.duration, seed: NOTE_SYNTH.seed })));
+  const m = encodeNotes(model, instruments, notes, sounds);
+  m.families = Object.fromEntries(instruments.map((i) => [i, GM_FAMILIES[SYNTH_FAMILY[i]]]));
+  return m;
+}
+
+/**
+ * Encode the 19 keys x every instrument of MANIFEST_INSTRUMENTS (or `instruments`), played from a soundfont
+ * (default TimGM6mb) at velocity NOTE_SYNTH.velocity x 127, held NOTE_SYNTH.duration s.
+ */
+export async function computeSoundfontNotes(model: Encoder, opts: { soundfont?: Soundfont; instruments?: ReadonlyArray<{ name: string; program: number }>; notes?: readonly number[] } = {}): Promise<NotesManifest> {
+  const soundfont = opts.soundfont ?? (await Soundfont.load());
+  const instruments = opts.instruments ?? MANIFEST_INSTRUMENTS;
+  const notes = opts.notes ?? KEYBOARD_NOTES;
+  const velocity = Math.round(NOTE_SYNTH.velocity * 127);
+  const sounds: Float32Array[] = [];
+  for (const { program } of instruments) {
+    for (const midi of notes) sounds.push(await soundfont.render([{ program, midi, velocity, start: 0, duration: NOTE_SYNTH.duration }], { seconds: WINDOW_SECONDS }));
   }
+  const m = encodeNotes(model, instruments.map((i) => i.name), notes, sounds);
+  m.source = { soundfont: basename(soundfont.path).replace(/\.wasm$/, ''), programs: Object.fromEntries(instruments.map((i) => [i.name, i.program])) };
+  m.families = Object.fromEntries(instruments.map((i) => [i.name, GM_FAMILIES[familyOfProgram(i.program)]]));
+  return m;
+}
+
+/** The manifest of `sounds` (instrument-major, then note) encoded by the model. */
+function encodeNotes(model: Encoder, instruments: readonly string[], notes: readonly number[], sounds: readonly Float32Array[]): NotesManifest {
+  const n = Math.round(WINDOW_SECONDS * ANALYSIS_RATE);
+  const contexts = sounds.map((sound) => {
+    const window = new Float32Array(n);
+    window.set(sound.subarray(0, n));
+    return contextFrames(window, ANALYSIS_RATE, model.config.contextFrames);
+  });
   const per = contexts[0]!.length;
   const all = new Float32Array(contexts.length * per);
   contexts.forEach((c, i) => all.set(c, i * per));
@@ -72,7 +104,7 @@ export async function writeNotesManifest(dir: string): Promise<{ path: string; s
   const { loadModel } = await import('./networks.js');
   const model = await loadModel(dir);
   try {
-    const manifest = computeNotes(model);
+    const manifest = await computeSoundfontNotes(model);
     manifest.model = { dir, trained: (model.config.training as { iterationsDone?: number } | undefined)?.iterationsDone ?? null };
     const path = join(dir, NOTES_FILE);
     await writeFileAtomic(path, JSON.stringify(manifest) + '\n');

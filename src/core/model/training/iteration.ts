@@ -7,6 +7,7 @@
 import type { Scalar } from '@tensorflow/tfjs';
 import { Rng } from '../../rng.js';
 import { makeBatch, sampleIndices, type SequenceBatch, type SequenceSource } from '../dataset-batches.js';
+import { anchorTargets } from '../anchors.js';
 import { rolloutNoise } from '../nca-op.js';
 import { decoderForward } from '../networks.js';
 import type { PersistenceParts } from '../persistence.js';
@@ -43,6 +44,16 @@ export interface IterationDraws {
   sampling: number;
   lr: number;
   poolBatch: PoolBatch | null;
+  /** The batch's latent-anchor targets and mask [B][latentDim] (anchors.ts), null when the dataset has no labels or the weight is 0. */
+  anchors: { target: Float32Array; mask: Float32Array } | null;
+}
+
+/** The latent-anchor targets of a batch's clips, from the dataset manifest's labels (null when none is labelled). */
+export function batchAnchors(run: Pick<RunContext, 'data' | 'settings' | 'graph'>, indices: readonly number[]): IterationDraws['anchors'] {
+  const clips = run.data.manifest.clips;
+  if (!clips || !(run.settings.anchorWeight > 0)) return null;
+  const a = anchorTargets(indices.map((i) => clips[i] ?? {}), run.graph.config.latentDim);
+  return a.labelled ? { target: a.target, mask: a.mask } : null;
 }
 
 /**
@@ -61,11 +72,11 @@ export function drawIteration(run: RunContext, iteration: number, decode: (zs: F
   for (let i = 0; i < masks.length; i++) masks[i] = rng.uniform() < sampling ? 1 : 0;
   const lr = learningRate(settings, iteration);
   const poolBatch = run.graph.pool.draw(rng, batch.start, decode);
-  return { batch, sampling, lr, poolBatch };
+  return { batch, sampling, lr, poolBatch, anchors: batchAnchors(run, batch.indices) };
 }
 
 /** An iteration's log entry (seconds 0: the caller sets it) from its losses and timings. */
-export function iterationEntry(step: number, losses: { loss: number; rollout: number; kl: number; decoder: number; persistParts?: PersistenceParts }, draws: Pick<IterationDraws, 'sampling' | 'lr'>, gradNorm: number, times: { ncaForward: number; ncaBackward: number; networks: number; optimizer: number }): LogEntry {
+export function iterationEntry(step: number, losses: { loss: number; rollout: number; kl: number; decoder: number; anchor?: number; persistParts?: PersistenceParts }, draws: Pick<IterationDraws, 'sampling' | 'lr'>, gradNorm: number, times: { ncaForward: number; ncaBackward: number; networks: number; optimizer: number }): LogEntry {
   const parts = losses.persistParts;
   return {
     iteration: step,
@@ -73,6 +84,7 @@ export function iterationEntry(step: number, losses: { loss: number; rollout: nu
     rollout: losses.rollout,
     kl: losses.kl,
     decoder: losses.decoder,
+    anchor: losses.anchor ?? 0,
     persist: parts?.loss ?? 0,
     persistStd: parts?.std ?? 0,
     persistCorrelation: parts?.correlation ?? 0,
@@ -107,7 +119,7 @@ export function runIteration(run: RunContext, iteration: number): LogEntry {
 
   // loss and gradients (the NCA op runs inside: its seconds are the rollouts' own)
   const gradsStart = performance.now();
-  const loss = lossAndGradients(graph, state, { batch, eps, noise, masks, poolBatch, persistWeight: persistenceWeight(settings, iteration) });
+  const loss = lossAndGradients(graph, state, { batch, eps, noise, masks, poolBatch, anchors: draws.anchors, persistWeight: persistenceWeight(settings, iteration) });
   networkSeconds += (performance.now() - gradsStart) / 1000 - clock.forward - clock.backward;
 
   // clip to the global norm, Adam step, BatchNorm running statistics
@@ -118,7 +130,7 @@ export function runIteration(run: RunContext, iteration: number): LogEntry {
   const optimizerSeconds = (performance.now() - optimizerStart) / 1000;
 
   const read = (t: Scalar | undefined) => (t ? t.dataSync()[0]! : NaN);
-  const entry = iterationEntry(step, { loss: loss.value.dataSync()[0]!, rollout: read(loss.rollout), kl: read(loss.kl), decoder: read(loss.decoder), persistParts: loss.persistParts }, draws, gradNorm, {
+  const entry = iterationEntry(step, { loss: loss.value.dataSync()[0]!, rollout: read(loss.rollout), kl: read(loss.kl), decoder: read(loss.decoder), anchor: loss.anchor ? read(loss.anchor) : 0, persistParts: loss.persistParts }, draws, gradNorm, {
     ncaForward: clock.forward,
     ncaBackward: clock.backward,
     networks: networkSeconds,

@@ -124,7 +124,7 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
   const rollout = timeRollout(await NcaRollout.create({ ...shape, threads: opts.threads }), clock);
   const pool = await PersistencePool.create(settings, { width: W, height: H, latentDim: config.latentDim, channels: config.channels }, begun.pool, { threads: opts.threads, clock });
   const convs = im2colConvs(tf);
-  const graph: LossGraph = { tf, config, convs, rollout, pool, beta: settings.beta, decoderWeight: settings.decoderWeight };
+  const graph: LossGraph = { tf, config, convs, rollout, pool, beta: settings.beta, decoderWeight: settings.decoderWeight, anchorWeight: settings.anchorWeight };
 
   // the buffers of each iteration's draws, made once
   const run: RunContext = { settings, data, clips, state, graph, clock, eps: new Float32Array(B * config.latentDim), noise: new Float32Array(T * B * 13 * W * H), masks: new Float32Array((T - 1) * B) };

@@ -33,6 +33,8 @@ export interface LossGraph {
   pool: PersistencePool;
   beta: number;
   decoderWeight: number;
+  /** Weight of the latent anchors (anchors.ts). */
+  anchorWeight: number;
 }
 
 /** One iteration's inputs. */
@@ -46,6 +48,8 @@ export interface LossInputs {
   /** The pool's entries (null: no persistence term) and the term's weight. */
   poolBatch: PoolBatch | null;
   persistWeight: number;
+  /** The latent-anchor targets and mask [B][latentDim] (null: no anchor term). */
+  anchors?: { target: Float32Array; mask: Float32Array } | null;
 }
 
 /** The loss, its gradients by variable name, and its parts (scalars and tensors the caller disposes with disposeLoss). */
@@ -55,6 +59,8 @@ export interface LossResult {
   rollout: Scalar;
   kl: Scalar;
   decoder: Scalar;
+  /** The latent-anchor term, weighted (when the batch has labels). */
+  anchor?: Scalar;
   /** The persistence loss (unweighted), its parts and the pool rollout [Tp][P][3][H][W]: when the pool drew a batch. */
   persist?: Scalar;
   persistParts?: PersistenceParts;
@@ -98,6 +104,13 @@ export function lossAndGradients(graph: LossGraph, state: ModelState, inputs: Lo
       parts.decoder = tf.keep(decoderLoss);
       parts.mu = tf.keep(enc.mu);
       const terms: Tensor[] = [rolloutLoss, tf.mul(graph.beta, kl), tf.mul(graph.decoderWeight, decoderLoss)];
+      if (inputs.anchors && graph.anchorWeight > 0) {
+        // weight x sum(mask (mu - target)^2) / B (anchors.ts' anchorLossAndGrad)
+        const diff = tf.mul(tf.sub(enc.mu, tf.tensor2d(inputs.anchors.target, [B, D])), tf.tensor2d(inputs.anchors.mask, [B, D]));
+        const anchor = tf.mul(tf.div(tf.sum(tf.square(diff)), B), graph.anchorWeight) as Scalar;
+        parts.anchor = tf.keep(anchor);
+        terms.push(anchor);
+      }
       const { pool } = graph;
       if (pool.rollout && poolZ && poolRgb && poolBatch) {
         const poolParams = hypernetworkForward(tf, weights, config, poolZ);
@@ -117,7 +130,7 @@ export function lossAndGradients(graph: LossGraph, state: ModelState, inputs: Lo
 
 /** Disposes the loss, its gradients and its kept parts (not the BatchNorm statistics: batch-norm-stats.ts disposes those). */
 export function disposeLoss(r: LossResult): void {
-  for (const t of [r.value, r.rollout, r.kl, r.decoder, r.persist, r.poolPred, r.mu, ...Object.values(r.grads)]) t?.dispose();
+  for (const t of [r.value, r.rollout, r.kl, r.decoder, r.anchor, r.persist, r.poolPred, r.mu, ...Object.values(r.grads)]) t?.dispose();
 }
 
 /** [B][from][plane] -> [B][to][plane] with zeros in the extra channels. */

@@ -16,6 +16,7 @@
  * rounded to float32 as the tfjs graph does (Math.fround), so the loss agrees with loss.ts to float32
  * rounding and the gradients to ~1e-6 of each tensor's largest (test/train-onnx.test.ts).
  */
+import { anchorLossAndGrad } from '../anchors.js';
 import { persistenceLoss, type PersistenceParts } from '../persistence.js';
 import type { ModelConfig } from '../networks.js';
 import type { NcaRollout } from '../nca-op.js';
@@ -61,6 +62,7 @@ export interface OnnxLossGraph {
   pool: PersistencePool;
   beta: number;
   decoderWeight: number;
+  anchorWeight: number;
 }
 
 /** The loss, its parts and every trained tensor's gradient by name (plain arrays; loss.ts' LossResult). */
@@ -69,6 +71,8 @@ export interface OnnxLossResult {
   rollout: number;
   kl: number;
   decoder: number;
+  /** The latent-anchor term, weighted (0 without labels). */
+  anchor: number;
   persist?: number;
   persistParts?: PersistenceParts;
   /** The pool rollout [Tp][P][3][H][W], when the pool drew a batch. */
@@ -131,7 +135,9 @@ export async function onnxLossAndGradients(graph: OnnxLossGraph, weights: NamedA
   for (let b = 0; b < B; b++) decoderTarget.set(batch.start.subarray(b * 3 * plane, (b + 1) * 3 * plane), b * config.channels * plane);
   const decoder = mseAndGrad(decoded.output, decoderTarget, decoderWeight, { blocks: B, blockSize: config.channels * plane, used: 3 * plane });
   let value = f32(f32(rollout.loss + f32(beta * kl)) + f32(decoderWeight * decoder.loss));
-  const result: Omit<OnnxLossResult, 'value' | 'grads'> = { rollout: rollout.loss, kl, decoder: decoder.loss, mu, stats: enc.batchStats };
+  const anchor = inputs.anchors && graph.anchorWeight > 0 ? anchorLossAndGrad(mu, inputs.anchors.target, inputs.anchors.mask, B, graph.anchorWeight) : null;
+  if (anchor) value = f32(value + anchor.loss);
+  const result: Omit<OnnxLossResult, 'value' | 'grads'> = { rollout: rollout.loss, kl, decoder: decoder.loss, anchor: anchor?.loss ?? 0, mu, stats: enc.batchStats };
 
   // the pool's term (its latents are constants)
   let poolGrads: Map<string, Float32Array> | null = null;
@@ -159,7 +165,7 @@ export async function onnxLossAndGradients(graph: OnnxLossGraph, weights: NamedA
   const klScale = f32(beta / B);
   const gradMu = new Float32Array(B * D), gradLogvar = new Float32Array(B * D);
   for (let i = 0; i < gradMu.length; i++) {
-    gradMu[i] = gradZ[i]! + f32(klScale * mu[i]!);
+    gradMu[i] = gradZ[i]! + f32(klScale * mu[i]!) + (anchor ? anchor.grad[i]! : 0);
     gradLogvar[i] = f32(f32(gradZ[i]! * eps[i]!) * sigma[i]!) * 0.5 + f32(klScale * f32(-0.5 * f32(1 - Math.exp(logvar[i]!))));
   }
   const encoderGrads = await nets.encoder.backward(enc.saved, batch.context, weights, { gradMu, gradLogvar });

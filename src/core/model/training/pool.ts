@@ -4,6 +4,7 @@
  * batch's encodings the pool draws fresh latents from. The pool is kept (and checkpointed) even when
  * persistence training is off (persistWeight 0); then nothing is drawn and no rollout is made.
  */
+import { ANCHORS, type AnchorLayout } from '../anchors.js';
 import { NcaRollout, rolloutNoise } from '../nca-op.js';
 import { StatePool, frameStyle, type PersistenceFloors, type StyleTargets } from '../persistence.js';
 import type { Rng } from '../../rng.js';
@@ -92,7 +93,11 @@ export class PersistencePool {
       const zs = new Float32Array(n * D);
       drawn.freshRandom.forEach((i, k) => zs.set(this.pool.z.subarray(i * D, (i + 1) * D), k * D));
       const decoded = decode(zs, n);
-      drawn.freshRandom.forEach((i, k) => this.pool.setStyle(i, frameStyle(decoded.subarray(k * channels * plane, (k * channels + 3) * plane), 1, plane)));
+      drawn.freshRandom.forEach((i, k) => {
+        const style = frameStyle(decoded.subarray(k * channels * plane, (k * channels + 3) * plane), 1, plane);
+        if (this.settings.hueStyle > 0) hueStyle(style, this.pool.z.subarray(i * D, (i + 1) * D), this.settings.hueStyle);
+        this.pool.setStyle(i, style);
+      });
     }
     const start = this.pool.gather(drawn.picks);
     start.style.scale = this.settings.styleWeight;
@@ -135,5 +140,21 @@ export class PersistencePool {
 
   async dispose(): Promise<void> {
     await this.rollout?.dispose();
+  }
+}
+
+/** Saturation of the hue a fresh random latent's colour turns to (hueStyle 1): the RGB means swing this far around their grey. */
+export const HUE_STYLE_SATURATION = 0.3;
+
+/**
+ * Turns a style's mean colour ([6]: RGB means, then RGB stds) towards the hue of the latent's pitch-class
+ * angle atan2(z[pitch + 1], z[pitch]) (anchors.ts), at its own brightness (not below 0.3): in place.
+ */
+export function hueStyle(style: Float32Array, z: Float32Array, strength: number, layout: AnchorLayout = ANCHORS): void {
+  const angle = Math.atan2(z[layout.pitchDim + 1]!, z[layout.pitchDim]!);
+  const grey = Math.max(0.3, (style[0]! + style[1]! + style[2]!) / 3);
+  for (let c = 0; c < 3; c++) {
+    const hued = Math.min(0.95, Math.max(0.05, grey + HUE_STYLE_SATURATION * Math.cos(angle - (2 * Math.PI * c) / 3)));
+    style[c] = (1 - strength) * style[c]! + strength * hued;
   }
 }

@@ -24,6 +24,8 @@ export interface TrainSettings {
   beta: number;
   /** Weight of the first-frame decoder's MSE. */
   decoderWeight: number;
+  /** Weight of the latent anchors (src/core/model/anchors.ts: pitch and family dims pulled towards the clips' labels; 0 = off). */
+  anchorWeight: number;
   /** Gradients are scaled down to this global L2 norm when larger. */
   clipNorm: number;
   /** Scheduled sampling: the probability of feeding back a prediction ramps linearly from 0 ... */
@@ -54,6 +56,12 @@ export interface TrainSettings {
   floorDrift: number;
   /** Weight of the colour term inside the persistence loss (0 = off). */
   styleWeight: number;
+  /**
+   * 0..1: how far a fresh random latent's colour target turns towards the hue of its pitch-class angle
+   * (anchors.ts' dims 0, 1), so that random latents cover the whole hue circle (pool.ts' hueStyle; 0 = the
+   * first-frame decoder's colours only).
+   */
+  hueStyle: number;
   /** Start from this model folder's weights instead of random ones ('' = random; Adam starts fresh). */
   initFrom: string;
   /**
@@ -71,6 +79,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   lrFinal: 0.1,
   beta: 1e-4,
   decoderWeight: 1,
+  anchorWeight: 0.02,
   clipNorm: 1,
   samplingMax: 0.5,
   samplingRamp: 0.5,
@@ -87,6 +96,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   floorCorrelation: DEFAULT_FLOORS.correlation,
   floorDrift: DEFAULT_FLOORS.drift,
   styleWeight: 10,
+  hueStyle: 0,
   initFrom: '',
   backend: 'onnx',
 };
@@ -95,7 +105,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
 export type SettingsInput = Partial<Omit<TrainSettings, 'iters'>> & { iters: number };
 
 /** The keys a caller may set besides iters (iters is always given). */
-const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'initFrom', 'backend'] as const;
+const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'initFrom', 'backend'] as const;
 
 /** Validated settings with defaults filled in; steps defaults to (and may not exceed) what clips of framesPerClip frames hold. */
 export function resolveSettings(opts: SettingsInput, framesPerClip: number): TrainSettings {
@@ -112,10 +122,10 @@ export function resolveSettings(opts: SettingsInput, framesPerClip: number): Tra
   intIn('poolBatch', s.poolBatch, 1, Math.min(256, s.poolSize));
   intIn('poolSteps', s.poolSteps, 2, 256);
   intIn('poolReset', s.poolReset, 0, s.poolBatch);
-  for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1], ['styleWeight', s.styleWeight, 0, 1e4]] as const) {
+  for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1], ['styleWeight', s.styleWeight, 0, 1e4], ['hueStyle', s.hueStyle, 0, 1]] as const) {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
-  for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {
+  for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['anchorWeight', s.anchorWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
   if (!TRAIN_BACKENDS.includes(s.backend)) throw new UserError(`backend must be one of ${TRAIN_BACKENDS.join(', ')}, got ${String(s.backend)}`);

@@ -1,6 +1,7 @@
 /** The model folder a training writes (model.json + weights.bin): its config, and a checkpoint exported as one. */
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
+import { ANCHORS } from '../anchors.js';
 import { readInput } from '../../io/read.js';
 import { DEFAULT_CONFIG, weightSpecs, type ModelConfig } from '../networks.js';
 import { loadWeights, saveWeights, type NamedArrays } from '../weights.js';
@@ -14,6 +15,7 @@ export function trainedConfig(settings: TrainSettings, extra: Record<string, unk
     ...DEFAULT_CONFIG,
     protocol: 'frame',
     protocolDetails: { kind: 'carry', carry: 3, squash: 'sigmoid', hidden: 'noise', noiseStd: settings.noiseStd, stepsPerFrame: 1, start: 'frame 3 (context frames 0..3)' },
+    ...(settings.anchorWeight > 0 ? { anchors: ANCHORS } : {}),
     training: { ...settings, ...extra },
   };
 }
