@@ -1,13 +1,14 @@
 /**
  * `nca grow`: train a growing NCA on a target and write its folder (docs/grow.md):
  *   params.json      the parameters file (architecture, recipe, target, figures), rewritten at every checkpoint
- *   log.json         the loss curve (one entry per iteration), rewritten at every checkpoint
+ *   log.json         the loss curve (one entry per iteration) and loss-curve.png, rewritten at every checkpoint
  *   growth.gif, regeneration.gif, eval.json     at the end (outputs.ts)
  * Progress by callback; files written atomically.
  */
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { makeDirs } from '../io/dirs.js';
+import { lossCurvePng } from '../model/loss-curve.js';
 import { growParamsJson, type GrowInfo, type GrowWeights } from './params.js';
 import { TUTORIAL_SETTINGS, checkSettings, trainGrow, type GrowTrainSettings, type IterationLog } from './train.js';
 import { UserError } from '../errors.js';
@@ -63,6 +64,7 @@ export async function runGrow(opts: GrowRunOptions): Promise<GrowRunResult> {
   const writeCheckpoint = async (weights: GrowWeights, settings: GrowTrainSettings, evaluation?: GrowEvaluation) => {
     const seconds = (performance.now() - t0) / 1000;
     await writeFileAtomic(paramsPath, growParamsJson(weights, growInfo(opts, settings, logSoFar, seconds, evaluation)));
+    await writeFileAtomic(join(opts.outDir, 'loss-curve.png'), lossCurvePng(logSoFar.map((l) => ({ iteration: l.iteration, loss: l.loss, rollout: NaN, decoder: NaN }))));
     await writeFileAtomic(logPath, JSON.stringify({ target: opts.target.source, seed: opts.seed, settings, log: logSoFar.map((l) => ({ ...l, loss: Number(l.loss.toPrecision(5)), gradNorm: Number(l.gradNorm.toPrecision(4)), forward: Number(l.forward.toFixed(3)), backward: Number(l.backward.toFixed(3)), rest: Number(l.rest.toFixed(3)) })) }) + '\n');
   };
   let fullSettings: GrowTrainSettings | null = null;
