@@ -3,7 +3,7 @@ import { Rng } from '../src/core/rng.js';
 import { holdBaseline, priorBaseline } from '../src/core/reconstruct/baselines.js';
 import { psnr, ssim } from '../src/core/reconstruct/quality.js';
 import {
-  ScotopicRunner, channelLayout, initParams, observationMasks, observe, paramsFromJson, paramsToJson, runScotopic, trainScotopic,
+  ScotopicRunner, channelLayout, initParams, observationMasks, observe, paramsFromJson, paramsToJson, priorTrackers, runScotopic, trainScotopic,
   type ParamGrads, type ScotopicConfig,
 } from '../src/core/reconstruct/scotopic.js';
 import type { Video } from '../src/core/reconstruct/video.js';
@@ -107,6 +107,39 @@ describe('baselines (hand-checked)', () => {
     // frame 0: only pixel 0 observed: everything reachable shows 0.1
     expect(Array.from(est[0]!).every((v) => Math.abs(v - 0.1) < 1e-6)).toBe(true);
   });
+});
+
+describe('the NCA started from a Gaussian prior', () => {
+  const withPriors: ScotopicConfig = { ...tiny, priors: [{ sigma: 1, decay: 0.5 }, { sigma: 2, decay: 0.9 }] };
+  it('observe writes each prior\'s estimate and log weight; the estimate starts from the first prior, the kept pixels pasted', () => {
+    const { C, P, priors } = channelLayout(withPriors);
+    expect(C).toBe(2 * P + tiny.hidden + 1 + 2 * (P + 1));
+    const frame = Float32Array.of(0.2, 0.7, 0.9), mask = Uint8Array.of(1, 0, 0);
+    const state = new Float32Array(C * 3);
+    const trackers = priorTrackers(withPriors, 3, 1);
+    observe(state, 0, frame, mask, withPriors, trackers);
+    const alone = priorBaseline([frame], [mask], 1, 3, 1, { sigma: 2, decay: 0.9 })[0]!;
+    expect(Array.from(state.subarray((priors + 2) * 3, (priors + 3) * 3))).toEqual(Array.from(alone)); // second prior's estimate
+    expect(state[(priors + 1) * 3 + 1]).toBeCloseTo(Math.log(Math.exp(-0.5) + 1e-3) / 5, 5); // first prior's weight, 1 cell away
+    expect(state[0]).toBeCloseTo(0.2); // pasted
+    expect(state[2]).toBeCloseTo(0.2); // the first prior: only pixel 0 seen
+    expect(() => observe(state, 0, frame, mask, withPriors, [])).toThrow(RangeError);
+  });
+  it('with w2 = 0 the NCA is the first prior baseline with the arriving pixels pasted in; training moves it', async () => {
+    const video = driftingSquare(16, 10);
+    const masks = observationMasks(video.frames.length, 100, 0.1, new Rng(4));
+    const params = initParams(withPriors, new Rng(1));
+    const run = await runScotopic(params, video, masks, { threads: 1 });
+    const prior = priorBaseline(video.frames, masks, 1, 10, 10, withPriors.priors![0]!);
+    run.reconstruction.forEach((r, t) => {
+      const expected = prior[t]!.map((v, i) => (masks[t]![i] ? video.frames[t]![i]! : v));
+      r.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+    });
+    const trained = await trainScotopic([video], withPriors, { iters: 3, batch: 1, crop: 10, window: 3, keep: 0.1, lossPixels: 'all', lr: 1e-2, seed: 2, threads: 1 });
+    expect(trained.params.w2.some((w) => w !== 0)).toBe(true);
+    expect(trained.params.config.priors).toEqual(withPriors.priors);
+    expect(paramsFromJson(JSON.parse(paramsToJson(trained.params)), 'p').config.priors).toEqual(withPriors.priors);
+  }, 60_000);
 });
 
 describe('quality', () => {

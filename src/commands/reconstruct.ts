@@ -29,7 +29,7 @@ export function registerReconstruct(program: Command): void {
     .addOption(new Option('-o, --out <dir>', 'output folder: side-by-side.gif (+ .mp4 with ffmpeg), metrics.json, params.json when trained').makeOptionMandatory())
     .option('--keep <fraction>', 'fraction of pixels that arrive each frame, at random', '0.01')
     .option('--params <file>', "a trained NCA (params.json of an earlier run, or fixtures/reconstruct/params.json): apply it without training")
-    .option('--steps-per-frame <n>', 'NCA steps between frames (default 2, or the trained NCA\'s)')
+    .option('--steps-per-frame <n>', 'NCA steps between frames (default 4, or the trained NCA\'s)')
     .option('--grey', 'work in grey (luma) instead of colour (when training)')
     .option('--iters <n>', 'training iterations when no --params is given (self-supervised on the kept pixels)', '300')
     .option('--frames <n>', 'use only the first n frames')

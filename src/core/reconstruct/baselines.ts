@@ -96,25 +96,60 @@ function blur(src: Float64Array, width: number, height: number, taps: Float64Arr
   }
 }
 
-/** Hold with a Gaussian prior (see the module comment): one estimate per frame, [P][H][W]. */
-export function priorBaseline(frames: readonly Float32Array[], masks: readonly Uint8Array[], P: number, width: number, height: number, settings: PriorSettings): Float32Array[] {
-  const plane = width * height;
-  const taps = gaussianTaps(settings.sigma);
-  const mem = new ObservationMemory(P, plane);
-  const weight = new Float64Array(plane), num = new Float64Array(plane), tmp = new Float64Array(plane);
-  const den = new Float64Array(plane), blurred = new Float64Array(plane);
-  return frames.map((frame, t) => {
-    mem.add(frame, masks[t]!);
-    for (let i = 0; i < plane; i++) weight[i] = mem.age[i] === Infinity ? 0 : settings.decay ** mem.age[i]!;
-    blur(weight, width, height, taps, tmp, den);
-    const out = new Float32Array(P * plane);
+/**
+ * The prior baseline frame by frame (see the module comment): `add` takes a frame's arriving pixels
+ * and leaves that frame's estimate in `estimate` [P][H][W] and the Gaussian-weighted observation
+ * weight sum_q G(p - q) a(q) in `weight` [H][W] (0 where no observation is within reach). The
+ * scotopic NCA reads both as inputs (scotopic.ts).
+ */
+export class PriorTracker {
+  readonly estimate: Float32Array;
+  readonly weight: Float64Array;
+  private mem: ObservationMemory;
+  private readonly taps: Float64Array;
+  private readonly plane: number;
+  private readonly ageWeight: Float64Array;
+  private readonly num: Float64Array;
+  private readonly tmp: Float64Array;
+  private readonly blurred: Float64Array;
+
+  constructor(readonly P: number, readonly width: number, readonly height: number, readonly settings: PriorSettings) {
+    this.plane = width * height;
+    this.taps = gaussianTaps(settings.sigma);
+    this.mem = new ObservationMemory(P, this.plane);
+    this.estimate = new Float32Array(P * this.plane);
+    this.weight = new Float64Array(this.plane);
+    this.ageWeight = new Float64Array(this.plane);
+    this.num = new Float64Array(this.plane);
+    this.tmp = new Float64Array(this.plane);
+    this.blurred = new Float64Array(this.plane);
+  }
+
+  /** Forgets every observation (a new video). */
+  reset(): void {
+    this.mem = new ObservationMemory(this.P, this.plane);
+  }
+
+  add(frame: Float32Array, mask: Uint8Array): void {
+    const { P, plane, width, height, taps, mem, ageWeight, num, tmp, blurred, weight, estimate } = this;
+    mem.add(frame, mask);
+    for (let i = 0; i < plane; i++) ageWeight[i] = mem.age[i] === Infinity ? 0 : this.settings.decay ** mem.age[i]!;
+    blur(ageWeight, width, height, taps, tmp, weight);
     for (let c = 0; c < P; c++) {
-      for (let i = 0; i < plane; i++) num[i] = weight[i]! * mem.last[c * plane + i]!;
+      for (let i = 0; i < plane; i++) num[i] = ageWeight[i]! * mem.last[c * plane + i]!;
       blur(num, width, height, taps, tmp, blurred);
       const mean = mem.mean(c);
-      for (let i = 0; i < plane; i++) out[c * plane + i] = den[i]! > 1e-6 ? blurred[i]! / den[i]! : mean;
+      for (let i = 0; i < plane; i++) estimate[c * plane + i] = weight[i]! > 1e-6 ? blurred[i]! / weight[i]! : mean;
     }
-    return out;
+  }
+}
+
+/** Hold with a Gaussian prior (see the module comment): one estimate per frame, [P][H][W]. */
+export function priorBaseline(frames: readonly Float32Array[], masks: readonly Uint8Array[], P: number, width: number, height: number, settings: PriorSettings): Float32Array[] {
+  const tracker = new PriorTracker(P, width, height, settings);
+  return frames.map((frame, t) => {
+    tracker.add(frame, masks[t]!);
+    return tracker.estimate.slice();
   });
 }
 

@@ -14,7 +14,7 @@ import { makeDirs } from '../io/dirs.js';
 import { readTextFile } from '../io/read.js';
 import type { PriorSettings } from './baselines.js';
 import { evaluateVideo } from './evaluate.js';
-import { DEFAULT_CONFIG, paramsFromJson, paramsToJson, trainScotopic, type ScotopicParams } from './scotopic.js';
+import { DEFAULT_CONFIG, DEFAULT_PRIOR, paramsFromJson, paramsToJson, trainScotopic, type ScotopicParams } from './scotopic.js';
 import { seenFrame, writeSideBySide } from './side-by-side.js';
 import { fitVideo, readVideo } from './video.js';
 
@@ -22,7 +22,7 @@ import { fitVideo, readVideo } from './video.js';
  * The prior baseline's width and decay when the weights do not carry their own: the best of
  * PRIOR_GRID at keep 0.01 on the training videos of docs/reconstruct.md (bench/reconstruct/evaluate.mjs).
  */
-export const DEFAULT_PRIOR: PriorSettings = { sigma: 3, decay: 0.6 };
+export { DEFAULT_PRIOR };
 
 export interface ReconstructOptions {
   video: string;

@@ -3,13 +3,16 @@
  * with all but a fraction `keep` of its pixels removed at random each frame; every cell estimates
  * its own pixel.
  *
- * Cell state, C = 2P + N + 1 channels (P = 3 colour or 1 grey, N hidden):
+ * Cell state, C = 2P + N + 1 + G(P + 1) channels (P = 3 colour or 1 grey, N hidden, G = config.priors.length):
  *   [0, P)          the estimate of the cell's pixel
  *   [P, P+N)        hidden channels, the NCA's own
  *   [P+N, 2P+N)     the input register: the last value observed at this cell (0 before any)
  *   2P+N            freshness: 1 when a pixel arrives, multiplied by `freshDecay` every frame without one
+ *   then per prior  the Gaussian-prior estimate of baselines.ts (P) and log(its weight + 1e-3) / 5 (1)
  *
- * Frame t: (1) the pixels that arrive are written into the estimate, register and freshness channels;
+ * Frame t: (1) the pixels that arrive are written into the register and freshness channels, the
+ * priors are updated, and the estimate starts from the first prior with the arriving pixels pasted
+ * in (without priors: only the arriving pixels are written into the estimate);
  * (2) `stepsPerFrame` NCA steps (scotopic-graph.ts) update the estimate and hidden channels;
  * (3) the estimate channels are the NCA's picture of frame t, which is also its prediction of
  * frame t+1. The loss (L2): against the pixels of frame t+1 that arrive next ('kept', the seed's
@@ -22,6 +25,7 @@ import { UserError, invalidParameterError, requireChoice, requireInt, requireNum
 import { onnxSessionOptions } from '../onnx-session.js';
 import { Rng } from '../rng.js';
 import { adamStep, learningRate, type AdamSlot } from '../model/training/optimizer.js';
+import { PriorTracker, type PriorSettings } from './baselines.js';
 import { buildStepBackwardGraph, buildStepGraph, stepNames, type ScotopicShape } from './scotopic-graph.js';
 import type { Video } from './video.js';
 
@@ -35,9 +39,21 @@ export interface ScotopicConfig {
   stepsPerFrame: number;
   /** Freshness kept per frame without an observation (0..1). */
   freshDecay: number;
+  /**
+   * Gaussian priors (baselines.ts) the cells read as inputs; the estimate starts every frame from
+   * the first, so the NCA with w2 = 0 IS that prior baseline (with the arriving pixels pasted in) and
+   * training learns a correction. Empty or absent: the estimate carries over from frame to frame.
+   */
+  priors?: PriorSettings[];
 }
 
-export const DEFAULT_CONFIG: ScotopicConfig = { colour: 'rgb', hidden: 12, features: 32, stepsPerFrame: 2, freshDecay: 0.9 };
+/** The prior baseline's width and decay chosen on the training videos (docs/reconstruct.md). */
+export const DEFAULT_PRIOR: PriorSettings = { sigma: 3, decay: 0.6 };
+
+export const DEFAULT_CONFIG: ScotopicConfig = {
+  colour: 'rgb', hidden: 12, features: 32, stepsPerFrame: 4, freshDecay: 0.9,
+  priors: [DEFAULT_PRIOR, { sigma: 1.5, decay: 0.9 }],
+};
 
 /** Trained weights: w1 [F][C][3][3], b1 [F], w2 [U][F] (a 1x1 conv), b2 [U]. */
 export interface ScotopicParams {
@@ -48,23 +64,36 @@ export interface ScotopicParams {
   b2: Float32Array;
 }
 
-/** Channel counts of a config: P prediction/register planes, C all, U written by the NCA. */
-export function channelLayout(config: ScotopicConfig): { P: number; N: number; C: number; U: number; register: number; fresh: number } {
+/**
+ * Channel counts of a config: P prediction/register planes, C all, U written by the NCA; the first
+ * channel of the register, of freshness and of the priors' inputs (each P estimate + 1 weight).
+ */
+export function channelLayout(config: ScotopicConfig): { P: number; N: number; C: number; U: number; register: number; fresh: number; priors: number } {
   const P = config.colour === 'rgb' ? 3 : 1;
   const N = config.hidden;
-  return { P, N, C: 2 * P + N + 1, U: P + N, register: P + N, fresh: 2 * P + N };
+  const G = config.priors?.length ?? 0;
+  return { P, N, C: 2 * P + N + 1 + G * (P + 1), U: P + N, register: P + N, fresh: 2 * P + N, priors: 2 * P + N + 1 };
 }
 
-/** Checks a config (hidden 0..64, features 1..256, steps 1..64, freshDecay 0..1). */
+/** Checks a config (hidden 0..64, features 1..256, steps 1..64, freshDecay 0..1, at most 4 priors of sigma 0.25..16, decay 0..1). */
 export function requireConfig(config: ScotopicConfig): ScotopicConfig {
   if (typeof config !== 'object' || config === null) throw invalidParameterError('config', 'a scotopic NCA config', config);
+  const priors = config.priors ?? [];
+  if (!Array.isArray(priors) || priors.length > 4) throw invalidParameterError('priors', 'a list of at most 4 {sigma, decay}', priors);
   return {
     colour: requireChoice('colour', config.colour, ['rgb', 'grey'] as const),
     hidden: requireInt('hidden', config.hidden, 0, 64),
     features: requireInt('features', config.features, 1, 256),
     stepsPerFrame: requireInt('--steps-per-frame', config.stepsPerFrame, 1, 64),
     freshDecay: requireNumber('freshDecay', config.freshDecay, 0, 1),
+    priors: priors.map((p: PriorSettings) => ({ sigma: requireNumber('prior sigma', p?.sigma, 0.25, 16), decay: requireNumber('prior decay', p?.decay, 0, 1) })),
   };
+}
+
+/** One tracker per prior of the config for a grid of width x height cells (observe's `priors`). */
+export function priorTrackers(config: ScotopicConfig, width: number, height: number): PriorTracker[] {
+  const { P } = channelLayout(config);
+  return (config.priors ?? []).map((p) => new PriorTracker(P, width, height, p));
 }
 
 /** Fresh weights: w1 ~ U(+-1/sqrt(9C)), w2 = 0 (the NCA starts as the identity), biases 0. */
@@ -104,18 +133,28 @@ export function observationMasks(frames: number, plane: number, keep: number, rn
 }
 
 /**
- * Writes the arriving pixels of one frame into grid `b` of `state` ([B][C][plane]): estimate =
- * register = the pixel, freshness = 1 where `mask` is 1; freshness x= freshDecay elsewhere.
- * (Overwriting the estimate too makes the NCA with w2 = 0 exactly the hold baseline: training
- * starts from it and learns to spread and age the observations. Without it, 600 iterations
- * learned only the mean colour: docs/reconstruct.md.)
+ * Writes the arriving pixels of one frame into grid `b` of `state` ([B][C][plane]): register = the
+ * pixel, freshness = 1 where `mask` is 1; freshness x= freshDecay elsewhere. With priors (`trackers`
+ * from priorTrackers, this grid's, fed every frame in order): each prior takes the frame, its
+ * estimate and weight are written into its input channels, and the estimate channels become the
+ * first prior's estimate. Then the estimate = the pixel where `mask` is 1. (Without priors the NCA
+ * with w2 = 0 is the hold baseline, with them the first prior baseline: training starts from it.)
  * `frame` is [P][plane].
  */
-export function observe(state: Float32Array, b: number, frame: Float32Array, mask: Uint8Array, config: ScotopicConfig): void {
-  const { P, C, register, fresh } = channelLayout(config);
+export function observe(state: Float32Array, b: number, frame: Float32Array, mask: Uint8Array, config: ScotopicConfig, trackers: readonly PriorTracker[] = []): void {
+  const { P, C, register, fresh, priors } = channelLayout(config);
   const plane = mask.length;
   const base = b * C * plane;
   const f0 = base + fresh * plane;
+  if (trackers.length !== (config.priors?.length ?? 0)) throw new RangeError('observe: one tracker per prior of the config');
+  trackers.forEach((tracker, k) => {
+    tracker.add(frame, mask);
+    const at = base + (priors + k * (P + 1)) * plane;
+    state.set(tracker.estimate, at);
+    const w = tracker.weight;
+    for (let i = 0; i < plane; i++) state[at + P * plane + i] = Math.log(w[i]! + 1e-3) / 5;
+    if (k === 0) state.set(tracker.estimate, base);
+  });
   for (let i = 0; i < plane; i++) {
     if (mask[i]) {
       for (let c = 0; c < P; c++) state[base + (register + c) * plane + i] = state[base + c * plane + i] = frame[c * plane + i]!;
@@ -223,12 +262,13 @@ export async function runScotopic(params: ScotopicParams, video: Video, masks: r
   const runner = await ScotopicRunner.create(config, { batch: 1, width: video.width, height: video.height }, { backward: false, threads: opts.threads });
   try {
     let state = startState(config, 1, plane);
+    const trackers = priorTrackers(config, video.width, video.height);
     const predictions: Float32Array[] = [];
     const reconstruction: Float32Array[] = [];
     for (let t = 0; t < video.frames.length; t++) {
       opts.signal?.throwIfAborted();
       const frame = video.frames[t]!, mask = masks[t]!;
-      observe(state, 0, frame, mask, config);
+      observe(state, 0, frame, mask, config, trackers);
       for (let k = 0; k < config.stepsPerFrame; k++) state = (await runner.step(state, params)).next;
       const estimate = state.slice(0, P * plane);
       predictions.push(estimate);
@@ -309,7 +349,8 @@ export async function trainScotopic(videos: readonly Video[], config: ScotopicCo
   const initRng = rng.fork(), streamRng = rng.fork(), maskRng = rng.fork();
   const params = opts.init ? cloneParams(opts.init) : initParams(config, initRng);
   config = params.config;
-  const { P, C, register, fresh } = channelLayout(config);
+  const { P, C, register } = channelLayout(config);
+  const withPriors = (config.priors?.length ?? 0) > 0;
   const K = config.stepsPerFrame;
   for (const v of videos) {
     if (v.channels !== P) throw new UserError(`every training video must be ${config.colour === 'rgb' ? 'colour' : 'grey'}`);
@@ -330,6 +371,7 @@ export async function trainScotopic(videos: readonly Video[], config: ScotopicCo
     return { video, x0: streamRng.int(v.width - S + 1), y0: streamRng.int(v.height - S + 1), t: 0 };
   };
   const streams = Array.from({ length: B }, newStream);
+  const trackers = streams.map(() => priorTrackers(config, S, S));
   let state = startState(config, B, plane);
   const crops = Array.from({ length: L + 1 }, () => Array.from({ length: B }, () => new Float32Array(P * plane)));
   const masks = Array.from({ length: L + 1 }, () => Array.from({ length: B }, () => new Uint8Array(plane)));
@@ -344,6 +386,7 @@ export async function trainScotopic(videos: readonly Video[], config: ScotopicCo
         const st = streams[b]!;
         if (st.t + L + 1 > videos[st.video]!.frames.length) {
           streams[b] = newStream();
+          for (const tr of trackers[b]!) tr.reset();
           state.fill(0, b * C * plane, (b + 1) * C * plane);
           state.fill(0.5, b * C * plane, (b * C + P) * plane);
         }
@@ -364,7 +407,7 @@ export async function trainScotopic(videos: readonly Video[], config: ScotopicCo
       let sse = 0, count = 0;
       for (let f = 0; f < L; f++) {
         state = state.slice();
-        for (let b = 0; b < B; b++) observe(state, b, crops[f]![b]!, masks[f]![b]!, config);
+        for (let b = 0; b < B; b++) observe(state, b, crops[f]![b]!, masks[f]![b]!, config, trackers[b]!);
         for (let k = 0; k < K; k++) {
           const out = await runner.step(state, params);
           stepInputs.push(state);
@@ -399,9 +442,11 @@ export async function trainScotopic(videos: readonly Video[], config: ScotopicCo
         for (let i = 0; i < g.length; i++) g[i]! += lg[i]! * norm;
         for (let k = K - 1; k >= 0; k--) g = await runner.backward(stepInputs[f * K + k]!, hiddens[f * K + k]!, g, params, grads);
         g = g.slice();
-        // observing overwrites the register, and the estimate where a pixel arrived: no gradient to the state before
+        // observing overwrites the register, freshness and prior inputs, and the estimate where a pixel
+        // arrived (everywhere with priors): no gradient to the state before
         for (let b = 0; b < B; b++) {
-          g.fill(0, (b * C + register) * plane, (b * C + fresh + 1) * plane);
+          g.fill(0, (b * C + register) * plane, (b * C + C) * plane);
+          if (withPriors) g.fill(0, b * C * plane, (b * C + P) * plane);
           const m = masks[f]![b]!;
           for (let c = 0; c < P; c++) for (let i = 0; i < plane; i++) if (m[i]) g[(b * C + c) * plane + i] = 0;
         }
