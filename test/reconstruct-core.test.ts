@@ -139,6 +139,15 @@ describe('the NCA started from a Gaussian prior', () => {
     expect(trained.params.w2.some((w) => w !== 0)).toBe(true);
     expect(trained.params.config.priors).toEqual(withPriors.priors);
     expect(paramsFromJson(JSON.parse(paramsToJson(trained.params)), 'p').config.priors).toEqual(withPriors.priors);
+    // augmented views (mirrors, transposes): another run than without, the same for a seed
+    const colourVideo: Video = { ...video, channels: 3, frames: video.frames.map((f) => Float32Array.from({ length: 3 * f.length }, (_, i) => f[i % f.length]! * (1 - 0.3 * Math.floor(i / f.length)))) };
+    const colourPriors: ScotopicConfig = { ...withPriors, colour: 'rgb' };
+    const augOpts = { iters: 2, batch: 2, crop: 8, window: 3, keep: 0.1, lossPixels: 'all' as const, lr: 1e-2, seed: 3, threads: 1 };
+    const plain = await trainScotopic([colourVideo], colourPriors, augOpts);
+    const aug1 = await trainScotopic([colourVideo], colourPriors, { ...augOpts, augment: true });
+    const aug2 = await trainScotopic([colourVideo], colourPriors, { ...augOpts, augment: true });
+    expect(aug1.params.w1).toEqual(aug2.params.w1);
+    expect(aug1.losses).not.toEqual(plain.losses);
   }, 60_000);
 });
 

@@ -309,6 +309,11 @@ export interface TrainOptions {
    * frames are known in full). Default 'kept'.
    */
   lossPixels?: 'kept' | 'all';
+  /**
+   * Each stream sees its crop mirrored, transposed and with its colour channels permuted at random
+   * (one choice per stream, kept along its video): 48 views of every training video. Default false.
+   */
+  augment?: boolean;
   /** Adam's learning rate (default 2e-3), cosine-decayed to lr x 0.1. */
   lr?: number;
   seed: number | string;
@@ -327,6 +332,8 @@ interface Stream {
   video: number;
   x0: number;
   y0: number;
+  /** The stream's view of its crop (augment): mirror x, mirror y, swap the axes, the order of the colour channels. */
+  view: CropView;
   t: number;
 }
 
@@ -368,7 +375,14 @@ export async function trainScotopic(videos: readonly Video[], config: ScotopicCo
   const newStream = (): Stream => {
     const video = streamRng.int(videos.length);
     const v = videos[video]!;
-    return { video, x0: streamRng.int(v.width - S + 1), y0: streamRng.int(v.height - S + 1), t: 0 };
+    const x0 = streamRng.int(v.width - S + 1), y0 = streamRng.int(v.height - S + 1);
+    if (!opts.augment) return { video, x0, y0, t: 0, view: IDENTITY_VIEW };
+    const order = [0, 1, 2].slice(0, P);
+    for (let i = P - 1; i > 0; i--) {
+      const j = streamRng.int(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    return { video, x0, y0, t: 0, view: { flipX: streamRng.uniform() < 0.5, flipY: streamRng.uniform() < 0.5, transpose: streamRng.uniform() < 0.5, channels: order } };
   };
   const streams = Array.from({ length: B }, newStream);
   const trackers = streams.map(() => priorTrackers(config, S, S));
@@ -395,7 +409,7 @@ export async function trainScotopic(videos: readonly Video[], config: ScotopicCo
       for (let f = 0; f <= L; f++) {
         for (let b = 0; b < B; b++) {
           const st = streams[b]!;
-          cropFrame(videos[st.video]!, st.t + f, st.x0, st.y0, S, crops[f]![b]!);
+          cropFrame(videos[st.video]!, st.t + f, st.x0, st.y0, S, st.view, crops[f]![b]!);
           const m = masks[f]![b]!;
           for (let i = 0; i < plane; i++) m[i] = maskRng.uniform() < keep ? 1 : 0;
         }
@@ -462,14 +476,29 @@ export async function trainScotopic(videos: readonly Video[], config: ScotopicCo
   return { params, losses };
 }
 
-/** Frame t of `video`, the S x S crop at (x0, y0), into `out` [P][S][S]. */
-function cropFrame(video: Video, t: number, x0: number, y0: number, S: number, out: Float32Array): void {
+interface CropView {
+  flipX: boolean;
+  flipY: boolean;
+  transpose: boolean;
+  /** Output channel c is input channel channels[c]. */
+  channels: number[];
+}
+
+const IDENTITY_VIEW: CropView = { flipX: false, flipY: false, transpose: false, channels: [0, 1, 2] };
+
+/** Frame t of `video`, the S x S crop at (x0, y0) seen through `view`, into `out` [P][S][S]. */
+function cropFrame(video: Video, t: number, x0: number, y0: number, S: number, view: CropView, out: Float32Array): void {
   const src = video.frames[t]!;
   const inPlane = video.width * video.height;
   for (let c = 0; c < video.channels; c++) {
+    const from = view.channels[c]! * inPlane;
     for (let y = 0; y < S; y++) {
-      const from = c * inPlane + (y0 + y) * video.width + x0;
-      out.set(src.subarray(from, from + S), c * S * S + y * S);
+      for (let x = 0; x < S; x++) {
+        let sx = view.transpose ? y : x, sy = view.transpose ? x : y;
+        if (view.flipX) sx = S - 1 - sx;
+        if (view.flipY) sy = S - 1 - sy;
+        out[c * S * S + y * S + x] = src[from + (y0 + sy) * video.width + x0 + sx]!;
+      }
     }
   }
 }
