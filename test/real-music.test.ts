@@ -14,6 +14,7 @@ import { LABEL_SECONDS, parseProgramList, soundfontPlan } from '../src/core/audi
 import { UserError } from '../src/core/errors.js';
 import { ANCHORS, anchorLossAndGrad, anchorTargets, decodeFamily, decodePitch, pitchCode } from '../src/core/model/anchors.js';
 import { Rng } from '../src/core/rng.js';
+import { hueStyle } from '../src/core/model/training/pool.js';
 
 const SR = 22050;
 
@@ -154,5 +155,30 @@ describe('latent anchors', () => {
       expect(grad[i]).toBeCloseTo(numeric, 3);
     }
     expect(grad[128 + 40]).toBe(0);
+  });
+});
+
+describe('hue style (nca train --hue-style)', () => {
+  it("turns a random latent's colour targets to the hue of its pitch-class angle, keeping their grey levels", () => {
+    const hueOf = (r: number, g: number, b: number) => {
+      const a = (2 * r - g - b) / Math.sqrt(6), c = (g - b) / Math.SQRT2;
+      return Math.atan2(c, a);
+    };
+    for (const angle of [0, 1, 2.5, -2]) {
+      const z = new Float32Array(64);
+      z[0] = Math.cos(angle);
+      z[1] = Math.sin(angle);
+      // a dark picture with green spots: low means, a green std
+      const style = Float32Array.from([0.05, 0.1, 0.04, 0.1, 0.3, 0.08]);
+      const before = style.slice();
+      hueStyle(style, z, 1);
+      for (const at of [0, 3]) {
+        expect(style[at]! + style[at + 1]! + style[at + 2]!).toBeCloseTo(before[at]! + before[at + 1]! + before[at + 2]!, 5);
+        expect(hueOf(style[at]!, style[at + 1]!, style[at + 2]!)).toBeCloseTo(angle, 4);
+      }
+      const untouched = before.slice();
+      hueStyle(untouched, z, 0);
+      expect(Array.from(untouched)).toEqual(Array.from(before));
+    }
   });
 });

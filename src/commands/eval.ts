@@ -6,6 +6,8 @@ import { parseSeed, parseThreads, report, sharedOptions, withExamples } from './
 import { progressBar } from './progress.js';
 import type { AliveCounts } from '../core/model/eval.js';
 import type { LatentMeaningResult } from '../core/model/latent-meaning.js';
+import type { MusicEvalResult, MusicSetFigures } from '../core/model/music-eval.js';
+import type { VarietyReport } from '../core/variety.js';
 
 interface EvalOpts {
   model?: string;
@@ -17,6 +19,8 @@ interface EvalOpts {
   write: boolean;
   threads?: string;
   meaning?: boolean;
+  music?: boolean;
+  variety?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -32,6 +36,8 @@ export function registerEval(program: Command): void {
     .option('--size <list>', 'sides of the alive renders in cells, comma-separated', '64,128')
     .addOption(sharedOptions.seed())
     .option('--no-meaning', 'skip the latent-meaning measure (instruments x notes and chords, 4 seeds each; docs/latent-meaning.md)')
+    .option('--no-music', 'skip the real-music measure: pitch and family of General-MIDI programs held out of training, the own synthesiser, melodies (docs/training.md#real-music)')
+    .option('--no-variety', 'skip the variety measure of 32 random latents (hue, wavelength, looks, motion; docs/variety.md)')
     .option('--no-write', 'do not write eval.json into the model folder')
     .addOption(sharedOptions.threads())
     .addOption(sharedOptions.json())
@@ -59,22 +65,45 @@ async function runEval(o: EvalOpts): Promise<void> {
   } finally {
     bar.stop();
   }
-  let meaning = null;
+  let meaning = null, music = null, variety = null;
   try {
-    if (o.meaning !== false) {
+    const { loadNotes } = await import('../core/model/notes.js');
+    const notes = o.meaning !== false || o.music !== false ? await loadNotes(dir) : null;
+    if (notes && o.meaning !== false) {
       const { latentMeaning } = await import('../core/model/latent-meaning.js');
-      const { loadNotes } = await import('../core/model/notes.js');
+      const { INSTRUMENTS } = await import('../core/audio/synth.js');
+      // the measure's instruments: the own synthesiser's 8 names (a manifest may hold many more)
+      const named = INSTRUMENTS.filter((i) => notes.instruments.includes(i));
       const meaningBar = progressBar('meaning', o);
       try {
-        meaning = await latentMeaning(model, { notes: await loadNotes(dir), seed, threads, onProgress: meaningBar.onProgress, signal: interruptSignal() });
+        meaning = await latentMeaning(model, { notes, ...(named.length >= 2 ? { instruments: named } : {}), seed, threads, onProgress: meaningBar.onProgress, signal: interruptSignal() });
       } finally {
         meaningBar.stop();
+      }
+    }
+    if (notes && o.music !== false) {
+      const { evaluateMusic } = await import('../core/model/music-eval.js');
+      const musicBar = progressBar('music', o);
+      try {
+        music = await evaluateMusic(model, { notes, seed, threads, onProgress: musicBar.onProgress, signal: interruptSignal() });
+      } finally {
+        musicBar.stop();
+      }
+    }
+    if (o.variety !== false) {
+      const { varietyOfModel } = await import('../core/variety.js');
+      const varietyBar = progressBar('variety', o);
+      try {
+        const { perRender: _perRender, ...summary } = await varietyOfModel(model, { n: 32, size: 64, frames: 300, seed: typeof seed === 'number' ? seed : 0, threads, onProgress: varietyBar.onProgress, signal: interruptSignal() });
+        variety = summary;
+      } finally {
+        varietyBar.stop();
       }
     }
   } finally {
     model.dispose();
   }
-  const out = { model: o.model ?? 'fixtures/model (the shipped model)', data: o.data, ...result, ...(meaning ? { meaning } : {}) };
+  const out = { model: o.model ?? 'fixtures/model (the shipped model)', data: o.data, ...result, ...(meaning ? { meaning } : {}), ...(music ? { music } : {}), ...(variety ? { variety } : {}) };
   if (o.write) {
     const { writeFileAtomic } = await import('../core/io/atomic.js');
     await writeFileAtomic(join(dir, 'eval.json'), JSON.stringify(out, null, 1) + '\n');
@@ -93,6 +122,8 @@ async function runEval(o: EvalOpts): Promise<void> {
       line('random-weight NCAs', r.randomWeights),
     ]),
     ...(meaning ? meaningLines(meaning) : []),
+    ...(music ? musicLines(music) : []),
+    ...(variety ? varietyLines(variety) : []),
     ...(o.write ? [`wrote ${join(dir, 'eval.json')}`] : []),
   ]);
 }
@@ -104,5 +135,24 @@ function meaningLines(m: LatentMeaningResult): string[] {
     `  renders of different latents are ${x(d.between.all.ratio)} farther apart than one latent's renders under different seeds (same note, other instrument ${x(d.between.sameNote.ratio)}; same instrument, other note ${x(d.between.sameInstrument.ratio)})`,
     `  a render identifies its latent ${pct(d.identification.accuracy)} of the time (chance ${pct(d.identification.chance)}), its instrument ${pct(d.identification.instrumentAccuracy)}, its note ${pct(d.identification.noteAccuracy)}`,
     `  chords between their notes: ${pct(m.chords.betweenFraction)} of ${m.chords.n} (unrelated notes passing the same test: ${pct(m.chords.controlBetweenFraction)})`,
+  ];
+}
+
+function musicLines(m: MusicEvalResult): string[] {
+  const pct = (v: number | null) => (v === null ? 'n/a' : `${(100 * v).toFixed(0)}%`);
+  const set = (name: string, f: MusicSetFigures) =>
+    `  ${name}: nearest note in notes.json within a semitone ${pct(f.pitchWithinSemitone)} (exact ${pct(f.pitchExact)}), family ${pct(f.family)}${f.instrument !== undefined ? `, instrument ${pct(f.instrument)}` : ''}; anchored pitch within a semitone ${pct(f.anchoredPitchWithinSemitone)}; linear pitch probe r ${f.probeCorrelation.toFixed(2)}`;
+  return [
+    `real music (${m.heldOut.n} notes of ${m.heldOut.programs.length} General-MIDI programs held out of training, F4..B5):`,
+    set('held-out recorded instruments', m.heldOut),
+    `  by family (family / pitch within a semitone): ${Object.entries(m.heldOut.perFamily).map(([k, v]) => `${k} ${pct(v.family)}/${pct(v.pitchWithinSemitone)}`).join(', ')}`,
+    set('own synthesiser', m.synth),
+    ...m.melodies.map((x) => `  melody of program ${x.program} as a track: anchored pitch within a semitone of the note heard ${pct(x.pitchWithinSemitone)} (r ${x.correlation?.toFixed(2) ?? 'n/a'}), linear probe r ${x.probeCorrelation.toFixed(2)}`),
+  ];
+}
+
+function varietyLines(v: Omit<VarietyReport, 'perRender'>): string[] {
+  return [
+    `variety of ${v.renders} random latents (64x64, 300 frames from noise): ${v.hueBinsCovered} of 12 hue bins, wavelength ${v.wavelength.p10.toFixed(1)}-${v.wavelength.p90.toFixed(1)} px (${v.wavelength.span.toFixed(2)}x), ${v.effectiveLooks.toFixed(1)} effective looks, commonest ${(100 * v.commonestLookShare).toFixed(0)}%, travelling or rotating without whole-field drift ${(100 * v.travellingOrRotatingWithoutDriftShare).toFixed(0)}%`,
   ];
 }

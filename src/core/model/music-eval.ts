@@ -28,7 +28,7 @@ export interface MusicSetFigures {
   pitchWithinSemitone: number;
   pitchExact: number;
   family: number;
-  /** Synthesiser only: the nearest entry's instrument has the sound's name. */
+  /** Synthesiser only: the nearest entry is the sound's own instrument (synth-<name>, or <name> in manifests made from the synthesiser). */
   instrument?: number;
   /** The anchored pitch dims, decoded: within one semitone (null when the model has no anchors). */
   anchoredPitchWithinSemitone: number | null;
@@ -147,7 +147,8 @@ function figures(model: TrackEncoder, sounds: readonly Labelled[], manifest: Man
     within += Number(okPitch);
     exact += Number(manifest.midis[k] === s.midi);
     family += Number(okFamily);
-    if (s.instrument !== undefined) instrument += Number(manifest.instruments[k] === s.instrument);
+    // the synthesiser's own instruments are in the manifest as synth-<name> (notes.ts) or, in older manifests, as <name>
+    if (s.instrument !== undefined) instrument += Number(manifest.instruments[k] === `synth-${s.instrument}` || manifest.instruments[k] === s.instrument);
     if (layout) anchored += Number(Math.abs(decodePitch(z, layout) - s.midi) <= 1);
     probed.push(probe(z));
     truth.push(s.midi);

@@ -13,7 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { GM_FAMILIES, MANIFEST_INSTRUMENTS, SYNTH_FAMILY, familyOfProgram } from '../audio/general-midi.js';
+import { GM_FAMILIES, MANIFEST_INSTRUMENTS, SYNTH_FAMILY, familyOfProgram, isUnpitchedProgram, trainingPrograms } from '../audio/general-midi.js';
 import { Soundfont } from '../audio/soundfont.js';
 import { INSTRUMENTS, KEYBOARD_NOTES, noteName, synthesize, type Instrument } from '../audio/synth.js';
 import { ANALYSIS_RATE } from '../audio/wav.js';
@@ -73,6 +73,37 @@ export async function computeSoundfontNotes(model: Encoder, opts: { soundfont?: 
   return m;
 }
 
+/**
+ * The instruments of the shipped manifest: MANIFEST_INSTRUMENTS first (the 8 names of the own synthesiser and
+ * one for each other melodic family), then every other pitched program nca trains on (general-midi.ts),
+ * named after the soundfont's preset ("honky-tonk"). Held-out programs are never in it.
+ */
+export function manifestInstruments(soundfont: Soundfont): Array<{ name: string; program: number }> {
+  const out = [...MANIFEST_INSTRUMENTS];
+  const names = new Set(out.map((i) => i.name));
+  const presetName = new Map(soundfont.presets().map((p) => [p.program, p.name]));
+  for (const program of trainingPrograms()) {
+    if (isUnpitchedProgram(program) || out.some((i) => i.program === program)) continue;
+    let name = (presetName.get(program) ?? `program ${program}`).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || `program-${program}`;
+    if (names.has(name)) name = `${name}-${program}`;
+    names.add(name);
+    out.push({ name, program });
+  }
+  return out;
+}
+
+/** `b`'s instruments added to `a` under `prefix` + their names (the notes must be the same). */
+export function mergeNotes(a: NotesManifest, b: NotesManifest, prefix: string): NotesManifest {
+  const merged: NotesManifest = { ...a, instruments: [...a.instruments], latents: { ...a.latents }, families: { ...a.families } };
+  for (const instrument of b.instruments) {
+    const name = prefix + instrument;
+    merged.instruments.push(name);
+    merged.latents[name] = b.latents[instrument]!;
+    if (b.families?.[instrument]) merged.families![name] = b.families[instrument]!;
+  }
+  return merged;
+}
+
 /** The manifest of `sounds` (instrument-major, then note) encoded by the model. */
 function encodeNotes(model: Encoder, instruments: readonly string[], notes: readonly number[], sounds: readonly Float32Array[]): NotesManifest {
   const n = Math.round(WINDOW_SECONDS * ANALYSIS_RATE);
@@ -104,7 +135,8 @@ export async function writeNotesManifest(dir: string): Promise<{ path: string; s
   const { loadModel } = await import('./networks.js');
   const model = await loadModel(dir);
   try {
-    const manifest = await computeSoundfontNotes(model);
+    const soundfont = await Soundfont.load();
+    const manifest = mergeNotes(await computeSoundfontNotes(model, { soundfont, instruments: manifestInstruments(soundfont) }), computeNotes(model), 'synth-');
     manifest.model = { dir, trained: (model.config.training as { iterationsDone?: number } | undefined)?.iterationsDone ?? null };
     const path = join(dir, NOTES_FILE);
     await writeFileAtomic(path, JSON.stringify(manifest) + '\n');

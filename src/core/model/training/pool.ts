@@ -143,18 +143,31 @@ export class PersistencePool {
   }
 }
 
-/** Saturation of the hue a fresh random latent's colour turns to (hueStyle 1): the RGB means swing this far around their grey. */
-export const HUE_STYLE_SATURATION = 0.3;
+/** The least chroma a hue-styled colour keeps, relative to its grey level (hueStyle). */
+export const HUE_STYLE_MIN_CHROMA = 0.5;
 
 /**
- * Turns a style's mean colour ([6]: RGB means, then RGB stds) towards the hue of the latent's pitch-class
- * angle atan2(z[pitch + 1], z[pitch]) (anchors.ts), at its own brightness (not below 0.3): in place.
+ * Turns a style ([6]: RGB means, then RGB spatial stds) towards the hue of the latent's pitch-class angle
+ * atan2(z[pitch + 1], z[pitch]) (anchors.ts), in place: each RGB triple keeps its grey level (the mean of its
+ * three values) and its chroma (the rest, at least HUE_STYLE_MIN_CHROMA x the grey), and its chroma is turned to
+ * that hue; then the result is blended with the original by `strength`. A dark picture with bright spots stays
+ * one, with spots of the latent's hue.
  */
 export function hueStyle(style: Float32Array, z: Float32Array, strength: number, layout: AnchorLayout = ANCHORS): void {
   const angle = Math.atan2(z[layout.pitchDim + 1]!, z[layout.pitchDim]!);
-  const grey = Math.max(0.3, (style[0]! + style[1]! + style[2]!) / 3);
-  for (let c = 0; c < 3; c++) {
-    const hued = Math.min(0.95, Math.max(0.05, grey + HUE_STYLE_SATURATION * Math.cos(angle - (2 * Math.PI * c) / 3)));
-    style[c] = (1 - strength) * style[c]! + strength * hued;
+  // an orthonormal basis of the chroma plane (perpendicular to grey): red at angle 0
+  const e1 = [2 / Math.sqrt(6), -1 / Math.sqrt(6), -1 / Math.sqrt(6)], e2 = [0, 1 / Math.SQRT2, -1 / Math.SQRT2];
+  for (const at of [0, 3]) {
+    const grey = (style[at]! + style[at + 1]! + style[at + 2]!) / 3;
+    let a = 0, b = 0;
+    for (let c = 0; c < 3; c++) {
+      a += (style[at + c]! - grey) * e1[c]!;
+      b += (style[at + c]! - grey) * e2[c]!;
+    }
+    const chroma = Math.max(Math.hypot(a, b), HUE_STYLE_MIN_CHROMA * grey);
+    for (let c = 0; c < 3; c++) {
+      const hued = Math.min(0.98, Math.max(0, grey + chroma * (Math.cos(angle) * e1[c]! + Math.sin(angle) * e2[c]!)));
+      style[at + c] = (1 - strength) * style[at + c]! + strength * hued;
+    }
   }
 }
