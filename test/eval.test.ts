@@ -62,7 +62,7 @@ describe('evaluate', () => {
   });
 
   it('nca eval --json writes eval.json into the model folder', () => {
-    const res = run(['eval', '--model', join(dir, 'model'), '--data', join(dir, 'data'), '--n', '1', '--steps', '20', '--size', '16', '--threads', '1', '--no-meaning', '--json']);
+    const res = run(['eval', '--model', join(dir, 'model'), '--data', join(dir, 'data'), '--n', '1', '--steps', '20', '--size', '16', '--threads', '1', '--no-meaning', '--no-music', '--no-variety', '--json']);
     expect(res.stderr).toBe('');
     expect(res.status).toBe(0);
     const printed = JSON.parse(res.stdout);

@@ -5,6 +5,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import FFT from 'fft.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { augment, drawAugmentation } from '../src/core/audio/augment.js';
@@ -179,6 +181,35 @@ describe('hue style (nca train --hue-style)', () => {
       const untouched = before.slice();
       hueStyle(untouched, z, 0);
       expect(Array.from(untouched)).toEqual(Array.from(before));
+    }
+  });
+});
+
+describe('nca dataset --soundfont', () => {
+  const BIN = join(import.meta.dirname, '..', 'bin', 'nca.js');
+  const nca = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+
+  it('builds a labelled set of soundfont clips; bad programs and mixed sources are one-line errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nca-sfdata-'));
+    const out = join(dir, 'data');
+    const r = nca(['dataset', '--sources', 'soundfont', '--programs', '0,40', '--per-program', '2', '--frames', '4', '--held-out', '0', '--out', out, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { clips: Array<{ source: string; program: number; family: string; midis: number[]; kind: string }> };
+    // 2 notes + 1 chord + 1 phrase per program
+    expect(m.clips).toHaveLength(8);
+    expect(new Set(m.clips.map((c) => c.source))).toEqual(new Set(['soundfont']));
+    expect(m.clips.filter((c) => c.program === 40).every((c) => c.family === 'strings' && c.midis.length >= 1)).toBe(true);
+    expect(m.clips.map((c) => c.kind).sort()).toEqual(['chord', 'chord', 'note', 'note', 'note', 'note', 'phrase', 'phrase']);
+    for (const [args, message] of [
+      [['dataset', '--programs', '130', '--out', join(dir, 'b')], /^nca: --programs: "130" is not a General-MIDI program or range; give numbers 0\.\.127 like 0-7,40,56\n$/],
+      [['dataset', '--from', dir, '--programs', '1', '--out', join(dir, 'c')], /^nca: expected no --sources\/--soundfont\/--programs/],
+      [['dataset', '--soundfont', join(dir, 'none.sf2'), '--out', join(dir, 'd')], /^nca: .*none\.sf2/],
+    ] as const) {
+      const bad = nca([...args]);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(message);
+      expect(bad.stderr.split('\n')).toHaveLength(2);
     }
   });
 });
