@@ -22,9 +22,8 @@
  * dw1 is a batched MatMul of ga [B][F][HW] with the 9 shifted copies of s stacked as columns
  * [B][HW][9C] (Pad + 9 Slices + Concat), summed over the batch.
  */
-import onnxProto from 'onnx-proto';
+import { GraphWriter } from '../onnx-graph-writer.js';
 
-const { onnx } = onnxProto;
 
 export interface ScotopicShape {
   batch: number;
@@ -45,77 +44,11 @@ export const stepNames = {
   gradNext: 'gradNext', gradState: 'gradState', gw1: 'gw1', gb1: 'gb1', gw2: 'gw2', gb2: 'gb2',
 } as const;
 
-type NodeProto = InstanceType<typeof onnx.NodeProto>;
-type ValueInfoProto = InstanceType<typeof onnx.ValueInfoProto>;
-type TensorProto = InstanceType<typeof onnx.TensorProto>;
-type AttrValue = number | number[] | string;
-
-/** A small ONNX graph writer (node outputs are returned, so the graph reads like code). */
-class Graph {
-  private readonly nodes: NodeProto[] = [];
-  private readonly inputs: ValueInfoProto[] = [];
-  private readonly outputs: ValueInfoProto[] = [];
-  private readonly inits: TensorProto[] = [];
-  private readonly constants = new Map<string, string>();
-  private count = 0;
-
-  input(name: string, dims: number[]): string {
-    this.inputs.push(valueInfo(name, dims));
-    return name;
-  }
-  output(name: string, dims: number[]): void {
-    this.outputs.push(valueInfo(name, dims));
-  }
-  op(opType: string, input: string[], attrs: Record<string, AttrValue> = {}, name?: string): string {
-    const out = name ?? `${opType.toLowerCase()}_${this.count++}`;
-    const attribute = Object.entries(attrs).map(([k, v]) => attr(k, v));
-    this.nodes.push(onnx.NodeProto.create({ opType, input, output: [out], attribute, name: out }));
-    return out;
-  }
-  ints(values: number[]): string {
-    const key = values.join(',');
-    let name = this.constants.get(key);
-    if (!name) {
-      name = `const_${this.constants.size}`;
-      this.inits.push(onnx.TensorProto.create({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, int64Data: values }));
-      this.constants.set(key, name);
-    }
-    return name;
-  }
-  zero(): string {
-    const name = 'zero';
-    if (!this.constants.has(name)) {
-      this.inits.push(onnx.TensorProto.create({ name, dims: [], dataType: onnx.TensorProto.DataType.FLOAT, floatData: [0] }));
-      this.constants.set(name, name);
-    }
-    return name;
-  }
-  encode(graphName: string): Uint8Array {
-    const model = onnx.ModelProto.create({
-      irVersion: 8,
-      producerName: 'nca',
-      opsetImport: [{ domain: '', version: 19 }],
-      graph: { name: graphName, node: this.nodes, initializer: this.inits, input: this.inputs, output: this.outputs },
-    });
-    return onnx.ModelProto.encode(model).finish();
-  }
-}
-
-function valueInfo(name: string, dims: number[]): ValueInfoProto {
-  return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
-}
-
-function attr(name: string, value: AttrValue): InstanceType<typeof onnx.AttributeProto> {
-  const T = onnx.AttributeProto.AttributeType;
-  if (typeof value === 'string') return onnx.AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(value) });
-  if (Array.isArray(value)) return onnx.AttributeProto.create({ name, type: T.INTS, ints: value });
-  return onnx.AttributeProto.create({ name, type: T.INT, i: value });
-}
 
 /** The step's forward graph: inputs state, w1, b1, w2, b2; outputs next (s') and hidden (h). */
 export function buildStepGraph(shape: ScotopicShape): Uint8Array {
   const { batch: B, width: W, height: H, channels: C, updated: U, features: F } = shape;
-  const g = new Graph();
+  const g = new GraphWriter();
   const s = g.input(stepNames.state, [B, C, H, W]);
   const w1 = g.input(stepNames.w1, [F, C, 3, 3]);
   const b1 = g.input(stepNames.b1, [F]);
@@ -140,7 +73,7 @@ export function buildStepGraph(shape: ScotopicShape): Uint8Array {
 export function buildStepBackwardGraph(shape: ScotopicShape): Uint8Array {
   const { batch: B, width: W, height: H, channels: C, updated: U, features: F } = shape;
   const HW = H * W;
-  const g = new Graph();
+  const g = new GraphWriter();
   const s = g.input(stepNames.state, [B, C, H, W]);
   const h = g.input(stepNames.hidden, [B, F, H, W]);
   const gNext = g.input(stepNames.gradNext, [B, C, H, W]);
@@ -157,7 +90,7 @@ export function buildStepBackwardGraph(shape: ScotopicShape): Uint8Array {
 
   // back through relu
   const gh = g.op('ConvTranspose', [gd, w2]);
-  const ga = g.op('Where', [g.op('Greater', [h, g.zero()]), gh, g.zero()]);
+  const ga = g.op('Where', [g.op('Greater', [h, g.floats(0, [])]), gh, g.floats(0, [])]);
   g.op('ReduceSum', [ga, g.ints([0, 2, 3])], { keepdims: 0 }, stepNames.gb1);
 
   // dw1: ga [B][F][HW] x columns of s [B][HW][C*9] (column c*9 + k = s shifted by tap k), summed over the batch
