@@ -168,6 +168,11 @@ describe('index.html text', () => {
     expect(imageUrl({ ...base, output: '../up.gif' })).toBeNull();
     expect(imageUrl({ ...base, output: '/etc/x.png' })).toBeNull();
     expect(imageUrl({ ...base, output: 'javascript:alert(1).gif' })).toBe('javascript%3Aalert(1).gif');
+    // a video job's card plays its video
+    expect(imageUrl({ ...base, output: 'v/song.mp4' })).toBe('v/song.mp4');
+    const html = galleryHtml({ ...file, records: [{ ...base, output: 'v/song.webm', width: 8, height: 8 }] });
+    expect(html).toMatch(/<video src="v\/song\.webm" title="n" muted loop autoplay playsinline controls preload="metadata" width="8" height="8"><\/video>/);
+    expect(html).not.toMatch(/<img src="v\/song\.webm"/);
   });
 });
 

@@ -88,7 +88,7 @@ export function jsonForScript(value: unknown): string {
 }
 
 /**
- * The image a card shows, as a relative URL: the output itself for .gif/.png, the last frame of a PNG
+ * The picture a card shows, as a relative URL: the output itself for .gif/.png/.mp4/.webm, the last frame of a PNG
  * sequence folder, or null (also for a path that would leave the gallery folder). Each path segment is percent-encoded (names may hold '#', '?', '%', spaces).
  */
 export function imageUrl(record: GalleryRecord): string | null {
@@ -96,7 +96,7 @@ export function imageUrl(record: GalleryRecord): string | null {
   let path = record.output;
   // Only paths inside the gallery folder (the runner never writes others; a merged gallery.json might).
   if (path.startsWith('/') || path.split('/').includes('..')) return null;
-  if (!/\.(gif|png)$/i.test(path)) {
+  if (!/\.(gif|png|mp4|webm)$/i.test(path)) {
     if (!record.frames) return null;
     path = `${path.replace(/\/+$/, '')}/frame-${String(record.frames - 1).padStart(6, '0')}.png`;
   }
@@ -146,7 +146,9 @@ function card(r: GalleryRecord, key: number): string {
   const name = escapeHtml(r.name);
   const url = imageUrl(r);
   const size = isCount(r.width) && isCount(r.height) ? ` width="${r.width}" height="${r.height}"` : '';
-  const picture = url
+  const picture = url && /\.(mp4|webm)$/i.test(url)
+    ? `<video src="${escapeHtml(url)}" title="${name}" muted loop autoplay playsinline controls preload="metadata"${size}></video>`
+    : url
     ? `<img src="${escapeHtml(url)}" alt="${name}" loading="lazy" decoding="async"${size}>`
     : `<div class="placeholder">${r.status === 'failed' ? 'failed' : 'no image'}</div>`;
   const m = r.motion;
