@@ -5,32 +5,21 @@
  */
 import { invalidParameterError, optionalFunction, optionalSignal, requirePath } from '../errors.js';
 import type { LatentModel } from '../render.js';
-import type { ReactStrengths } from '../react/index.js';
-import type { TrackPoint } from '../latent.js';
-import type { Protocol } from '../nca/params.js';
+import type { ReactiveOptions } from '../react/index.js';
 import type { ScaleFilter, VideoSummary } from './writer.js';
 
-export interface MusicVideoOptions {
+/**
+ * The song's reactive render (renderReactive's options, less what the video decides: its frames go to the
+ * writer), and the video's own: the song's file, the upscaling, the output.
+ */
+export interface MusicVideoOptions extends Omit<ReactiveOptions, 'onFrame' | 'onProgress' | 'pulseKind' | 'colourMode' | 'sampleRate'> {
   /** The song as ffmpeg reads it (its own channels and rate go into the video). */
   audioFile: string;
-  /** The same song decoded to mono (readWav) for the reactions, and its rate. */
-  samples: Float32Array;
+  /** The rate of `samples` (readWav's). */
   sampleRate: number;
-  /** The song's latent track (encodeTrack). */
-  track: TrackPoint[];
-  /** Grid in cells; the video is width x scale by height x scale pixels (odd sides padded by one). */
-  width: number;
-  height: number;
+  /** The video is width x scale by height x scale pixels (odd sides padded by one). */
   scale?: number;
   filter?: ScaleFilter;
-  fps: number;
-  react?: ReactStrengths;
-  smooth?: number;
-  seed?: number | string;
-  protocol?: Protocol;
-  threads?: number;
-  /** Frames to render (default: the whole song); fewer makes a video of the song's start. */
-  frames?: number;
   /** `.mp4` or `.webm`. */
   out: string;
   onProgress?: (done: number, total: number) => void;

@@ -98,6 +98,22 @@ export function iterationEntry(step: number, losses: { loss: number; rollout: nu
   };
 }
 
+/**
+ * PersistencePool.draw's `decode`: the first-frame decoder's forward of n fresh pool latents on tfjs, with the
+ * state's current weights (`before` brings them up to date first, for the onnx backend), its seconds added to
+ * `spent.network`.
+ */
+export function poolDecoder(run: Pick<RunContext, 'state' | 'graph'>, spent: { network: number }, before?: () => void): (zs: Float32Array, n: number) => Float32Array {
+  const { state, graph: { tf, config, convs } } = run;
+  return (zs, n) => {
+    const start = performance.now();
+    before?.();
+    const decoded = tf.tidy(() => decoderForward(tf, weightsRecord(state), config, tf.tensor2d(zs, [n, config.latentDim]), { convs }).dataSync() as Float32Array);
+    spent.network += (performance.now() - start) / 1000;
+    return decoded;
+  };
+}
+
 /** Runs iteration `iteration` (0-based) and returns its log entry (unrounded; `seconds`: its wall-clock time). Throws when the loss is not finite. */
 export function runIteration(run: RunContext, iteration: number): LogEntry {
   const { settings, state, graph, clock, eps, noise, masks } = run;
@@ -106,21 +122,16 @@ export function runIteration(run: RunContext, iteration: number): LogEntry {
   const { width: W, height: H } = run.data.manifest;
   const itStart = performance.now();
   clock.forward = clock.backward = 0;
-  let networkSeconds = 0;
 
   // the draws, in this order, from the iteration's own Rng
-  const draws = drawIteration(run, iteration, (zs, n) => {
-    const decodeStart = performance.now();
-    const decoded = tf.tidy(() => decoderForward(tf, weightsRecord(state), config, tf.tensor2d(zs, [n, config.latentDim]), { convs }).dataSync() as Float32Array);
-    networkSeconds += (performance.now() - decodeStart) / 1000;
-    return decoded;
-  });
+  const spent = { network: 0 };
+  const draws = drawIteration(run, iteration, poolDecoder(run, spent));
   const { batch, poolBatch } = draws;
 
   // loss and gradients (the NCA op runs inside: its seconds are the rollouts' own)
   const gradsStart = performance.now();
   const loss = lossAndGradients(graph, state, { batch, eps, noise, masks, poolBatch, anchors: draws.anchors, persistWeight: persistenceWeight(settings, iteration) });
-  networkSeconds += (performance.now() - gradsStart) / 1000 - clock.forward - clock.backward;
+  spent.network += (performance.now() - gradsStart) / 1000 - clock.forward - clock.backward;
 
   // clip to the global norm, Adam step, BatchNorm running statistics
   const optimizerStart = performance.now();
@@ -133,7 +144,7 @@ export function runIteration(run: RunContext, iteration: number): LogEntry {
   const entry = iterationEntry(step, { loss: loss.value.dataSync()[0]!, rollout: read(loss.rollout), kl: read(loss.kl), decoder: read(loss.decoder), anchor: loss.anchor ? read(loss.anchor) : 0, persistParts: loss.persistParts }, draws, gradNorm, {
     ncaForward: clock.forward,
     ncaBackward: clock.backward,
-    networks: networkSeconds,
+    networks: spent.network,
     optimizer: optimizerSeconds,
   });
   if (loss.poolPred && poolBatch) pool.update(poolBatch.picks, loss.poolPred.dataSync() as Float32Array);

@@ -9,13 +9,13 @@
  * asynchronously on the main thread) and the model state's tensors, which are brought up to date only when a
  * checkpoint or the model is written (syncState).
  */
-import { decoderForward, weightSpecs } from '../networks.js';
+import { weightSpecs } from '../networks.js';
 import type { TfBackend } from '../tf.js';
 import type { NamedArrays } from '../weights.js';
 import { isStatistic } from './batch-norm-stats.js';
-import { drawIteration, iterationEntry, type RunContext } from './iteration.js';
+import { drawIteration, iterationEntry, poolDecoder, type RunContext } from './iteration.js';
 import type { LogEntry } from './log.js';
-import { weightsRecord, type ModelState } from './model-state.js';
+import type { ModelState } from './model-state.js';
 import { onnxLossAndGradients, openOnnxNetworks, type OnnxNetworks } from './onnx-loss.js';
 import { adamStep } from './optimizer.js';
 import { persistenceWeight } from './schedules.js';
@@ -83,28 +83,22 @@ const DECODER_VARIABLES = weightSpecs().map((s) => s.name).filter((n) => n.start
 /** Runs iteration `iteration` (0-based) on onnxruntime and returns its log entry (as runIteration does). */
 export async function runOnnxIteration(run: RunContext, trainer: OnnxTrainer, iteration: number): Promise<LogEntry> {
   const { settings, state, graph, clock, eps, noise, masks } = run;
-  const { tf, config, convs, pool } = graph;
+  const { config, pool } = graph;
   const { batch: B, steps: T } = settings;
   const { width: W, height: H } = run.data.manifest;
   const itStart = performance.now();
   clock.forward = clock.backward = 0;
-  let networkSeconds = 0;
 
   // the draws of iteration.ts, in its order; the fresh pool latents' pictures from the decoder on tfjs (see the module comment)
-  const draws = drawIteration(run, iteration, (zs, n) => {
-    const decodeStart = performance.now();
-    syncState(state, trainer, DECODER_VARIABLES);
-    const decoded = tf.tidy(() => decoderForward(tf, weightsRecord(state), config, tf.tensor2d(zs, [n, config.latentDim]), { convs }).dataSync() as Float32Array);
-    networkSeconds += (performance.now() - decodeStart) / 1000;
-    return decoded;
-  });
+  const spent = { network: 0 };
+  const draws = drawIteration(run, iteration, poolDecoder(run, spent, () => syncState(state, trainer, DECODER_VARIABLES)));
   const { batch, poolBatch } = draws;
 
   // loss and gradients without tfjs (the NCA op's seconds are the rollouts' own)
   const gradsStart = performance.now();
   const lossGraph = { config, nets: trainer.nets, rollout: graph.rollout, pool, beta: graph.beta, decoderWeight: graph.decoderWeight, anchorWeight: graph.anchorWeight };
   const loss = await onnxLossAndGradients(lossGraph, trainer.weights, { batch, eps, noise, masks, poolBatch, anchors: draws.anchors, persistWeight: persistenceWeight(settings, iteration) });
-  networkSeconds += (performance.now() - gradsStart) / 1000 - clock.forward - clock.backward;
+  spent.network += (performance.now() - gradsStart) / 1000 - clock.forward - clock.backward;
 
   // clip to the global norm (float64), Adam step on the master copies, BatchNorm running statistics
   const optimizerStart = performance.now();
@@ -114,7 +108,7 @@ export async function runOnnxIteration(run: RunContext, trainer: OnnxTrainer, it
   updateRunningStatisticsArrays(trainer.stats, loss.stats, B * (H / 2) * (W / 2), settings.bnMomentum);
   const optimizerSeconds = (performance.now() - optimizerStart) / 1000;
 
-  const entry = iterationEntry(step, { ...loss, loss: loss.value }, draws, gradNorm, { ncaForward: clock.forward, ncaBackward: clock.backward, networks: networkSeconds, optimizer: optimizerSeconds });
+  const entry = iterationEntry(step, { ...loss, loss: loss.value }, draws, gradNorm, { ncaForward: clock.forward, ncaBackward: clock.backward, networks: spent.network, optimizer: optimizerSeconds });
   if (loss.poolPred && poolBatch) pool.update(poolBatch.picks, loss.poolPred);
   pool.rememberEncoded(Float32Array.from(loss.mu), batch.targets, B, T);
   if (!Number.isFinite(entry.loss)) throw new Error(`training diverged at iteration ${step} (loss ${entry.loss}); try a smaller learning rate`);
