@@ -39,6 +39,23 @@ export async function hasModel(dir?: string): Promise<boolean> {
   return (await networks.findModel(dir)) !== null;
 }
 
+/**
+ * A growing-NCA parameters file (`nca grow`, `nca texture`: the other architecture) given where a
+ * parameters file is expected: its parsed JSON, or null when `file` is anything else (including a file
+ * that cannot be read or parsed: the usual parameters path reports that). Play it with
+ * src/core/grow/render.ts (renderGrowFile).
+ */
+export async function growParamsSource(file: string): Promise<unknown> {
+  const { readTextFile } = await import('./io/read.js');
+  const { isGrowParams } = await import('./grow/params.js');
+  try {
+    const json: unknown = JSON.parse(await readTextFile(file, 'NCA parameters'));
+    return isGrowParams(json) ? json : null;
+  } catch {
+    return null;
+  }
+}
+
 /** One latent: from a file, the mean of notes of an instrument, a window of a WAV file, or a random draw. */
 export type PointSpec =
   | { kind: 'latent'; file: string }

@@ -7,7 +7,7 @@
 import { UserError } from '../errors.js';
 import type { Latent, TrackPoint } from '../latent.js';
 import type { InitSpec, RenderSource } from '../render.js';
-import { SourceResolver } from '../sources.js';
+import { SourceResolver, growParamsSource } from '../sources.js';
 import type { GalleryJob } from './jobs.js';
 import type { GalleryRecord } from './record.js';
 
@@ -38,6 +38,8 @@ export class JobRenderer {
   async run(job: GalleryJob, outPath: string, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<JobOutcome> {
     const t0 = performance.now();
     try {
+      const grow = job.source.kind === 'params' ? await growParamsSource(job.source.file) : null;
+      if (grow !== null) return await this.runGrow(grow, job, outPath, t0, onProgress, signal);
       const { render } = await import('../render.js');
       const { source, steps, audio } = await this.renderSource(job);
       const s = job.settings;
@@ -82,6 +84,31 @@ export class JobRenderer {
 
   dispose(): void {
     this.sources.dispose();
+  }
+
+  /**
+   * A growing-NCA parameters file (nca grow / nca texture): played by src/core/grow/render.ts from one
+   * cell on its training grid (a texture rule from noise on the job's size) to a .gif or .png.
+   */
+  private async runGrow(json: unknown, job: GalleryJob, outPath: string, t0: number, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<JobOutcome> {
+    const s = job.settings;
+    if (s.format !== 'gif' && s.format !== 'png') throw new UserError(`${job.name}: a growing-NCA parameters file renders to "format": "gif" or "png", not ${s.format}`);
+    const { renderGrowFile } = await import('../grow/render.js');
+    const r = await renderGrowFile(json, job.source.kind === 'params' ? job.source.file : job.name, {
+      out: outPath,
+      steps: s.steps === 'audio' ? 1 : s.steps,
+      every: s.every,
+      scale: s.scale,
+      fps: s.fps,
+      seed: s.seed,
+      threads: this.opts.threads,
+      size: { width: s.width, height: s.height },
+      onProgress,
+      signal,
+    });
+    const { stat } = await import('node:fs/promises');
+    const { change: _change, ...motion } = r.motion;
+    return { ok: true, seconds: (performance.now() - t0) / 1000, motion, width: r.width, height: r.height, steps: r.steps, frames: r.framesWritten, bytes: (await stat(outPath)).size };
   }
 
   /** The render source and step count of a job (and an audio track's file and length). */

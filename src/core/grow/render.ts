@@ -6,6 +6,7 @@
 import { UserError, requireInt } from '../errors.js';
 import { readTextFile } from '../io/read.js';
 import type { RgbaImage } from '../io/image.js';
+import { ALIVE_THRESHOLDS, MotionTracker, type RunStats } from '../metrics.js';
 import { Rng } from '../rng.js';
 import { applyCut, type Cut } from './damage.js';
 import { isGrowParams, parseGrowParams, type GrowInfo, type GrowWeights } from './params.js';
@@ -96,7 +97,22 @@ export interface GrowFileRender {
   framesWritten: number;
   width: number;
   height: number;
+  /** Steps played after the start. */
+  steps: number;
   seconds: number;
+  /** The motion metrics of every step's picture, as render()'s (src/core/metrics.ts; a grown shape is 'static'). */
+  motion: Omit<RunStats, 'std'> & { meanChange: number; lastChange: number; lastStd: number };
+}
+
+/** The visible planes [3][H][W] (0..1) of a picture drawn at `scale` pixels per cell (one pixel per cell read). */
+function picturePlanes(frame: RgbaImage, scale: number, out: Float32Array): Float32Array {
+  const w = frame.width / scale, h = frame.height / scale, plane = w * h;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const o = (y * scale * frame.width + x * scale) * 4;
+      for (let c = 0; c < 3; c++) out[c * plane + y * w + x] = frame.data[o + c]! / 255;
+    }
+  return out;
 }
 
 /**
@@ -104,7 +120,7 @@ export interface GrowFileRender {
  * .png (the last frame), written atomically. A growing rule runs on its training grid from one cell;
  * a texture rule on `size` from noise.
  */
-export async function renderGrowFile(json: unknown, where: string, opts: { out: string; steps: number; every: number; scale: number; fps: number; seed: number | string; threads?: number; size?: { width: number; height: number }; damage?: string; onProgress?: (done: number, total: number) => void }): Promise<GrowFileRender> {
+export async function renderGrowFile(json: unknown, where: string, opts: { out: string; steps: number; every: number; scale: number; fps: number; seed: number | string; threads?: number; size?: { width: number; height: number }; damage?: string; onProgress?: (done: number, total: number) => void; signal?: AbortSignal }): Promise<GrowFileRender> {
   const { info } = parseGrowParams(json, where);
   const ext = opts.out.toLowerCase().slice(opts.out.lastIndexOf('.'));
   if (ext !== '.gif' && ext !== '.png') throw new UserError(`a growing-NCA parameters file renders to a .gif or a .png (the last frame); got ${opts.out}`);
@@ -117,6 +133,8 @@ export async function renderGrowFile(json: unknown, where: string, opts: { out: 
   let gif: InstanceType<typeof GifWriter> | null = null;
   let last: RgbaImage | null = null;
   let written = 0;
+  const tracker = new MotionTracker(grid.width, grid.height, opts.steps);
+  const planes = new Float32Array(3 * grid.width * grid.height);
   const r = await renderGrowParams(json, where, {
     steps: opts.steps,
     ...grid,
@@ -125,7 +143,9 @@ export async function renderGrowFile(json: unknown, where: string, opts: { out: 
     scale: opts.scale,
     damage,
     onFrame: (frame, step) => {
+      if (opts.signal?.aborted) throw Object.assign(new Error('render aborted'), { name: 'AbortError' });
       opts.onProgress?.(step, opts.steps);
+      tracker.push(picturePlanes(frame, opts.scale, planes));
       last = frame;
       if (ext === '.gif' && step % opts.every === 0) {
         gif ??= new GifWriter({ width: frame.width, height: frame.height, fps: opts.fps });
@@ -139,5 +159,8 @@ export async function renderGrowFile(json: unknown, where: string, opts: { out: 
     await writePng(opts.out, last!);
     written = 1;
   }
-  return { out: opts.out, framesWritten: written, width: r.width, height: r.height, seconds: (performance.now() - t0) / 1000 };
+  const { std, change, ...stats } = tracker.finish();
+  const recent = change.slice(-ALIVE_THRESHOLDS.window);
+  const motion = { ...stats, change, meanChange: recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : 0, lastChange: change.at(-1) ?? 0, lastStd: std.at(-1) ?? 0 };
+  return { out: opts.out, framesWritten: written, width: r.width, height: r.height, steps: opts.steps, seconds: (performance.now() - t0) / 1000, motion };
 }
