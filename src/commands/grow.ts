@@ -19,6 +19,8 @@ interface GrowOpts {
   lrFinal: string;
   damage: string;
   fireRate: string;
+  gradNorm: string;
+  lossGrad: string;
   checkpointEvery: string;
   cuts: string;
   init?: string;
@@ -48,6 +50,8 @@ export function registerGrow(program: Command): void {
     .option('--lr-final <x>', 'cosine decay of the learning rate to lr x this at the end (1 = constant)', '0.1')
     .option('--damage <n>', 'samples of each batch damaged before the rollout (0: growing only)', '1')
     .option('--fire-rate <x>', 'probability that a cell updates in a step', '0.5')
+    .option('--grad-norm <mode>', "clip (global norm to 1, the tutorial) or per-variable (each tensor's gradient to unit norm, the article's notebook)", 'per-variable')
+    .option('--loss-grad <mode>', 'gradient of the clamped MSE (the tutorial) or the raw MSE (the article)', 'clamped')
     .option('--checkpoint-every <n>', 'write params.json and log.json every n iterations', '50')
     .option('--cuts <n>', 'cuts of the regeneration measure', '50')
     .option('--init <params.json>', 'start from these weights (e.g. a checkpoint)')
@@ -73,6 +77,8 @@ export function registerGrow(program: Command): void {
         lrFinal: requireNumber('--lr-final', o.lrFinal, 0, 1),
         damagePerBatch: requireInt('--damage', o.damage, 0, 255),
         fireRate: requireNumber('--fire-rate', o.fireRate, 0.01, 1),
+        gradNorm: o.gradNorm as 'clip' | 'per-variable',
+        lossGrad: o.lossGrad as 'clamped' | 'raw',
       };
       const checkpointEvery = requireInt('--checkpoint-every', o.checkpointEvery, 1, 1e7);
       const cuts = requireInt('--cuts', o.cuts, 1, 1000);

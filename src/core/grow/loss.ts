@@ -24,9 +24,11 @@ export function perSampleLoss(state: ArrayLike<number>, target: Float32Array, ba
 
 /**
  * The batch loss (the mean of perSampleLoss) and dL/dstate written into `grad` (zero on the hidden
- * channels; the clamp passes the gradient where 0 <= x <= 1, as PyTorch's clamp does).
+ * channels; the clamp passes the gradient where 0 <= x <= 1, as PyTorch's clamp does). With `raw` the
+ * gradient is that of the unclamped MSE (the Growing-NCA notebook's loss); the loss returned is the
+ * clamped one either way.
  */
-export function lossAndGrad(state: Float32Array, target: Float32Array, batch: number, grad: Float32Array): { loss: number; perSample: Float64Array } {
+export function lossAndGrad(state: Float32Array, target: Float32Array, batch: number, grad: Float32Array, raw = false): { loss: number; perSample: Float64Array } {
   const plane4 = target.length, stride = (plane4 / 4) * GROW_CHANNELS;
   grad.fill(0);
   const scale = 2 / (plane4 * batch);
@@ -39,7 +41,7 @@ export function lossAndGrad(state: Float32Array, target: Float32Array, batch: nu
       const c = v < 0 ? 0 : v > 1 ? 1 : v;
       const d = c - target[i]!;
       s += d * d;
-      grad[base + i] = v >= 0 && v <= 1 ? scale * d : 0;
+      grad[base + i] = raw ? scale * (v - target[i]!) : v >= 0 && v <= 1 ? scale * d : 0;
     }
     perSample[b] = s / plane4;
   }

@@ -34,6 +34,18 @@ export interface GrowTrainSettings {
   fireRate: number;
   /** Samples of each batch damaged before the rollout (0 = the tutorial's growing; the article's regenerating used 3 of 8). */
   damagePerBatch: number;
+  /**
+   * How the gradient is tamed before Adam: 'clip' = global-norm clipping to clipNorm (the tutorial);
+   * 'per-variable' = each weight tensor's gradient divided by its own L2 norm (+1e-8), as the Growing-NCA
+   * article's notebook does, so one exploding rollout cannot inflate Adam's second moment.
+   */
+  gradNorm: 'clip' | 'per-variable';
+  /**
+   * The gradient of the loss: 'clamped' = of MSE(clamp(RGBA, 0, 1)) (the tutorial: zero where a value is
+   * out of 0..1); 'raw' = of MSE(RGBA) (the article's notebook: values out of range are pulled back).
+   * The logged loss is the clamped MSE either way (the measure).
+   */
+  lossGrad: 'clamped' | 'raw';
 }
 
 /** The tutorial's recipe (batch 4, pool 256, 64-96 steps, Adam 2e-3, clip 1, update rate 0.5), no damage. */
@@ -48,6 +60,8 @@ export const TUTORIAL_SETTINGS: GrowTrainSettings = {
   clipNorm: 1,
   fireRate: 0.5,
   damagePerBatch: 0,
+  gradNorm: 'clip',
+  lossGrad: 'clamped',
 };
 
 export interface IterationLog {
@@ -104,7 +118,22 @@ export function checkSettings(s: GrowTrainSettings): GrowTrainSettings {
   requireNumber('--clip', s.clipNorm, 0, 1e6);
   requireNumber('--fire-rate', s.fireRate, 0.01, 1);
   requireInt('--damage', s.damagePerBatch, 0, s.batch - 1);
+  if (s.gradNorm !== 'clip' && s.gradNorm !== 'per-variable') throw new UserError(`--grad-norm must be clip or per-variable, got ${String(s.gradNorm)}`);
+  if (s.lossGrad !== 'clamped' && s.lossGrad !== 'raw') throw new UserError(`--loss-grad must be clamped or raw, got ${String(s.lossGrad)}`);
   return s;
+}
+
+/** Divides each slot's gradient by its own L2 norm (+1e-8), in place; returns the global norm before. */
+export function normalisePerVariable(slots: readonly AdamSlot[]): number {
+  let total = 0;
+  for (const { grad } of slots) {
+    let sq = 0;
+    for (let i = 0; i < grad.length; i++) sq += grad[i]! * grad[i]!;
+    total += sq;
+    const k = 1 / (Math.sqrt(sq) + 1e-8);
+    for (let i = 0; i < grad.length; i++) grad[i]! *= k;
+  }
+  return Math.sqrt(total);
 }
 
 export async function trainGrow(opts: GrowTrainOptions): Promise<GrowTrainResult> {
@@ -128,7 +157,7 @@ export async function trainGrow(opts: GrowTrainOptions): Promise<GrowTrainResult
   const masks = Array.from({ length: settings.maxSteps }, () => new Float32Array(B * W * H));
   const shape = { batch: B, height: H, width: W };
   const objective: Objective = opts.objective ?? {
-    loss: (final, batch, grad) => lossAndGrad(final, target.rgba!, batch, grad),
+    loss: (final, batch, grad) => lossAndGrad(final, target.rgba!, batch, grad, settings.lossGrad === 'raw'),
     seed: (p, i) => writeSeed(p, i, W, H),
   };
   const rollout = await GrowRollout.create({ threads: opts.threads ?? 2 });
@@ -157,14 +186,16 @@ export async function trainGrow(opts: GrowTrainOptions): Promise<GrowTrainResult
       const tA = performance.now();
       for (const [i, k] of WEIGHT_NAMES.entries()) slots[i]!.grad.set(grads[k]);
       const lr = learningRate({ iters: settings.iterations, lr: settings.lr, lrFinal: settings.lrFinal }, it);
-      const { gradNorm } = adamStep(slots, { lr, step: it + 1, clipNorm: settings.clipNorm });
+      const perVariable = settings.gradNorm === 'per-variable';
+      const gradNorm = perVariable ? normalisePerVariable(slots) : undefined;
+      const step = adamStep(slots, { lr, step: it + 1, clipNorm: perVariable ? 0 : settings.clipNorm, gradNorm });
       // back to the pool; the worst sample is reseeded
       idx.forEach((p, b) => pool.set(final.subarray(b * sampleSize, (b + 1) * sampleSize), p * sampleSize));
       let worst = 0;
       for (let b = 1; b < B; b++) if (perSample[b]! > perSample[worst]!) worst = b;
       reseed(idx[worst]!);
       const tEnd = performance.now();
-      const entry: IterationLog = { iteration: it, loss, steps, lr, gradNorm, forward: (tB - tF) / 1000, backward: (tA - tB) / 1000, rest: (tEnd - tStart - (tA - tF)) / 1000 };
+      const entry: IterationLog = { iteration: it, loss, steps, lr, gradNorm: step.gradNorm, forward: (tB - tF) / 1000, backward: (tA - tB) / 1000, rest: (tEnd - tStart - (tA - tF)) / 1000 };
       log.push(entry);
       if (!Number.isFinite(loss)) throw new UserError(`training diverged at iteration ${it} (loss ${loss}); try a smaller --lr`);
       await opts.onIteration?.(entry, weights);
