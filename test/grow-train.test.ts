@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { trainGrow } from '../src/core/grow/train.js';
 import { imageToTarget, circleTarget, twemojiFileName } from '../src/core/grow/target.js';
-import { evaluateGrow } from '../src/core/grow/evaluate.js';
+import { boxMse, evaluateGrow, targetBox } from '../src/core/grow/evaluate.js';
+import { normalisePerVariable } from '../src/core/grow/train.js';
 import { renderGrowParams } from '../src/core/grow/render.js';
 import { growParamsJson, isGrowParams, parseGrowParams } from '../src/core/grow/params.js';
 import { applyCut, areaCut } from '../src/core/grow/damage.js';
@@ -50,6 +51,13 @@ describe('growing NCA training (tiny target)', () => {
     expect(alive[4]).toBe(0); // everything cut at step 4
   });
 
+  it('per-variable gradient normalisation scales each tensor to unit norm and returns the norm before', () => {
+    const slots = [new Float32Array([3, 4]), new Float32Array([0, 0, 12, 5])].map((g) => ({ value: new Float32Array(g.length), grad: g, m: new Float32Array(g.length), v: new Float32Array(g.length) }));
+    expect(normalisePerVariable(slots)).toBeCloseTo(Math.sqrt(25 + 169), 5);
+    expect(Array.from(slots[0]!.grad)).toEqual([expect.closeTo(0.6, 6), expect.closeTo(0.8, 6)]);
+    expect(Math.hypot(...slots[1]!.grad)).toBeCloseTo(1, 6);
+  });
+
   it('cuts cover the asked share of the target; targets put the seed cell on the shape', () => {
     const target = circleTarget(32);
     const alpha = target.rgba.subarray(3 * 32 * 32);
@@ -65,6 +73,14 @@ describe('growing NCA training (tiny target)', () => {
     img.data[(4 * 9 + 7) * 4 + 3] = 255;
     const t = imageToTarget(img, 2, 'ring');
     expect(t.rgba[3 * t.width * t.height + Math.floor(t.height / 2) * t.width + Math.floor(t.width / 2)]).toBe(1);
+    // the measures' box is the image's rectangle on the grid (not the padding), and a perfect state scores 0 in it
+    expect(t.box).toEqual({ x0: Math.floor(t.width / 2) - 7, y0: Math.floor(t.height / 2) - 4, width: 9, height: 9 });
+    expect(targetBox(t)).toEqual({ x0: t.box!.x0, y0: t.box!.y0, x1: t.box!.x0 + 8, y1: t.box!.y0 + 8 });
+    const perfect = new Float32Array(16 * t.width * t.height);
+    perfect.set(t.rgba);
+    expect(boxMse(perfect, 0, t)).toBe(0);
+    perfect[3 * t.width * t.height + t.box!.y0 * t.width + t.box!.x0] = 1; // one wrong alpha in the box: 1 / (4 x 81)
+    expect(boxMse(perfect, 0, t)).toBeCloseTo(1 / 324, 9);
     expect(twemojiFileName('🦎')).toBe('1f98e.svg');
     expect(twemojiFileName('❤️')).toBe('2764.svg');
   });

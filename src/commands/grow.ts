@@ -105,8 +105,8 @@ export function registerGrow(program: Command): void {
         `${result.iterations ? `trained ${result.iterations} iterations` : 'evaluated --init'} in ${result.seconds.toFixed(0)} s (final loss ${result.finalLoss.toFixed(5)}) -> ${result.files.join(', ')}`,
         ...(e
           ? [
-              `growth from one cell: MSE ${e.mseAt100.toFixed(4)} at step 100, ${e.mseAt1000.toFixed(4)} at step 1000 (inside the target's box: ${e.boxMseAt100.toFixed(4)}, ${e.boxMseAt1000.toFixed(4)})`,
-              `regeneration: ${(100 * e.regeneration.recovered).toFixed(0)}% of ${e.regeneration.cuts} cuts of 30% back to MSE <= ${e.regeneration.threshold} within ${e.regeneration.withinSteps} steps (median ${e.regeneration.medianSteps ?? '-'} steps)`,
+              `growth from one cell: MSE over the target's ${e.box.width}x${e.box.height} box ${e.boxMseAt100.toFixed(4)} at step 100, ${e.boxMseAt1000.toFixed(4)} at step 1000 (over the ${e.grid.width}x${e.grid.height} grid: ${e.mseAt100.toFixed(4)}, ${e.mseAt1000.toFixed(4)})`,
+              `regeneration: ${(100 * e.regeneration.recovered).toFixed(0)}% of ${e.regeneration.cuts} cuts of 30% back to box MSE <= ${e.regeneration.threshold} within ${e.regeneration.withinSteps} steps (median ${e.regeneration.medianSteps ?? '-'} steps; grid MSE: ${(100 * e.regeneration.grid.recovered).toFixed(0)}%)`,
             ]
           : []),
       ]);

@@ -20,6 +20,8 @@ export interface GrowTarget {
   rgba: Float32Array;
   /** Where it came from (recorded in the parameters file). */
   source: string;
+  /** The image's rectangle on the grid (an emoji's 40 x 40 box); absent: the measures use the bounding box of alpha > 0. */
+  box?: { x0: number; y0: number; width: number; height: number };
 }
 
 /** The twemoji file name of an emoji: its code points in hex joined by '-', FE0F dropped unless the emoji is a ZWJ sequence. */
@@ -73,7 +75,7 @@ export function imageToTarget(img: RgbaImage, padding: number, source: string): 
       rgba[3 * plane + j] = a;
     }
   const shift = dx || dy ? `, shifted ${-dx},${-dy} so the seed cell is on it` : '';
-  return { width, height, rgba, source: source + shift };
+  return { width, height, rgba, source: source + shift, box: { x0: left, y0: top, width: img.width, height: img.height } };
 }
 
 export async function emojiTarget(emoji: string, size = 40, padding = 16): Promise<GrowTarget> {
