@@ -88,6 +88,56 @@ export function applyExposure(rgb: Float32Array, gamma: number): void {
   }
 }
 
+/** Bytes of the exposure table's levels: toByte(level^gamma), for the gamma the table was last built for. */
+const exposureBytes = new Uint8Array(EXPOSURE_LEVELS + 1);
+let exposureBytesGamma = NaN;
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * The shown picture in one pass: `rgb` [3][plane] (0..1) with the hue turned by `angle` (rotateHue) and
+ * the exposure `gamma` applied (applyExposure), as opaque RGBA bytes into `out` (plane x 4 bytes, starting
+ * on a 4-byte boundary); `rgb` is not changed. The same bytes as rotateHue, applyExposure and planarToRgba
+ * one after the other (each float rounded to float32 where they store it), without their three passes.
+ */
+export function showFrame(rgb: Float32Array, plane: number, angle: number, gamma: number, out: Uint8Array): void {
+  if (out.length !== plane * 4 || out.byteOffset % 4 !== 0) throw new RangeError(`showFrame: out must be ${plane * 4} bytes on a 4-byte boundary`);
+  const px = new Uint32Array(out.buffer, out.byteOffset, plane);
+  const turn = angle !== 0;
+  const c = Math.cos(angle), s = Math.sin(angle) / Math.sqrt(3), t = (1 - c) / 3;
+  const d = c + t, e = t - s, f = t + s;
+  const table = gamma !== 1;
+  if (table && gamma !== exposureBytesGamma) {
+    for (let k = 0; k <= EXPOSURE_LEVELS; k++) exposureBytes[k] = toByte(Math.fround((k / EXPOSURE_LEVELS) ** gamma));
+    exposureBytesGamma = gamma;
+  }
+  const fr = Math.fround;
+  for (let i = 0; i < plane; i++) {
+    let r = rgb[i]!, g = rgb[plane + i]!, b = rgb[2 * plane + i]!;
+    if (turn) {
+      const r1 = fr(clip01(d * r + e * g + f * b)), g1 = fr(clip01(f * r + d * g + e * b)), b1 = fr(clip01(e * r + f * g + d * b));
+      r = r1;
+      g = g1;
+      b = b1;
+    }
+    let R: number, G: number, B: number;
+    if (table) {
+      R = exposureBytes[r <= 0 ? 0 : r >= 1 ? EXPOSURE_LEVELS : (r * EXPOSURE_LEVELS + 0.5) | 0]!;
+      G = exposureBytes[g <= 0 ? 0 : g >= 1 ? EXPOSURE_LEVELS : (g * EXPOSURE_LEVELS + 0.5) | 0]!;
+      B = exposureBytes[b <= 0 ? 0 : b >= 1 ? EXPOSURE_LEVELS : (b * EXPOSURE_LEVELS + 0.5) | 0]!;
+    } else {
+      R = toByte(r);
+      G = toByte(g);
+      B = toByte(b);
+    }
+    px[i] = LITTLE_ENDIAN ? (0xff000000 | (B << 16) | (G << 8) | R) >>> 0 : ((R << 24) | (G << 16) | (B << 8) | 0xff) >>> 0;
+  }
+}
+
+/** 0..1 to a byte, as planarToRgba (src/core/io/image.ts) rounds. */
+function toByte(v: number): number {
+  return v >= 1 ? 255 : v > 0 ? (v * 255 + 0.5) | 0 : 0;
+}
+
 function clip01(v: number): number {
   return v < 0 ? 0 : v > 1 ? 1 : v;
 }

@@ -13,12 +13,13 @@
 import { UserError, invalidParameterError, optionalFunction, optionalInt, optionalSignal, requireInt, requireNumber } from '../errors.js';
 import { LATENT_DIM, sampleTrack, type TrackPoint } from '../latent.js';
 import { protocolSteps } from '../nca/graph.js';
-import { ncaParams, requireProtocol, type Protocol } from '../nca/params.js';
+import { requireProtocol, type Protocol } from '../nca/params.js';
 import { Rng } from '../rng.js';
 import { logit, sigmoid, startState } from '../start-state.js';
 import type { LatentModel } from '../render.js';
-import { applyExposure, applyPulse, rotateHue, type PulseKind, PULSE_KINDS } from './effects.js';
+import { applyPulse, rotateHue, showFrame, type PulseKind, PULSE_KINDS } from './effects.js';
 import { frameFeatures, type FrameFeatures } from './features.js';
+import { frameWeights } from './weights.js';
 import { DEFAULT_SMOOTH, reactPlan, requireStrengths, type ReactPlan, type ReactStrengths } from './plan.js';
 
 export { parseReact, parseSmooth, DEFAULT_REACT, DEFAULT_SMOOTH, type ReactStrengths, type ReactPlan } from './plan.js';
@@ -111,23 +112,12 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
   // The start: the first-frame decoder's grid of the first latent, tiled over the torus.
   const state = await startState({ kind: 'decoder' }, { width: W, height: H, protocol: protocolName, rng: rng.fork(), decoder: { model, z: plan.latents.slice(0, LATENT_DIM) } });
   // Weights per frame, computed 256 frames at a time.
-  const BATCH = 256;
-  let block: Float32Array = new Float32Array(0);
-  let blockStart = -1;
-  const paramsAt = async (i: number) => {
-    const start = Math.floor(i / BATCH) * BATCH;
-    if (start !== blockStart) {
-      const n = Math.min(BATCH, frames - start);
-      block = await model.hypernetwork(plan.latents.subarray(start * LATENT_DIM, (start + n) * LATENT_DIM), n);
-      blockStart = start;
-    }
-    const off = (i - start) * 4640;
-    return ncaParams(block.slice(off, off + 4640), `the model's NCA weights for frame ${i}`);
-  };
-
+  const weights = await frameWeights(model, plan.latents, frames, threads);
   const { createEngine } = await import('../nca/engine.js');
-  const { planarToRgba } = await import('../io/image.js');
-  const engine = await createEngine(await paramsAt(0), { width: W, height: H, protocol: protocolSteps(protocolName), threads, dynamicWeights: true, rng: rng.fork() });
+  const engine = await createEngine(await weights.at(0), { width: W, height: H, protocol: protocolSteps(protocolName), threads, dynamicWeights: true, rng: rng.fork() }).catch(async (e: unknown) => {
+    await weights.dispose();
+    throw e;
+  });
   const rgb = new Float32Array(3 * plane);
   const rgba = new Uint8Array(plane * 4);
   let x: Float32Array = state;
@@ -137,7 +127,7 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
   try {
     for (let i = 0; i < frames; i++) {
       signal?.throwIfAborted();
-      if (i > 0) await engine.setParams(await paramsAt(i));
+      if (i > 0) await engine.setParams(await weights.at(i));
       const n = plan.steps[i]!;
       if (n > 0) x = await engine.run(x, n, undefined, signal);
       steps += n;
@@ -154,10 +144,8 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
         changed = true;
       }
       if (changed) writeRgb(rgb, x, free);
-      // the shown picture
-      if (colourMode === 'display') rotateHue(rgb, plane, plan.hue[i]!);
-      applyExposure(rgb, plan.exposure[i]!);
-      planarToRgba(rgb, W, H, 1, rgba);
+      // the shown picture: hue turned (display mode), exposure, RGBA bytes
+      showFrame(rgb, plane, colourMode === 'display' ? plan.hue[i]! : 0, plan.exposure[i]!, rgba);
       await onFrame(rgba, i);
       if (onProgress && (i === frames - 1 || performance.now() - lastReport > 100)) {
         lastReport = performance.now();
@@ -166,6 +154,7 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
     }
   } finally {
     await engine.dispose();
+    await weights.dispose();
   }
   const tEnd = performance.now();
   return {

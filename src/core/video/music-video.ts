@@ -20,6 +20,8 @@ export interface MusicVideoOptions extends Omit<ReactiveOptions, 'onFrame' | 'on
   /** The video is width x scale by height x scale pixels (odd sides padded by one). */
   scale?: number;
   filter?: ScaleFilter;
+  /** x264 preset of an MP4 (the writer's default: superfast). */
+  preset?: string;
   /** `.mp4` or `.webm`. */
   out: string;
   onProgress?: (done: number, total: number) => void;
@@ -50,7 +52,7 @@ export async function writeMusicVideo(model: LatentModel, opts: MusicVideoOption
   const duration = opts.frames === undefined ? songSeconds : Math.min(songSeconds, opts.frames / opts.fps);
   const writer = await openVideoWriter({
     out: opts.out, width: opts.width, height: opts.height, scale: opts.scale, filter: opts.filter, fps: opts.fps,
-    audio: { kind: 'file', path: audioFile }, duration, signal,
+    audio: { kind: 'file', path: audioFile }, duration, preset: opts.preset, signal,
   });
   try {
     const r = await renderReactive(model, {
