@@ -22,9 +22,12 @@ export function trackLength(sampleCount, fps, sampleRate = ANALYSIS_RATE) {
   return Math.max(1, Math.floor((sampleCount / sampleRate) * fps) + 1);
 }
 
-/** The latents of a whole signal at 22050 Hz, one per 1/fps s: [{ t, z }] as `nca encode --track`. */
-export function encodeTrack(encode, samples, fps) {
-  const sliding = new SlidingContexts(samples, { sampleRate: ANALYSIS_RATE, contextFrames: 4, width: 32, height: 32, phases: TRACK_PHASES });
+/**
+ * The latents of a whole signal at 22050 Hz, one per 1/fps s: [{ t, z }] as `nca encode --track`.
+ * `pictures` is the model's config.pictures (the encoder's context pictures; undefined: circles).
+ */
+export function encodeTrack(encode, samples, fps, pictures) {
+  const sliding = new SlidingContexts(samples, { sampleRate: ANALYSIS_RATE, contextFrames: 4, width: 32, height: 32, phases: TRACK_PHASES, pictures });
   const context = new Float32Array(sliding.contextSize);
   const points = [];
   for (let i = 0; i < trackLength(samples.length, fps); i++) {
@@ -41,8 +44,9 @@ export function encodeTrack(encode, samples, fps) {
  * recorded audio at that point.
  */
 export class LiveTrack {
-  constructor(encode, fps = 12, keepSeconds = 4) {
+  constructor(encode, fps = 12, keepSeconds = 4, pictures = undefined) {
     this.encode = encode;
+    this.pictures = pictures;
     this.fps = fps;
     this.buffer = new Float32Array(Math.round(keepSeconds * ANALYSIS_RATE) + 4 * CONTEXT_HOP);
     this.length = 0; // samples in the buffer
@@ -77,7 +81,7 @@ export class LiveTrack {
     const from = Math.max(this.offset, Math.floor((start - CONTEXT_HOP) / CONTEXT_HOP) * CONTEXT_HOP);
     const to = Math.min(this.total, start + n + CONTEXT_HOP);
     const slice = this.buffer.subarray(from - this.offset, to - this.offset);
-    const sliding = new SlidingContexts(slice, { sampleRate: ANALYSIS_RATE, contextFrames: 4, width: 32, height: 32, phases: TRACK_PHASES });
+    const sliding = new SlidingContexts(slice, { sampleRate: ANALYSIS_RATE, contextFrames: 4, width: 32, height: 32, phases: TRACK_PHASES, pictures: this.pictures });
     this.context ??= new Float32Array(sliding.contextSize);
     sliding.context(start - from, this.context);
     this.point = i;

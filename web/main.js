@@ -224,7 +224,7 @@ async function start() {
     const mute = audio.createGain();
     mute.gain.value = 0;
     source.connect(capture).connect(mute).connect(audio.destination);
-    const track = new LiveTrack(encode, MIC_FPS);
+    const track = new LiveTrack(encode, MIC_FPS, undefined, model.config.pictures);
     let last = -1;
     capture.port.onmessage = (m) => {
       track.push(m.data);
@@ -298,7 +298,7 @@ async function start() {
     frame: () => Array.from(play.lastFrame ?? []),
     noteLatent: (instrument, note) => Array.from(Float32Array.from(notes.latents[instrument][note])),
     hypernetwork: (z) => Array.from(hypernetwork(Float32Array.from(z))),
-    encodeTrack: (samples, fps) => encodeTrack(encode, Float32Array.from(samples), fps).map((p) => ({ t: p.t, z: Array.from(p.z) })),
+    encodeTrack: (samples, fps) => encodeTrack(encode, Float32Array.from(samples), fps, model.config.pictures).map((p) => ({ t: p.t, z: Array.from(p.z) })),
     /** Steps `steps` of the NCA of `params` from `state` ([16][H][W]) with the noise of Rng(seed), on a separate engine: the frames. */
     async runNca({ params, state, seed, steps, width, height }) {
       const e = await createNcaEngine({ ort: await loadOrt(), base, width, height, protocol, steps: 1, noiseStd, seed });

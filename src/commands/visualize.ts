@@ -11,6 +11,7 @@ interface VisualizeOpts {
   fps: string;
   scale: string;
   sequence?: boolean;
+  pictures: string;
   strict?: boolean;
   out?: string;
   json?: boolean;
@@ -20,13 +21,14 @@ interface VisualizeOpts {
 export function registerVisualize(program: Command): void {
   const cmd = program
     .command('visualize')
-    .description('draw the circles picture of a sound (the frames the NCA learns to produce) as an animated GIF')
+    .description('draw the training pictures of a sound (circles or motifs: the frames the NCA learns to produce) as an animated GIF')
     .argument('<wav>', 'a WAV file')
     .addOption(sharedOptions.size('128'))
     .option('--frames <n>', 'number of pictures (training uses 24)', '24')
     .option('--stride <n>', 'analysis frames (hop 512, 23 ms) between pictures', '1')
     .option('--fps <n>', 'GIF frames per second', '12')
     .option('--scale <n>', 'draw each cell as n x n pixels', '1')
+    .option('--pictures <style>', 'circles (the first training pictures) or motifs (docs/design.md#training-pictures)', 'circles')
     .option('--sequence', 'start with the spectrogram frame, as a training sequence does (frame 0)')
     .option('--strict', 'refuse truncated files instead of decoding what is there')
     .addOption(sharedOptions.out())
@@ -38,18 +40,19 @@ export function registerVisualize(program: Command): void {
       const stride = requireInt('--stride', o.stride, 1, 1000);
       const fps = requireInt('--fps', o.fps, 1, 100);
       const scale = requireInt('--scale', o.scale, 1, 32);
-      const out = o.out ?? `${basename(wav, extname(wav))}.circles.gif`;
-      await checkOutputPath(out, { extensions: ['.gif'], what: 'the circles animation', inputs: [wav] });
+      const { parsePictureStyle, trainingPictures } = await import('../core/audio/pictures.js');
+      const style = parsePictureStyle(o.pictures, '--pictures');
+      const out = o.out ?? `${basename(wav, extname(wav))}.${style}.gif`;
+      await checkOutputPath(out, { extensions: ['.gif'], what: `the ${style} animation`, inputs: [wav] });
       const { readWav } = await import('../core/audio/wav.js');
       const { clipFeatures } = await import('../core/audio/features.js');
-      const { circlesFrames } = await import('../core/audio/circles.js');
       const { spectrogramImage } = await import('../core/audio/spectrogram.js');
       const { planarToRgba } = await import('../core/io/image.js');
       const { GifWriter } = await import('../core/io/gif.js');
       const { writeFileAtomic } = await import('../core/io/atomic.js');
       const decoded = await readWav(wav, { strict: o.strict });
       const features = clipFeatures(decoded.samples, { sampleRate: decoded.sampleRate });
-      const pictures = circlesFrames(features, { width, height, frames, stride });
+      const pictures = trainingPictures(features, style, { width, height, frames, stride });
       const warnings = [...decoded.warnings];
       const plane = width * height;
       const gif = new GifWriter({ width: width * scale, height: height * scale, fps });

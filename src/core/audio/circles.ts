@@ -111,9 +111,15 @@ const wrap = (v: number, size: number): number => ((v % size) + size) % size;
  * (each picture is the [3][H][W] layout that planarToRgba takes).
  */
 export function circlesFrames(features: ClipFeatures, opts: CirclesOptions = {}): Float32Array {
-  const width = opts.width ?? 32;
-  const height = opts.height ?? 32;
-  const states = circleStates(features, opts);
+  return drawCircles(circleStates(features, opts), opts.width ?? 32, opts.height ?? 32);
+}
+
+/**
+ * Draws pictures of soft circles on black, combined by a per-channel max, wrapped on the torus:
+ * Float32Array (T, 3, height, width) for states[t] (the circles of picture t). Also the drawing of
+ * the motif pictures (motifs.ts).
+ */
+export function drawCircles(states: readonly CircleState[][], width: number, height: number): Float32Array {
   const plane = width * height;
   const out = new Float32Array(states.length * 3 * plane);
   const S = Math.min(width, height);

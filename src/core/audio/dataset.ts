@@ -7,7 +7,8 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { fsError, fsReason } from '../io/fs-error.js';
 import { INPUT_LIMITS, formatBytes, readInput, readTextFile } from '../io/read.js';
 import { Rng } from '../rng.js';
-import { CIRCLE_FRAMES, circlesFrames } from './circles.js';
+import { CIRCLE_FRAMES } from './circles.js';
+import { DEFAULT_PICTURES, parsePictureStyle, trainingPictures, type PictureStyle } from './pictures.js';
 import { clipFeatures } from './features.js';
 import { CLIP_SECONDS, spectrogramImage } from './spectrogram.js';
 import { INSTRUMENTS, type Instrument, noteName, synthesize } from './synth.js';
@@ -20,7 +21,7 @@ import type { SoundfontClipSpec } from './soundfont-plan.js';
 /**
  * The training data of the neuromusical model (docs/design.md#training-data): for each clip, a sequence of
  * T + 1 pictures of 32 x 32 RGB: frame 0 is the clip's mel spectrogram (grey, copied to RGB),
- * frames 1..T are its circles visualisation (T = 24 by default: analysis frames 0..23 at hop 512,
+ * frames 1..T are its training pictures (pictures.ts: the circles, or the motifs; T = 24 by default: analysis frames 0..23 at hop 512,
  * the first 0.56 s of the clip, where the attack and the onset drift happen).
  *
  * On disk, a folder with:
@@ -78,6 +79,8 @@ export interface DatasetRecipe {
   circleFrames: number;
   circleStride: number;
   heldOutFraction: number;
+  /** The training pictures of frames 1..T (pictures.ts); absent in datasets made before them: circles. */
+  pictures?: PictureStyle;
 }
 
 export interface DatasetManifest {
@@ -88,7 +91,7 @@ export interface DatasetManifest {
   width: number;
   height: number;
   channels: 3;
-  /** T + 1 pictures per clip: frame 0 = spectrogram, 1..T = circles. */
+  /** T + 1 pictures per clip: frame 0 = spectrogram, 1..T = the training pictures (recipe.pictures). */
   framesPerClip: number;
   /** Frames the encoder sees (0..3); the NCA starts from frame contextFrames - 1. */
   contextFrames: number;
@@ -166,11 +169,13 @@ export interface SequenceOptions {
   height?: number;
   /** Circle pictures T. Default 24. */
   circleFrames?: number;
+  /** Which training pictures frames 1..T are (pictures.ts). Default circles. */
+  pictures?: PictureStyle;
 }
 
 /**
  * One training sequence from mono samples: Float32Array (T + 1, 3, height, width) in [0, 1],
- * frame 0 the spectrogram image copied to RGB, frames 1..T the circles.
+ * frame 0 the spectrogram image copied to RGB, frames 1..T the training pictures (circles unless `pictures` says).
  */
 export function clipSequence(samples: Float32Array, opts: SequenceOptions = {}): { frames: Float32Array; harmonics: Array<[number, number]>; warnings: string[] } {
   const sampleRate = opts.sampleRate ?? ANALYSIS_RATE;
@@ -180,7 +185,7 @@ export function clipSequence(samples: Float32Array, opts: SequenceOptions = {}):
   const spec = spectrogramImage(samples, { sampleRate, width, height });
   const window = samples.subarray(0, Math.round(CLIP_SECONDS * sampleRate));
   const features = clipFeatures(window, { sampleRate });
-  const circles = circlesFrames(features, { width, height, frames: T });
+  const circles = trainingPictures(features, opts.pictures ?? DEFAULT_PICTURES, { width, height, frames: T });
   const plane = width * height;
   const frames = new Float32Array((T + 1) * 3 * plane);
   for (let c = 0; c < 3; c++) frames.set(spec.data, c * plane);
@@ -196,6 +201,8 @@ export interface BuildOptions {
   /** Fraction of clips held out for testing. Default 0.15. */
   heldOut?: number;
   circleFrames?: number;
+  /** The training pictures of frames 1..T (pictures.ts). Default circles. */
+  pictures?: PictureStyle;
   /** For file sources: the folder paths are shown relative to. */
   root?: string;
   /** Plays the plan's soundfont clips (default: loaded from the default soundfont when the plan has any). */
@@ -219,6 +226,7 @@ export async function buildDataset(opts: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
   const T = opts.circleFrames ?? CIRCLE_FRAMES;
   const heldOut = opts.heldOut ?? 0.15;
+  const pictures = opts.pictures ?? DEFAULT_PICTURES;
   const width = 32;
   const height = 32;
   const perClip = (T + 1) * 3 * width * height;
@@ -261,7 +269,7 @@ export async function buildDataset(opts: BuildOptions): Promise<BuildResult> {
       }
       entry = { id: shown.replace(/\.wav$/i, ''), source: 'file', file: shown };
     }
-    const seq = clipSequence(samples, { circleFrames: T });
+    const seq = clipSequence(samples, { circleFrames: T, pictures });
     clipWarnings.push(...seq.warnings);
     const bytes = all.subarray(entries.length * perClip, (entries.length + 1) * perClip);
     for (let i = 0; i < perClip; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, seq.frames[i]!)) * 255);
@@ -295,12 +303,12 @@ export async function buildDataset(opts: BuildOptions): Promise<BuildResult> {
     framesPerClip: T + 1,
     contextFrames: 4,
     dtype: 'uint8',
-    layout: '[clip][frame][channel][y][x] row-major; value / 255; frame 0 = mel spectrogram (grey in RGB), frames 1..T = circles',
+    layout: '[clip][frame][channel][y][x] row-major; value / 255; frame 0 = mel spectrogram (grey in RGB), frames 1..T = the training pictures (recipe.pictures)',
     file: FRAMES_FILE,
     compression: 'gzip',
     bytes: raw.length,
     sha256,
-    recipe: { sampleRate: ANALYSIS_RATE, clipSeconds: CLIP_SECONDS, nFft: 2048, hop: 512, nMels: height, topDb: 80, circleFrames: T, circleStride: 1, heldOutFraction: heldOut },
+    recipe: { sampleRate: ANALYSIS_RATE, clipSeconds: CLIP_SECONDS, nFft: 2048, hop: 512, nMels: height, topDb: 80, circleFrames: T, circleStride: 1, heldOutFraction: heldOut, pictures },
     splits: { train: clips.length - testCount, test: testCount },
     clips,
   };
@@ -374,6 +382,7 @@ export function parseDatasetManifest(value: unknown, source: string, dir: string
   if (!isRecord(m.recipe)) fail('recipe', m.recipe, 'an object');
   const recipe = m.recipe as Record<string, unknown>;
   for (const key of ['sampleRate', 'clipSeconds', 'nFft', 'hop', 'nMels', 'topDb', 'circleFrames', 'circleStride', 'heldOutFraction'] as const) num(`recipe.${key}`, recipe[key]);
+  parsePictureStyle(recipe.pictures, `${source}'s recipe.pictures`);
   if (!isRecord(m.splits)) fail('splits', m.splits, 'an object { "train": N, "test": N }');
   const splits = m.splits as Record<string, unknown>;
   const train = int('splits.train', splits.train, 0, count);

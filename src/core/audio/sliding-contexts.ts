@@ -1,5 +1,5 @@
 import FFT from 'fft.js';
-import { circlesFrames } from './circles.js';
+import { DEFAULT_PICTURES, trainingPictures, type PictureStyle } from './pictures.js';
 import { harmonicPeaks, spectralCentroid, type ClipFeatures } from './features.js';
 import { makeWindow, melFilterBank, sparseRows } from './mel.js';
 import { CLIP_SECONDS, melPicture } from './spectrogram.js';
@@ -59,6 +59,8 @@ export interface SlidingContextOptions {
    * are at most 256 / phases samples from its own. Each grid costs one STFT of the signal. Default 1.
    */
   phases?: number;
+  /** The training pictures of frames 1..contextFrames - 1 (pictures.ts). Default circles. */
+  pictures?: PictureStyle;
   /** Frames at the start of each window computed at its exact start, never shared. Default: contextFrames - 1 (the frames the circles pictures show). */
   exactHead?: number;
 }
@@ -256,6 +258,7 @@ export class SlidingContexts {
   private readonly winCentroid: Float32Array;
   private readonly winOnset: Float32Array;
   private readonly opening: Float32Array;
+  private readonly pictures: PictureStyle;
 
   constructor(samples: Float32Array, opts: SlidingContextOptions = {}) {
     this.samples = samples;
@@ -263,6 +266,7 @@ export class SlidingContexts {
     this.width = opts.width ?? 32;
     this.height = opts.height ?? 32;
     this.circleFrames = (opts.contextFrames ?? 4) - 1;
+    this.pictures = opts.pictures ?? DEFAULT_PICTURES;
     this.contextSize = (this.circleFrames + 1) * 3 * this.width * this.height;
     this.windowLength = Math.round(CLIP_SECONDS * this.sampleRate);
     if (!slidingContextsApply(this.sampleRate, this.width)) {
@@ -351,7 +355,7 @@ export class SlidingContexts {
       onset: this.winOnset,
       harmonics: harmonicPeaks(this.opening, { sampleRate: this.sampleRate }),
     };
-    const circles = circlesFrames(features, { width: this.width, height: this.height, frames: this.circleFrames });
+    const circles = trainingPictures(features, this.pictures, { width: this.width, height: this.height, frames: this.circleFrames });
     // Stage 4: frame 0 = the spectrogram copied to RGB, then the circles
     const plane = this.width * this.height;
     for (let c = 0; c < 3; c++) target.set(picture, offset + c * plane);

@@ -11,6 +11,7 @@
  *   (encoder-onnx.ts); `method: 'reference'` is the plain path (each window's own contextFrames,
  *   the tfjs encoder), kept as the oracle.
  */
+import type { PictureStyle } from '../audio/pictures.js';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -30,17 +31,18 @@ export const WINDOW_SECONDS = CLIP_SECONDS;
 /** What encoding needs of the model (NeuroModel has it). */
 export interface Encoder {
   encode(context: Float32Array, batch: number): { mu: Float32Array; logvar: Float32Array };
-  readonly config: { contextFrames: number; frameSize: number; latentDim: number };
+  /** `pictures`: the training pictures of the context's frames 1..3 (pictures.ts; absent: circles). */
+  readonly config: { contextFrames: number; frameSize: number; latentDim: number; pictures?: PictureStyle };
 }
 
 /**
  * The encoder's input for a window of samples: Float32Array [4][3][32][32] = [12][32][32]
  * (channel = 3 * frame + rgb). Windows shorter than WINDOW_SECONDS are padded with silence.
  */
-export function contextFrames(window: Float32Array, sampleRate = ANALYSIS_RATE, contextCount = 4): Float32Array {
+export function contextFrames(window: Float32Array, sampleRate = ANALYSIS_RATE, contextCount = 4, pictures?: PictureStyle): Float32Array {
   const n = Math.round(WINDOW_SECONDS * sampleRate);
   const padded = window.length >= n ? window.subarray(0, n) : padTo(window, n);
-  return clipSequence(padded, { sampleRate, circleFrames: contextCount - 1 }).frames;
+  return clipSequence(padded, { sampleRate, circleFrames: contextCount - 1, pictures }).frames;
 }
 
 function padTo(samples: Float32Array, n: number): Float32Array {
@@ -116,7 +118,7 @@ export function encodeContexts(model: Encoder, contexts: Float32Array, count: nu
 
 /** The latent of one window of audio and the encoder's input pictures. */
 export function encodeClip(model: Encoder, samples: Float32Array, w: ClipWindow, sampleRate = ANALYSIS_RATE): { z: Float32Array; context: Float32Array } {
-  const context = contextFrames(windowSamples(samples, w, sampleRate), sampleRate, model.config.contextFrames);
+  const context = contextFrames(windowSamples(samples, w, sampleRate), sampleRate, model.config.contextFrames, model.config.pictures);
   return { z: encodeContexts(model, context, 1), context };
 }
 
@@ -189,8 +191,8 @@ export function trackPart(samples: Float32Array, first: number, end: number, opt
   // shared frames come from a grid start at most half a hop away: one hop of margin on each side
   const from = Math.max(0, Math.floor((trackWindowStart(first, opts.fps, opts.sampleRate) - CONTEXT_HOP) / CONTEXT_HOP) * CONTEXT_HOP);
   const to = Math.min(samples.length, Math.max(from, trackWindowStart(end - 1, opts.fps, opts.sampleRate) + n + CONTEXT_HOP));
-  const { contextFrames: C, frameSize, latentDim } = opts.config;
-  return { samples: samples.subarray(from, to), offset: from, sampleRate: opts.sampleRate, fps: opts.fps, first, end, config: { contextFrames: C, frameSize, latentDim } };
+  const { contextFrames: C, frameSize, latentDim, pictures } = opts.config;
+  return { samples: samples.subarray(from, to), offset: from, sampleRate: opts.sampleRate, fps: opts.fps, first, end, config: { contextFrames: C, frameSize, latentDim, ...(pictures ? { pictures } : {}) } };
 }
 
 /**
@@ -200,10 +202,10 @@ export function trackPart(samples: Float32Array, first: number, end: number, opt
  */
 export async function encodeTrackPart(part: TrackPart, encoder: OnnxEncoder, onProgress?: (done: number) => void): Promise<Float32Array> {
   const { samples, offset, sampleRate: sr, fps, first, end } = part;
-  const { contextFrames: C, frameSize: S, latentDim: D } = part.config;
+  const { contextFrames: C, frameSize: S, latentDim: D, pictures } = part.config;
   const per = 3 * C * S * S;
   const n = Math.round(WINDOW_SECONDS * sr);
-  const sliding = slidingContextsApply(sr, S) ? new SlidingContexts(samples, { sampleRate: sr, contextFrames: C, width: S, height: S, phases: TRACK_PHASES }) : null;
+  const sliding = slidingContextsApply(sr, S) ? new SlidingContexts(samples, { sampleRate: sr, contextFrames: C, width: S, height: S, phases: TRACK_PHASES, pictures }) : null;
   const window = new Float32Array(sliding ? 0 : n);
   const count = end - first;
   const contexts = new Float32Array(Math.min(TRACK_BATCH, count) * per);
@@ -218,7 +220,7 @@ export async function encodeTrackPart(part: TrackPart, encoder: OnnxEncoder, onP
         window.fill(0);
         const from = Math.max(0, a), to = Math.min(samples.length, a + n);
         if (to > from) window.set(samples.subarray(from, to), from - a);
-        contexts.set(contextFrames(window, sr, C), k * per);
+        contexts.set(contextFrames(window, sr, C, pictures), k * per);
       }
     }
     latents.set((await encoder.encode(contexts.subarray(0, m * per), m)).mu, s * D);
@@ -323,7 +325,7 @@ function referenceTrack(model: Encoder, samples: Float32Array, opts: TrackOption
       window.fill(0);
       const from = Math.max(0, a), to = Math.min(samples.length, a + n);
       if (to > from) window.set(samples.subarray(from, to), from - a);
-      contexts.set(contextFrames(window, sr, C), k * per);
+      contexts.set(contextFrames(window, sr, C, model.config.pictures), k * per);
     }
     latents.set(encodeContexts(model, contexts, m), s * model.config.latentDim);
     opts.onProgress?.(s + m, count);

@@ -32,6 +32,7 @@
  * All image tensors at the boundary are NCHW (channel-major) like PyTorch; inside, tfjs works in
  * NHWC (its cpu backend has no NCHW convolutions), so inputs are transposed on the way in and out.
  */
+import { parsePictureStyle, type PictureStyle } from '../audio/pictures.js';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +88,8 @@ export interface ModelConfig {
   hiddenScale: number;
   /** How the renderer plays the model (absent: the renderer's default). */
   protocol?: Protocol;
+  /** The training pictures the encoder's context frames 1..3 are drawn as (pictures.ts; absent: circles). */
+  pictures?: PictureStyle;
   [extra: string]: unknown;
 }
 
@@ -409,6 +412,7 @@ export function validateConfig(config: JsonObject, source: string): ModelConfig 
       throw new UserError(`${source} has ${key} ${JSON.stringify(v)}, expected a number >= 0: fix the config or train the model again`);
     }
   }
+  if (merged.pictures !== undefined) parsePictureStyle(merged.pictures, `${source}'s config.pictures`);
   if (merged.protocol !== undefined && !(MODEL_PROTOCOLS as readonly unknown[]).includes(merged.protocol)) {
     throw new UserError(
       `${source} has protocol ${JSON.stringify(merged.protocol)}; a model's protocol is one of ${MODEL_PROTOCOLS.map((p) => JSON.stringify(p)).join(', ')} (or absent): fix the config or train the model again`,

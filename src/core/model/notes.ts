@@ -110,7 +110,7 @@ function encodeNotes(model: Encoder, instruments: readonly string[], notes: read
   const contexts = sounds.map((sound) => {
     const window = new Float32Array(n);
     window.set(sound.subarray(0, n));
-    return contextFrames(window, ANALYSIS_RATE, model.config.contextFrames);
+    return contextFrames(window, ANALYSIS_RATE, model.config.contextFrames, model.config.pictures);
   });
   const per = contexts[0]!.length;
   const all = new Float32Array(contexts.length * per);

@@ -9,6 +9,7 @@
  * The trainer stores the model's weights under their names (weightSpecs()), Adam's moments under
  * `adam.m/<name>` and `adam.v/<name>` and the persistence state pool under `pool/...` (model-state.ts, pool.ts).
  */
+import type { PictureStyle } from '../../audio/pictures.js';
 import { UserError } from '../../errors.js';
 import { readInput } from '../../io/read.js';
 import { shapeSize, type NamedArrays } from '../weights.js';
@@ -23,6 +24,8 @@ export interface CheckpointHeader {
   /** Iterations done. */
   iteration: number;
   settings: TrainSettings;
+  /** The training pictures of the run's dataset (absent: circles), for a model exported from the checkpoint. */
+  pictures?: PictureStyle;
   /** The tensors stored after the header, in order. */
   tensors: Array<{ name: string; shape: number[] }>;
 }
@@ -33,8 +36,8 @@ export interface Checkpoint {
 }
 
 /** The bytes of a checkpoint of `named` (stored in its order) at `iteration` of a run with `settings`. */
-export function encodeCheckpoint(iteration: number, settings: TrainSettings, named: NamedArrays): Uint8Array {
-  const header: CheckpointHeader = { iteration, settings, tensors: [...named].map(([name, a]) => ({ name, shape: a.shape })) };
+export function encodeCheckpoint(iteration: number, settings: TrainSettings, named: NamedArrays, pictures?: PictureStyle): Uint8Array {
+  const header: CheckpointHeader = { iteration, settings, ...(pictures ? { pictures } : {}), tensors: [...named].map(([name, a]) => ({ name, shape: a.shape })) };
   const json = new TextEncoder().encode(JSON.stringify(header));
   let floats = 0;
   for (const { data } of named.values()) floats += data.length;

@@ -3,6 +3,7 @@
  * (iteration.ts) with a log line each and a checkpoint every checkpointEvery iterations
  * (checkpoint.ts), then the loss curve and, when all iterations are done, the model (trained-model.ts).
  */
+import type { PictureStyle } from '../../audio/pictures.js';
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
@@ -36,7 +37,7 @@ export interface TrainProgress {
 
 export interface TrainOptions extends Partial<Omit<TrainSettings, 'iters'>> {
   iters: number;
-  data: SequenceSource & { indices(split: 'train' | 'test'): number[]; manifest: { sha256?: string } };
+  data: SequenceSource & { indices(split: 'train' | 'test'): number[]; manifest: { sha256?: string; recipe?: { pictures?: PictureStyle } } };
   outDir: string;
   /** Continue from <outDir>/checkpoint.bin (same settings required, except iters may grow). */
   resume?: boolean;
@@ -139,7 +140,7 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
     if (onnxTrainer) syncState(state, onnxTrainer);
     const named = checkpointArrays(state);
     for (const [name, a] of pool.checkpointArrays()) named.set(name, a);
-    await writeFileAtomic(checkpointPath, encodeCheckpoint(iteration, settings, named));
+    await writeFileAtomic(checkpointPath, encodeCheckpoint(iteration, settings, named, data.manifest.recipe?.pictures));
     await writeFileAtomic(join(outDir, LOG_FILE), logText(log));
   };
 
@@ -162,7 +163,7 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
     if (finished) {
       if (onnxTrainer) syncState(state, onnxTrainer);
       const extra = { ...opts.extraConfig, iterationsDone: iteration, datasetSha256: data.manifest.sha256, secondsPerIteration, ...(settings.initFrom ? { initFromModel: await modelIdentity(settings.initFrom) } : {}) };
-      await saveWeights(outDir, trainedConfig(settings, extra), namedWeights(state));
+      await saveWeights(outDir, trainedConfig(settings, extra, data.manifest.recipe?.pictures), namedWeights(state));
       files.unshift(join(outDir, 'model.json'), join(outDir, 'weights.bin'));
     }
     const last = log.slice(-Math.min(50, log.length));

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
 import { ANCHORS } from '../anchors.js';
+import { DEFAULT_PICTURES, type PictureStyle } from '../../audio/pictures.js';
 import { readInput } from '../../io/read.js';
 import { DEFAULT_CONFIG, weightSpecs, type ModelConfig } from '../networks.js';
 import { loadWeights, saveWeights, type NamedArrays } from '../weights.js';
@@ -10,10 +11,11 @@ import { CHECKPOINT_FILE } from './files.js';
 import type { TrainSettings } from './settings.js';
 
 /** The model config written with the weights: architecture, render protocol, training settings (+ `extra`). */
-export function trainedConfig(settings: TrainSettings, extra: Record<string, unknown>): ModelConfig {
+export function trainedConfig(settings: TrainSettings, extra: Record<string, unknown>, pictures?: PictureStyle): ModelConfig {
   return {
     ...DEFAULT_CONFIG,
     protocol: 'frame',
+    ...(pictures && pictures !== DEFAULT_PICTURES ? { pictures } : {}),
     protocolDetails: { kind: 'carry', carry: 3, squash: 'sigmoid', hidden: 'noise', noiseStd: settings.noiseStd, stepsPerFrame: 1, start: 'frame 3 (context frames 0..3)' },
     ...(settings.anchorWeight > 0 ? { anchors: ANCHORS } : {}),
     training: { ...settings, ...extra },
@@ -41,6 +43,6 @@ export async function exportCheckpoint(trainDir: string, modelDir: string): Prom
     if (!a) throw new UserError(`${path} has no tensor ${name}`);
     weights.set(name, a);
   }
-  await saveWeights(modelDir, trainedConfig(header.settings, { iterationsDone: header.iteration, exportedFromCheckpoint: true }), weights);
+  await saveWeights(modelDir, trainedConfig(header.settings, { iterationsDone: header.iteration, exportedFromCheckpoint: true }, header.pictures), weights);
   return { iteration: header.iteration };
 }
