@@ -59,6 +59,9 @@ describe('nca reconstruct (built CLI)', () => {
     expect(s.nca.psnr).toHaveLength(12);
     expect(s.hold.ssim).toHaveLength(12);
     expect(s.margin).toBeCloseTo(s.nca.meanPsnr - Math.max(s.hold.meanPsnr, s.priorBaseline.meanPsnr), 9);
+    expect(s.marginAll).toBeCloseTo(s.nca.meanPsnr - Math.max(s.hold.meanPsnr, s.priorBaseline.meanPsnr, s.motionBaseline.meanPsnr), 9);
+    expect(s.motionBaseline.psnr).toHaveLength(12);
+    expect(s.nca.medianPsnr).toBeCloseTo([...s.nca.psnr].sort((x: number, y: number) => x - y).slice(5, 7).reduce((x: number, y: number) => x + y, 0) / 2, 9);
     for (const f of ['params.json', 'side-by-side.gif', 'metrics.json']) expect(existsSync(join(out1, f))).toBe(true);
     expect(existsSync(join(out1, 'side-by-side.mp4'))).toBe(false);
     // same seed, same bytes

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/core/rng.js';
 import { holdBaseline, priorBaseline } from '../src/core/reconstruct/baselines.js';
-import { psnr, ssim } from '../src/core/reconstruct/quality.js';
+import { MotionTracker, motionBaseline, type MotionSettings } from '../src/core/reconstruct/motion.js';
+import { median, psnr, ssim } from '../src/core/reconstruct/quality.js';
 import {
-  ScotopicRunner, channelLayout, initParams, observationMasks, observe, paramsFromJson, paramsToJson, priorTrackers, runScotopic, trainScotopic,
+  ScotopicRunner, channelLayout, initParams, motionTracker, observationMasks, observe, paramsFromJson, paramsToJson, priorTrackers, requireConfig, runScotopic, trainScotopic,
   type ParamGrads, type ScotopicConfig,
 } from '../src/core/reconstruct/scotopic.js';
 import type { Video } from '../src/core/reconstruct/video.js';
@@ -148,6 +149,60 @@ describe('the NCA started from a Gaussian prior', () => {
     const aug2 = await trainScotopic([colourVideo], colourPriors, { ...augOpts, augment: true });
     expect(aug1.params.w1).toEqual(aug2.params.w1);
     expect(aug1.losses).not.toEqual(plain.losses);
+  }, 60_000);
+});
+
+describe('the motion-compensated prior', () => {
+  const settings: MotionSettings = { radius: 1.5, step: 0.5, matchSigma: 4, matchMemory: 0.8, memoryDecay: 1, spread: 0.75, priorWeight: 0.05 };
+  const prior = { sigma: 3, decay: 0.6 };
+  /** A smooth grey texture moved by (vx, vy) cells per frame. */
+  const moving = (frames: number, size: number, vx: number, vy: number): Float32Array[] => Array.from({ length: frames }, (_, t) => {
+    const f = new Float32Array(size * size);
+    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+      const u = x - vx * t, v = y - vy * t;
+      f[y * size + x] = 0.5 + 0.25 * Math.sin(u * 0.7) * Math.cos(v * 0.45) + 0.2 * Math.sin((u + 2 * v) * 0.23);
+    }
+    return f;
+  });
+  it('finds the velocity of a moving texture from the arriving pixels and beats the prior on it', () => {
+    const size = 24, frames = moving(14, size, 1, -0.5);
+    const masks = observationMasks(frames.length, size * size, 0.15, new Rng(6));
+    const tracker = new MotionTracker(1, size, size, settings, prior);
+    frames.forEach((f, t) => tracker.add(f, masks[t]!));
+    const plane = size * size;
+    expect(median(Array.from(tracker.velocity.subarray(0, plane)))).toBe(1);
+    expect(median(Array.from(tracker.velocity.subarray(plane)))).toBe(-0.5);
+    const mc = motionBaseline(frames, masks, 1, size, size, settings, prior);
+    const pr = priorBaseline(frames, masks, 1, size, size, prior);
+    const last = frames.length - 1;
+    expect(psnr(mc[last]!, frames[last]!)).toBeGreaterThan(psnr(pr[last]!, frames[last]!) + 3);
+  });
+  it('a still scene: the velocity settles at 0 and the memory (decay 1) keeps what was seen', () => {
+    const size = 12, frame = moving(1, size, 0, 0)[0]!;
+    const masks = observationMasks(12, size * size, 0.2, new Rng(8));
+    const tracker = new MotionTracker(1, size, size, settings, prior);
+    masks.forEach((m) => tracker.add(frame, m));
+    expect(tracker.velocity.every((v) => v === 0)).toBe(true); // early frames may guess wrong from few pixels (measured: up to 1 cell)
+    const pr = priorBaseline(masks.map(() => frame), masks, 1, size, size, prior);
+    expect(psnr(tracker.estimate, frame)).toBeGreaterThan(psnr(pr[11]!, frame) + 3);
+  });
+  it('the NCA with motion: w2 = 0 gives the motion baseline with the arriving pixels pasted in; the config is checked', async () => {
+    const config: ScotopicConfig = { ...tiny, priors: [prior], motion: settings };
+    const { C, P, motion } = channelLayout(config);
+    expect(C).toBe(motion + P + 3);
+    const video = driftingSquare(8, 10);
+    const masks = observationMasks(video.frames.length, 100, 0.2, new Rng(4));
+    const run = await runScotopic(initParams(config, new Rng(1)), video, masks, { threads: 1 });
+    const base = motionBaseline(video.frames, masks, 1, 10, 10, settings, prior);
+    run.reconstruction.forEach((r, t) => r.forEach((v, i) => expect(v).toBeCloseTo(masks[t]![i] ? video.frames[t]![i]! : base[t]![i]!, 5)));
+    const state = new Float32Array(C * 100);
+    expect(() => observe(state, 0, video.frames[0]!, masks[0]!, config, priorTrackers(config, 10, 10))).toThrow(RangeError);
+    observe(state, 0, video.frames[0]!, masks[0]!, config, priorTrackers(config, 10, 10), motionTracker(config, 10, 10));
+    expect(state[(motion + P) * 100]).toBeGreaterThan(0); // confidence near an arriving pixel... or 0 far from all
+    expect(() => requireConfig({ ...config, motion: { ...settings, memoryDecay: 2 } })).toThrow(/memoryDecay/);
+    expect(() => requireConfig({ ...config, motion: { ...settings, step: 0.05 } })).toThrow(/candidates/);
+    const trained = await trainScotopic([video], config, { iters: 2, batch: 1, crop: 10, window: 3, keep: 0.2, lossPixels: 'all', lr: 1e-2, seed: 2, threads: 1 });
+    expect(paramsFromJson(JSON.parse(paramsToJson(trained.params)), 'p').config.motion).toEqual(settings);
   }, 60_000);
 });
 

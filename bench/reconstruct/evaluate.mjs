@@ -1,7 +1,8 @@
-// Scores a trained scotopic NCA against the two baselines on the test-*.gif videos of a folder
+// Scores a trained scotopic NCA against the three baselines (hold, prior, motion-compensated prior) on the test-*.gif videos of a folder
 // (never trained on), with the prior's width and decay chosen on the train-*.gif videos.
 //   node bench/reconstruct/evaluate.mjs VIDEOS PARAMS.json OUT [keep] [seed]
-// Writes OUT/eval.json, OUT/<video>.gif (source | seen | NCA | prior) and OUT/<video>-strip.png.
+// Writes OUT/eval.json, OUT/<video>.gif (source | seen | NCA | prior | motion) and OUT/<video>-strip.png.
+// ONLY=test skips the training videos.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readVideo } from '../../dist/core/reconstruct/video.js';
@@ -17,17 +18,24 @@ const colour = params.config.colour;
 const list = (prefix) => readdirSync(dir).filter((n) => n.startsWith(prefix) && n.endsWith('.gif')).sort();
 const train = [];
 for (const n of list('train-')) train.push(await readVideo(join(dir, n), { colour }));
-const prior = choosePrior(train, keep, seed);
-console.log(`prior chosen on ${train.length} training videos: sigma ${prior.sigma}, decay ${prior.decay} (train PSNR ${prior.meanPsnr.toFixed(2)} dB)`);
+// PRIOR=sigma,decay skips the choice (use only settings that choosePrior returned on the training videos)
+const prior = process.env.PRIOR ? { sigma: Number(process.env.PRIOR.split(',')[0]), decay: Number(process.env.PRIOR.split(',')[1]) } : choosePrior(train, keep, seed);
+console.log(`prior chosen on ${train.length} training videos: sigma ${prior.sigma}, decay ${prior.decay} (train PSNR ${prior.meanPsnr?.toFixed(2) ?? "given"} dB)`);
 const rows = [];
-for (const split of ['test-', 'train-']) {
+for (const split of process.env.ONLY === 'test' ? ['test-'] : ['test-', 'train-']) {
   for (const n of list(split)) {
     const video = await readVideo(join(dir, n), { colour });
     const e = await evaluateVideo(video, { params, keep, seed, prior, threads: 1 });
-    const row = { video: n, nca: e.nca.quality.meanPsnr, hold: e.hold.quality.meanPsnr, prior: e.prior.quality.meanPsnr, ncaSsim: e.nca.quality.meanSsim, holdSsim: e.hold.quality.meanSsim, priorSsim: e.prior.quality.meanSsim };
+    // PSNR: the median over frames (the README's table) and the mean; SSIM: the mean
+    const q = { nca: e.nca.quality, hold: e.hold.quality, prior: e.prior.quality, motion: e.motion.quality };
+    const row = { video: n };
+    for (const [k, v] of Object.entries(q)) Object.assign(row, { [k]: v.medianPsnr, [`${k}Mean`]: v.meanPsnr, [`${k}Ssim`]: v.meanSsim });
     row.margin = row.nca - Math.max(row.hold, row.prior);
+    row.marginAll = row.nca - Math.max(row.hold, row.prior, row.motion);
+    row.marginMean = row.ncaMean - Math.max(row.holdMean, row.priorMean);
     rows.push(row);
-    console.log(`${n.padEnd(36)} NCA ${row.nca.toFixed(2)} dB (SSIM ${row.ncaSsim.toFixed(3)})  hold ${row.hold.toFixed(2)} (${row.holdSsim.toFixed(3)})  prior ${row.prior.toFixed(2)} (${row.priorSsim.toFixed(3)})  margin ${row.margin >= 0 ? '+' : ''}${row.margin.toFixed(2)} dB`);
+    const sg = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
+    console.log(`${n.padEnd(36)} median PSNR: NCA ${row.nca.toFixed(2)} (SSIM ${row.ncaSsim.toFixed(3)})  hold ${row.hold.toFixed(2)} (${row.holdSsim.toFixed(3)})  prior ${row.prior.toFixed(2)} (${row.priorSsim.toFixed(3)})  motion ${row.motion.toFixed(2)} (${row.motionSsim.toFixed(3)})  vs hold/prior ${sg(row.margin)}  vs all ${sg(row.marginAll)}  (mean ${sg(row.marginMean)})`);
     if (split === 'test-') {
       const P = video.channels;
       const panels = [
@@ -35,6 +43,7 @@ for (const split of ['test-', 'train-']) {
         { label: `seen ${keep}`, frames: video.frames.map((f, t) => seenFrame(f, e.masks[t], P)) },
         { label: 'NCA', frames: e.nca.frames },
         { label: 'prior', frames: e.prior.frames },
+        { label: 'motion', frames: e.motion.frames },
       ];
       const base = n.replace(/\.gif$/, '');
       await writeSideBySide(join(out, `${base}.gif`), panels, { width: video.width, height: video.height, scale: 2, fps: 10 });

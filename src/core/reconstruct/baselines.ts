@@ -78,7 +78,7 @@ export function gaussianTaps(sigma: number): Float64Array {
 }
 
 /** Separable blur of `src` [H][W] with `taps` (zero outside), into `out`; `tmp` is scratch of the same size. */
-function blur(src: Float64Array, width: number, height: number, taps: Float64Array, tmp: Float64Array, out: Float64Array): void {
+export function blur(src: Float64Array, width: number, height: number, taps: Float64Array, tmp: Float64Array, out: Float64Array): void {
   const r = (taps.length - 1) / 2;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {

@@ -59,17 +59,26 @@ export function ssim(estimate: Float32Array, source: Float32Array, width: number
   return sum / n;
 }
 
-/** Per-frame PSNR and SSIM of a sequence of estimates, and their means (PSNR's mean over frames, in dB). */
+/** Per-frame PSNR and SSIM of a sequence of estimates, their means and the PSNR's median over frames (dB). */
 export interface QualityReport {
   psnr: number[];
   ssim: number[];
   meanPsnr: number;
+  medianPsnr: number;
   meanSsim: number;
+}
+
+/** The median of a list (the mean of the middle two for an even length; NaN when empty). */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
 }
 
 export function quality(estimates: readonly Float32Array[], sources: readonly Float32Array[], width: number, height: number): QualityReport {
   const p = estimates.map((e, t) => psnr(e, sources[t]!));
   const s = estimates.map((e, t) => ssim(e, sources[t]!, width, height));
   const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / a.length;
-  return { psnr: p, ssim: s, meanPsnr: mean(p.map((v) => Math.min(v, 100))), meanSsim: mean(s) };
+  const capped = p.map((v) => Math.min(v, 100));
+  return { psnr: p, ssim: s, meanPsnr: mean(capped), medianPsnr: median(capped), meanSsim: mean(s) };
 }

@@ -2,9 +2,9 @@
  * `nca reconstruct` end to end: read a video, train the scotopic NCA on it (or load trained
  * weights), run it and the baselines on the same arriving pixels, and write into the output folder:
  *   params.json         the trained weights (only when trained here)
- *   side-by-side.gif    source | what the NCA sees | reconstruction | prior baseline
+ *   side-by-side.gif    source | what the NCA sees | reconstruction | prior baseline | motion-compensated prior
  *   side-by-side.mp4    the same through ffmpeg, when ffmpeg is found (else skipped, said in the summary)
- *   metrics.json        PSNR and SSIM per frame for the NCA and each baseline
+ *   metrics.json        PSNR and SSIM per frame (and their means, the PSNR's median) for the NCA and each baseline
  * Every file is written atomically; nothing is written before the work succeeded.
  */
 import { join } from 'node:path';
@@ -48,6 +48,7 @@ export interface ReconstructOptions {
 
 export interface MethodScore {
   meanPsnr: number;
+  medianPsnr: number;
   meanSsim: number;
   psnr: number[];
   ssim: number[];
@@ -67,8 +68,12 @@ export interface ReconstructSummary {
   nca: MethodScore;
   hold: MethodScore;
   priorBaseline: MethodScore;
-  /** NCA mean PSNR minus the better baseline's (dB). */
+  /** The motion-compensated prior (motion.ts). */
+  motionBaseline: MethodScore;
+  /** NCA mean PSNR minus the better of seed 004's two baselines, hold and prior (dB). */
   margin: number;
+  /** NCA mean PSNR minus the best of all three baselines (dB). */
+  marginAll: number;
   outputs: string[];
   mp4: 'written' | string;
   seconds: number;
@@ -120,7 +125,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructSum
   const total = done + video.frames.length;
   const e = await evaluateVideo(video, { params, keep, seed, prior, threads: o.threads, signal: o.signal, onProgress: (d) => o.onProgress?.(done + d, total, { loss: '-' }) });
   const nca = e.nca!;
-  const score = (q: typeof nca.quality): MethodScore => ({ meanPsnr: q.meanPsnr, meanSsim: q.meanSsim, psnr: q.psnr, ssim: q.ssim });
+  const score = (q: typeof nca.quality): MethodScore => ({ meanPsnr: q.meanPsnr, medianPsnr: q.medianPsnr, meanSsim: q.meanSsim, psnr: q.psnr, ssim: q.ssim });
 
   // outputs
   const outputs: string[] = [];
@@ -130,6 +135,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructSum
     { label: `seen ${keep}`, frames: video.frames.map((f, t) => seenFrame(f, e.masks[t]!, P)) },
     { label: 'NCA', frames: nca.frames },
     { label: 'prior', frames: e.prior.frames },
+    { label: 'motion', frames: e.motion.frames },
   ];
   const scale = Math.max(1, Math.min(4, Math.floor(192 / Math.max(video.width, video.height))));
   const gif = join(o.out, 'side-by-side.gif');
@@ -153,8 +159,9 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructSum
   }
   const summary: ReconstructSummary = {
     video: o.video, width: video.width, height: video.height, frames: video.frames.length, colour, keep, stepsPerFrame, trained, params: paramsPath, prior,
-    nca: score(nca.quality), hold: score(e.hold.quality), priorBaseline: score(e.prior.quality),
+    nca: score(nca.quality), hold: score(e.hold.quality), priorBaseline: score(e.prior.quality), motionBaseline: score(e.motion.quality),
     margin: nca.quality.meanPsnr - Math.max(e.hold.quality.meanPsnr, e.prior.quality.meanPsnr),
+    marginAll: nca.quality.meanPsnr - Math.max(e.hold.quality.meanPsnr, e.prior.quality.meanPsnr, e.motion.quality.meanPsnr),
     outputs, mp4, seconds: 0,
   };
   const metrics = join(o.out, 'metrics.json');

@@ -9,10 +9,13 @@
  *   [P+N, 2P+N)     the input register: the last value observed at this cell (0 before any)
  *   2P+N            freshness: 1 when a pixel arrives, multiplied by `freshDecay` every frame without one
  *   then per prior  the Gaussian-prior estimate of baselines.ts (P) and log(its weight + 1e-3) / 5 (1)
+ *   then, with `motion`, the motion-compensated prior of motion.ts: its estimate (P), its confidence (1)
+ *                   and its velocity / 2 (2, x then y)
  *
  * Frame t: (1) the pixels that arrive are written into the register and freshness channels, the
- * priors are updated, and the estimate starts from the first prior with the arriving pixels pasted
- * in (without priors: only the arriving pixels are written into the estimate);
+ * priors are updated, and the estimate starts from the motion-compensated prior (with `motion`) or
+ * else the first prior, with the arriving pixels pasted in (without either: only the arriving pixels
+ * are written into the estimate);
  * (2) `stepsPerFrame` NCA steps (scotopic-graph.ts) update the estimate and hidden channels;
  * (3) the estimate channels are the NCA's picture of frame t, which is also its prediction of
  * frame t+1. The loss (L2): against the pixels of frame t+1 that arrive next ('kept', the seed's
@@ -26,6 +29,7 @@ import { onnxSessionOptions } from '../onnx-session.js';
 import { Rng } from '../rng.js';
 import { adamStep, learningRate, type AdamSlot } from '../model/training/optimizer.js';
 import { PriorTracker, type PriorSettings } from './baselines.js';
+import { DEFAULT_MOTION, MotionTracker, type MotionSettings } from './motion.js';
 import { buildStepBackwardGraph, buildStepGraph, stepNames, type ScotopicShape } from './scotopic-graph.js';
 import type { Video } from './video.js';
 
@@ -45,6 +49,11 @@ export interface ScotopicConfig {
    * training learns a correction. Empty or absent: the estimate carries over from frame to frame.
    */
   priors?: PriorSettings[];
+  /**
+   * The motion-compensated prior (motion.ts, falling back to the first prior) as inputs; the estimate
+   * starts every frame from it, so the NCA with w2 = 0 IS that baseline. Absent: none.
+   */
+  motion?: MotionSettings;
 }
 
 /** The prior baseline's width and decay chosen on the training videos (docs/reconstruct.md). */
@@ -52,7 +61,7 @@ export const DEFAULT_PRIOR: PriorSettings = { sigma: 3, decay: 0.6 };
 
 export const DEFAULT_CONFIG: ScotopicConfig = {
   colour: 'rgb', hidden: 12, features: 32, stepsPerFrame: 4, freshDecay: 0.9,
-  priors: [DEFAULT_PRIOR, { sigma: 1.5, decay: 0.9 }],
+  priors: [DEFAULT_PRIOR, { sigma: 1.5, decay: 0.9 }], motion: DEFAULT_MOTION,
 };
 
 /** Trained weights: w1 [F][C][3][3], b1 [F], w2 [U][F] (a 1x1 conv), b2 [U]. */
@@ -68,11 +77,12 @@ export interface ScotopicParams {
  * Channel counts of a config: P prediction/register planes, C all, U written by the NCA; the first
  * channel of the register, of freshness and of the priors' inputs (each P estimate + 1 weight).
  */
-export function channelLayout(config: ScotopicConfig): { P: number; N: number; C: number; U: number; register: number; fresh: number; priors: number } {
+export function channelLayout(config: ScotopicConfig): { P: number; N: number; C: number; U: number; register: number; fresh: number; priors: number; motion: number } {
   const P = config.colour === 'rgb' ? 3 : 1;
   const N = config.hidden;
   const G = config.priors?.length ?? 0;
-  return { P, N, C: 2 * P + N + 1 + G * (P + 1), U: P + N, register: P + N, fresh: 2 * P + N, priors: 2 * P + N + 1 };
+  const motion = 2 * P + N + 1 + G * (P + 1);
+  return { P, N, C: motion + (config.motion ? P + 3 : 0), U: P + N, register: P + N, fresh: 2 * P + N, priors: 2 * P + N + 1, motion };
 }
 
 /** Checks a config (hidden 0..64, features 1..256, steps 1..64, freshDecay 0..1, at most 4 priors of sigma 0.25..16, decay 0..1). */
@@ -80,6 +90,18 @@ export function requireConfig(config: ScotopicConfig): ScotopicConfig {
   if (typeof config !== 'object' || config === null) throw invalidParameterError('config', 'a scotopic NCA config', config);
   const priors = config.priors ?? [];
   if (!Array.isArray(priors) || priors.length > 4) throw invalidParameterError('priors', 'a list of at most 4 {sigma, decay}', priors);
+  const m = config.motion;
+  if (m !== undefined && (typeof m !== 'object' || m === null)) throw invalidParameterError('motion', 'motion-prior settings', m);
+  const motion: MotionSettings | undefined = m && {
+    radius: requireNumber('motion radius', m.radius, 0, 4),
+    step: requireNumber('motion step', m.step, 0.05, 4),
+    matchSigma: requireNumber('motion matchSigma', m.matchSigma, 0.25, 64),
+    matchMemory: requireNumber('motion matchMemory', m.matchMemory, 0, 1),
+    memoryDecay: requireNumber('motion memoryDecay', m.memoryDecay, 0, 1),
+    spread: requireNumber('motion spread', m.spread, 0.25, 16),
+    priorWeight: requireNumber('motion priorWeight', m.priorWeight, 1e-6, 100),
+  };
+  if (motion && (2 * motion.radius) / motion.step > 16) throw invalidParameterError('motion step', `at most 17 candidates a side (radius ${motion.radius})`, motion.step);
   return {
     colour: requireChoice('colour', config.colour, ['rgb', 'grey'] as const),
     hidden: requireInt('hidden', config.hidden, 0, 64),
@@ -87,6 +109,7 @@ export function requireConfig(config: ScotopicConfig): ScotopicConfig {
     stepsPerFrame: requireInt('--steps-per-frame', config.stepsPerFrame, 1, 64),
     freshDecay: requireNumber('freshDecay', config.freshDecay, 0, 1),
     priors: priors.map((p: PriorSettings) => ({ sigma: requireNumber('prior sigma', p?.sigma, 0.25, 16), decay: requireNumber('prior decay', p?.decay, 0, 1) })),
+    ...(motion ? { motion } : {}),
   };
 }
 
@@ -94,6 +117,12 @@ export function requireConfig(config: ScotopicConfig): ScotopicConfig {
 export function priorTrackers(config: ScotopicConfig, width: number, height: number): PriorTracker[] {
   const { P } = channelLayout(config);
   return (config.priors ?? []).map((p) => new PriorTracker(P, width, height, p));
+}
+
+/** The motion-compensated prior of a config for a grid of width x height cells (null without `motion`). */
+export function motionTracker(config: ScotopicConfig, width: number, height: number): MotionTracker | null {
+  if (!config.motion) return null;
+  return new MotionTracker(channelLayout(config).P, width, height, config.motion, config.priors?.[0] ?? DEFAULT_PRIOR);
 }
 
 /** Fresh weights: w1 ~ U(+-1/sqrt(9C)), w2 = 0 (the NCA starts as the identity), biases 0. */
@@ -137,12 +166,14 @@ export function observationMasks(frames: number, plane: number, keep: number, rn
  * pixel, freshness = 1 where `mask` is 1; freshness x= freshDecay elsewhere. With priors (`trackers`
  * from priorTrackers, this grid's, fed every frame in order): each prior takes the frame, its
  * estimate and weight are written into its input channels, and the estimate channels become the
- * first prior's estimate. Then the estimate = the pixel where `mask` is 1. (Without priors the NCA
- * with w2 = 0 is the hold baseline, with them the first prior baseline: training starts from it.)
- * `frame` is [P][plane].
+ * first prior's estimate. With `motion` (this grid's tracker from motionTracker), the motion prior takes
+ * the frame, its estimate, confidence and velocity / 2 go into its channels and the estimate channels
+ * become its estimate. Then the estimate = the pixel where `mask` is 1. (Without priors the NCA with
+ * w2 = 0 is the hold baseline, with them the first prior baseline, with motion the motion baseline:
+ * training starts from it.) `frame` is [P][plane].
  */
-export function observe(state: Float32Array, b: number, frame: Float32Array, mask: Uint8Array, config: ScotopicConfig, trackers: readonly PriorTracker[] = []): void {
-  const { P, C, register, fresh, priors } = channelLayout(config);
+export function observe(state: Float32Array, b: number, frame: Float32Array, mask: Uint8Array, config: ScotopicConfig, trackers: readonly PriorTracker[] = [], motion: MotionTracker | null = null): void {
+  const { P, C, register, fresh, priors, motion: motionAt } = channelLayout(config);
   const plane = mask.length;
   const base = b * C * plane;
   const f0 = base + fresh * plane;
@@ -155,6 +186,15 @@ export function observe(state: Float32Array, b: number, frame: Float32Array, mas
     for (let i = 0; i < plane; i++) state[at + P * plane + i] = Math.log(w[i]! + 1e-3) / 5;
     if (k === 0) state.set(tracker.estimate, base);
   });
+  if (!!config.motion !== !!motion) throw new RangeError('observe: a motion tracker exactly when the config has motion');
+  if (motion) {
+    motion.add(frame, mask);
+    const at = base + motionAt * plane;
+    state.set(motion.estimate, at);
+    state.set(motion.confidence, at + P * plane);
+    for (let i = 0; i < 2 * plane; i++) state[at + (P + 1) * plane + i] = motion.velocity[i]! / 2;
+    state.set(motion.estimate, base);
+  }
   for (let i = 0; i < plane; i++) {
     if (mask[i]) {
       for (let c = 0; c < P; c++) state[base + (register + c) * plane + i] = state[base + c * plane + i] = frame[c * plane + i]!;
@@ -263,12 +303,13 @@ export async function runScotopic(params: ScotopicParams, video: Video, masks: r
   try {
     let state = startState(config, 1, plane);
     const trackers = priorTrackers(config, video.width, video.height);
+    const motion = motionTracker(config, video.width, video.height);
     const predictions: Float32Array[] = [];
     const reconstruction: Float32Array[] = [];
     for (let t = 0; t < video.frames.length; t++) {
       opts.signal?.throwIfAborted();
       const frame = video.frames[t]!, mask = masks[t]!;
-      observe(state, 0, frame, mask, config, trackers);
+      observe(state, 0, frame, mask, config, trackers, motion);
       for (let k = 0; k < config.stepsPerFrame; k++) state = (await runner.step(state, params)).next;
       const estimate = state.slice(0, P * plane);
       predictions.push(estimate);
@@ -357,7 +398,7 @@ export async function trainScotopic(videos: readonly Video[], config: ScotopicCo
   const params = opts.init ? cloneParams(opts.init) : initParams(config, initRng);
   config = params.config;
   const { P, C, register } = channelLayout(config);
-  const withPriors = (config.priors?.length ?? 0) > 0;
+  const withPriors = (config.priors?.length ?? 0) > 0 || !!config.motion;
   const K = config.stepsPerFrame;
   for (const v of videos) {
     if (v.channels !== P) throw new UserError(`every training video must be ${config.colour === 'rgb' ? 'colour' : 'grey'}`);
@@ -386,6 +427,7 @@ export async function trainScotopic(videos: readonly Video[], config: ScotopicCo
   };
   const streams = Array.from({ length: B }, newStream);
   const trackers = streams.map(() => priorTrackers(config, S, S));
+  const motions = streams.map(() => motionTracker(config, S, S));
   let state = startState(config, B, plane);
   const crops = Array.from({ length: L + 1 }, () => Array.from({ length: B }, () => new Float32Array(P * plane)));
   const masks = Array.from({ length: L + 1 }, () => Array.from({ length: B }, () => new Uint8Array(plane)));
@@ -401,6 +443,7 @@ export async function trainScotopic(videos: readonly Video[], config: ScotopicCo
         if (st.t + L + 1 > videos[st.video]!.frames.length) {
           streams[b] = newStream();
           for (const tr of trackers[b]!) tr.reset();
+          motions[b]?.reset();
           state.fill(0, b * C * plane, (b + 1) * C * plane);
           state.fill(0.5, b * C * plane, (b * C + P) * plane);
         }
@@ -421,7 +464,7 @@ export async function trainScotopic(videos: readonly Video[], config: ScotopicCo
       let sse = 0, count = 0;
       for (let f = 0; f < L; f++) {
         state = state.slice();
-        for (let b = 0; b < B; b++) observe(state, b, crops[f]![b]!, masks[f]![b]!, config, trackers[b]!);
+        for (let b = 0; b < B; b++) observe(state, b, crops[f]![b]!, masks[f]![b]!, config, trackers[b]!, motions[b]!);
         for (let k = 0; k < K; k++) {
           const out = await runner.step(state, params);
           stepInputs.push(state);
