@@ -1,8 +1,10 @@
 // Profile of a music video's stages (docs/video.md#profile): NCA steps, weights, effects, RGBA/YUV
 // conversion, and ffmpeg alone on the same frames with several settings.
+// node bench/video-profile.mjs song DIR [seconds=20]           -> DIR/song.wav (the rock song of nca bench)
 // node bench/video-profile.mjs prepare DIR [seconds=20]        -> DIR/song.wav, DIR/frames-WxH.rgba (reactive frames)
 // node bench/video-profile.mjs stages DIR WxH [threads]          -> per-stage seconds of the frame producer
-// node bench/video-profile.mjs ffmpeg DIR WxH scale "args"       -> CPU and wall seconds of ffmpeg on the saved frames
+// node bench/video-profile.mjs ffmpeg DIR WxH scale "args"       -> CPU and wall seconds of ffmpeg on the saved frames (FRAMES=n: the first n; SSIM=1: quality)
+// node bench/video-profile.mjs full DIR WxH scale [threads] [preset] -> the whole music video of DIR/song.wav (track, reactions, ffmpeg)
 import os from 'node:os';
 import { spawn } from 'node:child_process';
 import { readFile, writeFile, open, stat } from 'node:fs/promises';
@@ -35,7 +37,9 @@ async function setup(size) {
   return { W, H, model, protocol, decoded, track };
 }
 
-if (cmd === 'prepare') {
+if (cmd === 'song') {
+  await song(Number(a1 ?? 20));
+} else if (cmd === 'prepare') {
   await song(Number(a1 ?? 20));
   for (const size of ['320x180', '480x270']) {
     const { W, H, model, protocol, decoded, track } = await setup(size);
@@ -65,7 +69,14 @@ if (cmd === 'prepare') {
   const features = await time('features', () => frameFeatures(decoded.samples, { sampleRate: decoded.sampleRate, fps: 30 }));
   const frames = features.frames;
   const plan = await time('plan', () => reactPlan(features, { track: trackLatents(track, frames, 30), seed: 1 }));
-  const params = await time('hypernetwork', () => model.hypernetwork(plan.latents, frames));
+  const params = await time('hypernetworkTfjs', () => model.hypernetwork(plan.latents, frames));
+  const { frameWeights } = await import('../dist/core/react/weights.js');
+  const { showFrame } = await import('../dist/core/react/effects.js');
+  await time('hypernetworkOnnx', async () => {
+    const w = await frameWeights(model, plan.latents, frames, threads);
+    for (let i = 0; i < frames; i++) await w.at(i);
+    await w.dispose();
+  });
   const engine = await createEngine(ncaParams(params.slice(0, 4640)), { width: W, height: H, protocol: protocolSteps(protocol), threads, dynamicWeights: true, rng: new Rng(2) });
   let x = new Float32Array(16 * W * H).fill(0.5);
   const rgb = new Float32Array(3 * W * H), rgba = new Uint8Array(4 * W * H);
@@ -76,13 +87,16 @@ if (cmd === 'prepare') {
     const n = plan.steps[i];
     if (n > 0) x = await time('nca', () => engine.run(x, n));
     steps += n;
-    await time('effects', () => {
+    await time('pulse', () => {
       rgb.set(x.subarray(0, rgb.length));
       if (plan.pulse[i] > 0) { applyPulse(rgb, W, H, plan.pulse[i], 'rings', i / 60, rng); x.set(rgb); }
+    });
+    await time('showFrame', () => showFrame(rgb, W * H, plan.hue[i], plan.exposure[i], rgba));
+    await time('hueExposureThreePasses', () => {
       rotateHue(rgb, W * H, plan.hue[i]);
       applyExposure(rgb, plan.exposure[i]);
     });
-    await time('toRgba', () => planarToRgba(rgb, W, H, 1, rgba));
+    await time('toRgbaThreePasses', () => planarToRgba(rgb, W, H, 1, rgba));
   }
   // the noise alone
   const noise = new Float32Array(13 * W * H);
@@ -97,11 +111,11 @@ if (cmd === 'prepare') {
   const { W, H, model, protocol, decoded, track } = await setup(a1);
   const tTrack = (performance.now() - t0) / 1000;
   const { writeMusicVideo } = await import('../dist/core/video/music-video.js');
-  const threads = process.argv[7] ? Number(process.argv[7]) : undefined;
-  const preset = process.argv[8] || undefined;
+  const threads = process.argv[6] ? Number(process.argv[6]) : undefined;
+  const preset = process.argv[7] || undefined;
   const r = await writeMusicVideo(model, { audioFile: join(dir, 'song.wav'), samples: decoded.samples, sampleRate: decoded.sampleRate, track, width: W, height: H, scale: Number(a2), fps: 30, protocol, threads, preset, out: join(dir, 'full.mp4') });
   const c1 = await cpu(), wall = (performance.now() - t0) / 1000;
-  console.log(JSON.stringify({ size: a1, scale: Number(a2), threads: threads ?? os.availableParallelism(), preset: preset ?? 'default', frames: r.frames, steps: r.steps, duration: +r.duration.toFixed(2), wall: +wall.toFixed(2), realtime: +(wall / r.duration).toFixed(2), setupAndTrack: +tTrack.toFixed(2), ncaCpu: +(c1.self - c0.self).toFixed(2), ffmpegCpu: +(c1.children - c0.children).toFixed(2), cpuFactor: +((c1.self - c0.self + c1.children - c0.children) / (2 * r.duration)).toFixed(2), bytes: (await stat(join(dir, 'full.mp4'))).size, load: os.loadavg().map((x) => +x.toFixed(1)) }));
+  console.log(JSON.stringify({ size: a1, scale: Number(a2), threads: threads ?? os.availableParallelism(), preset: preset ?? 'default', frames: r.frames, steps: r.steps, duration: +r.duration.toFixed(2), wall: +wall.toFixed(2), realtime: +(wall / r.duration).toFixed(2), setupAndTrack: +tTrack.toFixed(2), simulate: +r.seconds.simulate.toFixed(2), waiting: +(r.seconds.waiting ?? 0).toFixed(2), ncaCpu: +(c1.self - c0.self).toFixed(2), ffmpegCpu: +(c1.children - c0.children).toFixed(2), cpuFactor: +((c1.self - c0.self + c1.children - c0.children) / (2 * r.duration)).toFixed(2), bytes: (await stat(join(dir, 'full.mp4'))).size, load: os.loadavg().map((x) => +x.toFixed(1)) }));
   model.dispose();
 } else if (cmd === 'ffmpeg') {
   const [W, H] = a1.split('x').map(Number);

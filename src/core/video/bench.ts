@@ -15,6 +15,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_X264_PRESET } from './writer.js';
 
 export interface VideoBenchCase {
   name: string;
@@ -35,6 +36,12 @@ export interface VideoBenchCase {
    */
   cpuFactor: number | null;
   cpuSeconds: number | null;
+  /** CPU seconds of ffmpeg alone (its part of cpuSeconds). */
+  ffmpegCpuSeconds: number | null;
+  /** Seconds the renderer waited for ffmpeg to take frames (ffmpeg was the slower). */
+  waitingSeconds: number;
+  /** x264 preset. */
+  preset: string;
   target: number;
   bytes: number;
 }
@@ -93,11 +100,12 @@ export async function benchVideo(opts: { full?: boolean; quick?: boolean; onProg
         });
         const wall = (performance.now() - t0) / 1000;
         const cpu1 = await cpuTicks();
-        const cpuSeconds = cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) / 100;
+        const cpuSeconds = cpu0 === null || cpu1 === null ? null : (cpu1.total - cpu0.total) / 100;
+        const ffmpegCpuSeconds = cpu0 === null || cpu1 === null ? null : (cpu1.children - cpu0.children) / 100;
         const { stat } = await import('node:fs/promises');
         cases.push({
           name: c.name, cells: c.cells, scale: c.scale, width: r.video.width, height: r.video.height, frames: r.frames, steps: r.steps,
-          seconds: wall, realtimeFactor: wall / r.duration, cpuSeconds, cpuFactor: cpuSeconds === null ? null : cpuSeconds / (availableParallelism() * r.duration), target: c.target, bytes: (await stat(out)).size,
+          seconds: wall, realtimeFactor: wall / r.duration, cpuSeconds, ffmpegCpuSeconds, waitingSeconds: r.seconds.waiting, preset: DEFAULT_X264_PRESET, cpuFactor: cpuSeconds === null ? null : cpuSeconds / (availableParallelism() * r.duration), target: c.target, bytes: (await stat(out)).size,
         });
       }
     } finally {
@@ -115,9 +123,9 @@ export async function benchVideo(opts: { full?: boolean; quick?: boolean; onProg
 export function videoBenchLines(b: VideoBench): string[] {
   const scaled = b.song.full ? '' : ` (a ${b.song.seconds}-s excerpt; the factor is per second of song, so a 3-minute song scales with it; --full renders all 3 minutes)`;
   return [
-    `| music video, ${b.song.seconds}-s ${b.song.style} song, ${b.fps} fps MP4${scaled} | cells x scale | frames | NCA steps | seconds | realtime factor | CPU s / (cores x song) | target |`,
-    '|---|---|---|---|---|---|---|---|',
-    ...b.cases.map((c) => `| ${c.width}x${c.height} | ${c.cells.width}x${c.cells.height} x ${c.scale} | ${c.frames} | ${c.steps} | ${c.seconds.toFixed(1)} | ${c.realtimeFactor.toFixed(2)}x | ${c.cpuFactor === null ? '-' : c.cpuFactor.toFixed(2) + 'x'} | <= ${c.target.toFixed(1)}x |`),
+    `| music video, ${b.song.seconds}-s ${b.song.style} song, ${b.fps} fps MP4 (x264 ${b.cases[0]?.preset ?? DEFAULT_X264_PRESET})${scaled} | cells x scale | frames | NCA steps | seconds | realtime factor | CPU s / (cores x song) | of it ffmpeg | waited for ffmpeg | target |`,
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...b.cases.map((c) => `| ${c.width}x${c.height} | ${c.cells.width}x${c.cells.height} x ${c.scale} | ${c.frames} | ${c.steps} | ${c.seconds.toFixed(1)} | ${c.realtimeFactor.toFixed(2)}x | ${c.cpuFactor === null ? '-' : c.cpuFactor.toFixed(2) + 'x'} | ${c.ffmpegCpuSeconds === null || !c.cpuSeconds ? '-' : ((100 * c.ffmpegCpuSeconds) / c.cpuSeconds).toFixed(0) + '%'} | ${c.waitingSeconds.toFixed(1)} s | <= ${c.target.toFixed(1)}x |`),
     `peak resident memory of one step on 1920x1080 cells: ${b.peakRssMbAt1080.toFixed(0)} MB (target <= 1024); load average ${b.loadAverage.before.toFixed(2)} before, ${b.loadAverage.after.toFixed(2)} after`,
   ];
 }
@@ -148,14 +156,15 @@ function peakRssOfHdStep(): Promise<number> {
   });
 }
 
-/** utime + stime + cutime + cstime of this process in clock ticks (1/100 s), from /proc/self/stat; null when unreadable. */
-async function cpuTicks(): Promise<number | null> {
+/** CPU of this process and its waited-for children (utime + stime + cutime + cstime) and of the children alone, in clock ticks (1/100 s), from /proc/self/stat; null when unreadable. */
+async function cpuTicks(): Promise<{ total: number; children: number } | null> {
   try {
     const { readFile } = await import('node:fs/promises');
     const stat = await readFile('/proc/self/stat', 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // fields[0] is the state (field 3); utime is field 14 -> index 11
-    return Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    const children = Number(fields[13]) + Number(fields[14]);
+    return { total: Number(fields[11]) + Number(fields[12]) + children, children };
   } catch {
     return null;
   }

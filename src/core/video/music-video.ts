@@ -35,7 +35,11 @@ export interface MusicVideoSummary {
   steps: number;
   /** Seconds of audio in the video. */
   duration: number;
-  seconds: { analysis: number; simulate: number; total: number };
+  /**
+   * analysis: features and plan; simulate: the frames (NCA, reactions) including `waiting`, the time
+   * the renderer waited for ffmpeg to take frames (backpressure: ffmpeg was the slower of the two).
+   */
+  seconds: { analysis: number; simulate: number; waiting: number; total: number };
 }
 
 /** Renders the reactive frames of a song into a video file with the song's sound. */
@@ -54,15 +58,20 @@ export async function writeMusicVideo(model: LatentModel, opts: MusicVideoOption
     out: opts.out, width: opts.width, height: opts.height, scale: opts.scale, filter: opts.filter, fps: opts.fps,
     audio: { kind: 'file', path: audioFile }, duration, preset: opts.preset, signal,
   });
+  let waiting = 0;
   try {
     const r = await renderReactive(model, {
       samples: opts.samples, sampleRate: opts.sampleRate, track: opts.track, width: opts.width, height: opts.height, fps: opts.fps,
       react: opts.react, smooth: opts.smooth, seed: opts.seed, protocol: opts.protocol, threads: opts.threads, frames: opts.frames,
-      onFrame: (rgba) => writer.addFrame(rgba),
+      onFrame: async (rgba) => {
+        const t = performance.now();
+        await writer.addFrame(rgba);
+        waiting += performance.now() - t;
+      },
       onProgress, signal,
     });
     const video = await writer.finish();
-    return { out: video.out, video, frames: r.frames, steps: r.steps, duration, seconds: { analysis: r.seconds.analysis, simulate: r.seconds.simulate, total: (performance.now() - t0) / 1000 } };
+    return { out: video.out, video, frames: r.frames, steps: r.steps, duration, seconds: { analysis: r.seconds.analysis, simulate: r.seconds.simulate, waiting: waiting / 1000, total: (performance.now() - t0) / 1000 } };
   } catch (e) {
     await writer.abort();
     throw e;

@@ -14,8 +14,9 @@
  * - Atomic: ffmpeg writes the io layer's temporary name beside the target (src/core/io/atomic.ts),
  *   renamed on success and removed on failure, on abort (the signal kills ffmpeg) and on a second
  *   Ctrl-C (cleanupTempFiles). An existing character device or FIFO is written into (fragmented MP4).
- * - Backpressure: a pool of three frame buffers; `addFrame` waits until ffmpeg has taken one, so a
- *   slow encoder slows the render instead of filling memory.
+ * - Backpressure: a pool of frame buffers (frameBuffers(): 3..32, ~16 MB); `addFrame` waits while that
+ *   many frames wait for ffmpeg, so a slow encoder slows the render instead of filling memory, and a
+ *   renderer's slow frame does not leave ffmpeg idle.
  * - ffmpeg's stderr is kept (the last 8 KB) and its last lines are the error message when it fails.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
@@ -105,7 +106,14 @@ export function videoSize(width: number, height: number, scale: number): { width
   return { width: w + (w % 2), height: h + (h % 2), padded: w % 2 === 1 || h % 2 === 1 };
 }
 
-const FRAME_BUFFERS = 3;
+/**
+ * Frames that may wait in the pipe for ffmpeg: enough to ride over the renderer's uneven frames (0-4
+ * NCA steps each, a hypernetwork block every 256 frames) without stalling it, at most ~16 MB of
+ * them: 32 frames up to 360 x 360 cells, 3 at 1920 x 1080 cells.
+ */
+export function frameBuffers(frameBytes: number): number {
+  return Math.max(3, Math.min(32, Math.floor((16 << 20) / frameBytes)));
+}
 const STDERR_KEEP = 8192;
 
 /** Starts ffmpeg writing `opts.out`; give it frames with addFrame, then finish() (or abort()). */
@@ -136,7 +144,8 @@ export async function openVideoWriter(opts: VideoWriterOptions): Promise<VideoWr
   let failure: Error | null = null;
   let frames = 0;
   let finished = false;
-  const freeBuffers: Buffer[] = Array.from({ length: FRAME_BUFFERS }, () => Buffer.allocUnsafe(frameBytes));
+  const FRAME_BUFFERS = frameBuffers(frameBytes);
+  const freeBuffers: Buffer[] = [Buffer.allocUnsafe(frameBytes)];
   let inFlight = 0;
   let waiters: (() => void)[] = [];
   const wakeUp = () => {
@@ -218,7 +227,7 @@ export async function openVideoWriter(opts: VideoWriterOptions): Promise<VideoWr
       const c = child as ChildProcessByStdio<Writable, null, Readable> | null;
       if (failure || !c || settled) return failed();
       // Copied at once (the caller reuses its buffer); a frame beyond the pool gets a new buffer, dropped once written.
-      const buf = freeBuffers.pop() ?? Buffer.allocUnsafe(frameBytes);
+      const buf = freeBuffers.pop() ?? Buffer.allocUnsafe(frameBytes); // the pool grows to FRAME_BUFFERS as frames wait
       buf.set(rgba);
       frames++;
       inFlight++;
