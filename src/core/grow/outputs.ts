@@ -1,6 +1,6 @@
 /**
- * What `nca grow` writes after training: eval.json (evaluate.ts), growth.gif (from one cell),
- * regeneration.gif (grown, a square of 30% of the target cut out, regrowing) and strip.png (frames of
+ * What `nca grow` writes after training: eval.json (evaluate.ts), growth.gif (from one cell, every
+ * second step), regeneration.gif (grown, a square of 30% of the target cut out, regrowing, every second step) and strip.png (frames of
  * both side by side, for the README). Pictures: over white, each cell 4 x 4 pixels.
  */
 import { join } from 'node:path';
@@ -39,7 +39,7 @@ export async function writeGrowOutputs(opts: { weights: GrowWeights; target: Gro
     applyCut(state, 0, W, H, areaCut(rng, 'square', target.rgba.subarray(3 * W * H), W, 0.3));
     strip.push(stateToImage(state, 0, W, H, SCALE));
     for (let t = 0; t <= 150; t++) {
-      regeneration.push(stateToImage(state, 0, W, H, SCALE));
+      if (t % 2 === 0) regeneration.push(stateToImage(state, 0, W, H, SCALE));
       if (stripRegen.has(t)) strip.push(stateToImage(state, 0, W, H, SCALE));
       state = await player.step(state);
     }
