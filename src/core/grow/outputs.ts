@@ -1,7 +1,7 @@
 /**
  * What `nca grow` writes after training: eval.json (evaluate.ts), growth.gif (from one cell, every
  * second step), regeneration.gif (grown, a square of 30% of the target cut out, regrowing, every second step) and strip.png (frames of
- * both side by side, for the README). Pictures: over white, each cell 4 x 4 pixels.
+ * both side by side, for the README). Pictures: over white, each cell 3 x 3 pixels.
  */
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
