@@ -177,6 +177,20 @@ describe('the motion-compensated prior', () => {
     const last = frames.length - 1;
     expect(psnr(mc[last]!, frames[last]!)).toBeGreaterThan(psnr(pr[last]!, frames[last]!) + 3);
   });
+  it('refine: a velocity between the candidates (0.75, -0.25) is found to within 0.1 cell', () => {
+    const size = 24, frames = moving(14, size, 0.75, -0.25);
+    const masks = observationMasks(frames.length, size * size, 0.15, new Rng(6));
+    const plane = size * size;
+    for (const refine of [false, true]) {
+      const tracker = new MotionTracker(1, size, size, { ...settings, refine }, prior);
+      frames.forEach((f, t) => tracker.add(f, masks[t]!));
+      const vx = median(Array.from(tracker.velocity.subarray(0, plane))), vy = median(Array.from(tracker.velocity.subarray(plane)));
+      if (refine) {
+        expect(Math.abs(vx - 0.75)).toBeLessThan(0.1);
+        expect(Math.abs(vy + 0.25)).toBeLessThan(0.1);
+      } else expect([vx % 0.5, vy % 0.5].every((r) => r === 0 || r === -0)).toBe(true); // on the grid of candidates
+    }
+  });
   it('a still scene: the velocity settles at 0 and the memory (decay 1) keeps what was seen', () => {
     const size = 12, frame = moving(1, size, 0, 0)[0]!;
     const masks = observationMasks(12, size * size, 0.2, new Rng(8));
@@ -198,7 +212,9 @@ describe('the motion-compensated prior', () => {
     const state = new Float32Array(C * 100);
     expect(() => observe(state, 0, video.frames[0]!, masks[0]!, config, priorTrackers(config, 10, 10))).toThrow(RangeError);
     observe(state, 0, video.frames[0]!, masks[0]!, config, priorTrackers(config, 10, 10), motionTracker(config, 10, 10));
-    expect(state[(motion + P) * 100]).toBeGreaterThan(0); // confidence near an arriving pixel... or 0 far from all
+    const confidence = state.subarray((motion + P) * 100, (motion + P + 1) * 100);
+    expect(Math.max(...confidence)).toBeGreaterThan(0.5); // near an arriving pixel
+    expect(confidence.every((k) => k >= 0 && k < 1)).toBe(true);
     expect(() => requireConfig({ ...config, motion: { ...settings, memoryDecay: 2 } })).toThrow(/memoryDecay/);
     expect(() => requireConfig({ ...config, motion: { ...settings, step: 0.05 } })).toThrow(/candidates/);
     const trained = await trainScotopic([video], config, { iters: 2, batch: 1, crop: 10, window: 3, keep: 0.2, lossPixels: 'all', lr: 1e-2, seed: 2, threads: 1 });

@@ -36,10 +36,12 @@ export interface MotionSettings {
   spread: number;
   /** Weight of the fallback prior against the memory. */
   priorWeight: number;
+  /** Refine the best candidate to a fraction of a step (a parabola through its cost and its neighbours'). */
+  refine?: boolean;
 }
 
 /** Chosen on the training videos of docs/reconstruct.md (bench/reconstruct/choose-motion.mjs). */
-export const DEFAULT_MOTION: MotionSettings = { radius: 1.5, step: 0.5, matchSigma: 24, matchMemory: 0.8, memoryDecay: 0.9, spread: 1, priorWeight: 0.15 };
+export const DEFAULT_MOTION: MotionSettings = { radius: 1.5, step: 0.5, matchSigma: 32, matchMemory: 0.8, memoryDecay: 0.9, spread: 1.5, priorWeight: 0.15, refine: true };
 
 /** Bilinear read of plane `src` [H][W] at (x, y), 0 outside. */
 function bilinear(src: Float32Array | Float64Array, offset: number, width: number, height: number, x: number, y: number): number {
@@ -169,16 +171,34 @@ export class MotionTracker {
         }
       }
     }
+    const side = Math.round(Math.sqrt(K));
+    const cost = (k: number, i: number): number => {
+      const n = evidence[k * plane + i]!;
+      return n < 1e-9 ? Infinity : err[k * plane + i]! / n;
+    };
     for (let i = 0; i < plane; i++) {
       let best = -1, bestCost = Infinity;
       for (let k = 0; k < K; k++) {
-        const n = evidence[k * plane + i]!;
-        if (n < 1e-9) continue;
-        const cost = err[k * plane + i]! / n;
-        if (cost < bestCost) (bestCost = cost), (best = k);
+        const c = cost(k, i);
+        if (c < bestCost) (bestCost = c), (best = k);
       }
-      this.velocity[i] = best < 0 ? 0 : candidates[best]![0];
-      this.velocity[plane + i] = best < 0 ? 0 : candidates[best]![1];
+      if (best < 0) {
+        this.velocity[i] = this.velocity[plane + i] = 0;
+        continue;
+      }
+      let vx = candidates[best]![0], vy = candidates[best]![1];
+      if (settings.refine) {
+        // a parabola through the best candidate's cost and its two neighbours on each axis (within half a step)
+        const bx = best % side, by = (best - bx) / side;
+        const vertex = (lo: number, hi: number): number => {
+          const curve = lo - 2 * bestCost + hi;
+          return Number.isFinite(curve) && curve > 0 ? Math.max(-0.5, Math.min(0.5, (lo - hi) / (2 * curve))) : 0;
+        };
+        if (bx > 0 && bx < side - 1) vx += settings.step * vertex(cost(best - 1, i), cost(best + 1, i));
+        if (by > 0 && by < side - 1) vy += settings.step * vertex(cost(best - side, i), cost(best + side, i));
+      }
+      this.velocity[i] = vx;
+      this.velocity[plane + i] = vy;
     }
   }
 

@@ -100,6 +100,7 @@ export function requireConfig(config: ScotopicConfig): ScotopicConfig {
     memoryDecay: requireNumber('motion memoryDecay', m.memoryDecay, 0, 1),
     spread: requireNumber('motion spread', m.spread, 0.25, 16),
     priorWeight: requireNumber('motion priorWeight', m.priorWeight, 1e-6, 100),
+    ...(m.refine === undefined ? {} : { refine: requireBoolean('motion refine', m.refine) }),
   };
   if (motion && (2 * motion.radius) / motion.step > 16) throw invalidParameterError('motion step', `at most 17 candidates a side (radius ${motion.radius})`, motion.step);
   return {
@@ -111,6 +112,11 @@ export function requireConfig(config: ScotopicConfig): ScotopicConfig {
     priors: priors.map((p: PriorSettings) => ({ sigma: requireNumber('prior sigma', p?.sigma, 0.25, 16), decay: requireNumber('prior decay', p?.decay, 0, 1) })),
     ...(motion ? { motion } : {}),
   };
+}
+
+function requireBoolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw invalidParameterError(name, 'true or false', value);
+  return value;
 }
 
 /** One tracker per prior of the config for a grid of width x height cells (observe's `priors`). */

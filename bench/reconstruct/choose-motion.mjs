@@ -1,0 +1,36 @@
+// Scores settings of the motion-compensated prior (src/core/reconstruct/motion.ts) against the prior
+// baseline (sigma 3, decay 0.6) on the videos of a folder whose names contain FILTER (default
+// "train-": choose settings on training videos only): per video, the median PSNR over frames of each
+// (the arriving pixels pasted into both) and the difference; then the mean difference.
+//   node bench/reconstruct/choose-motion.mjs VIDEOS [FILTER] ['[{"matchSigma":32}, ...]']   (SEED=n: another mask seed)
+// Each JSON object overrides DEFAULT_MOTION.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { readVideo } from '../../dist/core/reconstruct/video.js';
+import { priorBaseline } from '../../dist/core/reconstruct/baselines.js';
+import { motionBaseline, DEFAULT_MOTION } from '../../dist/core/reconstruct/motion.js';
+import { videoMasks } from '../../dist/core/reconstruct/evaluate.js';
+import { median, psnr } from '../../dist/core/reconstruct/quality.js';
+import { pasteObserved } from '../../dist/core/reconstruct/scotopic.js';
+
+const [dir, filter = 'train-', cfgArg = '[{}]'] = process.argv.slice(2);
+const seed = Number(process.env.SEED ?? 0);
+const names = readdirSync(dir).filter((n) => n.endsWith('.gif') && filter.split(',').some((f) => n.includes(f))).sort();
+const videos = [];
+for (const n of names) videos.push(await readVideo(join(dir, n)));
+const prior = { sigma: 3, decay: 0.6 };
+for (const cfg of JSON.parse(cfgArg)) {
+  const settings = { ...DEFAULT_MOTION, ...cfg };
+  const t0 = Date.now();
+  const out = [];
+  let sum = 0;
+  videos.forEach((v, k) => {
+    const masks = videoMasks(v, 0.01, seed);
+    const P = v.channels;
+    const score = (frames) => median(frames.map((e, t) => psnr(pasteObserved(e, v.frames[t], masks[t], P), v.frames[t])));
+    const d = score(motionBaseline(v.frames, masks, P, v.width, v.height, settings, prior)) - score(priorBaseline(v.frames, masks, P, v.width, v.height, prior));
+    sum += d;
+    out.push(`${names[k].replace(/\.gif$/, '')} ${d >= 0 ? '+' : ''}${d.toFixed(2)}`);
+  });
+  console.log(JSON.stringify(cfg), `mean ${(sum / videos.length).toFixed(2)} dB |`, out.join(' | '), `(${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+}
