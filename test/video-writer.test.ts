@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../src/core/errors.js';
 import { findFfmpeg } from '../src/core/video/ffmpeg.js';
 import { probeVideo } from '../src/core/video/probe.js';
-import { openVideoWriter, summariseStderr, videoSize } from '../src/core/video/writer.js';
+import { DEFAULT_X264_PRESET, frameBuffers, openVideoWriter, summariseStderr, videoSize } from '../src/core/video/writer.js';
 
 let dir: string;
 beforeAll(() => {
@@ -92,6 +92,13 @@ describe('video files with sound', () => {
       else process.env.NCA_FFMPEG = saved;
     }
     expect((await findFfmpeg()).version).toMatch(/^ffmpeg version/);
+  });
+
+  it('lets ~16 MB of frames wait for ffmpeg (3 to 32 frames), and encodes MP4 with x264 superfast', () => {
+    expect(frameBuffers(320 * 180 * 4)).toBe(32);
+    expect(frameBuffers(640 * 360 * 4)).toBe(18);
+    expect(frameBuffers(1920 * 1080 * 4)).toBe(3);
+    expect(DEFAULT_X264_PRESET).toBe('superfast');
   });
 
   it('summarises ffmpeg\'s stderr to its last messages', () => {
