@@ -1,11 +1,11 @@
 /**
  * The NCA weights of every video frame of a reactive render: the hypernetwork of each frame's latent,
- * computed 256 frames at a time as the render reaches them (docs/music-video.md#speed).
+ * computed 256 frames at a time as the render reaches them (docs/music-video.md#the-frames-indexts).
  *
  * A trained model (a NeuroModel: its weights by name and its config) runs the hypernetwork's forward
  * graph on onnxruntime (src/core/model/onnx-networks/hypernetwork.ts: the same math as the model's
- * tfjs `hypernetwork()`, to float rounding), ~20x less CPU than tfjs's CPU backend: 0.1 against 2 CPU
- * seconds for the 600 frames of a 20-s song. Any other LatentModel (a test's stand-in) is asked
+ * tfjs `hypernetwork()`, to float rounding), 17x less CPU than tfjs's CPU backend: 0.1 against 1.8-1.9
+ * CPU seconds for the 600 frames of a 20-s song (docs/video.md#profile). Any other LatentModel (a test's stand-in) is asked
  * through its own `hypernetwork()`.
  */
 import type { LatentModel } from '../render.js';
