@@ -1,4 +1,4 @@
-// The music video's faster paths give what the slower ones gave (docs/music-video.md#speed).
+// The music video's faster paths give what the slower ones gave (docs/video.md#profile).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planarToRgba } from '../src/core/io/image.js';
 import { LATENT_DIM } from '../src/core/latent.js';
