@@ -29,9 +29,9 @@ for (const [name, split, make] of jobs) {
   await writeVideoGif(out, await make(), { fps: 20 });
   console.log('wrote', out);
 }
-// NCA renders of the shipped model: random latents, every 2nd of 96 steps
+// NCA renders of the shipped model (or of the model folder in $RENDER_MODEL): random latents, every 2nd of 96 steps
 for (const [seed, split] of [[1, 'train'], [2, 'train'], [7, 'test']]) {
   const out = join(dir, `${split}-nca-render-seed${seed}.gif`);
-  execFileSync('node', ['bin/nca.js', 'render', '--random', '--seed', String(seed), '--steps', String(2 * FRAMES - 1), '--every', '2', '--size', String(SIZE), '--out', out, '--quiet'], { stdio: 'inherit' });
+  execFileSync('node', ['bin/nca.js', 'render', '--random', '--seed', String(seed), '--steps', String(2 * FRAMES - 1), '--every', '2', '--size', String(SIZE), '--out', out, '--quiet', ...(process.env.RENDER_MODEL ? ['--model', process.env.RENDER_MODEL] : [])], { stdio: 'inherit' });
   console.log('wrote', out);
 }
