@@ -29,6 +29,8 @@ export const WEB_DIR = join(PACKAGE_ROOT, 'web');
 export const PAGE_DIST_MODULES = [
   'core/audio/sliding-contexts.js',
   'core/audio/circles.js',
+  'core/audio/motifs.js',
+  'core/audio/pictures.js',
   'core/audio/features.js',
   'core/audio/mel.js',
   'core/audio/spectrogram.js',
