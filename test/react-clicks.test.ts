@@ -1,44 +1,14 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { LATENT_DIM } from '../src/core/latent.js';
-import { CHANNELS, PARAM_COUNT } from '../src/core/nca/params.js';
 import { renderReactive } from '../src/core/react/index.js';
 import { FrameMeter } from '../src/core/react/measure.js';
-import type { LatentModel } from '../src/core/render.js';
-import { Rng } from '../src/core/rng.js';
+import { CLICKS, clickClip, fakeModel } from './react-helpers.js';
 
-const SR = 22050;
 const FPS = 20;
-const CLICKS = [0.5, 1.2, 1.9, 2.5]; // frames 10, 24, 38, 50
-
-/** 3 s of a soft tone with loud clicks at CLICKS. */
-function clicks(): Float32Array {
-  const x = new Float32Array(3 * SR);
-  const rng = new Rng(9);
-  for (let i = 0; i < x.length; i++) x[i] = 0.03 * Math.sin((2 * Math.PI * 330 * i) / SR);
-  for (const c of CLICKS) for (let j = 0; j < 300; j++) x[Math.round(c * SR) + j]! += 0.9 * (rng.uniform() * 2 - 1) * Math.exp(-j / 60);
-  return x;
-}
-
-/** A stand-in for the model: every latent gets the same random NCA weights, the start grid is noise. */
-function fakeModel(): LatentModel {
-  const params = new Rng(4).fillUniform(new Float32Array(PARAM_COUNT), -1 / 12, 1 / 12);
-  return {
-    hypernetwork: (_z, batch) => {
-      const out = new Float32Array(batch * PARAM_COUNT);
-      for (let b = 0; b < batch; b++) out.set(params, b * PARAM_COUNT);
-      return out;
-    },
-    decodeFirstFrame: () => {
-      const grid = new Float32Array(CHANNELS * 32 * 32);
-      new Rng(5).fillUniform(grid.subarray(0, 3 * 32 * 32));
-      return grid;
-    },
-  };
-}
 
 async function run(seed: number) {
-  const samples = clicks();
+  const samples = clickClip();
   const track = [{ t: 0, z: new Float32Array(LATENT_DIM) }];
   const meter = new FrameMeter(24, 16);
   const hash = createHash('sha256');

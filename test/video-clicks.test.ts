@@ -11,18 +11,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav16 } from '../src/core/audio/wav-write.js';
 import { LATENT_DIM } from '../src/core/latent.js';
-import { CHANNELS, PARAM_COUNT } from '../src/core/nca/params.js';
 import { FrameMeter } from '../src/core/react/measure.js';
-import type { LatentModel } from '../src/core/render.js';
-import { Rng } from '../src/core/rng.js';
 import { findFfmpeg } from '../src/core/video/ffmpeg.js';
 import { writeMusicVideo } from '../src/core/video/music-video.js';
 import { probeVideo } from '../src/core/video/probe.js';
+import { CLICK_RATE, CLICKS, clickClip, fakeModel } from './react-helpers.js';
 
-const SR = 22050;
+const SR = CLICK_RATE;
 const FPS = 20;
 const SECONDS = 3;
-const CLICKS = [0.5, 1.2, 1.9, 2.5]; // frames 10, 24, 38, 50
 const W = 32, H = 18, SCALE = 2;
 
 let dir: string;
@@ -31,29 +28,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A soft tone with loud clicks at CLICKS. */
-function clicks(): Float32Array {
-  const x = new Float32Array(SECONDS * SR);
-  const rng = new Rng(9);
-  for (let i = 0; i < x.length; i++) x[i] = 0.03 * Math.sin((2 * Math.PI * 330 * i) / SR);
-  for (const c of CLICKS) for (let j = 0; j < 300; j++) x[Math.round(c * SR) + j]! += 0.9 * (rng.uniform() * 2 - 1) * Math.exp(-j / 60);
-  return x;
-}
-
-/** A stand-in for the model: one set of random NCA weights for every latent, a noise start grid. */
-const model: LatentModel = {
-  hypernetwork: (_z, batch) => {
-    const params = new Rng(4).fillUniform(new Float32Array(PARAM_COUNT), -1 / 12, 1 / 12);
-    const out = new Float32Array(batch * PARAM_COUNT);
-    for (let b = 0; b < batch; b++) out.set(params, b * PARAM_COUNT);
-    return out;
-  },
-  decodeFirstFrame: () => {
-    const grid = new Float32Array(CHANNELS * 32 * 32);
-    new Rng(5).fillUniform(grid.subarray(0, 3 * 32 * 32));
-    return grid;
-  },
-};
+const model = fakeModel();
 
 /** The frames of a video as RGBA at w x h (ffmpeg decodes and scales them). */
 async function decodeFrames(file: string, w: number, h: number): Promise<Uint8Array[]> {
@@ -71,7 +46,7 @@ async function decodeFrames(file: string, w: number, h: number): Promise<Uint8Ar
 
 describe('a music video file', () => {
   it('has its largest visual changes at the frames of the clicks, and the song\'s streams, rate and duration', async () => {
-    const samples = clicks();
+    const samples = clickClip();
     const wav = join(dir, 'clicks.wav');
     writeFileSync(wav, encodeWav16(samples, SR));
     const out = join(dir, 'clicks.mp4');
