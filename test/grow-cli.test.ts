@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { nca } from './reliability-cli.js';
 
-const BIN = resolve('bin/nca.js');
-const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+const run = (args: string[]) => nca(args, { timeout: 120_000 });
 const dir = mkdtempSync(join(tmpdir(), 'nca-grow-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,12 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GifReader } from 'omggif';
 import type { GalleryFile } from '../src/core/gallery/record.js';
 import { growParamsJson, initialGrowWeights } from '../src/core/grow/params.js';
 import { Rng } from '../src/core/rng.js';
+import { nca as runNca } from './reliability-cli.js';
 
 /**
  * `nca gallery` takes a growing-NCA parameters file (nca grow / nca texture) as a "params" job, beside
@@ -14,8 +14,7 @@ import { Rng } from '../src/core/rng.js';
  * -> src/core/grow/render.ts), a video format is a failed job with a one-line reason, the other jobs go on.
  */
 
-const BIN = resolve('bin/nca.js');
-const nca = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+const nca = (args: string[]) => runNca(args, { timeout: 120_000 });
 const dir = mkdtempSync(join(tmpdir(), 'nca-grow-gallery-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
