@@ -1,4 +1,4 @@
-import type { ClipFeatures } from './features.js';
+import type { ClipFeatures, Harmonic } from './features.js';
 import { normaliseByMax } from './features.js';
 
 /**
@@ -73,7 +73,6 @@ export function circleStates(features: ClipFeatures, opts: CirclesOptions = {}):
   const onset = normaliseByMax(features.onset);
   const at = (a: Float32Array, f: number): number => (f >= 0 && f < a.length ? a[f]! : 0);
   const harmonics = features.harmonics;
-  const n = harmonics.length;
   const colours = harmonics.map((h) => harmonicColour(h.frequency, h.relative));
   const states: CircleState[][] = [];
   // drift, accumulated over analysis frames 1..f
@@ -89,19 +88,34 @@ export function circleStates(features: ClipFeatures, opts: CirclesOptions = {}):
       dx += speed * Math.cos(dir);
       dy += speed * Math.sin(dir);
     }
-    const frame: CircleState[] = [];
-    for (let i = 0; i < n; i++) {
-      const rel = harmonics[i]!.relative;
-      const radius = (S * (0.045 + 0.085 * rel * (0.3 + 0.7 * at(loud, f)))) / (1 + 0.15 * i);
-      const ring = S * (0.07 + 0.065 * i);
-      const angle = (2 * Math.PI * i) / n + 0.07 * (1 + i) * f;
-      const x = wrap(width / 2 + dx + ring * Math.cos(angle), width);
-      const y = wrap(height / 2 + dy + ring * Math.sin(angle), height);
-      frame.push({ x, y, radius, rgb: colours[i]! });
-    }
-    states.push(frame);
+    states.push(orbitCircles(harmonics, colours, at(loud, f), f, { width, height, cx: width / 2 + dx, cy: height / 2 + dy }));
   }
   return states;
+}
+
+/**
+ * The partials' circles at analysis frame f, orbiting (cx, cy) (the formulas of the module comment:
+ * radius from magnitude and loudness `loud` 0..1, ring widening and speed growing with the index),
+ * with shapes times `scale` (default 1; radii capped at S / 4, which scale 1 never reaches; rings
+ * scaled by at most 1.3). Also the orbit motif of motifs.ts.
+ */
+export function orbitCircles(
+  partials: readonly Harmonic[],
+  colours: readonly [number, number, number][],
+  loud: number,
+  f: number,
+  g: { width: number; height: number; cx: number; cy: number; scale?: number },
+): CircleState[] {
+  const S = Math.min(g.width, g.height), scale = g.scale ?? 1, n = partials.length;
+  const out: CircleState[] = [];
+  for (let i = 0; i < n; i++) {
+    const rel = partials[i]!.relative;
+    const radius = Math.min(0.25 * S, (S * (0.045 + 0.085 * rel * (0.3 + 0.7 * loud)) * scale) / (1 + 0.15 * i));
+    const ring = S * (0.07 + 0.065 * i) * Math.min(1.3, scale);
+    const angle = (2 * Math.PI * i) / n + 0.07 * (1 + i) * f;
+    out.push({ x: wrap(g.cx + ring * Math.cos(angle), g.width), y: wrap(g.cy + ring * Math.sin(angle), g.height), radius, rgb: colours[i]! });
+  }
+  return out;
 }
 
 const wrap = (v: number, size: number): number => ((v % size) + size) % size;

@@ -1,4 +1,4 @@
-import { drawCircles, hsvToRgb, type CircleState, type CirclesOptions } from './circles.js';
+import { drawCircles, hsvToRgb, orbitCircles, type CircleState, type CirclesOptions } from './circles.js';
 import type { ClipFeatures } from './features.js';
 import { normaliseByMax } from './features.js';
 
@@ -106,22 +106,27 @@ export function motifFrames(features: ClipFeatures, opts: CirclesOptions = {}): 
   // the partials by magnitude, strongest first
   const strongest = partials.map((p, i) => ({ p, i })).sort((a, b) => b.p.relative - a.p.relative).map((e) => e.i);
   const frameOf = (t: number): number => first + t * stride;
+  /** The distance travelled by each picture's analysis frame f at `speed(g)` cells per frame (summed over frames 1..f). */
+  const travelled = (speed: (g: number) => number): Float64Array => {
+    const out = new Float64Array(T);
+    let d = 0;
+    for (let t = 0, g = 0; t < T; t++) {
+      for (; g < frameOf(t); ) d += speed(++g);
+      out[t] = d;
+    }
+    return out;
+  };
   const motif = chooseMotif(soundShape(features));
   if (motif === 'waves') return wavesFrames();
   const states: CircleState[][] = [];
-  /** Distance travelled up to analysis frame f at `speed(g)` cells per frame (summed over frames 1..f). */
-  const travelled = (f: number, speed: (g: number) => number): number => {
-    let d = 0;
-    for (let g = 1; g <= f; g++) d += speed(g);
-    return d;
-  };
+  const distance = travelled(motif === 'lattice' ? () => 0.2 * unit : motif === 'blobs' ? (g) => unit * (0.15 + 0.5 * loud(g)) : () => unit * 0.25);
   for (let t = 0; t < T; t++) {
-    const f = frameOf(t), l = loud(f), circles: CircleState[] = [];
+    const f = frameOf(t), l = loud(f), d = distance[t]!;
+    let circles: CircleState[] = [];
     if (motif === 'lattice') {
       const cells = Math.max(2, Math.round(S / Math.min(16 * unit, Math.max(5 * unit, 10 * unit * scale))));
       const spacingX = width / cells, spacingY = height / Math.max(2, Math.round(height / spacingX));
-      const slide = travelled(f, () => 0.2 * unit);
-      const ox = slide * Math.cos(heading), oy = slide * Math.sin(heading);
+      const ox = d * Math.cos(heading), oy = d * Math.sin(heading);
       const radius = Math.min(spacingX, spacingY) * (0.15 + 0.25 * l);
       const used = Math.min(3, partials.length);
       for (let gy = 0; gy < Math.round(height / spacingY); gy++) {
@@ -137,23 +142,13 @@ export function motifFrames(features: ClipFeatures, opts: CirclesOptions = {}): 
       for (let k = 0; k < used; k++) {
         const i = strongest[k]!, rel = partials[i]!.relative;
         const angle = heading + (2 * Math.PI * k) / 3;
-        const d = travelled(f, (g) => unit * (0.15 + 0.5 * loud(g)));
         const x0 = width / 2 + (S / 4) * Math.cos(angle + Math.PI / 3), y0 = height / 2 + (S / 4) * Math.sin(angle + Math.PI / 3);
         const radius = Math.min(0.3 * S, S * (0.14 + 0.1 * rel) * scale) * (0.6 + 0.4 * l);
         circles.push({ x: wrap(x0 + d * Math.cos(angle), width), y: wrap(y0 + d * Math.sin(angle), height), radius, rgb: colours[i]! });
       }
     } else {
       // orbit: the circles' geometry (circles.ts) with pitch colours, register sizes and a pitch heading
-      const n = partials.length;
-      const d = travelled(f, () => unit * 0.25);
-      const cx = width / 2 + d * Math.cos(heading), cy = height / 2 + d * Math.sin(heading);
-      for (let i = 0; i < n; i++) {
-        const rel = partials[i]!.relative;
-        const radius = Math.min(0.25 * S, (S * (0.045 + 0.085 * rel * (0.3 + 0.7 * l)) * scale) / (1 + 0.15 * i));
-        const ring = S * (0.07 + 0.065 * i) * Math.min(1.3, scale);
-        const angle = (2 * Math.PI * i) / n + 0.07 * (1 + i) * f;
-        circles.push({ x: wrap(cx + ring * Math.cos(angle), width), y: wrap(cy + ring * Math.sin(angle), height), radius, rgb: colours[i]! });
-      }
+      circles = orbitCircles(partials, colours, l, f, { width, height, cx: width / 2 + d * Math.cos(heading), cy: height / 2 + d * Math.sin(heading), scale });
     }
     states.push(circles);
   }
@@ -170,12 +165,11 @@ export function motifFrames(features: ClipFeatures, opts: CirclesOptions = {}): 
       const perCell = Math.hypot(m / width, q / height); // cycles per cell along the wave's normal
       return { rgb: colours[i]!, m, q, perCell };
     });
+    const shift = travelled((g) => unit * (0.3 + 0.9 * loud(g)));
     for (let t = 0; t < T; t++) {
-      const f = frameOf(t), gain = 0.35 + 0.65 * loud(f);
+      const gain = 0.35 + 0.65 * loud(frameOf(t));
       for (const w of trains) {
-        let shift = 0;
-        for (let g = 1; g <= f; g++) shift += unit * (0.3 + 0.9 * loud(g));
-        const phase = 2 * Math.PI * w.perCell * shift;
+        const phase = 2 * Math.PI * w.perCell * shift[t]!;
         for (let y = 0; y < height; y++) {
           for (let x = 0; x < width; x++) {
             const c = 0.5 + 0.5 * Math.cos(2 * Math.PI * ((w.m * (x + 0.5)) / width + (w.q * (y + 0.5)) / height) - phase);
