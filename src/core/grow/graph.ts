@@ -21,7 +21,7 @@
  * dx  = gy + dwconv3x3(gp, flip(K))^T                                   (the adjoint of the zero-padded correlation)
  * ```
  */
-import { GraphBuilder } from '../model/onnx-networks/graph.js';
+import { GraphBuilder } from '../onnx-graph-writer.js';
 import { ALIVE_THRESHOLD, ALPHA, GROW_CHANNELS, HIDDEN, PERCEPTION, WEIGHT_SHAPES } from './params.js';
 
 export type StepGraphPart = 'forward' | 'forward-saved' | 'backward';

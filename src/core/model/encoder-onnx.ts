@@ -16,12 +16,10 @@
  * BatchNormalization into its convolution; results agree with tfjs to float rounding (~1e-6).
  */
 import { availableParallelism } from 'node:os';
-import onnxProto from 'onnx-proto';
 import type ort from 'onnxruntime-node';
 import type { NamedArrays } from './weights.js';
 import { onnxSessionOptions } from '../onnx-session.js';
-
-const { onnx } = onnxProto;
+import { GraphBuilder, float } from '../onnx-graph-writer.js';
 
 /** What the graph needs of the model's config (ModelConfig has it). */
 export interface EncoderConfig {
@@ -38,63 +36,30 @@ export const encoderNames = { context: 'context', mu: 'mu', logvar: 'logvar' } a
 const CONV_LAYERS = 3;
 
 /**
- * The ONNX model (opset 17) of the encoder with its weights baked in as initializers.
+ * The ONNX model of the encoder with its weights baked in as initializers.
  * `weights` holds at least the `encoder.*` tensors of networks.ts (PyTorch names and layouts).
  */
 export function buildEncoderGraph(weights: NamedArrays, config: EncoderConfig, opts: { logvar?: boolean } = {}): Uint8Array {
-  const nodes: InstanceType<typeof onnx.NodeProto>[] = [];
-  const inits: InstanceType<typeof onnx.TensorProto>[] = [];
-  const attr = {
-    ints: (name: string, ints: number[]) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints }),
-    int: (name: string, i: number) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i }),
-    float: (name: string, f: number) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.FLOAT, f }),
-  };
-  const node = (opType: string, input: string[], output: string[], attribute: InstanceType<typeof onnx.AttributeProto>[] = []) =>
-    nodes.push(onnx.NodeProto.create({ opType, input, output, attribute, name: output[0] }));
-  const init = (name: string) => {
+  const g = new GraphBuilder();
+  const weight = (name: string): string => {
     const t = weights.get(name);
     if (!t) throw new Error(`buildEncoderGraph: the weights have no tensor ${name}`);
-    const data = t.data;
-    inits.push(onnx.TensorProto.create({ name, dims: t.shape, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) }));
-    return name;
+    return g.initializer(name, t.data, t.shape);
   };
-  const valueInfo = (name: string, dims: Array<number | string>) =>
-    onnx.ValueInfoProto.create({
-      name,
-      type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
-    });
-
-  let x: string = encoderNames.context;
+  const side = config.frameSize;
+  let x = g.input(encoderNames.context, ['batch', 3 * config.contextFrames, side, side]);
   for (let l = 1; l <= CONV_LAYERS; l++) {
     // conv3x3 stride 2 pad 1 (+ bias), OIHW weights as stored
-    node('Conv', [x, init(`encoder.conv${l}.weight`), init(`encoder.conv${l}.bias`)], [`conv${l}`], [
-      attr.ints('kernel_shape', [3, 3]),
-      attr.ints('strides', [2, 2]),
-      attr.ints('pads', [1, 1, 1, 1]),
-    ]);
+    const conv = g.op('Conv', [x, weight(`encoder.conv${l}.weight`), weight(`encoder.conv${l}.bias`)], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
     // BatchNorm with the running statistics: (x - mean) / sqrt(var + eps) * gamma + beta
-    node('BatchNormalization', [`conv${l}`, init(`encoder.bn${l}.weight`), init(`encoder.bn${l}.bias`), init(`encoder.bn${l}.running_mean`), init(`encoder.bn${l}.running_var`)], [`bn${l}`], [
-      attr.float('epsilon', config.batchNormEps),
-    ]);
-    node('LeakyRelu', [`bn${l}`], [`act${l}`], [attr.float('alpha', config.leakyReluSlope)]);
-    x = `act${l}`;
+    const bn = g.op('BatchNormalization', [conv, weight(`encoder.bn${l}.weight`), weight(`encoder.bn${l}.bias`), weight(`encoder.bn${l}.running_mean`), weight(`encoder.bn${l}.running_var`)], { epsilon: float(config.batchNormEps) });
+    x = g.op('LeakyRelu', [bn], { alpha: float(config.leakyReluSlope) });
   }
-  node('Flatten', [x], ['flat'], [attr.int('axis', 1)]);
-  const head = (name: string, out: string) => node('Gemm', ['flat', init(`encoder.${name}.weight`), init(`encoder.${name}.bias`)], [out], [attr.int('transB', 1)]);
+  const flat = g.op('Flatten', [x], { axis: 1 });
+  const head = (name: string, out: string) => g.output(g.op('Gemm', [flat, weight(`encoder.${name}.weight`), weight(`encoder.${name}.bias`)], { transB: 1 }, out), out, ['batch', config.latentDim]);
   head('fc_mu', encoderNames.mu);
-  const outputs = [valueInfo(encoderNames.mu, ['batch', config.latentDim])];
-  if (opts.logvar) {
-    head('fc_logvar', encoderNames.logvar);
-    outputs.push(valueInfo(encoderNames.logvar, ['batch', config.latentDim]));
-  }
-  const side = config.frameSize;
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: 'nca',
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: { name: 'nca_encoder', node: nodes, initializer: inits, input: [valueInfo(encoderNames.context, ['batch', 3 * config.contextFrames, side, side])], output: outputs },
-  });
-  return onnx.ModelProto.encode(model).finish();
+  if (opts.logvar) head('fc_logvar', encoderNames.logvar);
+  return g.encode('nca_encoder');
 }
 
 export interface OnnxEncoder {

@@ -24,7 +24,8 @@
  */
 import { CHANNELS } from '../../nca/params.js';
 import { FRAME_SIZE, LATENT_DIM } from '../networks.js';
-import { BATCH, GraphBuilder, activationSaver, allParts, gradName, openNetwork, type GraphPart, type GraphSessionOptions, type OnnxNetwork } from './graph.js';
+import { GraphBuilder } from '../../onnx-graph-writer.js';
+import { BATCH, activationSaver, allParts, gradName, openNetwork, type GraphPart, type GraphSessionOptions, type OnnxNetwork } from './graph.js';
 
 /** What the graph needs of the model's config (ModelConfig has it). */
 export interface DecoderConfig {

@@ -28,7 +28,8 @@
  */
 import { FRAME_SIZE, LATENT_DIM } from '../networks.js';
 import type { NamedArrays } from '../weights.js';
-import { BATCH, GraphBuilder, activationSaver, allParts, float, gradName, openNetworkSessions, type GraphPart, type GraphSessionOptions, type SavedActivations } from './graph.js';
+import { GraphBuilder, float } from '../../onnx-graph-writer.js';
+import { BATCH, activationSaver, allParts, gradName, openNetworkSessions, type GraphPart, type GraphSessionOptions, type SavedActivations } from './graph.js';
 
 /** What the graph needs of the model's config (ModelConfig has it). */
 export interface EncoderTrainConfig {

@@ -23,7 +23,8 @@
  */
 import { HYPER_HIDDEN, LATENT_DIM } from '../networks.js';
 import { PARAM_COUNT } from '../../nca/params.js';
-import { BATCH, GraphBuilder, activationSaver, allParts, gradName, openNetwork, type GraphPart, type GraphSessionOptions, type OnnxNetwork } from './graph.js';
+import { GraphBuilder } from '../../onnx-graph-writer.js';
+import { BATCH, activationSaver, allParts, gradName, openNetwork, type GraphPart, type GraphSessionOptions, type OnnxNetwork } from './graph.js';
 
 /** What the graph needs of the model's config (ModelConfig has it). */
 export interface HypernetworkConfig {
