@@ -31,6 +31,11 @@ describe('nca grow / render of its parameters (end to end, tiny)', () => {
     const emoji = run(['grow', '--emoji', 'x', '--out', join(dir, 'y')]);
     expect(emoji.status).toBe(2);
     expect(emoji.stderr).toMatch(/^nca: no Twemoji graphic/);
+    const badReseed = run(['grow', '--circle', '12', '--batch', '2', '--reseed', '3', '--out', join(dir, 'r')]);
+    expect(badReseed.status).toBe(2);
+    expect(badReseed.stderr).toMatch(/^nca: .*--reseed/);
+    expect(badReseed.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(join(dir, 'r'))).toBe(false);
     const badDamage = run(['render', '--params', join(out, 'params.json'), '--damage', '3,blob', '--out', join(dir, 'z.gif')]);
     expect(badDamage.status).toBe(2);
     expect(badDamage.stderr.trim().split('\n')).toHaveLength(1);

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { trainGrow } from '../src/core/grow/train.js';
 import { imageToTarget, circleTarget, twemojiFileName } from '../src/core/grow/target.js';
 import { boxMse, evaluateGrow, targetBox } from '../src/core/grow/evaluate.js';
-import { normalisePerVariable } from '../src/core/grow/train.js';
+import { checkSettings, normalisePerVariable, worstFirst, TUTORIAL_SETTINGS, type Objective } from '../src/core/grow/train.js';
+import { lossAndGrad } from '../src/core/grow/loss.js';
+import { writeSeed } from '../src/core/grow/seed-state.js';
 import { renderGrowParams } from '../src/core/grow/render.js';
 import { growParamsJson, isGrowParams, parseGrowParams } from '../src/core/grow/params.js';
 import { applyCut, areaCut } from '../src/core/grow/damage.js';
@@ -49,6 +51,24 @@ describe('growing NCA training (tiny target)', () => {
     expect(info.frames).toBe(7);
     expect(alive[0]).toBe(1); // one cell
     expect(alive[4]).toBe(0); // everything cut at step 4
+  });
+
+  it('--reseed: the K worst samples of each batch go back to the pool as seeds', async () => {
+    expect(worstFirst(Float64Array.from([0.2, 0.5, 0.1, 0.5]))).toEqual([1, 3, 0, 2]);
+    const target = circleTarget(12);
+    for (const reseed of [0, 1, 3]) {
+      const seeded: number[] = [];
+      const objective: Objective = {
+        loss: (final, batch, grad) => lossAndGrad(final, target.rgba, batch, grad, false),
+        seed: (pool, i) => {
+          seeded.push(i);
+          writeSeed(pool, i, 12, 12);
+        },
+      };
+      await trainGrow({ target, objective, settings: { ...tiny, iterations: 3, batch: 4, reseed }, seed: 5, threads: 1 });
+      expect(seeded.length).toBe(tiny.poolSize + 3 * reseed); // the initial pool, then reseed per iteration
+    }
+    expect(() => checkSettings({ ...TUTORIAL_SETTINGS, batch: 4, reseed: 5 })).toThrow(/--reseed/);
   });
 
   it('per-variable gradient normalisation scales each tensor to unit norm and returns the norm before', () => {

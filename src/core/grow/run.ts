@@ -56,6 +56,10 @@ function growInfo(opts: GrowRunOptions, settings: GrowTrainSettings, log: Iterat
 }
 
 export async function runGrow(opts: GrowRunOptions): Promise<GrowRunResult> {
+  // iterations 0: no training, the initial weights are evaluated and pictured (e.g. a checkpoint)
+  const evaluateOnly = opts.settings.iterations === 0;
+  if (evaluateOnly && !opts.initial) throw new UserError('--iterations 0 evaluates given weights: add --init params.json');
+  const checked = checkSettings({ ...TUTORIAL_SETTINGS, ...opts.settings, ...(evaluateOnly ? { iterations: 1 } : {}) }); // before any file is written
   await makeDirs(opts.outDir, 'the output folder');
   const paramsPath = join(opts.outDir, 'params.json');
   const logPath = join(opts.outDir, 'log.json');
@@ -68,11 +72,8 @@ export async function runGrow(opts: GrowRunOptions): Promise<GrowRunResult> {
     await writeFileAtomic(logPath, JSON.stringify({ target: opts.target.source, seed: opts.seed, settings, log: logSoFar.map((l) => ({ ...l, loss: Number(l.loss.toPrecision(5)), gradNorm: Number(l.gradNorm.toPrecision(4)), forward: Number(l.forward.toFixed(3)), backward: Number(l.backward.toFixed(3)), rest: Number(l.rest.toFixed(3)) })) }) + '\n');
   };
   let fullSettings: GrowTrainSettings | null = null;
-  // iterations 0: no training, the initial weights are evaluated and pictured (e.g. a checkpoint)
-  const evaluateOnly = opts.settings.iterations === 0;
-  if (evaluateOnly && !opts.initial) throw new UserError('--iterations 0 evaluates given weights: add --init params.json');
   const result = evaluateOnly
-    ? { weights: opts.initial!, settings: checkSettings({ ...TUTORIAL_SETTINGS, ...opts.settings, iterations: 1 }), log: [] as IterationLog[], seconds: 0 }
+    ? { weights: opts.initial!, settings: checked, log: [] as IterationLog[], seconds: 0 }
     : await trainGrow({
     target: opts.target,
     settings: opts.settings,

@@ -4,7 +4,7 @@
  *   pool of `poolSize` seeds; per iteration: `batch` random pool samples, a random number of steps in
  *   [minSteps, maxSteps), MSE of clamp(RGBA) to the target, backpropagation through every step,
  *   global-norm clipping to 1, Adam (lr 2e-3); the final states go back to the pool and the sample
- *   with the worst loss is reseeded.
+ *   with the worst loss is reseeded (`reseed`: the K worst).
  *
  * With `damagePerBatch` > 0 (the Growing-NCA article's "regenerating" experiment), before the rollout
  * the batch is sorted by loss and the `damagePerBatch` best samples get a random disc cut out, so the
@@ -46,6 +46,12 @@ export interface GrowTrainSettings {
    * The logged loss is the clamped MSE either way (the measure).
    */
   lossGrad: 'clamped' | 'raw';
+  /**
+   * Samples of each batch reseeded after the rollout: the `reseed` with the worst loss go back to the pool
+   * as fresh seeds (1 = the tutorial). More puts more fresh seeds in later batches, so the growth from one
+   * cell within minSteps..maxSteps is trained more often; 0 never reseeds.
+   */
+  reseed: number;
 }
 
 /** The tutorial's recipe (batch 4, pool 256, 64-96 steps, Adam 2e-3, clip 1, update rate 0.5), no damage. */
@@ -62,6 +68,7 @@ export const TUTORIAL_SETTINGS: GrowTrainSettings = {
   damagePerBatch: 0,
   gradNorm: 'clip',
   lossGrad: 'clamped',
+  reseed: 1,
 };
 
 export interface IterationLog {
@@ -118,6 +125,7 @@ export function checkSettings(s: GrowTrainSettings): GrowTrainSettings {
   requireNumber('--clip', s.clipNorm, 0, 1e6);
   requireNumber('--fire-rate', s.fireRate, 0.01, 1);
   requireInt('--damage', s.damagePerBatch, 0, s.batch - 1);
+  requireInt('--reseed', s.reseed, 0, s.batch);
   if (s.gradNorm !== 'clip' && s.gradNorm !== 'per-variable') throw new UserError(`--grad-norm must be clip or per-variable, got ${String(s.gradNorm)}`);
   if (s.lossGrad !== 'clamped' && s.lossGrad !== 'raw') throw new UserError(`--loss-grad must be clamped or raw, got ${String(s.lossGrad)}`);
   return s;
@@ -134,6 +142,11 @@ export function normalisePerVariable(slots: readonly AdamSlot[]): number {
     for (let i = 0; i < grad.length; i++) grad[i]! *= k;
   }
   return Math.sqrt(total);
+}
+
+/** Batch indices ordered from the highest loss to the lowest (ties: the lower index first). */
+export function worstFirst(perSample: Float64Array): number[] {
+  return Array.from(perSample.keys()).sort((a, b) => perSample[b]! - perSample[a]! || a - b);
 }
 
 export async function trainGrow(opts: GrowTrainOptions): Promise<GrowTrainResult> {
@@ -189,11 +202,9 @@ export async function trainGrow(opts: GrowTrainOptions): Promise<GrowTrainResult
       const perVariable = settings.gradNorm === 'per-variable';
       const gradNorm = perVariable ? normalisePerVariable(slots) : undefined;
       const step = adamStep(slots, { lr, step: it + 1, clipNorm: perVariable ? 0 : settings.clipNorm, gradNorm });
-      // back to the pool; the worst sample is reseeded
+      // back to the pool; the `reseed` worst samples are reseeded
       idx.forEach((p, b) => pool.set(final.subarray(b * sampleSize, (b + 1) * sampleSize), p * sampleSize));
-      let worst = 0;
-      for (let b = 1; b < B; b++) if (perSample[b]! > perSample[worst]!) worst = b;
-      reseed(idx[worst]!);
+      for (const b of worstFirst(perSample).slice(0, settings.reseed)) reseed(idx[b]!);
       const tEnd = performance.now();
       const entry: IterationLog = { iteration: it, loss, steps, lr, gradNorm: step.gradNorm, forward: (tB - tF) / 1000, backward: (tA - tB) / 1000, rest: (tEnd - tStart - (tA - tF)) / 1000 };
       log.push(entry);
