@@ -6,7 +6,8 @@
  *   await render({ kind: 'latent', latent: await loadLatent('z.json'), model },
  *                { width: 128, height: 128, steps: 500, out: 'a.gif' });
  */
-export { render, outputKind, PERTURB_SIGMA_MAX, WEIGHT_INTERVAL, LIMITS } from './core/render.js';
+export { render, outputKind, LIMITS } from './core/render.js';
+export { latentSchedule, PERTURB_SIGMA_MAX, WEIGHT_INTERVAL } from './core/latent-schedule.js';
 export type { RenderOptions, RenderSource, RenderSummary, InitSpec, LatentModel } from './core/render.js';
 export { loadLatent, parseLatent, latentToJson, latentVector, randomLatent, lerp, slerp, meanLatent, perturbLatent, trackAt, LATENT_DIM, LATENT_BOUND } from './core/latent.js';
 export type { Latent, TrackPoint } from './core/latent.js';

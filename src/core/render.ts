@@ -4,7 +4,8 @@ import { UserError, invalidParameterError, optionalFunction, optionalInt, option
 import { OUTPUT_LIMITS, checkGifSize, checkImageSize } from './limits.js';
 import { protocolSteps } from './nca/graph.js';
 import { ncaParams, requireParams, requireProtocol, type NcaParams, type Protocol } from './nca/params.js';
-import { LATENT_DIM, requireLatent, sampleTrack, type Latent } from './latent.js';
+import { requireLatent, type Latent } from './latent.js';
+import { WEIGHT_INTERVAL, latentSchedule } from './latent-schedule.js';
 import { MotionTracker, type AliveClass } from './metrics.js';
 import { Rng } from './rng.js';
 import type { RgbaImage } from './io/image.js';
@@ -79,13 +80,6 @@ export interface RenderSummary {
   motion: { meanChange: number; lastChange: number; lastStd: number; correlation: number; drift: number; alive: AliveClass; coherent: boolean; change: number[] };
 }
 
-/** Perturbation level 9 adds noise of this std to the latent (z ~ N(0, I) has std 1 per dimension). */
-export const PERTURB_SIGMA_MAX = 0.9;
-/** While perturbing or following a track, the weights are recomputed every this many steps. */
-export const WEIGHT_INTERVAL = 8;
-/** Perturbation noise is an AR(1) walk per interval, n' = a n + sqrt(1 - a^2) e: stationary N(0, I), smooth. */
-export const PERTURB_AR = 0.9;
-
 /** Grid limits of a render (cells per side, cells, steps); its output images stay within OUTPUT_LIMITS (src/core/limits.ts). */
 export const LIMITS = { maxSide: 4096, maxCells: 2048 * 2048, maxSteps: 1_000_000, maxGifBytes: OUTPUT_LIMITS.maxGifBytes };
 
@@ -143,7 +137,7 @@ export async function render(source: RenderSource, opts: RenderOptions): Promise
   const protocol = protocolSteps(protocolName);
 
   // Weights: fixed, or a schedule recomputed every WEIGHT_INTERVAL steps (latent tracks, perturbation).
-  const schedule = source.kind === 'latent' ? latentSchedule(source, steps, perturb, every, fps, rng.fork()) : null;
+  const schedule = source.kind === 'latent' ? latentSchedule(source.latent, source.model, { steps, perturb, secondsPerStep: 1 / (fps * every) }, rng.fork()) : null;
   const firstParams = source.kind === 'params' ? source.params : await schedule!.paramsAt(0);
   const dynamic = schedule !== null && schedule.changing;
 
@@ -246,49 +240,6 @@ function checkSource(source: RenderSource): RenderSource {
     return { kind: 'latent', latent: requireLatent('source.latent', source.latent), model: source.model, protocol };
   }
   throw invalidParameterError('source.kind', 'one of params, latent', (source as { kind?: unknown }).kind);
-}
-
-/**
- * The latents over time of a latent render and their NCA weights. The latent at step s is the
- * track's latent at time s / (fps * every) seconds (each written frame shows `every` steps), plus
- * sigma * n with n an AR(1) walk redrawn every WEIGHT_INTERVAL steps.
- */
-function latentSchedule(source: Extract<RenderSource, { kind: 'latent' }>, steps: number, perturb: number, every: number, fps: number, rng: Rng) {
-  const { latent, model } = source;
-  const sigma = (perturb / 9) * PERTURB_SIGMA_MAX;
-  const changing = sigma > 0 || (latent.track !== undefined && latent.track.length > 1);
-  const intervals = Math.max(1, Math.ceil(steps / WEIGHT_INTERVAL));
-  const walk = new Float32Array(LATENT_DIM);
-  if (sigma > 0) rng.normalArray(walk);
-  const zAll = new Float32Array(intervals * LATENT_DIM);
-  const a = PERTURB_AR, b = Math.sqrt(1 - PERTURB_AR * PERTURB_AR);
-  for (let i = 0; i < intervals; i++) {
-    const t = (i * WEIGHT_INTERVAL) / (fps * every);
-    const base = latent.z ?? sampleTrack(latent.track!, t);
-    if (i > 0 && sigma > 0) for (let d = 0; d < LATENT_DIM; d++) walk[d] = a * walk[d]! + b * rng.normal();
-    for (let d = 0; d < LATENT_DIM; d++) zAll[i * LATENT_DIM + d] = base[d]! + sigma * walk[d]!;
-    if (!changing) break;
-  }
-  // The hypernetwork runs in batches of up to 256 intervals, as the render reaches them.
-  const BATCH = 256;
-  const cache = new Map<number, Float32Array>();
-  return {
-    changing,
-    firstLatent: zAll.slice(0, LATENT_DIM),
-    async paramsAt(step: number): Promise<NcaParams> {
-      const i = changing ? Math.floor(step / WEIGHT_INTERVAL) : 0;
-      const start = Math.floor(i / BATCH) * BATCH;
-      let block = cache.get(start);
-      if (!block) {
-        cache.clear();
-        const n = Math.min(BATCH, (changing ? intervals : 1) - start);
-        block = await model.hypernetwork(zAll.subarray(start * LATENT_DIM, (start + n) * LATENT_DIM), n);
-        cache.set(start, block);
-      }
-      const off = (i - start) * 4640;
-      return ncaParams(block.slice(off, off + 4640), `the model's NCA weights for the latent at step ${step}`);
-    },
-  };
 }
 
 interface FrameSink {
