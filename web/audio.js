@@ -3,24 +3,8 @@
 // (dist/core/audio/sliding-contexts.js: the shared STFT with 2 grid phases, as the track encoder
 // uses), and the encoder is model.js's. The latent of time t is that of the window starting at
 // t - 1 s (silence before the start).
-import { CONTEXT_HOP, SlidingContexts } from './dist/core/audio/sliding-contexts.js';
-
-/** The rate everything is analysed at (dist/core/audio/wav.js ANALYSIS_RATE). */
-export const ANALYSIS_RATE = 22050;
-/** Seconds of audio behind one latent. */
-export const WINDOW_SECONDS = 2;
-/** Shared STFT grids of a track (src/core/model/encode.ts TRACK_PHASES). */
-export const TRACK_PHASES = 2;
-
-/** Start (in samples, may be negative) of the window of track point i: t - 1 s with t = i / fps (encode.ts trackWindowStart). */
-export function trackWindowStart(i, fps, sampleRate = ANALYSIS_RATE) {
-  return Math.round((i / fps - WINDOW_SECONDS / 2) * sampleRate);
-}
-
-/** Track points of samples: one per 1/fps s from 0 to the end (encode.ts trackLength). */
-export function trackLength(sampleCount, fps, sampleRate = ANALYSIS_RATE) {
-  return Math.max(1, Math.floor((sampleCount / sampleRate) * fps) + 1);
-}
+import { CONTEXT_HOP, SlidingContexts, TRACK_PHASES, trackLength, trackWindowStart } from './dist/core/audio/sliding-contexts.js';
+import { ANALYSIS_RATE, CLIP_SECONDS } from './dist/core/audio/spectrogram.js';
 
 /**
  * The latents of a whole signal at 22050 Hz, one per 1/fps s: [{ t, z }] as `nca encode --track`.
@@ -71,9 +55,9 @@ export class LiveTrack {
 
   /** The newest complete point: { i, t, z } (null before 1 s has been heard), or the same as before if no new point. */
   latest() {
-    const n = WINDOW_SECONDS * ANALYSIS_RATE;
+    const n = CLIP_SECONDS * ANALYSIS_RATE;
     // the newest i with trackWindowStart(i) + n <= total
-    let i = Math.floor(((this.total - n) / ANALYSIS_RATE + WINDOW_SECONDS / 2) * this.fps);
+    let i = Math.floor(((this.total - n) / ANALYSIS_RATE + CLIP_SECONDS / 2) * this.fps);
     while (i >= 0 && trackWindowStart(i, this.fps) + n > this.total) i--;
     if (i < 0) return null;
     if (i === this.point) return this.last;

@@ -3,7 +3,8 @@
 // protocol on onnxruntime-web (nca-engine.js), one step per frame, drawn scaled to the window.
 import { loadModel, loadNotes, createHypernetwork, createEncoder } from './model.js';
 import { createNcaEngine } from './nca-engine.js';
-import { encodeTrack, LiveTrack, ANALYSIS_RATE } from './audio.js';
+import { encodeTrack, LiveTrack } from './audio.js';
+import { ANALYSIS_RATE } from './dist/core/audio/spectrogram.js';
 import { Rng } from './dist/core/rng.js';
 
 const base = new URL('./', location.href);

@@ -2,8 +2,7 @@ import FFT from 'fft.js';
 import { DEFAULT_PICTURES, trainingPictures, type PictureStyle } from './pictures.js';
 import { harmonicPeaks, spectralCentroid, type ClipFeatures } from './features.js';
 import { makeWindow, melFilterBank, sparseRows } from './mel.js';
-import { CLIP_SECONDS, melPicture } from './spectrogram.js';
-import { ANALYSIS_RATE } from './wav.js';
+import { ANALYSIS_RATE, CLIP_SECONDS, melPicture } from './spectrogram.js';
 
 /**
  * The encoder's input pictures (what `clipSequence` makes of a clip: the spectrogram picture and
@@ -45,6 +44,23 @@ const ONSET_MELS = 64;
 const SILENCE_POWER = 1e-12;
 /** spectrogramImage's default dynamic range. */
 const TOP_DB = 80;
+
+/**
+ * The windows of a track (`nca encode --track`, the page's encoder): point i is the latent of time t = i / fps,
+ * encoded from the CLIP_SECONDS window starting at t - CLIP_SECONDS / 2, so the picture follows what is heard at t.
+ */
+/** Start (in samples, may be negative) of the exact window of track point i. */
+export function trackWindowStart(i: number, fps: number, sampleRate = ANALYSIS_RATE): number {
+  return Math.round((i / fps - CLIP_SECONDS / 2) * sampleRate);
+}
+
+/** Track points of a signal of `sampleCount` samples: one per 1/fps s from 0 to its end. */
+export function trackLength(sampleCount: number, fps: number, sampleRate = ANALYSIS_RATE): number {
+  return Math.max(1, Math.floor((sampleCount / sampleRate) * fps) + 1);
+}
+
+/** Shared STFT grids of a track: window interiors at most CONTEXT_HOP / 4 = 128 samples (5.8 ms) from exact. */
+export const TRACK_PHASES = 2;
 
 export interface SlidingContextOptions {
   /** Sample rate of the signal. Default 22050. */

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { SoundBankLoader, SpessaSynthProcessor, type BasicSoundBank } from 'spessasynth_core';
 import { UserError, invalidParameterError } from '../errors.js';
 import { readInput } from '../io/read.js';
-import { ANALYSIS_RATE } from './wav.js';
+import { ANALYSIS_RATE } from './spectrogram.js';
 
 /** One note to play. Times in seconds from the start of the render. */
 export interface NoteEvent {

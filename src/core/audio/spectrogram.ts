@@ -41,6 +41,9 @@ export interface SpectrogramImage {
   warnings: string[];
 }
 
+/** The rate every analysis in nca runs at (docs/design.md#training-data): WAV input is resampled to it. */
+export const ANALYSIS_RATE = 22050;
+
 /** The default clip window of a training sequence, in seconds. */
 export const CLIP_SECONDS = 2;
 

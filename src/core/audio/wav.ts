@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { UserError } from '../errors.js';
 import { readInput } from '../io/read.js';
 import { resample } from './resample.js';
+import { ANALYSIS_RATE } from './spectrogram.js';
 
 /**
  * WAV decoding: RIFF / RIFX / RF64 containers, PCM 8/16/24/32-bit (and 12/20-bit in wider
@@ -13,9 +14,6 @@ import { resample } from './resample.js';
  * chunks anywhere, odd-sized chunks with or without their pad byte. Samples are converted straight
  * from the data bytes with typed arrays.
  */
-
-/** The rate every analysis in nca runs at (docs/design.md#training-data). */
-export const ANALYSIS_RATE = 22050;
 
 /** The most channels nca reads from a WAV file (mixed to mono); the format allows 65535. */
 export const MAX_WAV_CHANNELS = 256;

@@ -1,7 +1,8 @@
 import { INSTRUMENTS, synthesize } from '../audio/synth.js';
-import { ANALYSIS_RATE } from '../audio/wav.js';
 import { Rng } from '../rng.js';
-import { encodeTrack, trackLength, type TrackEncoder } from './encode.js';
+import { trackLength } from '../audio/sliding-contexts.js';
+import { encodeTrack, type TrackEncoder } from './encode.js';
+import { ANALYSIS_RATE } from '../audio/spectrogram.js';
 
 /**
  * The track-encoding figure of `nca bench`: seconds to encode a song as a 12 fps track

@@ -17,9 +17,8 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { clipSequence } from '../audio/dataset.js';
-import { CONTEXT_HOP, SlidingContexts, slidingContextsApply } from '../audio/sliding-contexts.js';
-import { CLIP_SECONDS } from '../audio/spectrogram.js';
-import { ANALYSIS_RATE } from '../audio/wav.js';
+import { CONTEXT_HOP, SlidingContexts, TRACK_PHASES, slidingContextsApply, trackLength, trackWindowStart } from '../audio/sliding-contexts.js';
+import { ANALYSIS_RATE, CLIP_SECONDS } from '../audio/spectrogram.js';
 import { UserError } from '../errors.js';
 import type { TrackPoint } from '../latent.js';
 import { buildEncoderGraph, encoderWeights, openOnnxEncoder, type EncoderConfig, type OnnxEncoder } from './encoder-onnx.js';
@@ -147,20 +146,8 @@ export interface TrackOptions {
   method?: 'fast' | 'reference';
 }
 
-/** Start (in samples, may be negative) of the exact window of track point i: t - 1 s with t = i / fps. */
-export function trackWindowStart(i: number, fps: number, sampleRate = ANALYSIS_RATE): number {
-  return Math.round((i / fps - WINDOW_SECONDS / 2) * sampleRate);
-}
-
-/** Track points of a file of `sampleCount` samples: one per 1/fps s from 0 to its end. */
-export function trackLength(sampleCount: number, fps: number, sampleRate = ANALYSIS_RATE): number {
-  return Math.max(1, Math.floor((sampleCount / sampleRate) * fps) + 1);
-}
-
 /** Windows encoded per encoder run. */
 const TRACK_BATCH = 256;
-/** Shared STFT grids of a track: window interiors at most 128 samples (5.8 ms) from exact (sliding-contexts.ts). */
-const TRACK_PHASES = 2;
 /**
  * Tracks of at least this many points put their second half in a worker thread. Starting one
  * (onnxruntime, compilation) costs ~0.2 s, the time of ~700 points: 2048 points (~3 min at 12 fps)

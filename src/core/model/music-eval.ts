@@ -14,12 +14,12 @@
 import { GM_FAMILIES, HELD_OUT_PROGRAMS, SYNTH_FAMILY, familyOfProgram } from '../audio/general-midi.js';
 import { Soundfont, type NoteEvent } from '../audio/soundfont.js';
 import { INSTRUMENTS, KEYBOARD_NOTES, synthesize } from '../audio/synth.js';
-import { ANALYSIS_RATE } from '../audio/wav.js';
 import { Rng } from '../rng.js';
 import { decodePitch, type AnchorLayout } from './anchors.js';
 import { WINDOW_SECONDS, chooseWindow, encodeClip, encodeTrack, type TrackEncoder } from './encode.js';
 import type { NotesManifest } from './notes.js';
 import { parseNote } from '../audio/synth.js';
+import { ANALYSIS_RATE } from '../audio/spectrogram.js';
 
 /** The figures of one set of sounds. */
 export interface MusicSetFigures {

@@ -16,12 +16,12 @@ import { basename, join } from 'node:path';
 import { GM_FAMILIES, MANIFEST_INSTRUMENTS, SYNTH_FAMILY, familyOfProgram, isUnpitchedProgram, trainingPrograms } from '../audio/general-midi.js';
 import { Soundfont } from '../audio/soundfont.js';
 import { INSTRUMENTS, KEYBOARD_NOTES, noteName, synthesize, type Instrument } from '../audio/synth.js';
-import { ANALYSIS_RATE } from '../audio/wav.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readTextFile } from '../io/read.js';
 import { LATENT_DIM, requireLatentVector } from '../latent.js';
 import { WINDOW_SECONDS, contextFrames, encodeContexts, type Encoder } from './encode.js';
+import { ANALYSIS_RATE } from '../audio/spectrogram.js';
 
 export const NOTES_FILE = 'notes.json';
 export const NOTES_FORMAT = 'nca-notes';

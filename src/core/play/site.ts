@@ -5,8 +5,7 @@
  * - `web/**`: the page itself (HTML, CSS, ES modules served as they are);
  * - `dist/core/...`: the project's own compiled audio modules (mel, features, circles, the sliding
  *   contexts of `nca encode --track`), imported by the page unchanged; the page's import map points
- *   `fft.js` at `vendor/fft.js` and `dist/core/audio/wav.js` (Node file reading) at a shim with its one
- *   constant;
+ *   `fft.js` at `vendor/fft.js`;
  * - `vendor/fft.js`: node_modules/fft.js (CommonJS) wrapped as an ES module;
  * - `model/`: model.json, weights.bin and notes.json of the model folder (`--model`, default the
  *   shipped one), read when served, so a retrained model is picked up by a reload;
@@ -25,7 +24,7 @@ import { fsError } from '../io/fs-error.js';
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const WEB_DIR = join(PACKAGE_ROOT, 'web');
 
-/** The project's compiled modules the page imports (their whole import closure, wav.js shimmed). */
+/** The project's compiled modules the page imports (their whole import closure: none of them imports a Node module). */
 export const PAGE_DIST_MODULES = [
   'core/audio/sliding-contexts.js',
   'core/audio/circles.js',
