@@ -25,6 +25,7 @@
  * RMS difference of the z-scores (`descriptorDistance`): about sqrt(2) for two renders drawn at
  * random from the set, 0 for identical descriptors.
  */
+import { channelMoments } from './metrics.js';
 
 export const DESCRIPTOR_FEATURES = ['meanR', 'meanG', 'meanB', 'stdR', 'stdG', 'stdB', 'corr1', 'corr2', 'corr4', 'corr8', 'speed', 'drift'] as const;
 export type DescriptorFeature = (typeof DESCRIPTOR_FEATURES)[number];
@@ -116,21 +117,13 @@ export class DescriptorTracker {
 /** Adds one frame's colour, contrast and lag correlations to `sums` (indices of DESCRIPTOR_FEATURES). */
 function spatialFeatures(frame: Float32Array, width: number, height: number, sums: Float64Array): void {
   const plane = width * height;
-  const means = [0, 0, 0];
+  const moments = channelMoments(frame, plane);
+  const means = [moments[0]!, moments[1]!, moments[2]!];
   let variance = 0;
   for (let c = 0; c < 3; c++) {
-    let s = 0, s2 = 0;
-    for (let i = c * plane; i < (c + 1) * plane; i++) {
-      const v = frame[i]!;
-      s += v;
-      s2 += v * v;
-    }
-    const m = s / plane;
-    const v = Math.max(0, s2 / plane - m * m);
-    means[c] = m;
-    variance += v;
-    sums[I_MEAN + c]! += m;
-    sums[I_STD + c]! += Math.sqrt(v);
+    variance += moments[3 + c]!;
+    sums[I_MEAN + c]! += means[c]!;
+    sums[I_STD + c]! += Math.sqrt(moments[3 + c]!);
   }
   // variance pooled over channels (per-channel means removed), per value
   variance /= 3;

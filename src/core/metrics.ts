@@ -36,11 +36,11 @@ function requireFrame(name: string, frame: unknown, length: number): void {
   if (!(frame instanceof Float32Array) || frame.length < length) throw invalidParameterError(name, `a Float32Array of ${length} numbers ([3][H][W])`, frame instanceof Float32Array ? `${frame.length} numbers` : frame);
 }
 
-/** Spatial std per channel, averaged over the 3 channels. */
-export function spatialStd(frame: Float32Array, plane: number): number {
-  requireInt('plane', plane, 1, 2 ** 28);
-  requireFrame('frame', frame, 3 * plane);
-  let total = 0;
+/**
+ * The spatial mean and variance of each of a frame's 3 planes: `out` [mean R, G, B, variance R, G, B]
+ * (float64 sums; a variance below 0 from rounding is 0).
+ */
+export function channelMoments(frame: Float32Array, plane: number, out: Float64Array = new Float64Array(6)): Float64Array {
   for (let c = 0; c < 3; c++) {
     let s = 0, s2 = 0;
     for (let i = c * plane; i < (c + 1) * plane; i++) {
@@ -49,9 +49,18 @@ export function spatialStd(frame: Float32Array, plane: number): number {
       s2 += v * v;
     }
     const m = s / plane;
-    total += Math.sqrt(Math.max(0, s2 / plane - m * m));
+    out[c] = m;
+    out[3 + c] = Math.max(0, s2 / plane - m * m);
   }
-  return total / 3;
+  return out;
+}
+
+/** Spatial std per channel, averaged over the 3 channels. */
+export function spatialStd(frame: Float32Array, plane: number): number {
+  requireInt('plane', plane, 1, 2 ** 28);
+  requireFrame('frame', frame, 3 * plane);
+  const m = channelMoments(frame, plane);
+  return (Math.sqrt(m[3]!) + Math.sqrt(m[4]!) + Math.sqrt(m[5]!)) / 3;
 }
 
 /**
