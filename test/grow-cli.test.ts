@@ -36,6 +36,10 @@ describe('nca grow / render of its parameters (end to end, tiny)', () => {
     expect(badReseed.stderr).toMatch(/^nca: .*--reseed/);
     expect(badReseed.stderr.trim().split('\n')).toHaveLength(1);
     expect(existsSync(join(dir, 'r'))).toBe(false);
+    const badLossFrom = run(['grow', '--circle', '12', '--min-steps', '8', '--loss-from', '9', '--out', join(dir, 'l')]);
+    expect(badLossFrom.status).toBe(2);
+    expect(badLossFrom.stderr).toMatch(/^nca: .*--loss-from/);
+    expect(badLossFrom.stderr.trim().split('\n')).toHaveLength(1);
     const badDamage = run(['render', '--params', join(out, 'params.json'), '--damage', '3,blob', '--out', join(dir, 'z.gif')]);
     expect(badDamage.status).toBe(2);
     expect(badDamage.stderr.trim().split('\n')).toHaveLength(1);

@@ -92,6 +92,35 @@ describe('growing NCA rollout on onnxruntime', () => {
     expect(worst).toBeLessThan(2e-3);
   });
 
+  it('a loss on an intermediate state (addGrad) adds the gradient of that shorter rollout', async () => {
+    const { weights, state, masks, target } = inputs(4);
+    const grad = (s: Float32Array) => {
+      const g = new Float32Array(state.length);
+      lossAndGrad(s, target, shape.batch, g);
+      return g;
+    };
+    // the loss at state 3 (the end) plus the loss at state 2, in one backward ...
+    const states = await rollout.forward(state, masks, weights, shape);
+    const seen: number[] = [];
+    const both = await rollout.backward(grad(states[3]!), weights, (i, g) => {
+      seen.push(i);
+      if (i === 2) grad(states[2]!).forEach((v, j) => (g[j]! += v));
+    });
+    expect(seen).toEqual([2, 1]);
+    // ... equals the backward of the 3-step loss plus that of the 2-step rollout's loss
+    const full = await rollout.forward(state, masks, weights, shape).then((s) => rollout.backward(grad(s[3]!), weights));
+    const short = await rollout.forward(state, masks.slice(0, 2), weights, shape).then((s) => rollout.backward(grad(s[2]!), weights));
+    for (const k of WEIGHT_NAMES) {
+      const scale = Math.max(...both.grads[k].map(Math.abs));
+      expect(scale).toBeGreaterThan(0);
+      const shortScale = Math.max(...short.grads[k].map(Math.abs));
+      expect(shortScale).toBeGreaterThan(1e-3 * scale); // the intermediate loss is not negligible
+      let worst = 0;
+      both.grads[k].forEach((v, i) => (worst = Math.max(worst, Math.abs(v - full.grads[k][i]! - short.grads[k][i]!))));
+      expect(worst / scale).toBeLessThan(1e-5);
+    }
+  });
+
   it('backward before forward is an error; shapes are checked', async () => {
     const { weights, state, masks } = inputs(3);
     await expect(rollout.backward(new Float32Array(state.length), weights)).rejects.toThrow(/forward/);

@@ -69,6 +69,19 @@ describe('growing NCA training (tiny target)', () => {
       expect(seeded.length).toBe(tiny.poolSize + 3 * reseed); // the initial pool, then reseed per iteration
     }
     expect(() => checkSettings({ ...TUTORIAL_SETTINGS, batch: 4, reseed: 5 })).toThrow(/--reseed/);
+    expect(() => checkSettings({ ...TUTORIAL_SETTINGS, minSteps: 64, lossFrom: 65 })).toThrow(/--loss-from/);
+  });
+
+  it('--loss-from: the loss over several steps changes the training, the logged loss stays the final state\'s', async () => {
+    const target = circleTarget(12);
+    const settings = { ...tiny, iterations: 2, damagePerBatch: 0, minSteps: 8, maxSteps: 9 }; // always 8 steps
+    const same = (a: { weights: { w2: Float32Array } }, b: { weights: { w2: Float32Array } }) => Buffer.from(a.weights.w2.buffer).equals(Buffer.from(b.weights.w2.buffer));
+    const last = await trainGrow({ target, settings, seed: 5, threads: 1 });
+    const lastOnly = await trainGrow({ target, settings: { ...settings, lossFrom: 8 }, seed: 5, threads: 1 });
+    const many = await trainGrow({ target, settings: { ...settings, lossFrom: 4 }, seed: 5, threads: 1 });
+    expect(same(lastOnly, last)).toBe(true); // from the last step = the final state only
+    expect(many.log[0]!.loss).toBe(last.log[0]!.loss); // same first rollout, same final-state loss
+    expect(same(many, last)).toBe(false);
   });
 
   it('per-variable gradient normalisation scales each tensor to unit norm and returns the norm before', () => {

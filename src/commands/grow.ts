@@ -19,6 +19,7 @@ interface GrowOpts {
   lrFinal: string;
   damage: string;
   reseed: string;
+  lossFrom: string;
   fireRate: string;
   gradNorm: string;
   lossGrad: string;
@@ -51,6 +52,7 @@ export function registerGrow(program: Command): void {
     .option('--lr-final <x>', 'cosine decay of the learning rate to lr x this at the end (1 = constant)', '0.1')
     .option('--damage <n>', 'samples of each batch damaged before the rollout (0: growing only)', '1')
     .option('--reseed <n>', 'samples of each batch reseeded after the rollout, the worst first (1: the tutorial; more trains the growth from one cell more often)', '1')
+    .option('--loss-from <step>', 'the loss is the mean over the rollout from this step to its end (0: the final state only, the tutorial)', '0')
     .option('--fire-rate <x>', 'probability that a cell updates in a step', '0.5')
     .option('--grad-norm <mode>', "clip (global norm to 1, the tutorial) or per-variable (each tensor's gradient to unit norm, the article's notebook)", 'per-variable')
     .option('--loss-grad <mode>', 'gradient of the clamped MSE (the tutorial) or the raw MSE (the article)', 'clamped')
@@ -79,6 +81,7 @@ export function registerGrow(program: Command): void {
         lrFinal: requireNumber('--lr-final', o.lrFinal, 0, 1),
         damagePerBatch: requireInt('--damage', o.damage, 0, 255),
         reseed: requireInt('--reseed', o.reseed, 0, 256),
+        lossFrom: requireInt('--loss-from', o.lossFrom, 0, 10000),
         fireRate: requireNumber('--fire-rate', o.fireRate, 0.01, 1),
         gradNorm: o.gradNorm as 'clip' | 'per-variable',
         lossGrad: o.lossGrad as 'clamped' | 'raw',

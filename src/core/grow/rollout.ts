@@ -85,8 +85,10 @@ export class GrowRollout {
   /**
    * Backpropagation through the last forward(): `gradFinal` = dL/d(final state) [B][16][H][W].
    * Returns dL/d(weights) (summed over steps) and dL/d(initial state). Frees the saved activations.
+   * `addGrad(i, g)`, when given, may add into g (dL/d states[i], i = 1..steps - 1, last first) the
+   * gradient of a loss on that intermediate state (a loss over several steps of the rollout).
    */
-  async backward(gradFinal: Float32Array, weights: GrowWeights): Promise<{ grads: GrowWeights; gradState: Float32Array }> {
+  async backward(gradFinal: Float32Array, weights: GrowWeights, addGrad?: (stateIndex: number, grad: Float32Array) => void): Promise<{ grads: GrowWeights; gradState: Float32Array }> {
     const shape = this.savedShape;
     if (!shape || this.saved.length === 0) throw new Error('GrowRollout.backward: call forward() first');
     const { batch, height, width } = shape;
@@ -95,8 +97,10 @@ export class GrowRollout {
     const wf = this.weightFeeds(weights);
     const fetch = [stepNames.gradState, ...WEIGHT_NAMES.map(stepNames.grad)];
     let g = gradFinal;
-    for (let t = this.saved.length - 1; t >= 0; t--) {
+    const steps = this.saved.length;
+    for (let t = steps - 1; t >= 0; t--) {
       const s = this.saved[t]!;
+      if (addGrad && t < steps - 1) addGrad(t + 1, g); // g = dL/d states[t + 1], the input of step t
       const out = await this.backwardSession.run(
         {
           ...wf,

@@ -52,6 +52,12 @@ export interface GrowTrainSettings {
    * cell within minSteps..maxSteps is trained more often; 0 never reseeds.
    */
   reseed: number;
+  /**
+   * The loss of an iteration is the mean over the rollout's states from this step to the last (e.g. 64:
+   * every step from 64 on, so the growth must be there by step 64 and stay); 0 = the final state only
+   * (the tutorial). The logged loss, the reseeding and the damage use the final state either way.
+   */
+  lossFrom: number;
 }
 
 /** The tutorial's recipe (batch 4, pool 256, 64-96 steps, Adam 2e-3, clip 1, update rate 0.5), no damage. */
@@ -69,6 +75,7 @@ export const TUTORIAL_SETTINGS: GrowTrainSettings = {
   gradNorm: 'clip',
   lossGrad: 'clamped',
   reseed: 1,
+  lossFrom: 0,
 };
 
 export interface IterationLog {
@@ -125,7 +132,10 @@ export function checkSettings(s: GrowTrainSettings): GrowTrainSettings {
   requireNumber('--clip', s.clipNorm, 0, 1e6);
   requireNumber('--fire-rate', s.fireRate, 0.01, 1);
   requireInt('--damage', s.damagePerBatch, 0, s.batch - 1);
-  requireInt('--reseed', s.reseed, 0, s.batch);
+  requireInt('--reseed', s.reseed, 0, 256);
+  if (s.reseed > s.batch) throw new UserError(`--reseed ${s.reseed} is more than the batch (--batch ${s.batch}): give at most ${s.batch}`);
+  requireInt('--loss-from', s.lossFrom, 0, 10000);
+  if (s.lossFrom > s.minSteps) throw new UserError(`--loss-from ${s.lossFrom} is after the shortest rollout (--min-steps ${s.minSteps}): give at most ${s.minSteps}, or 0 for the final state only`);
   if (s.gradNorm !== 'clip' && s.gradNorm !== 'per-variable') throw new UserError(`--grad-norm must be clip or per-variable, got ${String(s.gradNorm)}`);
   if (s.lossGrad !== 'clamped' && s.lossGrad !== 'raw') throw new UserError(`--loss-grad must be clamped or raw, got ${String(s.lossGrad)}`);
   return s;
@@ -167,6 +177,7 @@ export async function trainGrow(opts: GrowTrainOptions): Promise<GrowTrainResult
   for (let i = 0; i < poolSize; i++) reseed(i);
   const state = new Float32Array(B * sampleSize);
   const gradFinal = new Float32Array(B * sampleSize);
+  const gradStep = settings.lossFrom > 0 ? new Float32Array(B * sampleSize) : gradFinal; // an intermediate step's loss gradient
   const masks = Array.from({ length: settings.maxSteps }, () => new Float32Array(B * W * H));
   const shape = { batch: B, height: H, width: W };
   const objective: Objective = opts.objective ?? {
@@ -194,8 +205,16 @@ export async function trainGrow(opts: GrowTrainOptions): Promise<GrowTrainResult
       const states = await rollout.forward(state, stepMasks, weights, shape);
       const final = states[steps]!;
       const { loss, perSample } = objective.loss(final, B, gradFinal);
+      // --loss-from: the mean of the losses of states lossFrom..steps (each state's gradient added as the backward passes it)
+      const lossSteps = settings.lossFrom > 0 ? steps - settings.lossFrom + 1 : 1;
+      const addGrad = (i: number, g: Float32Array) => {
+        if (i < settings.lossFrom) return;
+        objective.loss(states[i]!, B, gradStep);
+        for (let j = 0; j < g.length; j++) g[j]! += gradStep[j]! / lossSteps;
+      };
+      if (lossSteps > 1) for (let j = 0; j < gradFinal.length; j++) gradFinal[j]! /= lossSteps;
       const tB = performance.now();
-      const { grads } = await rollout.backward(gradFinal, weights);
+      const { grads } = await rollout.backward(gradFinal, weights, lossSteps > 1 ? addGrad : undefined);
       const tA = performance.now();
       for (const [i, k] of WEIGHT_NAMES.entries()) slots[i]!.grad.set(grads[k]);
       const lr = learningRate({ iters: settings.iterations, lr: settings.lr, lrFinal: settings.lrFinal }, it);
