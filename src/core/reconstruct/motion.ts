@@ -38,6 +38,40 @@ export interface MotionSettings {
   priorWeight: number;
   /** Refine the best candidate to a fraction of a step (a parabola through its cost and its neighbours'). */
   refine?: boolean;
+  /**
+   * How the memory moves (default 'grid'): 'grid' resamples every cell's memory bilinearly along its
+   * velocity each frame (which blurs what it carries a little every frame); 'points' keeps every
+   * observation as a point at its exact position, moves it along the velocity read where it is, and
+   * spreads the points into the estimate (nothing blurs but the spread, and nothing leaves holes).
+   */
+  carry?: 'grid' | 'points';
+  /**
+   * Width of the Gaussian that spreads the memory into the estimate the velocity is matched against
+   * (default: `spread`, the estimate itself); a narrower one is a sharper reference.
+   */
+  matchSpread?: number;
+  /**
+   * The velocity field (default 'local'): every cell its own best candidate, or 'affine', one affine
+   * field u(x, y) = A (x, y) + b for the frame (a pan, a zoom, a rotation, a shear) that fits the
+   * cells' matching costs best (with a smaller matchSigma, so that the costs still differ across the frame).
+   */
+  field?: 'local' | 'affine';
+  /**
+   * A narrower second Gaussian in the kernel that pools the matching evidence (width localSigma,
+   * localWeight at its centre against the wide one's 1): a cell's own neighbourhood counts more, so an
+   * object moving its own way can win its cells while the wide part still fills the flat regions.
+   */
+  localSigma?: number;
+  localWeight?: number;
+  /**
+   * Blend the motion estimate with the fallback prior cell by cell, each weighted by the other's
+   * recent error in predicting the arriving pixels (pooled by a Gaussian of width blendSigma): where
+   * carrying the memory along the velocity has been predicting worse than the prior (objects moving
+   * each their own way, a texture changing in place), the prior takes over. Default: no blend.
+   */
+  blendSigma?: number;
+  /** The errors' power in that blend (default 1; larger: nearer a choice of the better one). */
+  blendPower?: number;
 }
 
 /** Chosen on the training videos of docs/reconstruct.md (bench/reconstruct/choose-motion.mjs). */
@@ -57,6 +91,18 @@ function bilinear(src: Float32Array | Float64Array, offset: number, width: numbe
     if (x0 + 1 >= 0 && x0 + 1 < width) s += fx * fy * src[offset + (y0 + 1) * width + x0 + 1]!;
   }
   return s;
+}
+
+/** Bilinear read of plane `src` [H][W] at (x, y), clamped to the plane (a velocity just outside is the edge's). */
+function bilinearClamped(src: Float32Array, offset: number, width: number, height: number, x: number, y: number): number {
+  return bilinear(src, offset, width, height, Math.max(0, Math.min(width - 1, x)), Math.max(0, Math.min(height - 1, y)));
+}
+
+/** Points fainter than this are forgotten (0.9^44: about 44 frames at the default memoryDecay). */
+const MIN_POINT_WEIGHT = 0.01;
+
+function newPoints(capacity: number, P: number): { x: Float64Array; y: Float64Array; w: Float64Array; v: Float64Array; n: number } {
+  return { x: new Float64Array(capacity), y: new Float64Array(capacity), w: new Float64Array(capacity), v: new Float64Array(capacity * P), n: 0 };
 }
 
 /**
@@ -79,8 +125,25 @@ export class MotionTracker {
   private readonly err: Float64Array;
   private readonly evidence: Float64Array;
   private readonly tmp: Float64Array;
-  private readonly blurred: Float64Array;
+  /** The memory spread (sum of weight x value, [P][H][W]) and its weight [H][W] (compose's scratch). */
+  private readonly sum: Float64Array;
+  /** With matchSpread: the estimate and confidence that the velocity is matched against, and their Gaussian. */
+  private readonly matchTaps2: Float64Array | null;
+  private readonly localTaps: Float64Array | null;
+  /** With blendSigma: the motion estimate before the blend (the own estimate), its Gaussian and the two methods' pooled prediction errors. */
+  private readonly own: Float32Array;
+  private readonly blendTaps: Float64Array | null;
+  private readonly motionErr: Float64Array;
+  private readonly priorErr: Float64Array;
+  private readonly reference: Float32Array;
+  private readonly referenceConfidence: Float32Array;
   private readonly weight: Float64Array;
+  /** With field 'affine': the last frame's field (x then y: the coefficients of x, y and 1; the next search starts there). */
+  private readonly affine: Float64Array;
+  private readonly trial: Float64Array;
+  private readonly splatTaps: Float64Array;
+  /** With carry 'points': the observations, oldest first (position, weight, value [P] each). */
+  private points: { x: Float64Array; y: Float64Array; w: Float64Array; v: Float64Array; n: number };
   private started = false;
 
   constructor(readonly P: number, readonly width: number, readonly height: number, readonly settings: MotionSettings, readonly priorSettings: PriorSettings) {
@@ -100,45 +163,129 @@ export class MotionTracker {
     this.err = new Float64Array(this.candidates.length * plane);
     this.evidence = new Float64Array(this.candidates.length * plane);
     this.tmp = new Float64Array(plane);
-    this.blurred = new Float64Array(plane);
+    this.sum = new Float64Array(P * plane);
+    this.blendTaps = settings.blendSigma === undefined ? null : gaussianTaps(settings.blendSigma);
+    this.own = this.blendTaps ? new Float32Array(P * plane) : this.estimate;
+    this.motionErr = new Float64Array(this.blendTaps ? plane : 0);
+    this.priorErr = new Float64Array(this.blendTaps ? plane : 0);
+    this.localTaps = settings.localSigma === undefined ? null : gaussianTaps(settings.localSigma);
+    this.matchTaps2 = settings.matchSpread === undefined ? null : gaussianTaps(settings.matchSpread);
+    this.reference = new Float32Array(settings.matchSpread === undefined ? 0 : P * plane);
+    this.referenceConfidence = new Float32Array(settings.matchSpread === undefined ? 0 : plane);
     this.weight = new Float64Array(plane);
+    this.affine = new Float64Array(6);
+    this.trial = new Float64Array(6);
+    this.splatTaps = new Float64Array(2 * (2 * Math.ceil(3 * Math.max(settings.spread, settings.matchSpread ?? 0)) + 1));
+    this.points = newPoints(settings.carry === 'points' ? 4 * plane : 0, P);
   }
 
   /** Forgets everything (a new video). */
   reset(): void {
     this.prior.reset();
-    for (const b of [this.q, this.a, this.err, this.evidence]) b.fill(0);
+    for (const b of [this.q, this.a, this.err, this.evidence, this.motionErr, this.priorErr]) b.fill(0);
     this.velocity.fill(0);
     this.confidence.fill(0);
+    this.points.n = 0;
+    this.affine.fill(0);
     this.started = false;
   }
 
   add(frame: Float32Array, mask: Uint8Array): void {
-    const { P, plane, width, height, settings, q, a } = this;
-    this.prior.add(frame, mask);
+    const { P, plane, settings, q, a } = this;
+    const points = settings.carry === 'points';
     if (this.started) {
       this.matchVelocity(frame, mask);
-      this.transport();
+      if (settings.field === 'affine') this.fitAffine();
+      if (this.blendTaps) this.scorePredictions(frame, mask);
     }
-    for (let i = 0; i < plane; i++) {
-      if (!mask[i]) continue;
-      for (let c = 0; c < P; c++) q[c * plane + i] = frame[c * plane + i]!;
-      a[i] = 1;
+    this.prior.add(frame, mask);
+    if (this.started) {
+      if (points) this.movePoints();
+      else this.transport();
     }
-    const w0 = settings.priorWeight;
-    blur(a, width, height, this.spreadTaps, this.tmp, this.weight);
-    for (let i = 0; i < plane; i++) this.confidence[i] = this.weight[i]! / (this.weight[i]! + w0);
-    for (let c = 0; c < P; c++) {
-      blur(q.subarray(c * plane, (c + 1) * plane), width, height, this.spreadTaps, this.tmp, this.blurred);
-      for (let i = 0; i < plane; i++) this.estimate[c * plane + i] = (this.blurred[i]! + w0 * this.prior.estimate[c * plane + i]!) / (this.weight[i]! + w0);
+    if (points) this.addPoints(frame, mask);
+    else {
+      for (let i = 0; i < plane; i++) {
+        if (!mask[i]) continue;
+        for (let c = 0; c < P; c++) q[c * plane + i] = frame[c * plane + i]!;
+        a[i] = 1;
+      }
     }
+    this.compose(settings.spread, this.spreadTaps, this.own, this.confidence);
+    if (this.blendTaps) {
+      // the motion estimate and the fallback prior, each weighted by the other's recent prediction error around the cell
+      const { motionErr, priorErr, own, estimate } = this;
+      const F = this.prior.estimate, power = settings.blendPower ?? 1;
+      for (let i = 0; i < plane; i++) {
+        const em = motionErr[i]! ** power, ep = priorErr[i]! ** power, total = em + ep;
+        const w = total > 1e-30 ? ep / total : 1;
+        for (let c = 0; c < P; c++) estimate[c * plane + i] = w * own[c * plane + i]! + (1 - w) * F[c * plane + i]!;
+      }
+    }
+    if (this.matchTaps2) this.compose(settings.matchSpread!, this.matchTaps2, this.reference, this.referenceConfidence);
     this.started = true;
+  }
+
+  /**
+   * Step 1c (blendSigma): how well the motion estimate (last frame's, moved along the velocity) and
+   * the fallback prior (last frame's) predicted the arriving pixels, spread by a Gaussian of width
+   * blendSigma and accumulated over frames with the factor matchMemory.
+   */
+  private scorePredictions(frame: Float32Array, mask: Uint8Array): void {
+    const { P, plane, width, height, settings, motionErr, priorErr, own, velocity } = this;
+    const taps = this.blendTaps!;
+    const r = (taps.length - 1) / 2;
+    const F = this.prior.estimate;
+    for (let i = 0; i < plane; i++) {
+      motionErr[i]! *= settings.matchMemory;
+      priorErr[i]! *= settings.matchMemory;
+    }
+    for (let p = 0; p < plane; p++) {
+      if (!mask[p]) continue;
+      const px = p % width, py = (p - px) / width;
+      const sx = px - velocity[p]!, sy = py - velocity[plane + p]!;
+      let em = 0, ep = 0;
+      for (let c = 0; c < P; c++) {
+        const y = frame[c * plane + p]!;
+        em += (y - bilinearClamped(own, c * plane, width, height, sx, sy)) ** 2;
+        ep += (y - F[c * plane + p]!) ** 2;
+      }
+      for (let yy = Math.max(0, py - r); yy <= Math.min(height - 1, py + r); yy++) {
+        const gy = taps[yy - py + r]!;
+        for (let xx = Math.max(0, px - r); xx <= Math.min(width - 1, px + r); xx++) {
+          const g = gy * taps[xx - px + r]!;
+          motionErr[yy * width + xx]! += g * em;
+          priorErr[yy * width + xx]! += g * ep;
+        }
+      }
+    }
+  }
+
+  /**
+   * Step 4: est = (memory spread by a Gaussian of width `spread` + w0 F) / (its weight + w0), conf =
+   * weight / (weight + w0); `taps` are that Gaussian's (the grid carry's blur).
+   */
+  private compose(spread: number, taps: Float64Array, est: Float32Array, conf: Float32Array): void {
+    const { P, plane, width, height, settings, sum, weight } = this;
+    const w0 = settings.priorWeight;
+    if (settings.carry === 'points') this.splatPoints(spread);
+    else {
+      blur(this.a, width, height, taps, this.tmp, weight);
+      for (let c = 0; c < P; c++) blur(this.q.subarray(c * plane, (c + 1) * plane), width, height, taps, this.tmp, sum.subarray(c * plane, (c + 1) * plane));
+    }
+    for (let i = 0; i < plane; i++) conf[i] = weight[i]! / (weight[i]! + w0);
+    for (let c = 0; c < P; c++) {
+      for (let i = 0; i < plane; i++) est[c * plane + i] = (sum[c * plane + i]! + w0 * this.prior.estimate[c * plane + i]!) / (weight[i]! + w0);
+    }
   }
 
   /** Step 1: the arriving pixels against the previous estimate moved by each candidate; the velocity. */
   private matchVelocity(frame: Float32Array, mask: Uint8Array): void {
-    const { P, plane, width, height, settings, candidates, matchTaps, err, evidence, estimate, confidence } = this;
+    const { P, plane, width, height, settings, candidates, matchTaps, err, evidence } = this;
+    const estimate = this.matchTaps2 ? this.reference : this.own;
+    const confidence = this.matchTaps2 ? this.referenceConfidence : this.confidence;
     const r = (matchTaps.length - 1) / 2;
+    const localTaps = this.localTaps;
     const K = candidates.length;
     for (let i = 0; i < K * plane; i++) {
       err[i]! *= settings.matchMemory;
@@ -167,6 +314,18 @@ export class MotionTracker {
             const g = gy * matchTaps[x - px + r]!;
             err[off + y * width + x]! += g * e;
             evidence[off + y * width + x]! += g * conf;
+          }
+        }
+        if (localTaps) {
+          // the narrow part of the pooling kernel, localWeight at its centre
+          const rl = (localTaps.length - 1) / 2, lw = settings.localWeight ?? 1;
+          for (let y = Math.max(0, py - rl); y <= Math.min(height - 1, py + rl); y++) {
+            const gy = lw * localTaps[y - py + rl]!;
+            for (let x = Math.max(0, px - rl); x <= Math.min(width - 1, px + rl); x++) {
+              const g = gy * localTaps[x - px + rl]!;
+              err[off + y * width + x]! += g * e;
+              evidence[off + y * width + x]! += g * conf;
+            }
           }
         }
       }
@@ -199,6 +358,175 @@ export class MotionTracker {
       }
       this.velocity[i] = vx;
       this.velocity[plane + i] = vy;
+    }
+  }
+
+  /**
+   * Step 1b (field 'affine'): the affine field u(x, y) = A (x, y) + b that minimises the matching cost
+   * summed over the cells (sum of err / sum of evidence, each cell's read at u by quadratic interpolation between the candidates; x, y
+   * centred and scaled to -1..1), by a pattern search started from the better of last frame's field and
+   * the best single displacement for the whole frame. Cells every 2nd row and column are scored.
+   */
+  private fitAffine(): void {
+    const { plane, width, height, settings, candidates, err, evidence, velocity, affine, trial } = this;
+    const K = candidates.length, side = Math.round(Math.sqrt(K));
+    const cx = (width - 1) / 2, cy = (height - 1) / 2, scale = Math.max(1, Math.max(width, height) / 2);
+    const lx = new Float64Array(3), ly = new Float64Array(3);
+    const score = (th: Float64Array): number => {
+      // every corner's velocity within the candidates' reach
+      for (const fx of [-cx / scale, cx / scale]) for (const fy of [-cy / scale, cy / scale]) {
+        if (Math.abs(th[0]! * fx + th[1]! * fy + th[2]!) > settings.radius || Math.abs(th[3]! * fx + th[4]! * fy + th[5]!) > settings.radius) return Infinity;
+      }
+      let total = 0, weight = 0;
+      for (let y = 0; y < height; y += 2) {
+        const fy = (y - cy) / scale;
+        for (let x = 0; x < width; x += 2) {
+          const fx = (x - cx) / scale, i = y * width + x;
+          // quadratic (Lagrange) interpolation through the 3 x 3 candidates nearest u: smooth between them
+          const gx = (th[0]! * fx + th[1]! * fy + th[2]! + settings.radius) / settings.step;
+          const gy = (th[3]! * fx + th[4]! * fy + th[5]! + settings.radius) / settings.step;
+          const nx = Math.max(1, Math.min(side - 2, Math.round(gx))), ny = Math.max(1, Math.min(side - 2, Math.round(gy)));
+          const tx = gx - nx, ty = gy - ny;
+          lx[0] = (tx * (tx - 1)) / 2, lx[1] = 1 - tx * tx, lx[2] = (tx * (tx + 1)) / 2;
+          ly[0] = (ty * (ty - 1)) / 2, ly[1] = 1 - ty * ty, ly[2] = (ty * (ty + 1)) / 2;
+          const at = (b: Float64Array): number => {
+            let v = 0;
+            for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) v += ly[dy]! * lx[dx]! * b[((ny + dy - 1) * side + nx + dx - 1) * plane + i]!;
+            return v;
+          };
+          total += at(err);
+          weight += at(evidence);
+        }
+      }
+      return weight > 1e-9 ? total / weight : Infinity;
+    };
+    if (side < 3) return;
+    // start: last frame's field, or the best single displacement if that scores better
+    let best = score(affine);
+    for (let k = 0; k < K; k++) {
+      trial.fill(0);
+      trial[2] = candidates[k]![0];
+      trial[5] = candidates[k]![1];
+      const c = score(trial);
+      if (c < best) (best = c), affine.set(trial);
+    }
+    if (!Number.isFinite(best)) return;
+    // pattern search: each coefficient +-delta, delta halved when nothing improves
+    let delta = settings.step / 2;
+    for (let level = 0; level < 5; level++, delta /= 2) {
+      for (let improved = true, passes = 0; improved && passes < 4; passes++) {
+        improved = false;
+        for (let j = 0; j < 6; j++) {
+          for (const sign of [1, -1]) {
+            trial.set(affine);
+            trial[j]! += sign * delta;
+            const c = score(trial);
+            if (c < best) (best = c), affine.set(trial), (improved = true);
+          }
+        }
+      }
+    }
+    for (let i = 0; i < plane; i++) {
+      const x = i % width, fx = (x - cx) / scale, fy = ((i - x) / width - cy) / scale;
+      velocity[i] = affine[0]! * fx + affine[1]! * fy + affine[2]!;
+      velocity[plane + i] = affine[3]! * fx + affine[4]! * fy + affine[5]!;
+    }
+  }
+
+  /** Step 2 (carry 'points'): every point moved by the velocity read where it is, decayed; points gone faint or out of reach dropped. */
+  private movePoints(): void {
+    const { plane, width, height, velocity, settings, P } = this;
+    const pts = this.points;
+    const reach = 3 * settings.spread;
+    let kept = 0;
+    for (let j = 0; j < pts.n; j++) {
+      const x = pts.x[j]!, y = pts.y[j]!;
+      const vx = bilinearClamped(velocity, 0, width, height, x, y), vy = bilinearClamped(velocity, plane, width, height, x, y);
+      const nx = x + vx, ny = y + vy, w = pts.w[j]! * settings.memoryDecay;
+      if (w < MIN_POINT_WEIGHT || nx < -reach || ny < -reach || nx > width - 1 + reach || ny > height - 1 + reach) continue;
+      pts.x[kept] = nx;
+      pts.y[kept] = ny;
+      pts.w[kept] = w;
+      for (let c = 0; c < P; c++) pts.v[kept * P + c] = pts.v[j * P + c]!;
+      kept++;
+    }
+    pts.n = kept;
+  }
+
+  /** Step 3 (carry 'points'): the arriving pixels become points of weight 1 (the oldest dropped when the store is full). */
+  private addPoints(frame: Float32Array, mask: Uint8Array): void {
+    const { plane, width, P } = this;
+    let pts = this.points;
+    let arriving = 0;
+    for (let i = 0; i < plane; i++) if (mask[i]) arriving++;
+    if (pts.n + arriving > pts.w.length) {
+      // full: grow once up to 16 points a cell, beyond that drop the oldest
+      if (pts.w.length < 16 * plane) {
+        const grown = newPoints(Math.min(16 * plane, Math.max(2 * pts.w.length, pts.n + arriving)), P);
+        grown.x.set(pts.x.subarray(0, pts.n));
+        grown.y.set(pts.y.subarray(0, pts.n));
+        grown.w.set(pts.w.subarray(0, pts.n));
+        grown.v.set(pts.v.subarray(0, pts.n * P));
+        grown.n = pts.n;
+        this.points = pts = grown;
+      }
+      const drop = Math.max(0, pts.n + arriving - pts.w.length);
+      if (drop > 0) {
+        pts.x.copyWithin(0, drop, pts.n);
+        pts.y.copyWithin(0, drop, pts.n);
+        pts.w.copyWithin(0, drop, pts.n);
+        pts.v.copyWithin(0, drop * P, pts.n * P);
+        pts.n -= drop;
+      }
+    }
+    // a fresh pixel replaces what the memory held at its cell, as the grid carry's write does: a point
+    // loses the share of its weight that its bilinear footprint puts on cells where a pixel arrives
+    const height = plane / width;
+    for (let j = 0; j < pts.n; j++) {
+      const x = pts.x[j]!, y = pts.y[j]!, x0 = Math.floor(x), y0 = Math.floor(y), fx = x - x0, fy = y - y0;
+      let share = 0;
+      for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < 2; dx++) {
+        const xx = x0 + dx, yy = y0 + dy;
+        if (xx >= 0 && xx < width && yy >= 0 && yy < height && mask[yy * width + xx]) share += (dx ? fx : 1 - fx) * (dy ? fy : 1 - fy);
+      }
+      pts.w[j]! *= 1 - share;
+    }
+    for (let i = 0; i < plane && pts.n < pts.w.length; i++) {
+      if (!mask[i]) continue;
+      const j = pts.n++;
+      pts.x[j] = i % width;
+      pts.y[j] = (i - (i % width)) / width;
+      pts.w[j] = 1;
+      for (let c = 0; c < P; c++) pts.v[j * P + c] = frame[c * plane + i]!;
+    }
+  }
+
+  /** Step 4 (carry 'points'): the points spread by a Gaussian of width `spread` into sum (of w v, [P]) and weight (of w). */
+  private splatPoints(spread: number): void {
+    const { plane, width, height, P } = this;
+    const q = this.sum;
+    const pts = this.points;
+    const weight = this.weight;
+    q.fill(0);
+    weight.fill(0);
+    const r = Math.ceil(3 * spread), k = -1 / (2 * spread * spread);
+    const gx = this.splatTaps; // the 2r + 1 taps of a point on each axis
+    const gyOff = 2 * r + 1;
+    for (let j = 0; j < pts.n; j++) {
+      const x = pts.x[j]!, y = pts.y[j]!, w = pts.w[j]!;
+      const x0 = Math.max(0, Math.ceil(x - r)), x1 = Math.min(width - 1, Math.floor(x + r));
+      const y0 = Math.max(0, Math.ceil(y - r)), y1 = Math.min(height - 1, Math.floor(y + r));
+      if (x0 > x1 || y0 > y1) continue;
+      for (let xx = x0; xx <= x1; xx++) gx[xx - x0] = Math.exp(k * (xx - x) * (xx - x));
+      for (let yy = y0; yy <= y1; yy++) gx[gyOff + yy - y0] = w * Math.exp(k * (yy - y) * (yy - y));
+      for (let yy = y0; yy <= y1; yy++) {
+        const gy = gx[gyOff + yy - y0]!;
+        for (let xx = x0; xx <= x1; xx++) {
+          const g = gy * gx[xx - x0]!, i = yy * width + xx;
+          weight[i]! += g;
+          for (let c = 0; c < P; c++) q[c * plane + i]! += g * pts.v[j * P + c]!;
+        }
+      }
     }
   }
 
