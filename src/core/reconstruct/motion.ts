@@ -46,24 +46,6 @@ export interface MotionSettings {
    */
   carry?: 'grid' | 'points';
   /**
-   * Width of the Gaussian that spreads the memory into the estimate the velocity is matched against
-   * (default: `spread`, the estimate itself); a narrower one is a sharper reference.
-   */
-  matchSpread?: number;
-  /**
-   * The velocity field (default 'local'): every cell its own best candidate, or 'affine', one affine
-   * field u(x, y) = A (x, y) + b for the frame (a pan, a zoom, a rotation, a shear) that fits the
-   * cells' matching costs best (with a smaller matchSigma, so that the costs still differ across the frame).
-   */
-  field?: 'local' | 'affine';
-  /**
-   * A narrower second Gaussian in the kernel that pools the matching evidence (width localSigma,
-   * localWeight at its centre against the wide one's 1): a cell's own neighbourhood counts more, so an
-   * object moving its own way can win its cells while the wide part still fills the flat regions.
-   */
-  localSigma?: number;
-  localWeight?: number;
-  /**
    * Blend the motion estimate with the fallback prior cell by cell, each weighted by the other's
    * recent error in predicting the arriving pixels (pooled by a Gaussian of width blendSigma): where
    * carrying the memory along the velocity has been predicting worse than the prior (objects moving
@@ -75,7 +57,10 @@ export interface MotionSettings {
 }
 
 /** Chosen on the training videos of docs/reconstruct.md (bench/reconstruct/choose-motion.mjs). */
-export const DEFAULT_MOTION: MotionSettings = { radius: 1.5, step: 0.5, matchSigma: 32, matchMemory: 0.8, memoryDecay: 0.9, spread: 1.5, priorWeight: 0.15, refine: true };
+export const DEFAULT_MOTION: MotionSettings = {
+  radius: 1.5, step: 0.5, matchSigma: 32, matchMemory: 0.8, memoryDecay: 0.9, spread: 1.5, priorWeight: 0.15, refine: true,
+  carry: 'points', blendSigma: 8, blendPower: 4,
+};
 
 /** Bilinear read of plane `src` [H][W] at (x, y), 0 outside. */
 function bilinear(src: Float32Array | Float64Array, offset: number, width: number, height: number, x: number, y: number): number {
@@ -127,20 +112,12 @@ export class MotionTracker {
   private readonly tmp: Float64Array;
   /** The memory spread (sum of weight x value, [P][H][W]) and its weight [H][W] (compose's scratch). */
   private readonly sum: Float64Array;
-  /** With matchSpread: the estimate and confidence that the velocity is matched against, and their Gaussian. */
-  private readonly matchTaps2: Float64Array | null;
-  private readonly localTaps: Float64Array | null;
   /** With blendSigma: the motion estimate before the blend (the own estimate), its Gaussian and the two methods' pooled prediction errors. */
   private readonly own: Float32Array;
   private readonly blendTaps: Float64Array | null;
   private readonly motionErr: Float64Array;
   private readonly priorErr: Float64Array;
-  private readonly reference: Float32Array;
-  private readonly referenceConfidence: Float32Array;
   private readonly weight: Float64Array;
-  /** With field 'affine': the last frame's field (x then y: the coefficients of x, y and 1; the next search starts there). */
-  private readonly affine: Float64Array;
-  private readonly trial: Float64Array;
   private readonly splatTaps: Float64Array;
   /** With carry 'points': the observations, oldest first (position, weight, value [P] each). */
   private points: { x: Float64Array; y: Float64Array; w: Float64Array; v: Float64Array; n: number };
@@ -168,14 +145,8 @@ export class MotionTracker {
     this.own = this.blendTaps ? new Float32Array(P * plane) : this.estimate;
     this.motionErr = new Float64Array(this.blendTaps ? plane : 0);
     this.priorErr = new Float64Array(this.blendTaps ? plane : 0);
-    this.localTaps = settings.localSigma === undefined ? null : gaussianTaps(settings.localSigma);
-    this.matchTaps2 = settings.matchSpread === undefined ? null : gaussianTaps(settings.matchSpread);
-    this.reference = new Float32Array(settings.matchSpread === undefined ? 0 : P * plane);
-    this.referenceConfidence = new Float32Array(settings.matchSpread === undefined ? 0 : plane);
     this.weight = new Float64Array(plane);
-    this.affine = new Float64Array(6);
-    this.trial = new Float64Array(6);
-    this.splatTaps = new Float64Array(2 * (2 * Math.ceil(3 * Math.max(settings.spread, settings.matchSpread ?? 0)) + 1));
+    this.splatTaps = new Float64Array(2 * (2 * Math.ceil(3 * settings.spread) + 1));
     this.points = newPoints(settings.carry === 'points' ? 4 * plane : 0, P);
   }
 
@@ -186,7 +157,6 @@ export class MotionTracker {
     this.velocity.fill(0);
     this.confidence.fill(0);
     this.points.n = 0;
-    this.affine.fill(0);
     this.started = false;
   }
 
@@ -195,7 +165,6 @@ export class MotionTracker {
     const points = settings.carry === 'points';
     if (this.started) {
       this.matchVelocity(frame, mask);
-      if (settings.field === 'affine') this.fitAffine();
       if (this.blendTaps) this.scorePredictions(frame, mask);
     }
     this.prior.add(frame, mask);
@@ -222,12 +191,11 @@ export class MotionTracker {
         for (let c = 0; c < P; c++) estimate[c * plane + i] = w * own[c * plane + i]! + (1 - w) * F[c * plane + i]!;
       }
     }
-    if (this.matchTaps2) this.compose(settings.matchSpread!, this.matchTaps2, this.reference, this.referenceConfidence);
     this.started = true;
   }
 
   /**
-   * Step 1c (blendSigma): how well the motion estimate (last frame's, moved along the velocity) and
+   * Step 1b (blendSigma): how well the motion estimate (last frame's, moved along the velocity) and
    * the fallback prior (last frame's) predicted the arriving pixels, spread by a Gaussian of width
    * blendSigma and accumulated over frames with the factor matchMemory.
    */
@@ -282,10 +250,8 @@ export class MotionTracker {
   /** Step 1: the arriving pixels against the previous estimate moved by each candidate; the velocity. */
   private matchVelocity(frame: Float32Array, mask: Uint8Array): void {
     const { P, plane, width, height, settings, candidates, matchTaps, err, evidence } = this;
-    const estimate = this.matchTaps2 ? this.reference : this.own;
-    const confidence = this.matchTaps2 ? this.referenceConfidence : this.confidence;
+    const estimate = this.own, confidence = this.confidence;
     const r = (matchTaps.length - 1) / 2;
-    const localTaps = this.localTaps;
     const K = candidates.length;
     for (let i = 0; i < K * plane; i++) {
       err[i]! *= settings.matchMemory;
@@ -314,18 +280,6 @@ export class MotionTracker {
             const g = gy * matchTaps[x - px + r]!;
             err[off + y * width + x]! += g * e;
             evidence[off + y * width + x]! += g * conf;
-          }
-        }
-        if (localTaps) {
-          // the narrow part of the pooling kernel, localWeight at its centre
-          const rl = (localTaps.length - 1) / 2, lw = settings.localWeight ?? 1;
-          for (let y = Math.max(0, py - rl); y <= Math.min(height - 1, py + rl); y++) {
-            const gy = lw * localTaps[y - py + rl]!;
-            for (let x = Math.max(0, px - rl); x <= Math.min(width - 1, px + rl); x++) {
-              const g = gy * localTaps[x - px + rl]!;
-              err[off + y * width + x]! += g * e;
-              evidence[off + y * width + x]! += g * conf;
-            }
           }
         }
       }
@@ -358,78 +312,6 @@ export class MotionTracker {
       }
       this.velocity[i] = vx;
       this.velocity[plane + i] = vy;
-    }
-  }
-
-  /**
-   * Step 1b (field 'affine'): the affine field u(x, y) = A (x, y) + b that minimises the matching cost
-   * summed over the cells (sum of err / sum of evidence, each cell's read at u by quadratic interpolation between the candidates; x, y
-   * centred and scaled to -1..1), by a pattern search started from the better of last frame's field and
-   * the best single displacement for the whole frame. Cells every 2nd row and column are scored.
-   */
-  private fitAffine(): void {
-    const { plane, width, height, settings, candidates, err, evidence, velocity, affine, trial } = this;
-    const K = candidates.length, side = Math.round(Math.sqrt(K));
-    const cx = (width - 1) / 2, cy = (height - 1) / 2, scale = Math.max(1, Math.max(width, height) / 2);
-    const lx = new Float64Array(3), ly = new Float64Array(3);
-    const score = (th: Float64Array): number => {
-      // every corner's velocity within the candidates' reach
-      for (const fx of [-cx / scale, cx / scale]) for (const fy of [-cy / scale, cy / scale]) {
-        if (Math.abs(th[0]! * fx + th[1]! * fy + th[2]!) > settings.radius || Math.abs(th[3]! * fx + th[4]! * fy + th[5]!) > settings.radius) return Infinity;
-      }
-      let total = 0, weight = 0;
-      for (let y = 0; y < height; y += 2) {
-        const fy = (y - cy) / scale;
-        for (let x = 0; x < width; x += 2) {
-          const fx = (x - cx) / scale, i = y * width + x;
-          // quadratic (Lagrange) interpolation through the 3 x 3 candidates nearest u: smooth between them
-          const gx = (th[0]! * fx + th[1]! * fy + th[2]! + settings.radius) / settings.step;
-          const gy = (th[3]! * fx + th[4]! * fy + th[5]! + settings.radius) / settings.step;
-          const nx = Math.max(1, Math.min(side - 2, Math.round(gx))), ny = Math.max(1, Math.min(side - 2, Math.round(gy)));
-          const tx = gx - nx, ty = gy - ny;
-          lx[0] = (tx * (tx - 1)) / 2, lx[1] = 1 - tx * tx, lx[2] = (tx * (tx + 1)) / 2;
-          ly[0] = (ty * (ty - 1)) / 2, ly[1] = 1 - ty * ty, ly[2] = (ty * (ty + 1)) / 2;
-          const at = (b: Float64Array): number => {
-            let v = 0;
-            for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) v += ly[dy]! * lx[dx]! * b[((ny + dy - 1) * side + nx + dx - 1) * plane + i]!;
-            return v;
-          };
-          total += at(err);
-          weight += at(evidence);
-        }
-      }
-      return weight > 1e-9 ? total / weight : Infinity;
-    };
-    if (side < 3) return;
-    // start: last frame's field, or the best single displacement if that scores better
-    let best = score(affine);
-    for (let k = 0; k < K; k++) {
-      trial.fill(0);
-      trial[2] = candidates[k]![0];
-      trial[5] = candidates[k]![1];
-      const c = score(trial);
-      if (c < best) (best = c), affine.set(trial);
-    }
-    if (!Number.isFinite(best)) return;
-    // pattern search: each coefficient +-delta, delta halved when nothing improves
-    let delta = settings.step / 2;
-    for (let level = 0; level < 5; level++, delta /= 2) {
-      for (let improved = true, passes = 0; improved && passes < 4; passes++) {
-        improved = false;
-        for (let j = 0; j < 6; j++) {
-          for (const sign of [1, -1]) {
-            trial.set(affine);
-            trial[j]! += sign * delta;
-            const c = score(trial);
-            if (c < best) (best = c), affine.set(trial), (improved = true);
-          }
-        }
-      }
-    }
-    for (let i = 0; i < plane; i++) {
-      const x = i % width, fx = (x - cx) / scale, fy = ((i - x) / width - cy) / scale;
-      velocity[i] = affine[0]! * fx + affine[1]! * fy + affine[2]!;
-      velocity[plane + i] = affine[3]! * fx + affine[4]! * fy + affine[5]!;
     }
   }
 

@@ -101,6 +101,9 @@ export function requireConfig(config: ScotopicConfig): ScotopicConfig {
     spread: requireNumber('motion spread', m.spread, 0.25, 16),
     priorWeight: requireNumber('motion priorWeight', m.priorWeight, 1e-6, 100),
     ...(m.refine === undefined ? {} : { refine: requireBoolean('motion refine', m.refine) }),
+    ...(m.carry === undefined ? {} : { carry: requireChoice('motion carry', m.carry, ['grid', 'points'] as const) }),
+    ...(m.blendSigma === undefined ? {} : { blendSigma: requireNumber('motion blendSigma', m.blendSigma, 0.25, 64) }),
+    ...(m.blendPower === undefined ? {} : { blendPower: requireNumber('motion blendPower', m.blendPower, 0.25, 16) }),
   };
   if (motion && (2 * motion.radius) / motion.step > 16) throw invalidParameterError('motion step', `at most 17 candidates a side (radius ${motion.radius})`, motion.step);
   return {
