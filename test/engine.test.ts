@@ -73,6 +73,30 @@ describe('onnxruntime NCA engine agrees with the reference step', () => {
     }
   });
 
+  it('frame protocol on odd widths, sides of one cell and a batch (noise drawn into the padded graph input in the same order), fed weights', async () => {
+    for (const [W, H, N] of [[7, 5, 1], [1, 5, 1], [6, 1, 2], [1, 1, 1], [5, 4, 3]] as const) {
+      const params = randomParams(new Rng(W * 10 + H), 0.2);
+      const state = new Rng(2).fillUniform(new Float32Array(N * CHANNELS * W * H));
+      const engine = await createEngine(params, { width: W, height: H, batch: N, protocol: FRAME_PROTOCOL, stepsPerRun: 2, rng: new Rng(3), dynamicWeights: true, threads: 1 });
+      const out = await engine.run(state, 3);
+      await engine.dispose();
+      // the reference draws one [N][13][H][W] array per step, grid after grid
+      const plane = W * H, rng = new Rng(3);
+      let grids = Array.from({ length: N }, (_, n) => state.slice(n * CHANNELS * plane, (n + 1) * CHANNELS * plane));
+      for (let s = 0; s < 3; s++) {
+        const noise = rng.fillNormal(new Float32Array(N * (CHANNELS - 3) * plane), 0, 0.1);
+        grids = grids.map((g, n) => {
+          const x = g.slice();
+          x.set(noise.subarray(n * (CHANNELS - 3) * plane, (n + 1) * (CHANNELS - 3) * plane), 3 * plane);
+          const y = referenceStep(params, x, W, H);
+          for (let i = 0; i < 3 * plane; i++) y[i] = sigmoid(y[i]!);
+          return y;
+        });
+      }
+      for (let n = 0; n < N; n++) expect(maxAbsDiff(out.subarray(n * CHANNELS * plane, (n * CHANNELS + 3) * plane), grids[n]!.subarray(0, 3 * plane))).toBeLessThan(1e-5);
+    }
+  });
+
   it('carry-1 protocol with zero hidden channels (the Game of Life protocol) drops unused weights correctly', async () => {
     const W = 10, H = 6;
     const rng = new Rng(3);

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
-import { buildNcaGraph, graphNames, graphWeights, requireStepProtocol, type StepProtocol } from './graph.js';
+import { NOISE_PAD, buildNcaGraph, graphNames, graphWeights, requireStepProtocol, type StepProtocol } from './graph.js';
 import { UserError, invalidParameterError, optionalInt, requireInt } from '../errors.js';
 import { onnxSessionOptions } from '../onnx-session.js';
 import { CHANNELS, requireParams, type NcaParams } from './params.js';
@@ -88,15 +88,7 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
   const sessions = new Map<number, Session>();
   let weightFeeds: Record<string, ort.Tensor> = {};
   const setWeightFeeds = (p: NcaParams) => {
-    const w = graphWeights(p, protocol);
-    weightFeeds = dynamic
-      ? {
-          w1: new ort.Tensor('float32', w.w1, [CHANNELS, w.inW1, 3, 3]),
-          b1: new ort.Tensor('float32', w.b1, [CHANNELS]),
-          w2: new ort.Tensor('float32', w.w2, [w.outW2, CHANNELS, 3, 3]),
-          b2: new ort.Tensor('float32', w.b2, [w.outW2]),
-        }
-      : {};
+    weightFeeds = dynamic ? Object.fromEntries(Object.entries(graphWeights(p, protocol, 'engine')).map(([name, t]) => [name, new ort.Tensor('float32', t.data, t.dims)])) : {};
   };
   setWeightFeeds(params);
 
@@ -105,7 +97,7 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
     const key = steps * 65536 + height;
     let s = sessions.get(key);
     if (!s) {
-      const graph = buildNcaGraph({ batch: N, width: W, height, steps, protocol, params: dynamic ? undefined : current });
+      const graph = buildNcaGraph({ batch: N, width: W, height, steps, protocol, params: dynamic ? undefined : current, form: 'engine' });
       s = await ort.InferenceSession.create(graph, sessionOptions);
       sessions.set(key, s);
     }
@@ -145,10 +137,13 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
   await session(K);
 
   // Two sets of noise buffers: one is read by the running session while the next is filled
-  // (K x [N][16-carry][H][W] each: 2 x 108 MB at 1920x1080 with K = 1).
-  const noiseSets: Float32Array[][] = noise ? [0, 1].map(() => Array.from({ length: K }, () => new Float32Array(hiddenSize))) : [];
+  // (K x [N][16-carry][H+4][W+4] each, padded by NOISE_PAD cells of torus for the graph).
+  const paddedShape = [N, CHANNELS - carry, H + 2 * NOISE_PAD, W + 2 * NOISE_PAD];
+  const noiseSets: Float32Array[][] = noise ? [0, 1].map(() => Array.from({ length: K }, () => new Float32Array(paddedShape.reduce((a, b) => a * b)))) : [];
+  let oddWidthScratch: Float32Array | null = null;
+  const scratch = () => (oddWidthScratch ??= new Float32Array(hiddenSize));
   const fillNoise = (set: Float32Array[], count: number) => {
-    for (let k = 0; k < count; k++) opts.rng!.fillNormal(set[k]!, 0, noiseStd);
+    for (let k = 0; k < count; k++) drawPaddedNoise(opts.rng!, set[k]!, N * (CHANNELS - carry), H, W, noiseStd, scratch);
   };
 
   return {
@@ -178,7 +173,7 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
         const count = Math.min(K, steps - done);
         const s = await session(count);
         const feeds: Record<string, ort.Tensor> = { ...weightFeeds, [graphNames.state]: new ort.Tensor('float32', carried, [N, carry, H, W]) };
-        if (noise) for (let k = 0; k < count; k++) feeds[graphNames.noise(k)] = new ort.Tensor('float32', noiseSets[set]![k]!, [N, CHANNELS - carry, H, W]);
+        if (noise) for (let k = 0; k < count; k++) feeds[graphNames.noise(k)] = new ort.Tensor('float32', noiseSets[set]![k]!, paddedShape);
         const pending = s.run(feeds);
         // Fill the other noise set while onnxruntime computes this chunk.
         const nextCount = Math.min(K, steps - done - count);
@@ -282,7 +277,8 @@ function bandedRunner(o: {
   const frame = free ? new Float32Array(3 * plane) : null;
   const noiseFull = noise ? new Float32Array(hidden * plane) : null;
   const bandState = new Float32Array(carry * maxRows * W);
-  const bandNoise = noise ? new Float32Array(hidden * maxRows * W) : null;
+  const P = NOISE_PAD;
+  const bandNoise = noise ? new Float32Array(hidden * (maxRows + 2 * P) * (W + 2 * P)) : null;
   /** Rows y0 - HALO .. y0 + rows + HALO - 1 (wrapped) of each of `channels` planes of `src` into `dst` [channels][rows + 2 HALO][W]. */
   const gather = (src: Float32Array, channels: number, band: Band, dst: Float32Array) => {
     const R = band.rows + 2 * BAND_HALO;
@@ -315,8 +311,9 @@ function bandedRunner(o: {
         gather(cur, carry, band, bandState);
         const feeds: Record<string, ort.Tensor> = { ...o.weightFeeds(), [graphNames.state]: new ort.Tensor('float32', bandState.subarray(0, carry * R * W), [1, carry, R, W]) };
         if (noiseFull) {
-          gather(noiseFull, hidden, band, bandNoise!);
-          feeds[graphNames.noise(0)] = new ort.Tensor('float32', bandNoise!.subarray(0, hidden * R * W), [1, hidden, R, W]);
+          // the band's rows and P more each side, from the torus, padded by P columns: [hidden][R + 2P][W + 2P]
+          torusRows(noiseFull, hidden, H, W, band.y0 - BAND_HALO, R, bandNoise!);
+          feeds[graphNames.noise(0)] = new ort.Tensor('float32', bandNoise!.subarray(0, hidden * (R + 2 * P) * (W + 2 * P)), [1, hidden, R + 2 * P, W + 2 * P]);
         }
         const out = await s.run(feeds);
         scatter(out[graphNames.next]!.data as Float32Array, carry, band, nxt);
@@ -329,4 +326,58 @@ function bandedRunner(o: {
     result.set(cur);
     return result;
   };
+}
+
+const mod = (a: number, n: number) => ((a % n) + n) % n;
+
+/**
+ * Draws `planes` planes of N(0, std^2) noise, the same numbers in the same order as rng.fillNormal on an
+ * unpadded [planes][H][W] array, into `dst` [planes][H + 2P][W + 2P] with P = NOISE_PAD cells of torus
+ * around each plane (the 'engine' graph's noise input, docs/video.md#profile). Row by row when W is even
+ * (fillNormal draws two numbers at a time), else through `scratch()` ([planes][H][W]).
+ */
+export function drawPaddedNoise(rng: Rng, dst: Float32Array, planes: number, H: number, W: number, std: number, scratch: () => Float32Array): void {
+  const P = NOISE_PAD, PW = W + 2 * P, PH = H + 2 * P;
+  if (W % 2 === 1) return torusRows(rng.fillNormal(scratch(), 0, std), planes, H, W, 0, H, dst);
+  for (let c = 0; c < planes; c++) {
+    for (let y = 0; y < H; y++) {
+      const o = (c * PH + y + P) * PW + P;
+      rng.fillNormal(dst.subarray(o, o + W), 0, std);
+    }
+  }
+  // the border from the inner cells: columns of the inner rows, then whole rows (corners included)
+  for (let c = 0; c < planes; c++) {
+    const base = c * PH * PW;
+    for (let y = P; y < P + H; y++) wrapColumns(dst, base + y * PW, W);
+    for (let r = 0; r < PH; r++) {
+      if (r >= P && r < P + H) continue;
+      const from = base + (P + mod(r - P, H)) * PW;
+      dst.copyWithin(base + r * PW, from, from + PW);
+    }
+  }
+}
+
+/** The P = NOISE_PAD cells left and right of the inner W cells of the padded row at `row`, from the torus. */
+function wrapColumns(buf: Float32Array, row: number, W: number): void {
+  const P = NOISE_PAD;
+  for (let x = 0; x < P; x++) {
+    buf[row + x] = buf[row + P + mod(x - P, W)]!;
+    buf[row + P + W + x] = buf[row + P + mod(x, W)]!;
+  }
+}
+
+/**
+ * Rows y0 - P .. y0 + rows + P - 1 (on the torus of H rows) of each of `planes` planes [H][W] of `src`, each
+ * with P = NOISE_PAD columns of torus left and right, into `dst` [planes][rows + 2P][W + 2P].
+ */
+function torusRows(src: Float32Array, planes: number, H: number, W: number, y0: number, rows: number, dst: Float32Array): void {
+  const P = NOISE_PAD, PW = W + 2 * P, R = rows + 2 * P;
+  for (let c = 0; c < planes; c++) {
+    for (let r = 0; r < R; r++) {
+      const from = (c * H + mod(y0 - P + r, H)) * W;
+      const row = (c * R + r) * PW;
+      dst.set(src.subarray(from, from + W), row + P);
+      wrapColumns(dst, row, W);
+    }
+  }
 }
