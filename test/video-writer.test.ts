@@ -3,14 +3,14 @@
  * WebM with sound, odd sizes padded, atomic output (an abort or an unwritable path leaves no file),
  * ffmpeg lookup errors.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../src/core/errors.js';
 import { findFfmpeg } from '../src/core/video/ffmpeg.js';
 import { probeVideo } from '../src/core/video/probe.js';
-import { DEFAULT_X264_PRESET, frameBuffers, openVideoWriter, summariseStderr, videoSize } from '../src/core/video/writer.js';
+import { DEFAULT_X264_PRESET, SMOOTH_X264_PARAMS, frameBuffers, openVideoWriter, summariseStderr, videoSize, x264Tuning } from '../src/core/video/writer.js';
 
 let dir: string;
 beforeAll(() => {
@@ -99,6 +99,27 @@ describe('video files with sound', () => {
     expect(frameBuffers(640 * 360 * 4)).toBe(18);
     expect(frameBuffers(1920 * 1080 * 4)).toBe(3);
     expect(DEFAULT_X264_PRESET).toBe('superfast');
+  });
+
+  it('smooth frames at scale >= 4 are encoded without 4x4 intra partitions and adaptive B-frames; others with the preset as it is', async () => {
+    expect(x264Tuning('superfast', 'smooth', 4)).toBe(SMOOTH_X264_PARAMS);
+    expect(x264Tuning('superfast', 'smooth', 2)).toBeNull();
+    expect(x264Tuning('superfast', 'nearest', 4)).toBeNull();
+    expect(x264Tuning('veryfast', 'smooth', 4)).toBeNull();
+    // x264 writes its options into the stream (an SEI message): read them back from two small files
+    const options = async (scale: number) => {
+      const out = join(dir, `tuning-${scale}.mp4`);
+      const w = await openVideoWriter({ out, width: 16, height: 12, scale, filter: 'smooth', fps: 10 });
+      for (let k = 0; k < 6; k++) await w.addFrame(frame(16, 12, k));
+      await w.finish();
+      return /options: ([^\0]*)/.exec(readFileSync(out).toString('latin1'))![1]!;
+    };
+    const tuned = await options(4), plain = await options(1);
+    expect(tuned).toMatch(/ b_adapt=0 /);
+    expect(tuned).toMatch(/ analyse=0x3:0x2 /); // intra : inter partitions, 0x1 = i4x4, 0x2 = i8x8: no i4x4 in P and B frames
+    expect(plain).toMatch(/ b_adapt=1 /);
+    expect(plain).toMatch(/ analyse=0x3:0x3 /);
+    expect(tuned).toMatch(/ crf=20\.0 .*aq=1/); // the rest as the preset: CRF 20, adaptive quantisation
   });
 
   it('summarises ffmpeg\'s stderr to its last messages', () => {
