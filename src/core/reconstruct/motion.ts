@@ -3,19 +3,29 @@
  * past observation along a velocity field estimated from the arriving pixels themselves, so that a
  * pixel seen a few frames ago still counts where the scene moved. Frames are [P][H][W] planar in 0..1.
  *
- * Per cell it keeps a memory (the premultiplied value q = a v [P] and its weight a [1]) and a velocity
- * u [2] (cells per frame, x then y). Frame t:
+ * It keeps a memory (per cell the premultiplied value q = a v [P] and its weight a [1], or a list of
+ * points) and per cell a velocity u [2] (cells per frame, x then y). Frame t:
  *   1. velocity: for every candidate displacement c on a grid (-radius..radius in steps of `step`,
- *      both axes), each arriving pixel y(p) is compared with the previous frame's estimate moved by
- *      c, weighted by that estimate's confidence k: err_c(p) = k(p - c) |y(p) - E(p - c)|^2 (bilinear
- *      reads, 0 outside). err_c and k(p - c) are spread to the cells around p by a Gaussian of width
- *      `matchSigma` and accumulated over frames with the factor `matchMemory`; every cell takes the
- *      candidate with the lowest accumulated err / k (no evidence: 0).
- *   2. transport: q(p) <- q(p - u(p)), a(p) <- a(p - u(p)) (bilinear, 0 outside), both x `memoryDecay`.
- *   3. the arriving pixels are written: q = y, a = 1.
- *   4. estimate: E = (blur(q) + w0 F) / (blur(a) + w0), blur a Gaussian of width `spread`, F the
- *      fallback (the Gaussian-prior baseline of baselines.ts, given), w0 = `priorWeight`; the
- *      confidence k = blur(a) / (blur(a) + w0).
+ *      both axes), each arriving pixel y(p) is compared with the previous frame's own estimate M
+ *      (before the blend of 1b) moved by c, weighted by its confidence k: err_c(p) = k(p - c)
+ *      |y(p) - M(p - c)|^2 (bilinear reads, 0 outside). err_c and k(p - c) are spread to the cells
+ *      around p by a Gaussian of width `matchSigma` and accumulated over frames with the factor
+ *      `matchMemory`; every cell takes the candidate with the lowest accumulated err / k (no
+ *      evidence: 0), with `refine` moved to a fraction of a step.
+ *   1b. (`blendSigma`) how well last frame's M moved along u and last frame's fallback F predicted
+ *      the arriving pixels: their squared errors spread by a Gaussian of width `blendSigma`,
+ *      accumulated with `matchMemory` (e_M, e_F).
+ *   2. transport, `carry` 'grid': q(p) <- q(p - u(p)), a(p) <- a(p - u(p)) (bilinear, 0 outside);
+ *      'points': every past observation is a point (position, value, weight) moved by u read where
+ *      it is (exactly, no resampling); both x `memoryDecay`.
+ *   3. the arriving pixels are written: grid q = y, a = 1; points: a new point of weight 1, and the
+ *      points around it lose the share of their weight that their bilinear footprint puts on its cell.
+ *   4. M = (S(q) + w0 F) / (S(a) + w0), S the memory spread by a Gaussian of width `spread` (grid: a
+ *      blur; points: each splatted at its position), F the fallback (the Gaussian-prior baseline of
+ *      baselines.ts), w0 = `priorWeight`; the confidence k = S(a) / (S(a) + w0). The estimate is M,
+ *      or with `blendSigma` (e_F^n M + e_M^n F) / (e_M^n + e_F^n), n = `blendPower`: where carrying
+ *      the memory has predicted worse than the prior (objects moving each their own way, a texture
+ *      changing in place), the prior takes over.
  * A still scene gives u = 0 and E = a Gaussian prior with a longer memory; a pan gives u = the pan.
  * Every value it reads is within radius + 3 matchSigma cells of a cell (a local rule, but a wide one).
  */
