@@ -40,6 +40,10 @@ describe('nca grow / render of its parameters (end to end, tiny)', () => {
     expect(badLossFrom.status).toBe(2);
     expect(badLossFrom.stderr).toMatch(/^nca: .*--loss-from/);
     expect(badLossFrom.stderr.trim().split('\n')).toHaveLength(1);
+    const warmNoInit = run(['grow', '--circle', '12', '--warm-pool', '100', '--out', join(dir, 'w')]);
+    expect(warmNoInit.status).toBe(2);
+    expect(warmNoInit.stderr).toMatch(/^nca: --warm-pool .*--init/);
+    expect(existsSync(join(dir, 'w'))).toBe(false);
     const badDamage = run(['render', '--params', join(out, 'params.json'), '--damage', '3,blob', '--out', join(dir, 'z.gif')]);
     expect(badDamage.status).toBe(2);
     expect(badDamage.stderr.trim().split('\n')).toHaveLength(1);

@@ -84,6 +84,28 @@ describe('growing NCA training (tiny target)', () => {
     expect(same(many, last)).toBe(false);
   });
 
+  it('--warm-pool: 3 of 4 pool samples start grown by the --init rule', async () => {
+    const target = circleTarget(12);
+    const rule = (await trainGrow({ target, settings: { ...tiny, iterations: 6 }, seed: 5, threads: 1 })).weights;
+    const live = (batch: Float32Array) => Array.from({ length: 4 }, (_, b) => batch.subarray((b * 16 + 3) * 144, (b * 16 + 4) * 144).filter((a) => a > 0.1).length);
+    const firstBatch = async (warmPool: number) => {
+      let seen: number[] = [];
+      const objective: Objective = {
+        // with --damage the batch's loss is taken before the rollout: the first call sees the pool samples as drawn
+        loss: (state, batch, grad) => {
+          if (seen.length === 0) seen = live(state);
+          return lossAndGrad(state, target.rgba, batch, grad, false);
+        },
+        seed: (pool, i) => writeSeed(pool, i, 12, 12),
+      };
+      await trainGrow({ target, objective, initial: rule, settings: { ...tiny, iterations: 1, batch: 4, poolSize: 16, warmPool }, seed: 3, threads: 1 });
+      return seen;
+    };
+    expect(await firstBatch(0)).toEqual([1, 1, 1, 1]);
+    expect((await firstBatch(20)).some((n) => n > 1)).toBe(true);
+    await expect(trainGrow({ target, settings: { ...tiny, warmPool: 20 }, threads: 1 })).rejects.toThrow(/--init/);
+  });
+
   it('per-variable gradient normalisation scales each tensor to unit norm and returns the norm before', () => {
     const slots = [new Float32Array([3, 4]), new Float32Array([0, 0, 12, 5])].map((g) => ({ value: new Float32Array(g.length), grad: g, m: new Float32Array(g.length), v: new Float32Array(g.length) }));
     expect(normalisePerVariable(slots)).toBeCloseTo(Math.sqrt(25 + 169), 5);

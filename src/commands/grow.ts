@@ -20,6 +20,7 @@ interface GrowOpts {
   damage: string;
   reseed: string;
   lossFrom: string;
+  warmPool: string;
   fireRate: string;
   gradNorm: string;
   lossGrad: string;
@@ -53,6 +54,7 @@ export function registerGrow(program: Command): void {
     .option('--damage <n>', 'samples of each batch damaged before the rollout (0: growing only)', '1')
     .option('--reseed <n>', 'samples of each batch reseeded after the rollout, the worst first (1: the tutorial; more trains the growth from one cell more often)', '1')
     .option('--loss-from <step>', 'the loss is the mean over the rollout from this step to its end (0: the final state only, the tutorial)', '0')
+    .option('--warm-pool <steps>', 'with --init: 3 of 4 pool samples start as states the --init rule grew for up to this many steps (0: all seeds, the tutorial)', '0')
     .option('--fire-rate <x>', 'probability that a cell updates in a step', '0.5')
     .option('--grad-norm <mode>', "clip (global norm to 1, the tutorial) or per-variable (each tensor's gradient to unit norm, the article's notebook)", 'per-variable')
     .option('--loss-grad <mode>', 'gradient of the clamped MSE (the tutorial) or the raw MSE (the article)', 'clamped')
@@ -82,6 +84,7 @@ export function registerGrow(program: Command): void {
         damagePerBatch: requireInt('--damage', o.damage, 0, 255),
         reseed: requireInt('--reseed', o.reseed, 0, 256),
         lossFrom: requireInt('--loss-from', o.lossFrom, 0, 10000),
+        warmPool: requireInt('--warm-pool', o.warmPool, 0, 100000),
         fireRate: requireNumber('--fire-rate', o.fireRate, 0.01, 1),
         gradNorm: o.gradNorm as 'clip' | 'per-variable',
         lossGrad: o.lossGrad as 'clamped' | 'raw',

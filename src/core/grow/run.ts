@@ -59,6 +59,7 @@ export async function runGrow(opts: GrowRunOptions): Promise<GrowRunResult> {
   // iterations 0: no training, the initial weights are evaluated and pictured (e.g. a checkpoint)
   const evaluateOnly = opts.settings.iterations === 0;
   if (evaluateOnly && !opts.initial) throw new UserError('--iterations 0 evaluates given weights: add --init params.json');
+  if (!evaluateOnly && (opts.settings.warmPool ?? 0) > 0 && !opts.initial) throw new UserError('--warm-pool grows the pool with the --init weights: add --init params.json');
   const checked = checkSettings({ ...TUTORIAL_SETTINGS, ...opts.settings, ...(evaluateOnly ? { iterations: 1 } : {}) }); // before any file is written
   await makeDirs(opts.outDir, 'the output folder');
   const paramsPath = join(opts.outDir, 'params.json');

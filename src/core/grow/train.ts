@@ -16,6 +16,7 @@ import { Rng } from '../rng.js';
 import { applyCut, trainingCut } from './damage.js';
 import { lossAndGrad, perSampleLoss } from './loss.js';
 import { GROW_CHANNELS, WEIGHT_NAMES, cloneWeights, initialGrowWeights, type GrowWeights } from './params.js';
+import { GrowPlayer } from './player.js';
 import { GrowRollout, fillUpdateMask } from './rollout.js';
 import { writeSeed } from './seed-state.js';
 import type { GrowTarget } from './target.js';
@@ -58,6 +59,13 @@ export interface GrowTrainSettings {
    * (the tutorial). The logged loss, the reseeding and the damage use the final state either way.
    */
   lossFrom: number;
+  /**
+   * 0: the pool starts as seeds (the tutorial). N > 0 (for a continuation, with `initial` weights): 3 of
+   * every 4 pool samples start as states the initial rule grew from seeds, their ages spread evenly over
+   * 1..N steps, so that long-lived states are trained from the first iteration (a pool of seeds needs
+   * hundreds of iterations before any of its states is N steps old).
+   */
+  warmPool: number;
 }
 
 /** The tutorial's recipe (batch 4, pool 256, 64-96 steps, Adam 2e-3, clip 1, update rate 0.5), no damage. */
@@ -76,6 +84,7 @@ export const TUTORIAL_SETTINGS: GrowTrainSettings = {
   lossGrad: 'clamped',
   reseed: 1,
   lossFrom: 0,
+  warmPool: 0,
 };
 
 export interface IterationLog {
@@ -135,6 +144,7 @@ export function checkSettings(s: GrowTrainSettings): GrowTrainSettings {
   requireInt('--reseed', s.reseed, 0, 256);
   if (s.reseed > s.batch) throw new UserError(`--reseed ${s.reseed} is more than the batch (--batch ${s.batch}): give at most ${s.batch}`);
   requireInt('--loss-from', s.lossFrom, 0, 10000);
+  requireInt('--warm-pool', s.warmPool, 0, 100000);
   if (s.lossFrom > s.minSteps) throw new UserError(`--loss-from ${s.lossFrom} is after the shortest rollout (--min-steps ${s.minSteps}): give at most ${s.minSteps}, or 0 for the final state only`);
   if (s.gradNorm !== 'clip' && s.gradNorm !== 'per-variable') throw new UserError(`--grad-norm must be clip or per-variable, got ${String(s.gradNorm)}`);
   if (s.lossGrad !== 'clamped' && s.lossGrad !== 'raw') throw new UserError(`--loss-grad must be clamped or raw, got ${String(s.lossGrad)}`);
@@ -152,6 +162,31 @@ export function normalisePerVariable(slots: readonly AdamSlot[]): number {
     for (let i = 0; i < grad.length; i++) grad[i]! *= k;
   }
   return Math.sqrt(total);
+}
+
+/**
+ * --warm-pool: pool samples i with i % 4 != 0 are replaced by states grown from their seeds by `weights`
+ * (the initial rule, at the training update rate): `grown` samples at a time, each snapshot at an evenly
+ * spaced step up to `settings.warmPool`, so the ages run from warmPool / snapshots to warmPool.
+ */
+async function warmUpPool(pool: Float32Array, poolSize: number, sampleSize: number, weights: GrowWeights, grid: { width: number; height: number }, settings: GrowTrainSettings, rng: Rng, threads: number): Promise<void> {
+  const targets = Array.from({ length: poolSize }, (_, i) => i).filter((i) => i % 4 !== 0);
+  if (targets.length === 0) return;
+  const grown = Math.min(16, targets.length);
+  const snapshots = Math.ceil(targets.length / grown);
+  const player = await GrowPlayer.create(weights, { batch: grown, ...grid }, { fireRate: settings.fireRate, rng, threads });
+  let state: Float32Array = new Float32Array(grown * sampleSize);
+  for (let b = 0; b < grown; b++) state.set(pool.subarray(targets[b]! * sampleSize, (targets[b]! + 1) * sampleSize), b * sampleSize);
+  let next = 0;
+  try {
+    for (let t = 1; t <= settings.warmPool && next < targets.length; t++) {
+      state = await player.step(state);
+      if (t !== Math.round((settings.warmPool * (Math.floor(next / grown) + 1)) / snapshots)) continue;
+      for (let b = 0; b < grown && next < targets.length; b++, next++) pool.set(state.subarray(b * sampleSize, (b + 1) * sampleSize), targets[next]! * sampleSize);
+    }
+  } finally {
+    await player.dispose();
+  }
 }
 
 /** Batch indices ordered from the highest loss to the lowest (ties: the lower index first). */
@@ -175,6 +210,11 @@ export async function trainGrow(opts: GrowTrainOptions): Promise<GrowTrainResult
   const pool = new Float32Array(poolSize * sampleSize);
   const reseed = (i: number) => (opts.objective ? opts.objective.seed(pool, i) : writeSeed(pool, i, W, H));
   for (let i = 0; i < poolSize; i++) reseed(i);
+  const warmRng = rng.fork(); // forked last: the other streams are those of a run without --warm-pool
+  if (settings.warmPool > 0) {
+    if (!opts.initial) throw new UserError('--warm-pool grows the pool with the --init weights: add --init params.json');
+    await warmUpPool(pool, poolSize, sampleSize, weights, { width: W, height: H }, settings, warmRng, opts.threads ?? 2);
+  }
   const state = new Float32Array(B * sampleSize);
   const gradFinal = new Float32Array(B * sampleSize);
   const gradStep = settings.lossFrom > 0 ? new Float32Array(B * sampleSize) : gradFinal; // an intermediate step's loss gradient
