@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
-import { NOISE_PAD, buildNcaGraph, graphNames, graphWeights, requireStepProtocol, type StepProtocol } from './graph.js';
+import { PAD, PADDED_INPUT, buildNcaGraph, graphNames, graphWeights, requireStepProtocol, type StepProtocol } from './graph.js';
 import { UserError, invalidParameterError, optionalInt, requireInt } from '../errors.js';
 import { onnxSessionOptions } from '../onnx-session.js';
 import { CHANNELS, requireParams, type NcaParams } from './params.js';
@@ -88,7 +88,15 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
   const sessions = new Map<number, Session>();
   let weightFeeds: Record<string, ort.Tensor> = {};
   const setWeightFeeds = (p: NcaParams) => {
-    weightFeeds = dynamic ? Object.fromEntries(Object.entries(graphWeights(p, protocol, 'engine')).map(([name, t]) => [name, new ort.Tensor('float32', t.data, t.dims)])) : {};
+    const w = graphWeights(p, protocol);
+    weightFeeds = dynamic
+      ? {
+          w1: new ort.Tensor('float32', w.w1, [CHANNELS, w.inW1, 3, 3]),
+          b1: new ort.Tensor('float32', w.b1, [CHANNELS]),
+          w2: new ort.Tensor('float32', w.w2, [w.outW2, CHANNELS, 3, 3]),
+          b2: new ort.Tensor('float32', w.b2, [w.outW2]),
+        }
+      : {};
   };
   setWeightFeeds(params);
 
@@ -136,14 +144,24 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
   }
   await session(K);
 
-  // Two sets of noise buffers: one is read by the running session while the next is filled
-  // (K x [N][16-carry][H+4][W+4] each, padded by NOISE_PAD cells of torus for the graph).
-  const paddedShape = [N, CHANNELS - carry, H + 2 * NOISE_PAD, W + 2 * NOISE_PAD];
-  const noiseSets: Float32Array[][] = noise ? [0, 1].map(() => Array.from({ length: K }, () => new Float32Array(paddedShape.reduce((a, b) => a * b)))) : [];
+  // The graph's inputs but the state, in two sets: one is read by the running session while the next
+  // one's noise is drawn. Each: the first step's input [N][inW1][H+4][W+4] (the carried channels and
+  // the step's noise, padded by PAD cells of torus) and the later steps' noise [N][16-carry][H+4][W+4].
+  const inW1 = free || noise ? CHANNELS : carry;
+  const [PH, PW] = [H + 2 * PAD, W + 2 * PAD];
+  const hidden = CHANNELS - carry;
+  const sets = [0, 1].map(() => ({
+    padded: new Float32Array(N * inW1 * PH * PW),
+    noise: noise ? Array.from({ length: K - 1 }, () => new Float32Array(N * hidden * PH * PW)) : [],
+  }));
   let oddWidthScratch: Float32Array | null = null;
   const scratch = () => (oddWidthScratch ??= new Float32Array(hiddenSize));
-  const fillNoise = (set: Float32Array[], count: number) => {
-    for (let k = 0; k < count; k++) drawPaddedNoise(opts.rng!, set[k]!, N * (CHANNELS - carry), H, W, noiseStd, scratch);
+  /** The noise of `count` steps, in the order of K arrays [N][16-carry][H][W] drawn one after the other. */
+  const fillNoise = (set: (typeof sets)[number], count: number) => {
+    for (let k = 0; k < count; k++) {
+      const dst = k === 0 ? (n: number) => set.padded.subarray((n * inW1 + carry) * PH * PW) : (n: number) => set.noise[k - 1]!.subarray(n * hidden * PH * PW);
+      drawPaddedNoise(opts.rng!, N, hidden, H, W, noiseStd, dst, scratch);
+    }
   };
 
   return {
@@ -167,17 +185,23 @@ export async function createEngine(params: NcaParams, opts: EngineOptions): Prom
       }
       let done = 0;
       let set = 0;
-      if (noise) fillNoise(noiseSets[0]!, Math.min(K, steps));
+      if (noise) fillNoise(sets[0]!, Math.min(K, steps));
       while (done < steps) {
         signal?.throwIfAborted();
         const count = Math.min(K, steps - done);
         const s = await session(count);
-        const feeds: Record<string, ort.Tensor> = { ...weightFeeds, [graphNames.state]: new ort.Tensor('float32', carried, [N, carry, H, W]) };
-        if (noise) for (let k = 0; k < count; k++) feeds[graphNames.noise(k)] = new ort.Tensor('float32', noiseSets[set]![k]!, paddedShape);
+        const inputs = sets[set]!;
+        for (let n = 0; n < N; n++) torusRows(carried.subarray(n * carry * plane), carry, H, W, 0, H, inputs.padded.subarray(n * inW1 * PH * PW));
+        const feeds: Record<string, ort.Tensor> = {
+          ...weightFeeds,
+          [graphNames.state]: new ort.Tensor('float32', carried, [N, carry, H, W]),
+          [PADDED_INPUT]: new ort.Tensor('float32', inputs.padded, [N, inW1, PH, PW]),
+        };
+        for (let k = 1; k < count && noise; k++) feeds[graphNames.noise(k)] = new ort.Tensor('float32', inputs.noise[k - 1]!, [N, hidden, PH, PW]);
         const pending = s.run(feeds);
         // Fill the other noise set while onnxruntime computes this chunk.
         const nextCount = Math.min(K, steps - done - count);
-        if (noise && nextCount > 0) fillNoise(noiseSets[1 - set]!, nextCount);
+        if (noise && nextCount > 0) fillNoise(sets[1 - set]!, nextCount);
         const out = await pending;
         if (onStep) for (let k = 0; k < count; k++) onStep(done + k + 1, out[graphNames.frame(k)]!.data as Float32Array);
         carried = out[graphNames.next]!.data as Float32Array;
@@ -277,8 +301,8 @@ function bandedRunner(o: {
   const frame = free ? new Float32Array(3 * plane) : null;
   const noiseFull = noise ? new Float32Array(hidden * plane) : null;
   const bandState = new Float32Array(carry * maxRows * W);
-  const P = NOISE_PAD;
-  const bandNoise = noise ? new Float32Array(hidden * (maxRows + 2 * P) * (W + 2 * P)) : null;
+  const inW1 = free || noise ? CHANNELS : carry;
+  const bandPadded = new Float32Array(inW1 * (maxRows + 2 * PAD) * (W + 2 * PAD));
   /** Rows y0 - HALO .. y0 + rows + HALO - 1 (wrapped) of each of `channels` planes of `src` into `dst` [channels][rows + 2 HALO][W]. */
   const gather = (src: Float32Array, channels: number, band: Band, dst: Float32Array) => {
     const R = band.rows + 2 * BAND_HALO;
@@ -310,11 +334,11 @@ function bandedRunner(o: {
         const s = await o.session(1, R);
         gather(cur, carry, band, bandState);
         const feeds: Record<string, ort.Tensor> = { ...o.weightFeeds(), [graphNames.state]: new ort.Tensor('float32', bandState.subarray(0, carry * R * W), [1, carry, R, W]) };
-        if (noiseFull) {
-          // the band's rows and P more each side, from the torus, padded by P columns: [hidden][R + 2P][W + 2P]
-          torusRows(noiseFull, hidden, H, W, band.y0 - BAND_HALO, R, bandNoise!);
-          feeds[graphNames.noise(0)] = new ort.Tensor('float32', bandNoise!.subarray(0, hidden * (R + 2 * P) * (W + 2 * P)), [1, hidden, R + 2 * P, W + 2 * P]);
-        }
+        // the graph's padded input: the band's rows and PAD more each side from the torus, PAD columns left and right
+        const padded = bandPadded.subarray(0, inW1 * (R + 2 * PAD) * (W + 2 * PAD));
+        torusRows(cur, carry, H, W, band.y0 - BAND_HALO, R, padded);
+        if (noiseFull) torusRows(noiseFull, hidden, H, W, band.y0 - BAND_HALO, R, padded.subarray(carry * (R + 2 * PAD) * (W + 2 * PAD)));
+        feeds[PADDED_INPUT] = new ort.Tensor('float32', padded, [1, inW1, R + 2 * PAD, W + 2 * PAD]);
         const out = await s.run(feeds);
         scatter(out[graphNames.next]!.data as Float32Array, carry, band, nxt);
         if (frame) scatter(out[graphNames.frame(0)]!.data as Float32Array, visible, band, frame);
@@ -331,52 +355,58 @@ function bandedRunner(o: {
 const mod = (a: number, n: number) => ((a % n) + n) % n;
 
 /**
- * Draws `planes` planes of N(0, std^2) noise, the same numbers in the same order as rng.fillNormal on an
- * unpadded [planes][H][W] array, into `dst` [planes][H + 2P][W + 2P] with P = NOISE_PAD cells of torus
- * around each plane (the 'engine' graph's noise input, docs/video.md#profile). Row by row when W is even
- * (fillNormal draws two numbers at a time), else through `scratch()` ([planes][H][W]).
+ * Draws the hidden noise of one step for N grids, the same numbers in the same order as rng.fillNormal on
+ * an unpadded [N][hidden][H][W] array, into `dst(n)` ([hidden][H + 2 PAD][W + 2 PAD] for grid n), each
+ * plane padded by PAD cells of torus (the 'engine' graph's input). Row by row when W is even (fillNormal
+ * draws two numbers at a time), else through `scratch()` ([N][hidden][H][W]).
  */
-export function drawPaddedNoise(rng: Rng, dst: Float32Array, planes: number, H: number, W: number, std: number, scratch: () => Float32Array): void {
-  const P = NOISE_PAD, PW = W + 2 * P, PH = H + 2 * P;
-  if (W % 2 === 1) return torusRows(rng.fillNormal(scratch(), 0, std), planes, H, W, 0, H, dst);
-  for (let c = 0; c < planes; c++) {
-    for (let y = 0; y < H; y++) {
-      const o = (c * PH + y + P) * PW + P;
-      rng.fillNormal(dst.subarray(o, o + W), 0, std);
-    }
+export function drawPaddedNoise(rng: Rng, N: number, hidden: number, H: number, W: number, std: number, dst: (n: number) => Float32Array, scratch: () => Float32Array): void {
+  const PW = W + 2 * PAD, PH = H + 2 * PAD;
+  if (W % 2 === 1) {
+    const s = rng.fillNormal(scratch(), 0, std);
+    for (let n = 0; n < N; n++) torusRows(s.subarray(n * hidden * H * W), hidden, H, W, 0, H, dst(n));
+    return;
   }
-  // the border from the inner cells: columns of the inner rows, then whole rows (corners included)
-  for (let c = 0; c < planes; c++) {
-    const base = c * PH * PW;
-    for (let y = P; y < P + H; y++) wrapColumns(dst, base + y * PW, W);
-    for (let r = 0; r < PH; r++) {
-      if (r >= P && r < P + H) continue;
-      const from = base + (P + mod(r - P, H)) * PW;
-      dst.copyWithin(base + r * PW, from, from + PW);
+  for (let n = 0; n < N; n++) {
+    const d = dst(n);
+    for (let c = 0; c < hidden; c++) {
+      for (let y = 0; y < H; y++) {
+        const o = (c * PH + y + PAD) * PW + PAD;
+        rng.fillNormal(d.subarray(o, o + W), 0, std);
+      }
+    }
+    // the border from the inner cells: columns of the inner rows, then whole rows (corners included)
+    for (let c = 0; c < hidden; c++) {
+      const base = c * PH * PW;
+      for (let y = PAD; y < PAD + H; y++) wrapColumns(d, base + y * PW, W);
+      for (let r = 0; r < PH; r++) {
+        if (r >= PAD && r < PAD + H) continue;
+        const from = base + (PAD + mod(r - PAD, H)) * PW;
+        d.copyWithin(base + r * PW, from, from + PW);
+      }
     }
   }
 }
 
-/** The P = NOISE_PAD cells left and right of the inner W cells of the padded row at `row`, from the torus. */
+/** The PAD cells left and right of the inner W cells of the padded row at `row`, from the torus. */
 function wrapColumns(buf: Float32Array, row: number, W: number): void {
-  const P = NOISE_PAD;
-  for (let x = 0; x < P; x++) {
-    buf[row + x] = buf[row + P + mod(x - P, W)]!;
-    buf[row + P + W + x] = buf[row + P + mod(x, W)]!;
+  for (let x = 0; x < PAD; x++) {
+    buf[row + x] = buf[row + PAD + mod(x - PAD, W)]!;
+    buf[row + PAD + W + x] = buf[row + PAD + mod(x, W)]!;
   }
 }
 
 /**
- * Rows y0 - P .. y0 + rows + P - 1 (on the torus of H rows) of each of `planes` planes [H][W] of `src`, each
- * with P = NOISE_PAD columns of torus left and right, into `dst` [planes][rows + 2P][W + 2P].
+ * Rows y0 - PAD .. y0 + rows + PAD - 1 (on the torus of H rows) of each of `planes` planes [H][W] of `src`,
+ * each with PAD columns of torus left and right, into `dst` [planes][rows + 2 PAD][W + 2 PAD].
  */
 function torusRows(src: Float32Array, planes: number, H: number, W: number, y0: number, rows: number, dst: Float32Array): void {
-  const P = NOISE_PAD, PW = W + 2 * P, R = rows + 2 * P;
+  const PW = W + 2 * PAD, R = rows + 2 * PAD;
   for (let c = 0; c < planes; c++) {
     for (let r = 0; r < R; r++) {
-      const from = (c * H + mod(y0 - P + r, H)) * W;
+      const from = (c * H + mod(y0 - PAD + r, H)) * W;
       const row = (c * R + r) * PW;
-      dst.set(src.subarray(from, from + W), row + P);
+      dst.set(src.subarray(from, from + W), row + PAD);
       wrapColumns(dst, row, W);
     }
   }
