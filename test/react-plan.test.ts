@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/core/errors.js';
 import { frameFeatures } from '../src/core/react/features.js';
-import { parseReact, parseSmooth, reactPlan } from '../src/core/react/plan.js';
+import { OFFBEAT_LEVEL, OFFBEAT_STEPS, levels, parseReact, parseSmooth, reactPlan } from '../src/core/react/plan.js';
+import { meanOpponent, showFrame, wrapAngle, zoomPlanes } from '../src/core/react/effects.js';
+import { FrameMeter } from '../src/core/react/measure.js';
 import { LATENT_DIM } from '../src/core/latent.js';
 import { Rng } from '../src/core/rng.js';
 
@@ -91,3 +93,80 @@ describe('features and plan', () => {
     expect(Math.max(...p.perturb)).toBe(0);
   });
 });
+
+describe('onsets move the rule', () => {
+  const fps = 20;
+  // a loud tone with clicks every 0.5 s: the steps gather on the clicks
+  const clicks = [1, 1.5, 2, 2.5, 3, 3.5];
+  const samples = clip(4, clicks).map((v, i) => v + 0.3 * Math.sin((2 * Math.PI * 440 * i) / SR));
+  const features = frameFeatures(samples, { fps });
+  const track = new Float32Array(features.frames * LATENT_DIM);
+  const at = clicks.map((c) => Math.round(c * fps));
+
+  it('spends the step budget on the onsets, at most OFFBEAT_STEPS between them', () => {
+    const p = reactPlan(features, { track });
+    const level = levels(features.onset, 0.5, 0.99);
+    for (const f of at) expect(p.steps[f]!, `click frame ${f}`).toBeGreaterThanOrEqual(2);
+    for (let i = 21; i < 75; i++) if (level[i]! < OFFBEAT_LEVEL) expect(p.steps[i]!, `frame ${i}`).toBeLessThanOrEqual(OFFBEAT_STEPS);
+    // the click frames' steps against the other frames' from 1 s to the end: gathered on the clicks, not when spread evenly
+    const even = reactPlan(features, { track, onsetSteps: 0 });
+    const ratio = (v: Uint8Array) => {
+      const on = at.map((f) => v[f]!), off = [...Array(features.frames - 20).keys()].map((k) => k + 20).filter((i) => !at.includes(i)).map((i) => v[i]!);
+      return on.reduce((s, x) => s + x, 0) / on.length / (off.reduce((s, x) => s + x, 0) / off.length);
+    };
+    expect(ratio(p.steps)).toBeGreaterThan(2);
+    expect(ratio(even.steps)).toBeLessThan(1.5);
+  });
+
+  it('spreads the steps evenly at pulse 0', () => {
+    const p = reactPlan(features, { track, strengths: { pulse: 0, energy: 1, colour: 1 } });
+    const even = reactPlan(features, { track, onsetSteps: 0 });
+    expect(Buffer.from(p.steps).equals(Buffer.from(even.steps))).toBe(true);
+  });
+});
+
+describe('the colour grade and the zoom', () => {
+  it('sets the shown mean hue to the one asked for and keeps the picture\'s hue contrasts', () => {
+    const W = 32, H = 16, plane = W * H;
+    const rng = new Rng(2);
+    // a reddish picture with green and blue spots, inside 0.2..0.8 (no clipping when turned)
+    const rgb = new Float32Array(3 * plane);
+    for (let i = 0; i < plane; i++) {
+      const spot = rng.int(3);
+      rgb[i] = spot === 0 ? 0.7 : 0.35;
+      rgb[plane + i] = spot === 1 ? 0.6 : 0.3;
+      rgb[2 * plane + i] = spot === 2 ? 0.6 : 0.3;
+    }
+    const own = new Float64Array(2);
+    meanOpponent(rgb, plane, own);
+    const hueOf = (bytes: Uint8Array) => {
+      const m = new FrameMeter(W, H);
+      m.push(bytes);
+      return m.series().hue[0]!;
+    };
+    const out = new Uint8Array(plane * 4);
+    showFrame(rgb, plane, 0, 1, out);
+    expect(Math.abs(wrapAngle(hueOf(out) - Math.atan2(own[1]!, own[0]!)))).toBeLessThan(0.02);
+    for (const target of [-2, 0.5, 2.5]) {
+      showFrame(rgb, plane, wrapAngle(target - Math.atan2(own[1]!, own[0]!)), 1, out);
+      expect(Math.abs(wrapAngle(hueOf(out) - target)), `target ${target}`).toBeLessThan(0.02);
+      // the spots keep their distinct colours (not a flat tint): two pixels of different spots still differ
+      const a = Array.from(out.subarray(0, 3)), differs = [...Array(plane).keys()].some((i) => Math.abs(out[i * 4]! - a[0]!) + Math.abs(out[i * 4 + 1]! - a[1]!) + Math.abs(out[i * 4 + 2]! - a[2]!) > 60);
+      expect(differs).toBe(true);
+    }
+  });
+
+  it('zooms from the centre: the centre stays, a dot moves outward', () => {
+    const W = 41, H = 21, plane = W * H;
+    const rgb = new Float32Array(3 * plane);
+    rgb[10 * W + 20] = 1; // the centre
+    rgb[10 * W + 30] = 1; // 10 cells right of it
+    zoomPlanes(rgb, W, H, 0.2, new Float32Array(plane));
+    expect(rgb[10 * W + 20]).toBeCloseTo(1, 5);
+    // 10 cells out -> 12: the brightest cell right of the centre is now at x = 32
+    const row = Array.from(rgb.subarray(10 * W + 22, 10 * W + W));
+    expect(22 + row.indexOf(Math.max(...row))).toBe(32);
+    expect(rgb[10 * W + 30]!).toBeLessThan(0.01);
+  });
+});
+

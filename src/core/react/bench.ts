@@ -24,6 +24,9 @@ export interface ReactMeasureOptions {
   smooth?: number;
   pulseKind?: PulseKind;
   colourMode?: ColourMode;
+  onsetSteps?: number;
+  pulseZoom?: number;
+  pulseDecay?: number | 'state';
   /** Circular shifts of the audio for the controls, seconds (default 4, 5, ..., 13). */
   shifts?: number[];
   /** Writes a still strip (PNG) of the first song: `stripFrames` frames evenly spaced, upscaled by stripScale. */
@@ -86,7 +89,7 @@ export async function runReactMeasure(opts: ReactMeasureOptions = {}): Promise<R
       const t0 = performance.now();
       const summary = await renderReactive(model, {
         samples, track, width: W, height: H, fps, seed: opts.seed ?? 1, react: opts.react, smooth: opts.smooth,
-        pulseKind: opts.pulseKind, colourMode: opts.colourMode, threads: opts.threads,
+        pulseKind: opts.pulseKind, colourMode: opts.colourMode, onsetSteps: opts.onsetSteps, pulseZoom: opts.pulseZoom, pulseDecay: opts.pulseDecay, threads: opts.threads,
         onFrame: (rgba, i) => {
           meter.push(rgba);
           if (n === 0 && opts.stripPath && i % stripEvery === Math.floor(stripEvery / 2) && strip.length < (opts.stripFrames ?? 8)) strip.push({ width: W, height: H, data: rgba.slice() });

@@ -4,9 +4,11 @@
  * `renderReactive(model, opts)` analyses the audio (features.ts), makes the plan (plan.ts) and plays it
  * through the engine (src/core/nca/engine.ts, weights fed per frame): per video frame i,
  *   1. the weights of the frame's latent (hypernetwork, in batches of 256 frames);
- *   2. the pulse injected into the RGB state (effects.ts: rings from the centre by default);
- *   3. steps_i NCA steps (0..4: loudness is speed);
- *   4. the shown picture: the RGB state with the hue turned by hue_i and the exposure_i (gamma) applied;
+ *   2. steps_i NCA steps (0..4: loudness is speed, gathered on the onsets);
+ *   3. on an onset, the NCA's RGB state zoomed from the centre by PULSE_ZOOM x pulse_i (the NCA grows on from it);
+ *   4. the shown picture: the RGB state with the pulse's rings (effects.ts; max(pulse_i, PULSE_DECAY x the last
+ *      frame's)), the colour grade (its own chroma-weighted mean hue taken out, GRADE_CENTRE + hue_i set) and the
+ *      exposure_i (gamma) applied;
  *      `onFrame(rgba, i)` receives it (width x height x 4 bytes, one pixel per cell; valid during the call).
  * Frame i shows the audio at i / fps; there are ceil(duration x fps) frames.
  */
@@ -17,7 +19,7 @@ import { requireProtocol, type Protocol } from '../nca/params.js';
 import { Rng } from '../rng.js';
 import { logit, sigmoid, startState } from '../start-state.js';
 import type { LatentModel } from '../render.js';
-import { applyPulse, rotateHue, showFrame, type PulseKind, PULSE_KINDS } from './effects.js';
+import { applyPulse, meanOpponent, rotateHue, showFrame, wrapAngle, zoomPlanes, type PulseKind, PULSE_KINDS } from './effects.js';
 import { frameFeatures, type FrameFeatures } from './features.js';
 import { frameWeights } from './weights.js';
 import { DEFAULT_SMOOTH, reactPlan, requireStrengths, type ReactPlan, type ReactStrengths } from './plan.js';
@@ -25,8 +27,21 @@ import { DEFAULT_SMOOTH, reactPlan, requireStrengths, type ReactPlan, type React
 export { parseReact, parseSmooth, DEFAULT_REACT, DEFAULT_SMOOTH, type ReactStrengths, type ReactPlan } from './plan.js';
 export { frameFeatures, type FrameFeatures } from './features.js';
 
-/** How the colour reaction reaches the picture: the shown picture only (default), or the NCA's RGB state (the NCA then carries it). */
-export type ColourMode = 'display' | 'state';
+/** The colour grade's hue at the song's middle centroid level, radians (the measure's hue: red 0, yellow 60 deg, green 120 deg, blue -120 deg). */
+export const GRADE_CENTRE = 0;
+/** The grade's memory of the picture's own mean colour: own_i = mean_i + GRADE_MEMORY x own_(i-1), so a pale frame keeps the last hue. */
+export const GRADE_MEMORY = 0.5;
+/** The pulse's zoom at full strength: the picture grows by 10 % from the centre. */
+export const PULSE_ZOOM = 0.1;
+/** The pulse's rings fade by this factor per frame on the shown picture. */
+export const PULSE_DECAY = 0.75;
+
+/**
+ * How the colour reaction reaches the picture: `grade` (default) takes the shown picture's own mean hue out and
+ * sets the centroid's; `display` turns the shown picture's hue by the centroid's angle on top of its own; `state`
+ * turns the NCA's RGB state (the NCA then carries it).
+ */
+export type ColourMode = 'grade' | 'display' | 'state';
 
 export interface ReactiveOptions {
   /** Mono samples of the song and their rate (default 22050). */
@@ -52,6 +67,14 @@ export interface ReactiveOptions {
   /** Experiments (docs/music-video.md#what-was-tried): the pulse's pattern and where the colour applies. */
   pulseKind?: PulseKind;
   colourMode?: ColourMode;
+  /**
+   * Experiments: the share of the step budget moved onto onsets (default plan.ts ONSET_STEPS; 0 spreads the steps
+   * evenly), the pulse's zoom (default PULSE_ZOOM; 0: none), and the rings' fade per frame on the shown picture
+   * (default PULSE_DECAY) or 'state' (pushed into the NCA's state, kept until its next step).
+   */
+  onsetSteps?: number;
+  pulseZoom?: number;
+  pulseDecay?: number | 'state';
   onFrame: (rgba: Uint8Array, index: number) => void | Promise<void>;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -91,8 +114,12 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
   const protocolName = requireProtocol('protocol', opts.protocol ?? 'frame');
   const pulseKind = opts.pulseKind ?? 'rings';
   if (!PULSE_KINDS.includes(pulseKind)) throw invalidParameterError('pulseKind', `one of ${PULSE_KINDS.join(', ')}`, pulseKind);
-  const colourMode = opts.colourMode ?? 'display';
-  if (colourMode !== 'display' && colourMode !== 'state') throw invalidParameterError('colourMode', 'display or state', colourMode);
+  const colourMode = opts.colourMode ?? 'grade';
+  if (colourMode !== 'display' && colourMode !== 'state' && colourMode !== 'grade') throw invalidParameterError('colourMode', 'display, state or grade', colourMode);
+  const pulseZoom = requireNumber('pulseZoom', opts.pulseZoom ?? PULSE_ZOOM, 0, 1);
+  const pulseDecay = opts.pulseDecay === 'state' ? 'state' : requireNumber('pulseDecay', opts.pulseDecay ?? PULSE_DECAY, 0, 0.99);
+  // a reseeded disc is new state (fresh noise for the NCA), never a shown overlay
+  const pulseInState = pulseDecay === 'state' || pulseKind === 'reseed';
   const onFrame = optionalFunction('onFrame', opts.onFrame);
   if (!onFrame) throw invalidParameterError('onFrame', 'a function (rgba, index) => void', opts.onFrame);
   const onProgress = optionalFunction('onProgress', opts.onProgress);
@@ -103,7 +130,7 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
   const features = frameFeatures(opts.samples, { sampleRate, fps, frames: opts.frames });
   const frames = features.frames;
   const rng = new Rng(opts.seed ?? 0);
-  const plan = reactPlan(features, { strengths, smooth: opts.smooth ?? DEFAULT_SMOOTH, seed: rng.nextUint32(), track: trackLatents(opts.track, frames, fps) });
+  const plan = reactPlan(features, { strengths, smooth: opts.smooth ?? DEFAULT_SMOOTH, seed: rng.nextUint32(), track: trackLatents(opts.track, frames, fps), onsetSteps: opts.onsetSteps });
   const tAnalysis = performance.now();
 
   const plane = W * H;
@@ -120,6 +147,10 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
   });
   const rgb = new Float32Array(3 * plane);
   const rgba = new Uint8Array(plane * 4);
+  const opponent = new Float64Array(2);
+  let ownA = 0, ownB = 0;
+  let shownPulse = 0;
+  const zoomScratch = new Float32Array(pulseZoom > 0 ? plane : 0);
   let x: Float32Array = state;
   let steps = 0;
   let shownHue = 0;
@@ -135,7 +166,8 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
       readRgb(x, rgb, free);
       let changed = false;
       if (plan.pulse[i]! > 0) {
-        applyPulse(rgb, W, H, plan.pulse[i]!, pulseKind, (i / fps) * 0.5, effectRng);
+        if (pulseZoom > 0) zoomPlanes(rgb, W, H, pulseZoom * Math.min(1, plan.pulse[i]!), zoomScratch);
+        if (pulseInState) applyPulse(rgb, W, H, plan.pulse[i]!, pulseKind, (i / fps) * 0.5, effectRng);
         changed = true;
       }
       if (colourMode === 'state' && plan.hue[i] !== shownHue) {
@@ -144,8 +176,21 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
         changed = true;
       }
       if (changed) writeRgb(rgb, x, free);
+      if (!pulseInState) {
+        // the rings on the shown picture only: they appear with the onset and fade by pulseDecay per frame
+        shownPulse = Math.max(plan.pulse[i]!, (pulseDecay as number) * shownPulse);
+        if (shownPulse > 0.01) applyPulse(rgb, W, H, shownPulse, pulseKind, (i / fps) * 0.5, effectRng);
+      }
       // the shown picture: hue turned (display mode), exposure, RGBA bytes
-      showFrame(rgb, plane, colourMode === 'display' ? plan.hue[i]! : 0, plan.exposure[i]!, rgba);
+      let angle = colourMode === 'display' ? plan.hue[i]! : 0;
+      if (colourMode === 'grade' && strengths.colour > 0) {
+        // the frame's own mean hue out, the centroid's in (the picture's hue contrasts kept)
+        meanOpponent(rgb, plane, opponent);
+        ownA = opponent[0]! + GRADE_MEMORY * ownA;
+        ownB = opponent[1]! + GRADE_MEMORY * ownB;
+        angle = wrapAngle(GRADE_CENTRE + plan.hue[i]! - Math.atan2(ownB, ownA));
+      }
+      showFrame(rgb, plane, angle, plan.exposure[i]!, rgba);
       await onFrame(rgba, i);
       if (onProgress && (i === frames - 1 || performance.now() - lastReport > 100)) {
         lastReport = performance.now();

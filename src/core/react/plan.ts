@@ -6,7 +6,9 @@
  * - latent [frames][64]: the track's latent at t_i, smoothed (zero-phase, time constant 2 x smooth),
  *   plus sigma_i x an AR(1) walk (the render's perturbation, redrawn per frame);
  * - steps (Uint8Array): NCA steps this frame, from the speed 0.25 + 2.25 x loud (energy = 1; 1 at
- *   energy 0) accumulated so that fractional speeds average out;
+ *   energy 0) accumulated so that fractional speeds average out; at pulse 1, ONSET_STEPS of the budget
+ *   moves onto the onsets (weight 1 - beta + beta x onset level / its 2-s mean) and the frames between
+ *   onsets take at most OFFBEAT_STEPS, the rest waiting for the next onset (0..4 a frame): the rule moves on the beat;
  * - perturb: sigma_i = 0.6 x energy x loud;
  * - exposure: the shown picture's gamma, 2^(-1.3 x energy x (2 loud - 1)): v -> v^gamma brightens loud
  *   parts (gamma 0.41 at the loudest) and darkens quiet ones (2.46 at the quietest);
@@ -38,6 +40,11 @@ export const HUE_RANGE = (240 * Math.PI) / 180;
 export const PULSE_LOUDNESS = 0.3;
 /** The exposure's gamma swing at energy 1: 2^-x .. 2^x. */
 export const EXPOSURE_OCTAVES = 1.3;
+/** Share of the NCA's step budget spent on onsets at pulse 1 (0: steps spread evenly). */
+export const ONSET_STEPS = 0.5;
+/** Most NCA steps on a frame without an onset (onset level under OFFBEAT_LEVEL) when steps follow onsets. */
+export const OFFBEAT_STEPS = 1;
+export const OFFBEAT_LEVEL = 0.25;
 /** Most NCA steps in one video frame. */
 export const MAX_STEPS_PER_FRAME = 4;
 
@@ -110,6 +117,8 @@ export interface PlanOptions {
   seed?: number | string;
   /** The model's latents at the frames' times, Float32Array (frames, 64). */
   track: Float32Array;
+  /** Share of the step budget moved onto onsets at pulse 1, 0..1 (default ONSET_STEPS; 0 spreads the steps evenly). */
+  onsetSteps?: number;
 }
 
 /** The plan of every frame (see the module comment); deterministic for a seed. */
@@ -128,15 +137,23 @@ export function reactPlan(features: FrameFeatures, opts: PlanOptions): ReactPlan
   holdGaps(logCentroid);
   const centroidLevel = smoothZeroPhase(levels(logCentroid, 0.05, 0.95), smooth * fps);
 
+  // Onset weights of the step budget: w = (1 - beta) + beta x onset level / its local mean (2-s time constant), mean ~1.
+  const beta = Math.min(1, P) * requireNumber('onsetSteps', opts.onsetSteps ?? ONSET_STEPS, 0, 1);
+  const onsetMean = smoothZeroPhase(onsetLevel, 2 * fps);
   const steps = new Uint8Array(frames);
   const perturb = new Float32Array(frames), exposure = new Float32Array(frames), pulse = new Float32Array(frames), hue = new Float32Array(frames);
   let acc = 0;
   for (let i = 0; i < frames; i++) {
     const l = loud[i]!;
     const speed = E > 0 ? Math.min(1, E) * (0.25 + 2.25 * l) + (1 - Math.min(1, E)) : 1;
-    const before = Math.floor(acc);
-    acc += Math.min(MAX_STEPS_PER_FRAME, speed);
-    steps[i] = Math.min(MAX_STEPS_PER_FRAME, Math.floor(acc) - before);
+    // with onsets near (their local mean level over 0.02), the budget moves onto them and the frames between (onset level under OFFBEAT_LEVEL) take at most OFFBEAT_STEPS
+    const near = beta > 0 && onsetMean[i]! > 0.02;
+    const w = near ? 1 - beta + (beta * onsetLevel[i]!) / onsetMean[i]! : 1;
+    acc += Math.min(MAX_STEPS_PER_FRAME, speed * w);
+    // at least one step on the first frame: it shows the NCA, not the start grid (whose first step is a large change)
+    const take = Math.max(i === 0 ? 1 : 0, Math.min(near && onsetLevel[i]! < OFFBEAT_LEVEL ? OFFBEAT_STEPS : MAX_STEPS_PER_FRAME, Math.floor(acc)));
+    steps[i] = take;
+    acc = Math.min(MAX_STEPS_PER_FRAME, acc - take);
     perturb[i] = 0.6 * E * l;
     exposure[i] = 2 ** (-EXPOSURE_OCTAVES * E * (2 * l - 1));
     pulse[i] = P * onsetLevel[i]! * (1 - PULSE_LOUDNESS + PULSE_LOUDNESS * l);
