@@ -15,7 +15,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_X264_PRESET } from './writer.js';
+import { DEFAULT_X264_PRESET, x264Tuning } from './writer.js';
 
 export interface VideoBenchCase {
   name: string;
@@ -42,6 +42,8 @@ export interface VideoBenchCase {
   waitingSeconds: number;
   /** x264 preset. */
   preset: string;
+  /** The -x264-params nca added for these frames (x264Tuning), or null. */
+  x264Params: string | null;
   target: number;
   bytes: number;
 }
@@ -105,7 +107,7 @@ export async function benchVideo(opts: { full?: boolean; quick?: boolean; onProg
         const { stat } = await import('node:fs/promises');
         cases.push({
           name: c.name, cells: c.cells, scale: c.scale, width: r.video.width, height: r.video.height, frames: r.frames, steps: r.steps,
-          seconds: wall, realtimeFactor: wall / r.duration, cpuSeconds, ffmpegCpuSeconds, waitingSeconds: r.seconds.waiting, preset: DEFAULT_X264_PRESET, cpuFactor: cpuSeconds === null ? null : cpuSeconds / (availableParallelism() * r.duration), target: c.target, bytes: (await stat(out)).size,
+          seconds: wall, realtimeFactor: wall / r.duration, cpuSeconds, ffmpegCpuSeconds, waitingSeconds: r.seconds.waiting, preset: DEFAULT_X264_PRESET, x264Params: x264Tuning(DEFAULT_X264_PRESET, 'smooth', c.scale), cpuFactor: cpuSeconds === null ? null : cpuSeconds / (availableParallelism() * r.duration), target: c.target, bytes: (await stat(out)).size,
         });
       }
     } finally {
@@ -123,7 +125,7 @@ export async function benchVideo(opts: { full?: boolean; quick?: boolean; onProg
 export function videoBenchLines(b: VideoBench): string[] {
   const scaled = b.song.full ? '' : ` (a ${b.song.seconds}-s excerpt; the factor is per second of song, so a 3-minute song scales with it; --full renders all 3 minutes)`;
   return [
-    `| music video, ${b.song.seconds}-s ${b.song.style} song, ${b.fps} fps MP4 (x264 ${b.cases[0]?.preset ?? DEFAULT_X264_PRESET})${scaled} | cells x scale | frames | NCA steps | seconds | realtime factor | CPU s / (cores x song) | of it ffmpeg | waited for ffmpeg | target |`,
+    `| music video, ${b.song.seconds}-s ${b.song.style} song, ${b.fps} fps MP4 (x264 ${b.cases[0]?.preset ?? DEFAULT_X264_PRESET}${b.cases[0]?.x264Params ? ` ${b.cases[0].x264Params}` : ''})${scaled} | cells x scale | frames | NCA steps | seconds | realtime factor | CPU s / (cores x song) | of it ffmpeg | waited for ffmpeg | target |`,
     '|---|---|---|---|---|---|---|---|---|---|',
     ...b.cases.map((c) => `| ${c.width}x${c.height} | ${c.cells.width}x${c.cells.height} x ${c.scale} | ${c.frames} | ${c.steps} | ${c.seconds.toFixed(1)} | ${c.realtimeFactor.toFixed(2)}x | ${c.cpuFactor === null ? '-' : c.cpuFactor.toFixed(2) + 'x'} | ${c.ffmpegCpuSeconds === null || !c.cpuSeconds ? '-' : ((100 * c.ffmpegCpuSeconds) / c.cpuSeconds).toFixed(0) + '%'} | ${c.waitingSeconds.toFixed(1)} s | <= ${c.target.toFixed(1)}x |`),
     `peak resident memory of one step on 1920x1080 cells: ${b.peakRssMbAt1080.toFixed(0)} MB (target <= 1024); load average ${b.loadAverage.before.toFixed(2)} before, ${b.loadAverage.after.toFixed(2)} after`,
