@@ -34,7 +34,7 @@ export const GRADE_MEMORY = 0.5;
 /** The pulse's zoom at full strength: the picture grows by 10 % from the centre. */
 export const PULSE_ZOOM = 0.1;
 /** The pulse's rings fade by this factor per frame on the shown picture. */
-export const PULSE_DECAY = 0.75;
+export const PULSE_DECAY = 0.5;
 
 /**
  * How the colour reaction reaches the picture: `grade` (default) takes the shown picture's own mean hue out and
