@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { LATENT_DIM } from '../src/core/latent.js';
-import { renderReactive } from '../src/core/react/index.js';
+import { GRADE_CENTRE, renderReactive } from '../src/core/react/index.js';
+import { wrapAngle } from '../src/core/react/effects.js';
 import { FrameMeter } from '../src/core/react/measure.js';
 import { CLICKS, clickClip, fakeModel } from './react-helpers.js';
 
@@ -40,5 +41,25 @@ describe('renderReactive', () => {
     const [a, b, c] = [await run(1), await run(1), await run(2)];
     expect(a.hash).toBe(b.hash);
     expect(c.hash).not.toBe(a.hash);
+  });
+
+  it('grades each frame to the centroid\'s hue: the shown mean hue is GRADE_CENTRE + the plan\'s hue', async () => {
+    const meter = new FrameMeter(24, 16);
+    // energy 0: no exposure curve (a gamma bends the mean hue a little)
+    const summary = await renderReactive(fakeModel(), {
+      samples: clickClip(), track: [{ t: 0, z: new Float32Array(LATENT_DIM) }], width: 24, height: 16, fps: FPS, seed: 1, threads: 1,
+      react: { pulse: 1, energy: 0, colour: 1 }, onFrame: (rgba) => meter.push(rgba),
+    });
+    const hue = meter.series().hue;
+    const miss = Array.from(hue, (h, i) => Math.abs(wrapAngle(h - GRADE_CENTRE - summary.plan.hue[i]!))).sort((a, b) => a - b);
+    expect(miss[Math.floor(miss.length / 2)]!).toBeLessThan(0.05);
+    // without the grade (colour 0) the picture keeps its own hue, which is not the plan's
+    const own = new FrameMeter(24, 16);
+    await renderReactive(fakeModel(), {
+      samples: clickClip(), track: [{ t: 0, z: new Float32Array(LATENT_DIM) }], width: 24, height: 16, fps: FPS, seed: 1, threads: 1,
+      react: { pulse: 1, energy: 0, colour: 0 }, onFrame: (rgba) => own.push(rgba),
+    });
+    const ownMiss = Array.from(own.series().hue, (h, i) => Math.abs(wrapAngle(h - GRADE_CENTRE - summary.plan.hue[i]!))).sort((a, b) => a - b);
+    expect(ownMiss[Math.floor(ownMiss.length / 2)]!).toBeGreaterThan(0.3);
   });
 });
