@@ -120,6 +120,7 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
   const pulseDecay = opts.pulseDecay === 'state' ? 'state' : requireNumber('pulseDecay', opts.pulseDecay ?? PULSE_DECAY, 0, 0.99);
   // a reseeded disc is new state (fresh noise for the NCA), never a shown overlay
   const pulseInState = pulseDecay === 'state' || pulseKind === 'reseed';
+  const ringDecay = typeof pulseDecay === 'number' ? pulseDecay : 0;
   const onFrame = optionalFunction('onFrame', opts.onFrame);
   if (!onFrame) throw invalidParameterError('onFrame', 'a function (rgba, index) => void', opts.onFrame);
   const onProgress = optionalFunction('onProgress', opts.onProgress);
@@ -168,7 +169,7 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
       if (plan.pulse[i]! > 0) {
         if (pulseZoom > 0) zoomPlanes(rgb, W, H, pulseZoom * Math.min(1, plan.pulse[i]!), zoomScratch);
         if (pulseInState) applyPulse(rgb, W, H, plan.pulse[i]!, pulseKind, (i / fps) * 0.5, effectRng);
-        changed = true;
+        changed = pulseZoom > 0 || pulseInState;
       }
       if (colourMode === 'state' && plan.hue[i] !== shownHue) {
         rotateHue(rgb, plane, plan.hue[i]! - shownHue);
@@ -177,8 +178,8 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
       }
       if (changed) writeRgb(rgb, x, free);
       if (!pulseInState) {
-        // the rings on the shown picture only: they appear with the onset and fade by pulseDecay per frame
-        shownPulse = Math.max(plan.pulse[i]!, (pulseDecay as number) * shownPulse);
+        // the rings on the shown picture only: they appear with the onset and fade by ringDecay per frame
+        shownPulse = Math.max(plan.pulse[i]!, ringDecay * shownPulse);
         if (shownPulse > 0.01) applyPulse(rgb, W, H, shownPulse, pulseKind, (i / fps) * 0.5, effectRng);
       }
       // the shown picture: hue turned (display mode), exposure, RGBA bytes
