@@ -22,6 +22,7 @@ export interface ReactMeasureOptions {
   seed?: number;
   react?: ReactStrengths;
   smooth?: number;
+  /** Experiments, as renderReactive's options of the same names (docs/music-video.md#what-was-tried). */
   pulseKind?: PulseKind;
   colourMode?: ColourMode;
   onsetSteps?: number;
