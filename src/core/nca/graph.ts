@@ -1,8 +1,6 @@
-import onnxProto from 'onnx-proto';
 import { invalidParameterError, requireInt, requireNumber } from '../errors.js';
+import { GraphBuilder } from '../onnx-graph-writer.js';
 import { CHANNELS, requireParams, type NcaParams, type Protocol } from './params.js';
-
-const { onnx } = onnxProto;
 
 /**
  * How the state is carried from one NCA step to the next.
@@ -113,10 +111,7 @@ export function buildNcaGraph(spec: GraphSpec): Uint8Array {
   const K = requireInt('steps', spec.steps, 1, 1000);
   const protocol = requireStepProtocol('protocol', spec.protocol);
   if (spec.params !== undefined) requireParams('params', spec.params);
-  const nodes: InstanceType<typeof onnx.NodeProto>[] = [];
-  const inputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
-  const outputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
-  const inits: InstanceType<typeof onnx.TensorProto>[] = [];
+  const g = new GraphBuilder();
 
   const free = protocol.kind === 'free';
   const carry = free ? CHANNELS : protocol.carry;
@@ -124,97 +119,55 @@ export function buildNcaGraph(spec: GraphSpec): Uint8Array {
   const noise = !free && protocol.hidden === 'noise';
   const inW1 = free || noise ? CHANNELS : carry;
   const outW2 = free ? CHANNELS : carry;
-
-  const valueInfo = (name: string, dims: number[]) =>
-    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
-  const floatTensor = (name: string, dims: number[], data: Float32Array) =>
-    onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) });
-  const int64Tensor = (name: string, values: number[]) => onnx.TensorProto.create({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, int64Data: values });
-  const node = (opType: string, input: string[], output: string[], attribute: InstanceType<typeof onnx.AttributeProto>[] = []) =>
-    nodes.push(onnx.NodeProto.create({ opType, input, output, attribute, name: output[0] }));
-  const wrapMode = onnx.AttributeProto.create({ name: 'mode', type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode('wrap') });
+  const wrap = { mode: 'wrap' };
 
   if (spec.form !== undefined && spec.form !== 'portable' && spec.form !== 'engine') throw invalidParameterError('form', 'one of portable, engine', spec.form);
   const engineForm = spec.form === 'engine';
   const shapes = { w1: [CHANNELS, inW1, 3, 3], b1: [CHANNELS], w2: [outW2, CHANNELS, 3, 3], b2: [outW2] };
-  if (spec.params) {
-    const w = graphWeights(spec.params, protocol);
-    inits.push(floatTensor('w1', shapes.w1, w.w1), floatTensor('b1', shapes.b1, w.b1), floatTensor('w2', shapes.w2, w.w2), floatTensor('b2', shapes.b2, w.b2));
-  } else {
-    for (const [name, dims] of Object.entries(shapes)) inputs.push(valueInfo(name, dims));
-  }
+  const baked = spec.params ? graphWeights(spec.params, protocol) : null;
+  const [w1, b1, w2, b2] = (['w1', 'b1', 'w2', 'b2'] as const).map((name) => (baked ? g.initializer(name, baked[name], shapes[name]) : g.input(name, shapes[name])));
   // Circular padding on each spatial side: pads = [begin N,C,H,W, end N,C,H,W].
-  inits.push(int64Tensor('pads', [0, 0, 1, 1, 0, 0, 1, 1]));
+  const pads1 = g.ints([0, 0, 1, 1, 0, 0, 1, 1]);
   // onnxruntime wraps a side of 1 cell wrongly by 2 cells: such a side is padded by 1 and then by 1 more (right for 1 cell only)
   const tinySide = H < PAD || W < PAD;
   const [padH, padW] = [H < PAD ? 1 : PAD, W < PAD ? 1 : PAD];
-  if (engineForm && K > 1) {
-    inits.push(int64Tensor('pads2', [0, 0, padH, padW, 0, 0, padH, padW]));
-    if (tinySide) inits.push(int64Tensor('pads1More', [0, 0, PAD - padH, PAD - padW, 0, 0, PAD - padH, PAD - padW]));
-  }
-  if (free) inits.push(int64Tensor('rgbStart', [0]), int64Tensor('rgbEnd', [3]), int64Tensor('rgbAxis', [1]));
-  const concatAxis1 = [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 })];
+  const padBy2 = (x: string): string => {
+    const once = g.op('Pad', [x, g.ints([0, 0, padH, padW, 0, 0, padH, padW])], wrap);
+    return tinySide ? g.op('Pad', [once, g.ints([0, 0, PAD - padH, PAD - padW, 0, 0, PAD - padH, PAD - padW])], wrap) : once;
+  };
 
-  inputs.push(valueInfo(graphNames.state, [N, carry, H, W]));
-  if (engineForm) inputs.push(valueInfo(PADDED_INPUT, [N, inW1, H + 2 * PAD, W + 2 * PAD]));
-  let cur = graphNames.state;
+  let cur = g.input(graphNames.state, [N, carry, H, W]);
+  const padded = engineForm ? g.input(PADDED_INPUT, [N, inW1, H + 2 * PAD, W + 2 * PAD]) : '';
   for (let k = 0; k < K; k++) {
+    let d: string;
     if (engineForm) {
       // Stage 1 on the grid padded by 2, without padding: h = relu(conv3x3(x, w1) + b1) comes out padded by 1.
-      let x = PADDED_INPUT;
+      let x = padded;
       if (k > 0) {
-        node('Pad', [cur, 'pads2'], [tinySide ? `sp1_${k}` : `sp${k}`], [wrapMode]);
-        if (tinySide) node('Pad', [`sp1_${k}`, 'pads1More'], [`sp${k}`], [wrapMode]);
-        x = `sp${k}`;
-        if (noise) {
-          inputs.push(valueInfo(graphNames.noise(k), [N, hidden, H + 2 * PAD, W + 2 * PAD]));
-          node('Concat', [x, graphNames.noise(k)], [`x${k}`], concatAxis1);
-          x = `x${k}`;
-        }
+        x = padBy2(cur);
+        if (noise) x = g.op('Concat', [x, g.input(graphNames.noise(k), [N, hidden, H + 2 * PAD, W + 2 * PAD])], { axis: 1 });
       }
-      node('Conv', [x, 'w1', 'b1'], [`c${k}`]);
-      node('Relu', [`c${k}`], [`h${k}`]);
+      const h = g.op('Relu', [g.op('Conv', [x, w1, b1])]);
       // Stage 2 on the padded hidden layer: d = conv3x3(h, w2) + b2
-      node('Conv', [`h${k}`, 'w2', 'b2'], [`d${k}`]);
+      d = g.op('Conv', [h, w2, b2]);
     } else {
-      let x = cur;
-      if (noise) {
-        inputs.push(valueInfo(graphNames.noise(k), [N, hidden, H, W]));
-        node('Concat', [cur, graphNames.noise(k)], [`x${k}`], concatAxis1);
-        x = `x${k}`;
-      }
+      const x = noise ? g.op('Concat', [cur, g.input(graphNames.noise(k), [N, hidden, H, W])], { axis: 1 }) : cur;
       // Stage 1: h = relu(conv3x3_circular(x, w1) + b1)
-      node('Pad', [x, 'pads'], [`xp${k}`], [wrapMode]);
-      node('Conv', [`xp${k}`, 'w1', 'b1'], [`c${k}`]);
-      node('Relu', [`c${k}`], [`h${k}`]);
+      const h = g.op('Relu', [g.op('Conv', [g.op('Pad', [x, pads1], wrap), w1, b1])]);
       // Stage 2: d = conv3x3_circular(h, w2) + b2, residual on the carried channels
-      node('Pad', [`h${k}`, 'pads'], [`hp${k}`], [wrapMode]);
-      node('Conv', [`hp${k}`, 'w2', 'b2'], [`d${k}`]);
+      d = g.op('Conv', [g.op('Pad', [h, pads1], wrap), w2, b2]);
     }
     const last = k === K - 1;
+    const frame = graphNames.frame(k);
     if (free) {
-      const next = last ? graphNames.next : `s${k}`;
-      node('Add', [cur, `d${k}`], [next]);
-      node('Slice', [next, 'rgbStart', 'rgbEnd', 'rgbAxis'], [`rgb${k}`]);
-      node('Sigmoid', [`rgb${k}`], [graphNames.frame(k)]);
+      const next = g.op('Add', [cur, d], {}, last ? graphNames.next : undefined);
+      g.op('Sigmoid', [g.slice(next, 1, 0, 3)], {}, frame);
       cur = next;
     } else {
-      const squash = protocol.squash === 'sigmoid';
-      const frame = graphNames.frame(k);
-      node('Add', [cur, `d${k}`], [squash ? `pre${k}` : frame]);
-      if (squash) node('Sigmoid', [`pre${k}`], [frame]);
-      cur = frame;
+      cur = protocol.squash === 'sigmoid' ? g.op('Sigmoid', [g.op('Add', [cur, d])], {}, frame) : g.op('Add', [cur, d], {}, frame);
     }
-    outputs.push(valueInfo(graphNames.frame(k), [N, free ? 3 : carry, H, W]));
+    g.output(frame, frame, [N, free ? 3 : carry, H, W]);
   }
-  if (!free) node('Identity', [cur], [graphNames.next]);
-  outputs.push(valueInfo(graphNames.next, [N, carry, H, W]));
-
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: 'nca',
-    opsetImport: [{ domain: '', version: 19 }],
-    graph: { name: 'nca_steps', node: nodes, initializer: inits, input: inputs, output: outputs },
-  });
-  return onnx.ModelProto.encode(model).finish();
+  g.output(cur, graphNames.next, [N, carry, H, W]);
+  return g.encode('nca_steps');
 }

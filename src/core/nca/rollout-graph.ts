@@ -39,7 +39,7 @@
  *   this machine, see docs/training-op.md).
  */
 import { CHANNELS, PARAM_COUNT, PARAM_LAYOUT } from './params.js';
-import { GraphWriter } from '../onnx-graph-writer.js';
+import { GraphBuilder } from '../onnx-graph-writer.js';
 
 /** Visible (RGB) channels; the other 13 of the 16 are hidden noise, redrawn every frame. */
 export const RGB = 3;
@@ -102,7 +102,7 @@ const TAP_OFFSETS: ReadonlyArray<readonly [number, number]> = Array.from({ lengt
  * make the Concat copy 9 blocks of C planes per grid instead of 9 * C single planes. (A Gather
  * with precomputed wrapped indices was ~3x slower than Pad + 9 Slices + Concat.)
  */
-function shiftColumns(g: GraphWriter, x: string, spec: { batch: number; channels: number; width: number; height: number }, sign: 1 | -1): string {
+function shiftColumns(g: GraphBuilder, x: string, spec: { batch: number; channels: number; width: number; height: number }, sign: 1 | -1): string {
   const { batch: B, channels: C, width: W, height: H } = spec;
   // Wrap padding by one cell: padded[Y][X] = x[Y-1][X-1]; the tap reading x(p + d) starts at 1 + d.
   const padded = g.op('Pad', [x, g.ints([0, 0, 1, 1, 0, 0, 1, 1])], { mode: 'wrap' });
@@ -116,7 +116,7 @@ function shiftColumns(g: GraphWriter, x: string, spec: { batch: number; channels
 }
 
 /** Weights w [B][rows*16*9] (OIHW per grid) as [B][a][b][c] for the permutation `perm` of (o, i, k). */
-function permuteWeights(g: GraphWriter, w: string, rows: number, B: number, perm: [number, number, number]): string {
+function permuteWeights(g: GraphBuilder, w: string, rows: number, B: number, perm: [number, number, number]): string {
   const dims = [rows, CHANNELS, TAPS];
   const w4 = g.reshape(w, [B, ...dims]);
   const t = g.op('Transpose', [w4], { perm: [0, ...perm.map((p) => p + 1)] });
@@ -129,7 +129,7 @@ function permuteWeights(g: GraphWriter, w: string, rows: number, B: number, perm
  * MatMul has the big dimension (H*W) in its packed-once operand, the fast way for 3-channel
  * outputs (a grouped Conv or a MatMul over columns with 3 output rows spends its time packing).
  */
-function shiftSum(g: GraphWriter, Y: string, spec: { batch: number; channels: number; width: number; height: number }, sign: 1 | -1): string {
+function shiftSum(g: GraphBuilder, Y: string, spec: { batch: number; channels: number; width: number; height: number }, sign: 1 | -1): string {
   const { batch: B, channels: C, width: W, height: H } = spec;
   const padded = g.op('Pad', [g.reshape(Y, [B, TAPS * C, H, W]), g.ints([0, 0, 1, 1, 0, 0, 1, 1])], { mode: 'wrap' });
   const taps = TAP_OFFSETS.map(([dy, dx], k) => {
@@ -141,7 +141,7 @@ function shiftSum(g: GraphWriter, Y: string, spec: { batch: number; channels: nu
 }
 
 /** Per-sample weights of one conv layer cut from params [B][4640]: rows `rows` of w (OIHW) and b. */
-function layerWeights(g: GraphWriter, layer: 'w1' | 'w2', rows: number, B: number): { w: string; b: string } {
+function layerWeights(g: GraphBuilder, layer: 'w1' | 'w2', rows: number, B: number): { w: string; b: string } {
   const wAt = PARAM_LAYOUT[layer].offset;
   const bAt = PARAM_LAYOUT[layer === 'w1' ? 'b1' : 'b2'].offset;
   const w = g.slice(rolloutNames.params, 1, wAt, wAt + rows * CHANNELS * TAPS); // [B][rows*16*9] = [B][rows][16][3][3]
@@ -161,7 +161,7 @@ export function buildRolloutForward(spec: RolloutGraphSpec): Uint8Array {
   checkSpec(spec);
   const { batch: B, width: W, height: H, steps: T } = spec;
   const conv = spec.forwardConv ?? 'group';
-  const g = new GraphWriter();
+  const g = new GraphBuilder();
   const n = rolloutNames;
 
   g.input(n.params, [B, PARAM_COUNT]);
@@ -217,12 +217,12 @@ export function buildRolloutForward(spec: RolloutGraphSpec): Uint8Array {
     const h = g.op('Relu', [conv1(s)], {}, n.hidden(t));
     const p = g.op('Sigmoid', [g.op('Add', [r, conv2(h)])]);
     preds.push(g.op('Unsqueeze', [p, g.ints([0])])); // [1][B][3][H][W]
-    g.output(n.state(t), [B, CHANNELS, H, W]);
-    g.output(n.hidden(t), [B, CHANNELS, H, W]);
+    g.output(n.state(t), n.state(t), [B, CHANNELS, H, W]);
+    g.output(n.hidden(t), n.hidden(t), [B, CHANNELS, H, W]);
   }
   if (T > 1) g.op('Concat', preds, { axis: 0 }, n.pred);
   else g.op('Identity', preds, {}, n.pred);
-  g.output(n.pred, [T, B, RGB, H, W]);
+  g.output(n.pred, n.pred, [T, B, RGB, H, W]);
   return g.encode('nca_rollout_forward');
 }
 
@@ -231,7 +231,7 @@ export function buildRolloutBackward(spec: RolloutGraphSpec): Uint8Array {
   checkSpec(spec);
   const { batch: B, width: W, height: H, steps: T } = spec;
   const HW = H * W;
-  const g = new GraphWriter();
+  const g = new GraphBuilder();
   const n = rolloutNames;
 
   g.input(n.params, [B, PARAM_COUNT]);
@@ -286,7 +286,7 @@ export function buildRolloutBackward(spec: RolloutGraphSpec): Uint8Array {
     if (t > 0) carried = g.op('Mul', [g.reshape(masks[t - 1]!, [B, 1, 1]), gradR]);
   }
   g.reshape(gradR, [B, RGB, H, W], n.gradRgb0);
-  g.output(n.gradRgb0, [B, RGB, H, W]);
+  g.output(n.gradRgb0, n.gradRgb0, [B, RGB, H, W]);
 
   // Sum over time and lay out as params.ts: [k][o][i] -> [o][i][k].
   const sum = (xs: string[]) => (xs.length === 1 ? xs[0]! : g.op('Sum', xs));
@@ -298,6 +298,6 @@ export function buildRolloutBackward(spec: RolloutGraphSpec): Uint8Array {
   const zerosW2 = g.floats(0, [B, (CHANNELS - RGB) * CHANNELS * TAPS]);
   const zerosB2 = g.floats(0, [B, CHANNELS - RGB]);
   g.op('Concat', [dw1, db1, dw2, zerosW2, db2, zerosB2], { axis: 1 }, n.gradParams);
-  g.output(n.gradParams, [B, PARAM_COUNT]);
+  g.output(n.gradParams, n.gradParams, [B, PARAM_COUNT]);
   return g.encode('nca_rollout_backward');
 }

@@ -22,7 +22,7 @@
  * dw1 is a batched MatMul of ga [B][F][HW] with the 9 shifted copies of s stacked as columns
  * [B][HW][9C] (Pad + 9 Slices + Concat), summed over the batch.
  */
-import { GraphWriter } from '../onnx-graph-writer.js';
+import { GraphBuilder } from '../onnx-graph-writer.js';
 
 
 export interface ScotopicShape {
@@ -48,7 +48,7 @@ export const stepNames = {
 /** The step's forward graph: inputs state, w1, b1, w2, b2; outputs next (s') and hidden (h). */
 export function buildStepGraph(shape: ScotopicShape): Uint8Array {
   const { batch: B, width: W, height: H, channels: C, updated: U, features: F } = shape;
-  const g = new GraphWriter();
+  const g = new GraphBuilder();
   const s = g.input(stepNames.state, [B, C, H, W]);
   const w1 = g.input(stepNames.w1, [F, C, 3, 3]);
   const b1 = g.input(stepNames.b1, [F]);
@@ -61,8 +61,8 @@ export function buildStepGraph(shape: ScotopicShape): Uint8Array {
   const head = g.op('Slice', [s, g.ints([0]), g.ints([U]), g.ints([1])]);
   const tail = g.op('Slice', [s, g.ints([U]), g.ints([C]), g.ints([1])]);
   g.op('Concat', [g.op('Add', [head, d]), tail], { axis: 1 }, stepNames.next);
-  g.output(stepNames.next, [B, C, H, W]);
-  g.output(stepNames.hidden, [B, F, H, W]);
+  g.output(stepNames.next, stepNames.next, [B, C, H, W]);
+  g.output(stepNames.hidden, stepNames.hidden, [B, F, H, W]);
   return g.encode('scotopic_step');
 }
 
@@ -73,7 +73,7 @@ export function buildStepGraph(shape: ScotopicShape): Uint8Array {
 export function buildStepBackwardGraph(shape: ScotopicShape): Uint8Array {
   const { batch: B, width: W, height: H, channels: C, updated: U, features: F } = shape;
   const HW = H * W;
-  const g = new GraphWriter();
+  const g = new GraphBuilder();
   const s = g.input(stepNames.state, [B, C, H, W]);
   const h = g.input(stepNames.hidden, [B, F, H, W]);
   const gNext = g.input(stepNames.gradNext, [B, C, H, W]);
@@ -110,10 +110,10 @@ export function buildStepBackwardGraph(shape: ScotopicShape): Uint8Array {
   // dL/ds: the residual path plus the 3x3 layer's adjoint
   g.op('Add', [gNext, g.op('ConvTranspose', [ga, w1], { pads: [1, 1, 1, 1] })], {}, stepNames.gradState);
 
-  g.output(stepNames.gradState, [B, C, H, W]);
-  g.output(stepNames.gw1, [F, C, 3, 3]);
-  g.output(stepNames.gb1, [F]);
-  g.output(stepNames.gw2, [U, F, 1, 1]);
-  g.output(stepNames.gb2, [U]);
+  g.output(stepNames.gradState, stepNames.gradState, [B, C, H, W]);
+  g.output(stepNames.gw1, stepNames.gw1, [F, C, 3, 3]);
+  g.output(stepNames.gb1, stepNames.gb1, [F]);
+  g.output(stepNames.gw2, stepNames.gw2, [U, F, 1, 1]);
+  g.output(stepNames.gb2, stepNames.gb2, [U]);
   return g.encode('scotopic_step_backward');
 }
