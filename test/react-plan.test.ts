@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/core/errors.js';
 import { frameFeatures } from '../src/core/react/features.js';
 import { OFFBEAT_LEVEL, OFFBEAT_STEPS, levels, parseReact, parseSmooth, reactPlan } from '../src/core/react/plan.js';
-import { meanOpponent, showFrame, wrapAngle, zoomPlanes } from '../src/core/react/effects.js';
+import { meanOpponent, PlaneZoom, showFrame, wrapAngle } from '../src/core/react/effects.js';
 import { FrameMeter } from '../src/core/react/measure.js';
 import { LATENT_DIM } from '../src/core/latent.js';
 import { Rng } from '../src/core/rng.js';
@@ -161,7 +161,7 @@ describe('the colour grade and the zoom', () => {
     const rgb = new Float32Array(3 * plane);
     rgb[10 * W + 20] = 1; // the centre
     rgb[10 * W + 30] = 1; // 10 cells right of it
-    zoomPlanes(rgb, W, H, 0.2, new Float32Array(plane));
+    new PlaneZoom(W, H).apply(rgb, 0.2);
     expect(rgb[10 * W + 20]).toBeCloseTo(1, 5);
     // 10 cells out -> 12: the brightest cell right of the centre is now at x = 32
     const row = Array.from(rgb.subarray(10 * W + 22, 10 * W + W));

@@ -162,37 +162,48 @@ export function wrapAngle(a: number): number {
   return a - 2 * Math.PI * Math.round(a / (2 * Math.PI));
 }
 
-/** The zoom's per-column source indices and weights, kept for the last grid width (allocated once per size). */
-let zoomColumns: { width: number; x0: Int32Array; x1: Int32Array; fx: Float32Array } | null = null;
-
 /**
- * Zooms RGB planes [3][height][width] into the centre by `zoom` (0.1: the picture grows 10 %), bilinear, in place;
- * `scratch` holds a plane (width x height floats). The pulse's surge: every structure moves outward at once.
+ * Zooms RGB planes [3][height][width] into the centre, bilinear, in place: the pulse's surge, every structure
+ * moving outward at once. Its buffers (a plane and the per-column source indices) are allocated once per grid.
  */
-export function zoomPlanes(rgb: Float32Array, width: number, height: number, zoom: number, scratch: Float32Array): void {
-  if (!(zoom > 0)) return;
-  const plane = width * height;
-  const s = 1 / (1 + zoom);
-  const cx = (width - 1) / 2, cy = (height - 1) / 2;
-  if (zoomColumns?.width !== width) zoomColumns = { width, x0: new Int32Array(width), x1: new Int32Array(width), fx: new Float32Array(width) };
-  const { x0, x1, fx } = zoomColumns;
-  for (let x = 0; x < width; x++) {
-    const sx = cx + (x - cx) * s;
-    x0[x] = Math.floor(sx);
-    x1[x] = Math.min(width - 1, x0[x]! + 1);
-    fx[x] = sx - x0[x]!;
+export class PlaneZoom {
+  private readonly scratch: Float32Array;
+  private readonly x0: Int32Array;
+  private readonly x1: Int32Array;
+  private readonly fx: Float32Array;
+
+  constructor(readonly width: number, readonly height: number) {
+    this.scratch = new Float32Array(width * height);
+    this.x0 = new Int32Array(width);
+    this.x1 = new Int32Array(width);
+    this.fx = new Float32Array(width);
   }
-  for (let c = 0; c < 3; c++) {
-    const src = rgb.subarray(c * plane, (c + 1) * plane);
-    scratch.set(src);
-    for (let y = 0; y < height; y++) {
-      const sy = cy + (y - cy) * s, y0 = Math.floor(sy), fy = sy - y0, y1 = Math.min(height - 1, y0 + 1);
-      const r0 = y0 * width, r1 = y1 * width, row = y * width;
-      for (let x = 0; x < width; x++) {
-        const a = x0[x]!, b = x1[x]!, f = fx[x]!;
-        const top = scratch[r0 + a]! + f * (scratch[r0 + b]! - scratch[r0 + a]!);
-        const bottom = scratch[r1 + a]! + f * (scratch[r1 + b]! - scratch[r1 + a]!);
-        src[row + x] = top + fy * (bottom - top);
+
+  /** `zoom` 0.1: the picture grows 10 %; 0 or less leaves it as it is. */
+  apply(rgb: Float32Array, zoom: number): void {
+    if (!(zoom > 0)) return;
+    const { width, height, scratch, x0, x1, fx } = this;
+    const plane = width * height;
+    const s = 1 / (1 + zoom);
+    const cx = (width - 1) / 2, cy = (height - 1) / 2;
+    for (let x = 0; x < width; x++) {
+      const sx = cx + (x - cx) * s;
+      x0[x] = Math.floor(sx);
+      x1[x] = Math.min(width - 1, x0[x]! + 1);
+      fx[x] = sx - x0[x]!;
+    }
+    for (let c = 0; c < 3; c++) {
+      const src = rgb.subarray(c * plane, (c + 1) * plane);
+      scratch.set(src);
+      for (let y = 0; y < height; y++) {
+        const sy = cy + (y - cy) * s, y0 = Math.floor(sy), fy = sy - y0, y1 = Math.min(height - 1, y0 + 1);
+        const r0 = y0 * width, r1 = y1 * width, row = y * width;
+        for (let x = 0; x < width; x++) {
+          const a = x0[x]!, b = x1[x]!, f = fx[x]!;
+          const top = scratch[r0 + a]! + f * (scratch[r0 + b]! - scratch[r0 + a]!);
+          const bottom = scratch[r1 + a]! + f * (scratch[r1 + b]! - scratch[r1 + a]!);
+          src[row + x] = top + fy * (bottom - top);
+        }
       }
     }
   }

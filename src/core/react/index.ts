@@ -19,7 +19,7 @@ import { requireProtocol, type Protocol } from '../nca/params.js';
 import { Rng } from '../rng.js';
 import { logit, sigmoid, startState } from '../start-state.js';
 import type { LatentModel } from '../render.js';
-import { applyPulse, meanOpponent, rotateHue, showFrame, wrapAngle, zoomPlanes, type PulseKind, PULSE_KINDS } from './effects.js';
+import { applyPulse, meanOpponent, rotateHue, showFrame, wrapAngle, PlaneZoom, type PulseKind, PULSE_KINDS } from './effects.js';
 import { frameFeatures, type FrameFeatures } from './features.js';
 import { frameWeights } from './weights.js';
 import { DEFAULT_SMOOTH, reactPlan, requireStrengths, type ReactPlan, type ReactStrengths } from './plan.js';
@@ -151,7 +151,7 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
   const opponent = new Float64Array(2);
   let ownA = 0, ownB = 0;
   let shownPulse = 0;
-  const zoomScratch = new Float32Array(pulseZoom > 0 ? plane : 0);
+  const zoom = pulseZoom > 0 ? new PlaneZoom(W, H) : null;
   let x: Float32Array = state;
   let steps = 0;
   let shownHue = 0;
@@ -167,7 +167,7 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
       readRgb(x, rgb, free);
       let changed = false;
       if (plan.pulse[i]! > 0) {
-        if (pulseZoom > 0) zoomPlanes(rgb, W, H, pulseZoom * Math.min(1, plan.pulse[i]!), zoomScratch);
+        zoom?.apply(rgb, pulseZoom * Math.min(1, plan.pulse[i]!));
         if (pulseInState) applyPulse(rgb, W, H, plan.pulse[i]!, pulseKind, (i / fps) * 0.5, effectRng);
         changed = pulseZoom > 0 || pulseInState;
       }
