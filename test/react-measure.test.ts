@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FrameFeatures } from '../src/core/react/features.js';
-import { FrameMeter, circularLinear, pearson, reactionScores, roll } from '../src/core/react/measure.js';
+import { FrameMeter, circularLinear, controlShifts, pearson, reactionScores, roll } from '../src/core/react/measure.js';
 import { Rng } from '../src/core/rng.js';
 
 const N = 600;
@@ -36,13 +36,49 @@ describe('the measure', () => {
     const energy = Float32Array.from(f.loudness, (l) => 0.5 + l / 100);
     // the perfect case of the circular-linear correlation: log2 centroid = a + b cos(hue - phi)
     const hue = Float32Array.from(f.centroid, (c) => Math.acos((Math.log2(c / 300) - 1.5) / 1.5001) - 0.4);
-    const s = reactionScores(f, { change, energy, hue }, { shiftSeconds: 7 });
+    const s = reactionScores(f, { change, energy, hue });
     expect(s.onsetChange.r).toBeCloseTo(1, 6);
     expect(s.onsetChange.lag).toBe(lag);
     expect(s.loudnessEnergy.r).toBeCloseTo(1, 6);
     expect(s.centroidHue.r).toBeCloseTo(1, 6);
-    // the audio shifted by 7 s is unrelated noise here
-    for (const c of [s.onsetChange.control, s.loudnessEnergy.control, s.centroidHue.control]) expect(Math.abs(c)).toBeLessThan(0.15);
+    // the audio shifted by 4..13 s is unrelated noise here (independent frames): controls near 0, for the
+    // picture and for a perfect follower alike
+    for (const c of [s.onsetChange, s.loudnessEnergy, s.centroidHue]) {
+      expect(c.control).toBeLessThan(0.1);
+      expect(c.follower).toBeLessThan(0.1);
+    }
+    expect(s.shifts).toEqual(controlShifts(N, 30));
+    // one shift alone, as the first version's single control
+    const one = reactionScores(f, { change, energy, hue }, { shiftSeconds: [7] });
+    expect(one.shifts).toEqual([210]);
+    expect(one.onsetChange.control).toBe(one.onsetChange.controlMax);
+  });
+
+  it('controls at a steady 120 bpm: the whole-second grid lands on the beat, the every-frame grid does not', () => {
+    // a kick every 0.5 s (15 frames) of random strength, an off-beat hat, a little noise; a picture that follows it
+    const rng = new Rng(4);
+    const f = features(rng);
+    for (let i = 0; i < N; i++) f.onset[i] = (i % 15 === 0 ? 10 + 4 * rng.uniform() : i % 15 === 7 ? 3 + rng.uniform() : 0) + 0.5 * rng.uniform();
+    const change = Float32Array.from(f.onset, (o) => 0.01 * o + 0.01 * rng.uniform());
+    const visual = { change, energy: Float32Array.from(f.loudness), hue: new Float32Array(N) };
+    const whole = reactionScores(f, visual, { shiftSeconds: [4, 5, 6, 7, 8, 9, 10, 11, 12, 13] });
+    const every = reactionScores(f, visual);
+    expect(every.onsetChange.r).toBeGreaterThan(0.9);
+    // every whole second is two beats: the shifted beat is the beat, the control is r
+    expect(whole.onsetChange.control).toBeGreaterThan(0.9);
+    // every frame from 4 to 13 s: a fifth of the shifts land within the lag search of a beat, the median does not
+    expect(every.onsetChange.control).toBeLessThan(0.15);
+    expect(every.onsetChange.follower).toBeLessThan(0.15);
+    expect(every.onsetChange.controlMax).toBeGreaterThan(0.9);
+  });
+
+  it('the controls\' shifts: every frame from 4 to 13 s, at least 4 s away both ways round the clip', () => {
+    const s = controlShifts(900, 30);
+    expect(s.length).toBe(271);
+    expect([s[0], s.at(-1)]).toEqual([120, 390]);
+    expect(controlShifts(300, 30)).toEqual(Array.from({ length: 61 }, (_, k) => 120 + k)); // a 10-s clip: 4..6 s
+    expect(controlShifts(200, 30)).toEqual([100]); // under 8 s: half-way
+    expect(controlShifts(720, 24).length).toBe(217);
   });
 
   it('gives about 0 when the pictures are shuffled', () => {
@@ -52,6 +88,7 @@ describe('the measure', () => {
     const energy = shuffled(Float32Array.from(f.loudness, (l) => 0.5 + l / 100), rng);
     const hue = shuffled(Float32Array.from(f.centroid, (c) => Math.log2(c) - 10), rng);
     const s = reactionScores(f, { change, energy, hue });
+    expect(s.onsetChange.control).toBeLessThan(0.1);
     expect(Math.abs(s.onsetChange.r)).toBeLessThan(0.15);
     expect(Math.abs(s.loudnessEnergy.r)).toBeLessThan(0.15);
     expect(s.centroidHue.r).toBeLessThan(0.15);

@@ -8,11 +8,15 @@
  * Scores (frames 1.. only): Pearson r of onset strength and visual change at the best lag of 0..maxLag
  * frames (the picture after the sound); r of loudness (dB) and visual energy; the circular-linear
  * correlation (Mardia) of log2 spectral centroid and hue (and of the centroid in Hz); silent frames
- * (no centroid) keep the last sounding frame's centroid. Each with a control:
- * the same score with the audio features shifted circularly by `shiftSeconds`.
+ * (no centroid) keep the last sounding frame's centroid.
+ * Each with a control: the same score (the same lag search, the same circular-linear fit) with the audio
+ * features shifted circularly, its median |value| over the shifts (controlShifts: every whole frame from 4
+ * to 13 s, a grid tied to no tempo), and the control of a perfect follower over the same shifts: the
+ * song's own floor, what a picture that followed the feature exactly would score on the shifted audio.
  */
 import { invalidParameterError, requireInt, requireNumber } from '../errors.js';
 import type { FrameFeatures } from './features.js';
+import { levels } from './plan.js';
 
 export interface VisualSeries {
   change: Float32Array;
@@ -56,67 +60,128 @@ export class FrameMeter {
   }
 }
 
+/** The controls' shifts by default: every whole frame from 4 to 13 s (seconds). */
+export const CONTROL_SECONDS: readonly [number, number] = [4, 13];
+
 export interface Score {
   r: number;
-  /** The same score with the audio shifted circularly by shiftSeconds. */
+  /** The median |score| with the audio features shifted circularly by each of the shifts. */
   control: number;
+  /** The largest |score| over the shifts. */
+  controlMax: number;
+  /**
+   * The control of a perfect follower (a picture whose change is the onset strength, whose brightness is
+   * the loudness, whose hue is the log centroid over 240 deg between its 5th and 95th percentiles) over the
+   * same shifts: how much the song resembles itself shifted. A picture that follows the music cannot be
+   * expected to score under about r x this.
+   */
+  follower: number;
 }
 
 export interface ReactionScores {
   frames: number;
-  shiftSeconds: number;
-  onsetChange: Score & { lag: number; controlLag: number };
+  /** The controls' circular shifts, frames. */
+  shifts: number[];
+  onsetChange: Score & { lag: number };
   loudnessEnergy: Score;
   centroidHue: Score;
   /** The centroid in Hz instead of log2 Hz. */
   centroidHzHue: Score;
   /**
-   * How much the song resembles itself shifted by shiftSeconds: Pearson r of onset, loudness and log2
-   * centroid with their shifted selves. A picture that follows the music perfectly has controls of about
-   * r x these, so a song that repeats itself (a loop, a beat at a tempo dividing the shift) keeps high controls.
+   * How much the song resembles itself shifted: the median over the shifts of |Pearson r| of onset,
+   * loudness and log2 centroid with their shifted selves (at lag 0).
    */
   selfSimilarity: { onset: number; loudness: number; centroid: number };
   /** Degrees the hue moves over the excerpt: the 95th minus the 5th percentile of the unwrapped hue. */
   hueSwingDegrees: number;
 }
 
-/** The scores of a render (module comment); `features` and `visual` cover the same frames. */
-export function reactionScores(features: FrameFeatures, visual: VisualSeries, opts: { shiftSeconds?: number; maxLag?: number } = {}): ReactionScores {
+/**
+ * The controls' circular shifts (frames) for a clip of `frames` frames: every whole frame from
+ * fromSeconds to toSeconds (CONTROL_SECONDS), no knowledge of the song's tempo, so the shifts fall evenly
+ * on every phase of any beat. Only shifts at least fromSeconds away both ways round the circle are kept
+ * (a 10-s clip: 4..6 s); a clip under 2 x fromSeconds gets the half-way shift alone.
+ */
+export function controlShifts(frames: number, fps: number, fromSeconds = CONTROL_SECONDS[0], toSeconds = CONTROL_SECONDS[1]): number[] {
+  requireInt('frames', frames, 2, 1e9);
+  requireNumber('fps', fps, 1e-3, 1e4);
+  requireNumber('fromSeconds', fromSeconds, 0, 1e6);
+  requireNumber('toSeconds', toSeconds, fromSeconds, 1e6);
+  const lo = Math.max(1, Math.round(fromSeconds * fps)), hi = Math.min(Math.round(toSeconds * fps), frames - lo);
+  if (hi < lo) return [Math.floor(frames / 2)];
+  return Array.from({ length: hi - lo + 1 }, (_, k) => lo + k);
+}
+
+/**
+ * The scores of a render (module comment); `features` and `visual` cover the same frames. `shiftSeconds`
+ * replaces the controls' shifts (each rounded to a whole frame), e.g. [4, 5, ..., 13] for the whole-second
+ * grid of the first version of this measure.
+ */
+export function reactionScores(features: FrameFeatures, visual: VisualSeries, opts: { shiftSeconds?: number[]; maxLag?: number } = {}): ReactionScores {
   const n = features.frames;
   if (visual.change.length !== n || visual.energy.length !== n || visual.hue.length !== n) {
     throw invalidParameterError('visual', `series of ${n} frames (one per audio frame)`, `${visual.change.length} frames`);
   }
   if (n < 8) throw invalidParameterError('frames', 'at least 8 frames to correlate', n);
-  const shiftSeconds = requireNumber('shiftSeconds', opts.shiftSeconds ?? 7, 0, 1e6);
   const maxLag = requireInt('maxLag', opts.maxLag ?? 2, 0, 100);
-  const shift = Math.round(shiftSeconds * features.fps) % n;
-  const rolled = (a: Float32Array) => roll(a, shift);
+  let shifts: number[];
+  if (opts.shiftSeconds === undefined) shifts = controlShifts(n, features.fps);
+  else {
+    if (!Array.isArray(opts.shiftSeconds) || opts.shiftSeconds.length === 0) throw invalidParameterError('shiftSeconds', 'a non-empty array of seconds', opts.shiftSeconds);
+    shifts = opts.shiftSeconds.map((s, i) => ((Math.round(requireNumber(`shiftSeconds[${i}]`, s, 0, 1e6) * features.fps) % n) + n) % n);
+  }
   const hz = holdSilent(features.centroid);
   const logC = Float32Array.from(hz, (c) => Math.log2(c));
-  const best = (onset: Float32Array) => {
+  const sub = (a: Float32Array) => a.subarray(1);
+  const bestLag = (onset: Float32Array, change: Float32Array) => {
     let r = -Infinity, lag = 0;
     for (let l = 0; l <= maxLag; l++) {
-      const v = pearson(onset.subarray(1, n - l), visual.change.subarray(1 + l, n));
+      const v = pearson(onset.subarray(1, n - l), change.subarray(1 + l, n));
       if (v > r) (r = v), (lag = l);
     }
     return { r, lag };
   };
-  const on = best(features.onset), onCtl = best(rolled(features.onset));
-  const sub = (a: Float32Array) => a.subarray(1);
+  // the perfect follower's hue: the log centroid over 240 deg between its 5th and 95th percentiles
+  const followerHue = Float32Array.from(levels(logC, 0.05, 0.95), (v) => (v - 0.5) * ((240 * Math.PI) / 180));
+  const hueFit = circularLinearWith(sub(visual.hue)), followerFit = circularLinearWith(sub(followerHue));
+
+  // each control: the score of every shift, in one scratch buffer per feature
+  const rolledOnset = new Float32Array(n), rolledLoudness = new Float32Array(n), rolledLogC = new Float32Array(n), rolledHz = new Float32Array(n);
+  const per = { on: [] as number[], onF: [] as number[], ld: [] as number[], hue: [] as number[], hueF: [] as number[], hz: [] as number[], hzF: [] as number[], ssOn: [] as number[], ssLd: [] as number[], ssC: [] as number[] };
+  for (const k of shifts) {
+    rollInto(rolledOnset, features.onset, k);
+    rollInto(rolledLoudness, features.loudness, k);
+    rollInto(rolledLogC, logC, k);
+    rollInto(rolledHz, hz, k);
+    per.on.push(bestLag(rolledOnset, visual.change).r);
+    per.onF.push(bestLag(rolledOnset, features.onset).r);
+    per.ld.push(pearson(sub(rolledLoudness), sub(visual.energy)));
+    per.hue.push(hueFit(sub(rolledLogC)));
+    per.hueF.push(followerFit(sub(rolledLogC)));
+    per.hz.push(hueFit(sub(rolledHz)));
+    per.hzF.push(followerFit(sub(rolledHz)));
+    per.ssOn.push(pearson(sub(features.onset), sub(rolledOnset)));
+    per.ssLd.push(pearson(sub(features.loudness), sub(rolledLoudness)));
+    per.ssC.push(pearson(sub(logC), sub(rolledLogC)));
+  }
+  const medianAbs = (v: number[]) => median(v.map(Math.abs));
+  const score = (r: number, control: number[], follower: number[]): Score => ({ r, control: medianAbs(control), controlMax: Math.max(...control.map(Math.abs)), follower: medianAbs(follower) });
+  const on = bestLag(features.onset, visual.change);
   return {
     frames: n,
-    shiftSeconds,
-    onsetChange: { r: on.r, lag: on.lag, control: onCtl.r, controlLag: onCtl.lag },
-    loudnessEnergy: { r: pearson(sub(features.loudness), sub(visual.energy)), control: pearson(sub(rolled(features.loudness)), sub(visual.energy)) },
-    centroidHue: { r: circularLinear(sub(logC), sub(visual.hue)), control: circularLinear(sub(rolled(logC)), sub(visual.hue)) },
-    centroidHzHue: { r: circularLinear(sub(hz), sub(visual.hue)), control: circularLinear(sub(rolled(hz)), sub(visual.hue)) },
-    selfSimilarity: {
-      onset: pearson(sub(features.onset), sub(rolled(features.onset))),
-      loudness: pearson(sub(features.loudness), sub(rolled(features.loudness))),
-      centroid: pearson(sub(logC), sub(rolled(logC))),
-    },
+    shifts,
+    onsetChange: { ...score(on.r, per.on, per.onF), lag: on.lag },
+    loudnessEnergy: score(pearson(sub(features.loudness), sub(visual.energy)), per.ld, per.ssLd),
+    centroidHue: score(hueFit(sub(logC)), per.hue, per.hueF),
+    centroidHzHue: score(hueFit(sub(hz)), per.hz, per.hzF),
+    selfSimilarity: { onset: medianAbs(per.ssOn), loudness: medianAbs(per.ssLd), centroid: medianAbs(per.ssC) },
     hueSwingDegrees: hueSwing(visual.hue),
   };
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length === 0 ? 0 : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Pearson correlation; 0 when either series is constant. */
@@ -140,18 +205,33 @@ export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
 /** Circular-linear correlation (Mardia 1976) of a linear x and angles theta (radians), 0..1. */
 export function circularLinear(x: ArrayLike<number>, theta: ArrayLike<number>): number {
   const n = Math.min(x.length, theta.length);
+  return circularLinearWith(Float64Array.from({ length: n }, (_, i) => theta[i]!))(x);
+}
+
+/** circularLinear against fixed angles (their cosines and sines computed once) for many x of their length. */
+function circularLinearWith(theta: ArrayLike<number>): (x: ArrayLike<number>) => number {
+  const n = theta.length;
   const c = new Float64Array(n), s = new Float64Array(n);
   for (let i = 0; i < n; i++) (c[i] = Math.cos(theta[i]!)), (s[i] = Math.sin(theta[i]!));
-  const rxc = pearson(x, c), rxs = pearson(x, s), rcs = pearson(c, s);
-  const den = 1 - rcs * rcs;
-  if (!(den > 1e-12)) return Math.abs(rxc);
-  return Math.sqrt(Math.max(0, (rxc * rxc + rxs * rxs - 2 * rxc * rxs * rcs) / den));
+  const rcs = pearson(c, s), den = 1 - rcs * rcs;
+  return (x) => {
+    const rxc = pearson(x, c), rxs = pearson(x, s);
+    if (!(den > 1e-12)) return Math.abs(rxc);
+    return Math.sqrt(Math.max(0, (rxc * rxc + rxs * rxs - 2 * rxc * rxs * rcs) / den));
+  };
 }
 
 /** `a` shifted circularly by k: out[i] = a[(i + k) mod n]. */
 export function roll(a: Float32Array, k: number): Float32Array {
-  const n = a.length, out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = a[(((i + k) % n) + n) % n]!;
+  return rollInto(new Float32Array(a.length), a, k);
+}
+
+/** roll into `out` (the same length as `a`). */
+function rollInto(out: Float32Array, a: Float32Array, k: number): Float32Array {
+  const n = a.length;
+  const s = ((k % n) + n) % n;
+  out.set(a.subarray(s), 0);
+  out.set(a.subarray(0, s), n - s);
   return out;
 }
 
