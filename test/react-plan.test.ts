@@ -170,3 +170,22 @@ describe('the colour grade and the zoom', () => {
   });
 });
 
+
+describe('the hue high-pass experiment (docs/music-video.md#what-was-tried)', () => {
+  it('follows a change of the centroid and then returns to the middle, where the shipped hue holds the new colour', () => {
+    // 8 s at 20 fps: a dull sound (500 Hz) for 4 s, then a bright one (4000 Hz), a little jitter
+    const fps = 20, frames = 160, rng = new Rng(6);
+    const z = () => new Float32Array(frames);
+    const features = { fps, frames, onset: z(), loudness: z().fill(-20), centroid: z(), low: z(), mid: z(), high: z(), chroma: new Float32Array(frames * 12) };
+    for (let i = 0; i < frames; i++) features.centroid[i] = (i < 80 ? 500 : 4000) * 2 ** (0.05 * rng.uniform());
+    const track = new Float32Array(frames * LATENT_DIM);
+    const shipped = reactPlan(features, { track }), changes = reactPlan(features, { track, hueHighPass: 0.5 });
+    // shipped: the second half's colour is the bright end (+120 deg), the first half's the dull end
+    expect(shipped.hue[150]!).toBeGreaterThan(1.5);
+    expect(shipped.hue[10]!).toBeLessThan(-1.5);
+    // high-passed: near the middle (0) seconds after the step, away from it at the step
+    expect(Math.abs(changes.hue[150]!)).toBeLessThan(0.5);
+    expect(Math.abs(changes.hue[10]!)).toBeLessThan(0.5);
+    expect(Math.max(...changes.hue.subarray(75, 90))).toBeGreaterThan(1.5);
+  });
+});

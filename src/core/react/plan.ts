@@ -119,6 +119,11 @@ export interface PlanOptions {
   track: Float32Array;
   /** Share of the step budget moved onto onsets at pulse 1, 0..1 (default ONSET_STEPS; 0 spreads the steps evenly). */
   onsetSteps?: number;
+  /**
+   * Experiment (docs/music-video.md#what-was-tried, not used): seconds; the hue then follows the log centroid
+   * minus its own zero-phase smoothing over this time constant (its changes, not its sections). 0 (default): off.
+   */
+  hueHighPass?: number;
 }
 
 /** The plan of every frame (see the module comment); deterministic for a seed. */
@@ -135,6 +140,11 @@ export function reactPlan(features: FrameFeatures, opts: PlanOptions): ReactPlan
   const onsetLevel = levels(features.onset, 0.5, 0.99);
   const logCentroid = Float32Array.from(features.centroid, (c) => (c > 0 ? Math.log2(c) : NaN));
   holdGaps(logCentroid);
+  const highPass = requireNumber('hueHighPass', opts.hueHighPass ?? 0, 0, 60);
+  if (highPass > 0) {
+    const slow = smoothZeroPhase(logCentroid, highPass * fps);
+    for (let i = 0; i < frames; i++) logCentroid[i]! -= slow[i]!;
+  }
   const centroidLevel = smoothZeroPhase(levels(logCentroid, 0.05, 0.95), smooth * fps);
 
   // Onset weights of the step budget: w = (1 - beta) + beta x onset level / its local mean (2-s time constant), mean ~1.
