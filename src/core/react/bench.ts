@@ -145,6 +145,6 @@ export function reactMeasureLines(m: ReactMeasure): string[] {
     `| music video, ${m.size} cells at ${m.fps} fps: r / audio-shifted control [a perfect follower's control] (the control on whole-second shifts) | onset -> change (lag) | loudness -> brightness | log centroid -> hue | hue swing | render s / audio s |`,
     '|---|---|---|---|---|---|',
     ...m.songs.map((s) => `| ${s.style} ${s.tempo} bpm, ${s.seconds} s | ${cell(s, 'onsetChange')} | ${cell(s, 'loudnessEnergy')} | ${cell(s, 'centroidHue')} | ${s.scores.hueSwingDegrees.toFixed(0)} deg | ${f(s.renderSeconds / s.seconds)} |`),
-    `music video measure: load average ${m.loadAverage.before.toFixed(2)} before, ${m.loadAverage.after.toFixed(2)} after; controls: median |r| with the audio shifted by every frame from 4 to 13 s; targets r >= 0.5 / 0.5 / 0.4, controls <= 0.15`,
+    `music video measure: load average ${m.loadAverage.before.toFixed(2)} before, ${m.loadAverage.after.toFixed(2)} after; controls: median |r| with the audio shifted circularly by every frame from 4 to 13 s (up to the clip's length minus 4 s); targets r >= 0.5 / 0.5 / 0.4, controls <= 0.15`,
   ];
 }
