@@ -12,7 +12,10 @@
  *        [--steps-per-frame K] [--threads T] [--json out.json] [--per-render]
  *
  * --rows also takes lever rows for the model, comma-separated: `perturb=5`, `init=decoder`,
- * `protocol=free`, `spf=4` (steps per frame), or several joined with `+` (`perturb=9+spf=2`).
+ * `protocol=free`, `spf=4` (steps per frame), `anchored=1` (random latents whose anchored dims hold a
+ * random note, MIDI 45..92 as the dataset's, and a random melodic family, the free dims N(0, I) as before:
+ * the shell the training put the sounds on, docs/design.md#latent-anchors), or several joined with `+`
+ * (`perturb=9+spf=2`).
  */
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -28,26 +31,42 @@ const { values: o } = parseArgs({
 });
 const { varietyOfModel, varietyOfRandomWeights } = await import('../../dist/core/variety.js');
 const { loadModel } = await import('../../dist/core/model/networks.js');
+const { varietyOfSources } = await import('../../dist/core/variety.js');
+const { randomLatent } = await import('../../dist/core/latent.js');
+const { ANCHORS, pitchCode } = await import('../../dist/core/model/anchors.js');
+const { Rng } = await import('../../dist/core/rng.js');
 
 const common = { n: Number(o.n), size: Number(o.size), frames: Number(o.frames), seed: Number(o.seed), threads: o.threads ? Number(o.threads) : undefined };
 const base = {
   ...(o.perturb ? { perturb: Number(o.perturb) } : {}), ...(o.init ? { init: o.init } : {}),
   ...(o.protocol ? { protocol: o.protocol } : {}), ...(o['steps-per-frame'] ? { stepsPerFrame: Number(o['steps-per-frame']) } : {}),
 };
-const KEYS = { perturb: ['perturb', Number], init: ['init', String], protocol: ['protocol', String], spf: ['stepsPerFrame', Number] };
+const KEYS = { perturb: ['perturb', Number], init: ['init', String], protocol: ['protocol', String], spf: ['stepsPerFrame', Number], anchored: ['anchored', Number] };
 /** A row name -> its options on top of the command line's. */
 function rowOptions(name) {
   if (name === 'model' || name === 'random') return base;
   const opts = { ...base };
   for (const part of name.split('+')) {
     const [k, v] = part.split('=');
-    if (!KEYS[k] || v === undefined) throw new Error(`unknown row ${name}: use model, random, perturb=P, init=noise|decoder, protocol=frame|free, spf=K (joined with +)`);
+    if (!KEYS[k] || v === undefined) throw new Error(`unknown row ${name}: use model, random, perturb=P, init=noise|decoder, protocol=frame|free, spf=K, anchored=1 (joined with +)`);
     opts[KEYS[k][0]] = KEYS[k][1](v);
   }
   return opts;
 }
 
 const model = o.rows.split(',').some((r) => r !== 'random') ? await loadModel(o.model) : null;
+
+/** Latent k as varietyOfModel draws it (randomLatent(Rng(seed + k))), its anchored dims set to a note and a family drawn from Rng(`anchored/<seed + k>`). */
+function anchoredSources(n, seed) {
+  const layout = model.config.anchors ?? ANCHORS;
+  return Array.from({ length: n }, (_, k) => {
+    const z = randomLatent(new Rng(seed + k)), draw = new Rng(`anchored/${seed + k}`);
+    pitchCode([45 + draw.int(48)], z, layout.pitchDim, layout);
+    const family = draw.int(14);
+    for (let f = 0; f < 16; f++) z[layout.familyDim + f] = f === family ? layout.familyScale : 0;
+    return { kind: 'latent', z, seed: seed + k };
+  });
+}
 const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
 const f = (x, d = 1) => x.toFixed(d);
 const pct = (x) => `${Math.round(100 * x)}%`;
@@ -58,7 +77,9 @@ console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const row of o.rows.split(',')) {
   const r = row === 'random'
     ? await varietyOfRandomWeights({ ...common, protocol: 'free', ...base })
-    : await varietyOfModel(model, { ...common, ...rowOptions(row) });
+    : rowOptions(row).anchored
+      ? await (({ anchored, ...opts }) => varietyOfSources(anchoredSources(common.n, common.seed), model, { ...common, protocol: model.config.protocol === 'free' ? 'free' : 'frame', ...opts }))(rowOptions(row))
+      : await varietyOfModel(model, { ...common, ...rowOptions(row) });
   results.push({ row, load: loadavg(), ...r });
   const hues = r.perRender.filter((p) => p.hue !== null).map((p) => p.hue);
   const m = r.motion;
