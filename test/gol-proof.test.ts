@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ProofPool, proveFree, proveRounded } from '../src/core/gol/check.js';
+import { ProofPool, proveFree, proveRounded } from '../src/core/gol/proof-pool.js';
 import { NEIGHBOURHOODS, centreOutput, golNet, lifeTarget, neighbourhoodCells, readGolProtocol, type GolNet } from '../src/core/gol/net.js';
 import { defaultGolWeights } from '../src/core/gol/patterns.js';
 import { OUTER, freeBounds, freePart, freeTables, roundedTables } from '../src/core/gol/proof.js';

@@ -1,6 +1,6 @@
 /**
  * Everything `nca gol-check` verifies, as one report:
- * 1. the rounded-protocol proof over all 2^25 binary 5x5 neighbourhoods (check.ts);
+ * 1. the rounded-protocol proof over all 2^25 binary 5x5 neighbourhoods (proof-pool.ts);
  * 2. the free-running proof: the largest eps for which every input within eps of a binary board
  *    gives outputs within eps of the next board (skipped when 1 fails: it would fail too);
  * 3. random soups on tori of several sizes and densities, run through the onnxruntime engine and
@@ -9,7 +9,7 @@
  * The simulations run under the protocol being checked: free running (default) or rounded.
  */
 import type { NcaParams } from '../nca/params.js';
-import { ProofPool, float32OutputError, proveRounded, searchEps, type EpsSearch, type RoundedProof } from './check.js';
+import { ProofPool, float32OutputError, proveRounded, searchEps, type EpsSearch, type RoundedProof } from './proof-pool.js';
 import { cloneBoard, type LifeBoard } from './life.js';
 import { centreOutput, drawNeighbourhood, golNet, lifeTarget, neighbourhoodCells } from './net.js';
 import { PATTERNS, checkExpectation, loadPatternBoard } from './patterns.js';

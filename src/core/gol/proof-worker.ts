@@ -1,10 +1,10 @@
 /**
  * Worker thread for the exhaustive proofs: runs one range of the outer loop on tables that the
- * main thread built in SharedArrayBuffers (see check.ts). Messages: ProofJob in, RoundedPart or
+ * main thread built in SharedArrayBuffers (see proof-pool.ts). Messages: ProofJob in, RoundedPart or
  * FreePart out.
  */
 import { parentPort } from 'node:worker_threads';
-import { runInline, type ProofJob } from './check.js';
+import { runInline, type ProofJob } from './proof-pool.js';
 
 parentPort?.on('message', (job: ProofJob) => {
   parentPort!.postMessage(runInline(job));

@@ -34,7 +34,7 @@
 import { loadTf, type Tf, type TfBackend } from '../model/tf.js';
 import { CHANNELS, ncaParams, randomParams, type NcaParams } from '../nca/params.js';
 import { Rng } from '../rng.js';
-import { ProofPool, proveFree, proveRounded } from './check.js';
+import { ProofPool, proveFree, proveRounded } from './proof-pool.js';
 import { golNet, lifeTarget } from './net.js';
 
 export type TrainBackend = TfBackend;

@@ -12,15 +12,14 @@
  *   the tfjs encoder), kept as the oracle.
  */
 import type { PictureStyle } from '../audio/pictures.js';
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { clipSequence } from '../audio/dataset.js';
 import { CONTEXT_HOP, SlidingContexts, TRACK_PHASES, slidingContextsApply, trackLength, trackWindowStart } from '../audio/sliding-contexts.js';
 import { ANALYSIS_RATE, CLIP_SECONDS } from '../audio/spectrogram.js';
 import { UserError } from '../errors.js';
 import type { TrackPoint } from '../latent.js';
+import { builtWorkerScript } from '../worker-script.js';
 import { buildEncoderGraph, encoderWeights, openOnnxEncoder, type EncoderConfig, type OnnxEncoder } from './encoder-onnx.js';
 import type { NamedArrays } from './weights.js';
 
@@ -264,7 +263,7 @@ export async function encodeTrack(model: TrackEncoder, samples: Float32Array, op
   if (opts.method === 'reference') return toPoints(referenceTrack(model, samples, { ...opts, sampleRate: sr }));
 
   const threads = opts.threads ?? availableParallelism();
-  const split = threads > 1 && count >= SPLIT_POINTS && existsSync(fileURLToPath(TRACK_WORKER));
+  const split = count >= SPLIT_POINTS && builtWorkerScript(TRACK_WORKER, threads) !== null;
   const cut = split ? Math.ceil(count / 2) : count;
   const graph = buildEncoderGraph(encoderWeights(model.namedArrays()), model.config);
   const part = (first: number, end: number) => trackPart(samples, first, end, { fps: opts.fps, sampleRate: sr, config: model.config });

@@ -6,10 +6,9 @@
  * in order, so results do not depend on the thread count. Without a built worker script (running
  * from the TypeScript sources, e.g. under vitest) or with threads = 1 everything runs inline.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { builtWorkerScript } from '../worker-script.js';
 import { NEIGHBOURHOODS, type GolNet } from './net.js';
 import { OUTER, float32Slack, freePart, freeTables, mergeFree, mergeRounded, roundedPart, roundedTables, windowPreactivations, type FreePart, type FreeTables, type RoundedPart } from './proof.js';
 
@@ -29,8 +28,8 @@ export class ProofPool {
   private readonly workers: Worker[] = [];
 
   constructor(threads = availableParallelism()) {
-    const url = new URL('./proof-worker.js', import.meta.url);
-    if (threads > 1 && existsSync(fileURLToPath(url))) {
+    const url = builtWorkerScript(new URL('./proof-worker.js', import.meta.url), threads);
+    if (url) {
       for (let i = 0; i < threads; i++) {
         const w = new Worker(url);
         w.unref();
