@@ -11,7 +11,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { runReactMeasure, WHOLE_SECOND_SHIFTS } from '../dist/core/react/bench.js';
-import { reactionScores, circularLinear, pearson, roll, controlShifts } from '../dist/core/react/measure.js';
+import { reactionScores, circularLinear, roll, controlShifts } from '../dist/core/react/measure.js';
+import { pearson } from '../dist/core/stats.js';
 import { Rng } from '../dist/core/rng.js';
 import { reactPlan } from '../dist/core/react/plan.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FrameFeatures } from '../src/core/react/features.js';
-import { FrameMeter, circularLinear, controlShifts, pearson, reactionScores, roll } from '../src/core/react/measure.js';
+import { FrameMeter, circularLinear, controlShifts, reactionScores, roll } from '../src/core/react/measure.js';
+import { pearson } from '../src/core/stats.js';
 import { Rng } from '../src/core/rng.js';
 
 const N = 600;

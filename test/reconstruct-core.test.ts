@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/core/rng.js';
 import { holdBaseline, priorBaseline } from '../src/core/reconstruct/baselines.js';
 import { DEFAULT_MOTION, MotionTracker, motionBaseline, type MotionSettings } from '../src/core/reconstruct/motion.js';
-import { median, psnr, ssim } from '../src/core/reconstruct/quality.js';
+import { psnr, ssim } from '../src/core/reconstruct/quality.js';
+import { median } from '../src/core/stats.js';
 import {
   ScotopicRunner, channelLayout, initParams, motionTracker, observationMasks, observe, paramsFromJson, paramsToJson, priorTrackers, requireConfig, runScotopic, trainScotopic,
   type ParamGrads, type ScotopicConfig,

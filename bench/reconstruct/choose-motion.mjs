@@ -10,7 +10,8 @@ import { readVideo } from '../../dist/core/reconstruct/video.js';
 import { priorBaseline } from '../../dist/core/reconstruct/baselines.js';
 import { motionBaseline, DEFAULT_MOTION } from '../../dist/core/reconstruct/motion.js';
 import { videoMasks } from '../../dist/core/reconstruct/evaluate.js';
-import { median, psnr } from '../../dist/core/reconstruct/quality.js';
+import { psnr } from '../../dist/core/reconstruct/quality.js';
+import { median } from '../../dist/core/stats.js';
 import { pasteObserved } from '../../dist/core/reconstruct/scotopic.js';
 
 const [dir, filter = 'train-', cfgArg = '[{}]'] = process.argv.slice(2);

@@ -6,6 +6,7 @@ import { FRAME_PROTOCOL, FREE_PROTOCOL } from './nca/graph.js';
 import { CHANNELS, randomParams } from './nca/params.js';
 import { render } from './render.js';
 import { Rng } from './rng.js';
+import { median } from './stats.js';
 
 /** Multiply-adds per cell per NCA step: two 16->16 3x3 convolutions. */
 export const MACS_PER_CELL = 2 * CHANNELS * CHANNELS * 9; // 4608
@@ -30,11 +31,6 @@ export interface RenderFigure {
   seconds: number;
   stepsPerSecond: number;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** Steps/s of the engine alone (noise included for the frame protocol), median of `repeats` timed runs of ~`seconds` each. */
 export async function benchEngine(size: number, threads: number, protocol: 'frame' | 'free', repeats = 3, seconds = 0.6): Promise<EngineFigure> {

@@ -18,6 +18,7 @@ import { UserError, invalidParameterError, requireInt } from './errors.js';
 import { OUTPUT_LIMITS } from './limits.js';
 import type { RgbaImage } from './io/image.js';
 import { CHANNELS, type Protocol } from './nca/params.js';
+import { sigmoid } from './nca/reference.js';
 import type { Rng } from './rng.js';
 
 /** The start grid: the model's first-frame decoder, uniform noise, zeros, or an image. */
@@ -98,10 +99,6 @@ export function startRgb(state: Float32Array, plane: number, protocol: Protocol)
   const rgb = state.slice(0, 3 * plane);
   if (protocol === 'free') for (let i = 0; i < rgb.length; i++) rgb[i] = sigmoid(rgb[i]!);
   return rgb;
-}
-
-export function sigmoid(v: number): number {
-  return 1 / (1 + Math.exp(-v));
 }
 
 /** The logit of p, clamped to 1e-4..1-1e-4 (so 0 and 1 stay finite). */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { buildDataset, defaultPlan } from './dataset.js';
 import { melSpectrogram } from './mel.js';
 import { decodeWav } from './wav.js';
+import { median } from '../stats.js';
 
 /**
  * Audio benchmark figures for `nca bench` (medians over `repeats` runs, and the first run):
@@ -29,8 +30,6 @@ export interface AudioBenchResult {
   datasetDefaultBytes: number;
   datasetMeasured: 'full' | 'sample';
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** A RIFF/WAVE 16-bit PCM file in memory: `seconds` of a chord with some noise, stereo, 44.1 kHz. */
 export function syntheticSongWav(seconds = 180, rate = 44100): Uint8Array {

@@ -3,6 +3,7 @@ import { Rng } from '../rng.js';
 import { trackLength } from '../audio/sliding-contexts.js';
 import { encodeTrack, type TrackEncoder } from './encode.js';
 import { ANALYSIS_RATE } from '../audio/spectrogram.js';
+import { median } from '../stats.js';
 
 /**
  * The track-encoding figure of `nca bench`: seconds to encode a song as a 12 fps track
@@ -51,8 +52,6 @@ export function synthSong(seconds: number, opts: { sampleRate?: number; seed?: n
   }
   return out;
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Encode `audioSeconds` of a synthesised song as a track `repeats` times (default 10 minutes, 3 runs). */
 export async function benchmarkTrackEncoding(model: TrackEncoder, opts: { audioSeconds?: number; fps?: number; repeats?: number; threads?: number } = {}): Promise<TrackBenchResult> {

@@ -11,6 +11,7 @@ import type { IterationSplit, IterationTimes } from './training/timing.js';
 import { NcaRollout, mseLoss, rolloutNoise, type RolloutData, type RolloutOptions } from './nca-op.js';
 import { PARAM_COUNT, RANDOM_PARAMS_BOUND } from '../nca/params.js';
 import { Rng } from '../rng.js';
+import { median } from '../stats.js';
 
 /**
  * Speed of the training rollout (forward, MSE loss, analytic backward) on onnxruntime, as the
@@ -41,11 +42,6 @@ export interface TrainingRolloutBench {
 
 /** PyTorch 1.13, CPU, 2 threads, this machine: 32-step batch-8 32x32 rollout forward + backward. */
 export const PYTORCH_REFERENCE_SECONDS = 0.09;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /**
  * Times `repeats` iterations (after one warm-up) for each thread count. Defaults: batch 8, 32 x 32,

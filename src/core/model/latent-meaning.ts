@@ -44,6 +44,7 @@ import { MotionTracker, type AliveClass } from '../metrics.js';
 import { protocolSteps, type StepProtocol } from '../nca/graph.js';
 import { CHANNELS, PARAM_COUNT, ncaParams } from '../nca/params.js';
 import { Rng } from '../rng.js';
+import { logit } from '../start-state.js';
 import { noteLatent, type NotesManifest } from './notes.js';
 
 /** What the measure needs of the model (NeuroModel has it). */
@@ -415,11 +416,6 @@ function tally(classes: AliveClass[][]): AliveTally {
   const t: AliveTally = { dead: 0, static: 0, noise: 0, alive: 0 };
   for (const c of classes.flat()) t[c]++;
   return t;
-}
-
-function logit(p: number): number {
-  const q = Math.min(1 - 1e-4, Math.max(1e-4, p));
-  return Math.log(q / (1 - q));
 }
 
 /**

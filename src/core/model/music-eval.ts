@@ -20,6 +20,7 @@ import { WINDOW_SECONDS, chooseWindow, encodeClip, encodeTrack, type TrackEncode
 import type { NotesManifest } from './notes.js';
 import { parseNote } from '../audio/synth.js';
 import { ANALYSIS_RATE } from '../audio/spectrogram.js';
+import { pearson } from '../stats.js';
 
 /** The figures of one set of sounds. */
 export interface MusicSetFigures {
@@ -262,17 +263,3 @@ function fitProbe(latents: readonly Float32Array[], midis: readonly number[], di
     return s;
   };
 }
-
-function pearson(x: readonly number[], y: readonly number[]): number {
-  const n = x.length;
-  if (n < 2) return 0;
-  const mx = x.reduce((s, v) => s + v, 0) / n, my = y.reduce((s, v) => s + v, 0) / n;
-  let sxy = 0, sxx = 0, syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (x[i]! - mx) * (y[i]! - my);
-    sxx += (x[i]! - mx) ** 2;
-    syy += (y[i]! - my) ** 2;
-  }
-  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : 0;
-}
-

@@ -17,6 +17,7 @@
 import { invalidParameterError, requireInt, requireNumber } from '../errors.js';
 import type { FrameFeatures } from './features.js';
 import { levels } from './plan.js';
+import { median, pearson } from '../stats.js';
 
 export interface VisualSeries {
   change: Float32Array;
@@ -177,29 +178,6 @@ export function reactionScores(features: FrameFeatures, visual: VisualSeries, op
     selfSimilarity: { onset: medianAbs(per.ssOn), loudness: medianAbs(per.ssLd), centroid: medianAbs(per.ssC) },
     hueSwingDegrees: hueSwing(visual.hue),
   };
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b), m = s.length >> 1;
-  return s.length === 0 ? 0 : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-/** Pearson correlation; 0 when either series is constant. */
-export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  const n = Math.min(x.length, y.length);
-  if (n < 2) return 0;
-  let mx = 0, my = 0;
-  for (let i = 0; i < n; i++) (mx += x[i]!), (my += y[i]!);
-  mx /= n;
-  my /= n;
-  let sxy = 0, sxx = 0, syy = 0;
-  for (let i = 0; i < n; i++) {
-    const a = x[i]! - mx, b = y[i]! - my;
-    sxy += a * b;
-    sxx += a * a;
-    syy += b * b;
-  }
-  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : 0;
 }
 
 /** Circular-linear correlation (Mardia 1976) of a linear x and angles theta (radians), 0..1. */

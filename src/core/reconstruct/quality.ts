@@ -7,6 +7,7 @@
  *   C1 = (0.01)^2, C2 = (0.03)^2 for a dynamic range of 1, averaged over the positions where the whole
  *   window fits (frames smaller than 11 cells use the largest odd window that fits) and over channels.
  */
+import { median } from '../stats.js';
 
 const clamp01 = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);
 
@@ -66,13 +67,6 @@ export interface QualityReport {
   meanPsnr: number;
   medianPsnr: number;
   meanSsim: number;
-}
-
-/** The median of a list (the mean of the middle two for an even length; NaN when empty). */
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
 }
 
 export function quality(estimates: readonly Float32Array[], sources: readonly Float32Array[], width: number, height: number): QualityReport {
