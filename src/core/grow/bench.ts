@@ -5,6 +5,7 @@
  * with bench/grow/pytorch-grow.py, which prints the same.
  */
 import { loadavg } from 'node:os';
+import { median } from '../stats.js';
 import { circleTarget } from './target.js';
 import { trainGrow } from './train.js';
 
@@ -20,8 +21,6 @@ export interface GrowIterationBench {
   rest: number;
   loadAverage: { before: number; after: number };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 export async function benchGrowIteration(opts: { iterations?: number; threads?: number } = {}): Promise<GrowIterationBench> {
   const iterations = opts.iterations ?? 6;
