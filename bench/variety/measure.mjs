@@ -71,15 +71,20 @@ const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
 const f = (x, d = 1) => x.toFixed(d);
 const pct = (x) => `${Math.round(100 * x)}%`;
 const results = [];
+/** A model row: random latents as varietyOfModel draws them, or (anchored=1) those of anchoredSources, under the model's protocol unless the row sets one. */
+async function modelRow(row) {
+  const { anchored, ...opts } = rowOptions(row);
+  if (!anchored) return varietyOfModel(model, { ...common, ...opts });
+  return varietyOfSources(anchoredSources(common.n, common.seed), model, { protocol: model.config.protocol === 'free' ? 'free' : 'frame', ...common, ...opts });
+}
+
 console.log(`# variety: ${common.n} renders per row, ${common.size} x ${common.size}, ${common.frames} frames from noise, seeds ${common.seed}..${common.seed + common.n - 1}; load ${load()}`);
 console.log('| row | hue bins of 30 deg | hues (non-grey) | wavelength p10-p90 (span) | brightness | change p10-p90 | effective looks | commonest look | travelling or rotating | whole-field drift (heading agreement) | travelling or rotating, not drift | motion (still/flicker/travel/rotate/chaos) | s |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const row of o.rows.split(',')) {
   const r = row === 'random'
     ? await varietyOfRandomWeights({ ...common, protocol: 'free', ...base })
-    : rowOptions(row).anchored
-      ? await (({ anchored, ...opts }) => varietyOfSources(anchoredSources(common.n, common.seed), model, { ...common, protocol: model.config.protocol === 'free' ? 'free' : 'frame', ...opts }))(rowOptions(row))
-      : await varietyOfModel(model, { ...common, ...rowOptions(row) });
+    : await modelRow(row);
   results.push({ row, load: loadavg(), ...r });
   const hues = r.perRender.filter((p) => p.hue !== null).map((p) => p.hue);
   const m = r.motion;
