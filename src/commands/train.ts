@@ -20,6 +20,9 @@ interface TrainOpts {
   poolSteps: string;
   style: string;
   hueStyle: string;
+  scaleWeight: string;
+  travelWeight: string;
+  travelLag: string;
   anchor: string;
   initFrom?: string;
   checkpointEvery: string;
@@ -50,6 +53,9 @@ export function registerTrain(program: Command): void {
     .option('--pool-steps <n>', 'frames each pool state runs per iteration', '16')
     .option('--style <w>', 'weight of the colour term of persistence training: each pool state keeps its latent\'s colours and contrast', '10')
     .option('--hue-style <0-1>', 'turn fresh random pool latents\' colour targets towards the hue of their pitch-class angle, so random latents cover the hue circle (0 = off)', '0')
+    .option('--scale-weight <w>', 'weight of the scale term of persistence training: low notes draw large patterns, high notes fine ones (pitch-height dim; 0 = off)', '0')
+    .option('--travel-weight <w>', 'weight of the travel term: latents whose motion dim 19 is > 0 move their pattern one cell every --travel-lag frames, each its own way (0 = off)', '0')
+    .option('--travel-lag <n>', 'frames per cell of travel asked by --travel-weight', '4')
     .option('--anchor <w>', 'weight of the latent anchors: pitch and General-MIDI family dims pulled towards each clip\'s labels (docs/design.md#latent-anchors; 0 = off)', '0.02')
     .option('--init-from <dir>', 'start from this model folder\'s weights (fine-tuning) instead of random ones')
     .option('--checkpoint-every <n>', 'write checkpoint.bin every n iterations', '100')
@@ -83,6 +89,9 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const styleWeight = requireNumber('--style', o.style, 0, 1e4);
   const hueStyle = requireNumber('--hue-style', o.hueStyle, 0, 1);
   const anchorWeight = requireNumber('--anchor', o.anchor, 0, 100);
+  const scaleWeight = requireNumber('--scale-weight', o.scaleWeight, 0, 1e4);
+  const travelWeight = requireNumber('--travel-weight', o.travelWeight, 0, 1e4);
+  const travelLag = requireInt('--travel-lag', o.travelLag, 1, poolSteps - 1);
   if (o.initFrom !== undefined) {
     const { existsSync } = await import('node:fs');
     const { join } = await import('node:path');
@@ -102,7 +111,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, styleWeight, hueStyle, anchorWeight,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),
       resume: o.resume === true,

@@ -21,6 +21,7 @@
  *               so that a latent keeps its colours and contrast long after the frames it was trained on
  *   L = mean over samples of [ mean_t relu(1 - s_t / S)^2 + mean_t relu(R - rho_t)^2 + relu(1 - D / Dmin)^2
  *                              + styleWeight * mean_t mean_c ((m_tc - m*_c)^2 + (sd_tc - sd*_c)^2) ]
+ *       (+ the look terms, scale and travel, when StyleTargets.looks is set: see LookTargets)
  *   with its exact gradient with respect to every predicted value (checked by finite differences in
  *   test/persistence.test.ts).
  *
@@ -29,6 +30,7 @@
  * difference of 10-frame mean images 0.03 (10th pct 0.015).
  */
 import type { Rng } from '../rng.js';
+import { SCALE_LAGS } from './look-targets.js';
 
 export interface PersistenceFloors {
   std: number;
@@ -44,14 +46,39 @@ export interface PersistenceParts {
   correlation: number;
   drift: number;
   style: number;
+  /** The look terms (look-targets.ts; 0 when off). */
+  scale: number;
+  travel: number;
 }
 
-/** Per-sample colour targets: [B][6] = mean R, G, B then spatial std R, G, B; `weight` [B] (0 = no target). */
+/**
+ * Per-sample targets: colour [B][6] = mean R, G, B then spatial std R, G, B, `weight` [B] (0 = no colour
+ * target); optionally the look terms of look-targets.ts.
+ */
 export interface StyleTargets {
   target: Float32Array;
   weight: Float32Array;
   /** Multiplies the style term (default 10). */
   scale?: number;
+  /** The look terms (issue 14, look-targets.ts); absent or weight 0 = off. */
+  looks?: LookTargets;
+}
+
+/**
+ * Scale: (mean over SCALE_LAGS of the lag-L neighbour correlation rho_L - scale[b])^2, averaged over frames,
+ * times scaleWeight. rho_L = 1 - G_L / (2 V) as the smoothness floor's rho, with neighbours L cells away.
+ * Travel: for each sample with a shift (dx, dy) != (0, 0), frame t + lag should be frame t moved by (dx, dy)
+ * on the torus: mean (x_{t+lag}(p) - x_t(p - d))^2 / (2 V), V the mean of the two frames' variances (so
+ * the term does not reward fading), averaged over the pairs, times travelWeight.
+ */
+export interface LookTargets {
+  /** [B] target mean correlation at SCALE_LAGS (NaN = none). */
+  scale: Float32Array;
+  scaleWeight: number;
+  /** [B][2] shift in cells per `lag` frames (0, 0 = none). */
+  travel: Float32Array;
+  travelWeight: number;
+  lag: number;
 }
 
 /** The style of frames [n][3][H][W]: mean and spatial std per channel, averaged over the n frames -> [6]. */
@@ -88,10 +115,13 @@ export function persistenceLoss(
   const frame = 3 * N;
   if (pred.length !== T * B * frame) throw new Error(`persistenceLoss: ${pred.length} values, expected ${T * B * frame}`);
   const grad = new Float32Array(pred.length);
-  const parts = { std: 0, correlation: 0, drift: 0, style: 0 };
+  const parts = { std: 0, correlation: 0, drift: 0, style: 0, scale: 0, travel: 0 };
   const styleScale = style?.scale ?? 10;
+  const looks = style?.looks;
   const half = Math.floor(T / 2);
   const meanA = new Float64Array(frame), meanB = new Float64Array(frame);
+  /** Per frame of the current sample: the mean and variance of all its RGB values (the travel term's V). */
+  const frameMean = new Float64Array(T), frameVar = new Float64Array(T);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const o = (t * B + b) * frame;
@@ -147,7 +177,11 @@ export function persistenceLoss(
       }
       const M = sum / frame;
       const V = sum2 / frame - M * M;
+      frameMean[t] = M;
+      frameVar[t] = V;
       G /= 2 * frame;
+      const scaleTarget = looks && looks.scaleWeight > 0 ? looks.scale[b]! : NaN;
+      if (V > 1e-6 && Number.isFinite(scaleTarget)) scaleTerm(pred, o, W, H, M, V, scaleTarget, looks!.scaleWeight / (T * B), grad, parts);
       if (V > 1e-6) {
         const rho = 1 - G / (2 * V);
         const gapRho = floors.correlation - rho;
@@ -172,6 +206,7 @@ export function persistenceLoss(
         }
       }
     }
+    if (looks && looks.travelWeight > 0) travelTerm(pred, b, shape, looks, frameMean, frameVar, grad, parts);
     // motion: D = sqrt(mean (meanB - meanA)^2) between the window's halves
     if (half >= 1 && T - half >= 1) {
       meanA.fill(0);
@@ -198,8 +233,97 @@ export function persistenceLoss(
       }
     }
   }
-  const loss = parts.std + parts.correlation + parts.drift + parts.style;
+  const loss = parts.std + parts.correlation + parts.drift + parts.style + parts.scale + parts.travel;
   return { loss, grad, parts: { loss, ...parts } };
+}
+
+/**
+ * The scale term of one frame (at `o` in pred, W x H, mean M and variance V of its RGB values):
+ * k (rhoBar - target)^2 with rhoBar the mean of rho_L over SCALE_LAGS; adds its gradient to grad.
+ * drho_L/dx_j = -(1/(2V)) dG_L/dx_j + G_L/(2V^2) dV/dx_j, dG_L/dx_j = lap_L(x)_j / frame, dV/dx_j = 2 (x_j - M) / frame.
+ */
+function scaleTerm(pred: Float32Array, o: number, W: number, H: number, M: number, V: number, target: number, k: number, grad: Float32Array, parts: { scale: number }): void {
+  const N = W * H, frame = 3 * N, nL = SCALE_LAGS.length;
+  const G = new Float64Array(nL);
+  let rhoBar = 0;
+  SCALE_LAGS.forEach((L, li) => {
+    let g = 0;
+    for (let c = 0; c < 3; c++) {
+      const p = o + c * N;
+      for (let y = 0; y < H; y++) {
+        const row = p + y * W, down = p + ((y + L) % H) * W;
+        for (let x = 0; x < W; x++) {
+          const v = pred[row + x]!;
+          const r = pred[row + ((x + L) % W)]!, d = pred[down + x]!;
+          g += (v - r) * (v - r) + (v - d) * (v - d);
+        }
+      }
+    }
+    G[li] = g / (2 * frame);
+    rhoBar += (1 - G[li]! / (2 * V)) / nL;
+  });
+  const gap = rhoBar - target;
+  parts.scale += k * gap * gap;
+  const dLdrho = (2 * k * gap) / nL;
+  let gSum = 0;
+  for (let li = 0; li < nL; li++) gSum += G[li]!;
+  const kV = (dLdrho * gSum) / (2 * V * V) * (2 / frame);
+  const kG = -dLdrho / (2 * V) / frame;
+  for (let c = 0; c < 3; c++) {
+    const p = o + c * N;
+    for (let y = 0; y < H; y++) {
+      const row = p + y * W;
+      for (let x = 0; x < W; x++) {
+        const v = pred[row + x]!;
+        let lap = 0;
+        for (const L of SCALE_LAGS) {
+          const down = p + ((y + L) % H) * W, up = p + ((y + H - L) % H) * W;
+          lap += 4 * v - pred[row + ((x + L) % W)]! - pred[row + ((x + W - L) % W)]! - pred[down + x]! - pred[up + x]!;
+        }
+        grad[row + x]! += kG * lap + kV * (v - M);
+      }
+    }
+  }
+}
+
+/**
+ * The travel term of sample b (LookTargets): adds its value to parts.travel and its gradient to grad.
+ * Per pair: E = S / (2 V frame), S the sum of squared differences, V = (V_t + V_{t+lag}) / 2;
+ * dE/dx = dS/dx / (2 V frame) - E / V dV/dx, dV/dx_j = (x_j - M) / frame for the values of either frame.
+ */
+function travelTerm(pred: Float32Array, b: number, shape: { steps: number; batch: number; width: number; height: number }, looks: LookTargets, frameMean: Float64Array, frameVar: Float64Array, grad: Float32Array, parts: { travel: number }): void {
+  const { steps: T, batch: B, width: W, height: H } = shape;
+  const dx = looks.travel[2 * b]!, dy = looks.travel[2 * b + 1]!, lag = looks.lag;
+  if ((dx === 0 && dy === 0) || lag < 1 || T - lag < 1) return;
+  const N = W * H, frame = 3 * N, pairs = T - lag;
+  const k = looks.travelWeight / (pairs * B);
+  for (let t = 0; t < pairs; t++) {
+    const a = (t * B + b) * frame, later = ((t + lag) * B + b) * frame;
+    const V = (frameVar[t]! + frameVar[t + lag]!) / 2;
+    if (V < 1e-6) continue;
+    const scale = k / (frame * 2 * V);
+    let e = 0;
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < H; y++) {
+        const ys = (y - dy + H) % H;
+        for (let x = 0; x < W; x++) {
+          const xs = (x - dx + W) % W;
+          const i = later + c * N + y * W + x, j = a + c * N + ys * W + xs;
+          const diff = pred[i]! - pred[j]!;
+          e += diff * diff;
+          grad[i]! += 2 * scale * diff;
+          grad[j]! -= 2 * scale * diff;
+        }
+      }
+    }
+    const E = scale * e;
+    parts.travel += E;
+    // the variance's share: -E / V x (x_j - M) / frame over both frames' values
+    const kv = -E / V / frame;
+    for (const [o, M] of [[a, frameMean[t]!], [later, frameMean[t + lag]!]] as const) {
+      for (let i = o; i < o + frame; i++) grad[i]! += kv * (pred[i]! - M);
+    }
+  }
 }
 
 /** How fresh pool entries are made. */

@@ -90,6 +90,8 @@ export function iterationEntry(step: number, losses: { loss: number; rollout: nu
     persistCorrelation: parts?.correlation ?? 0,
     persistDrift: parts?.drift ?? 0,
     persistStyle: parts?.style ?? 0,
+    persistScale: parts?.scale ?? 0,
+    persistTravel: parts?.travel ?? 0,
     sampling: draws.sampling,
     lr: draws.lr,
     gradNorm,

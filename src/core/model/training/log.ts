@@ -19,6 +19,9 @@ export interface LogEntry {
   persistCorrelation: number;
   persistDrift: number;
   persistStyle: number;
+  /** The look terms (look-targets.ts); absent in logs written before them. */
+  persistScale?: number;
+  persistTravel?: number;
   /** Scheduled-sampling probability used. */
   sampling: number;
   lr: number;
@@ -36,7 +39,7 @@ export interface LogEntry {
 /** The entry as the log keeps it: every figure to 6 significant digits, the keys in the order above. */
 export function roundEntry(e: LogEntry): LogEntry {
   const r = (v: number) => Number(v.toPrecision(6));
-  return { iteration: e.iteration, loss: r(e.loss), rollout: r(e.rollout), kl: r(e.kl), decoder: r(e.decoder), anchor: r(e.anchor ?? 0), persist: r(e.persist), persistStd: r(e.persistStd), persistCorrelation: r(e.persistCorrelation), persistDrift: r(e.persistDrift), persistStyle: r(e.persistStyle ?? 0), sampling: r(e.sampling), lr: r(e.lr), gradNorm: r(e.gradNorm), seconds: r(e.seconds), ncaForward: r(e.ncaForward), ncaBackward: r(e.ncaBackward), networks: r(e.networks), optimizer: r(e.optimizer) };
+  return { iteration: e.iteration, loss: r(e.loss), rollout: r(e.rollout), kl: r(e.kl), decoder: r(e.decoder), anchor: r(e.anchor ?? 0), persist: r(e.persist), persistStd: r(e.persistStd), persistCorrelation: r(e.persistCorrelation), persistDrift: r(e.persistDrift), persistStyle: r(e.persistStyle ?? 0), ...(e.persistScale || e.persistTravel ? { persistScale: r(e.persistScale ?? 0), persistTravel: r(e.persistTravel ?? 0) } : {}), sampling: r(e.sampling), lr: r(e.lr), gradNorm: r(e.gradNorm), seconds: r(e.seconds), ncaForward: r(e.ncaForward), ncaBackward: r(e.ncaBackward), networks: r(e.networks), optimizer: r(e.optimizer) };
 }
 
 /** The text of train-log.jsonl for `log`: one line per entry, each ended by a newline. */

@@ -5,6 +5,7 @@
  * persistence training is off (persistWeight 0); then nothing is drawn and no rollout is made.
  */
 import { ANCHORS, type AnchorLayout } from '../anchors.js';
+import { lookTargets } from '../look-targets.js';
 import { NcaRollout, rolloutNoise } from '../nca-op.js';
 import { StatePool, frameStyle, type PersistenceFloors, type StyleTargets } from '../persistence.js';
 import type { Rng } from '../../rng.js';
@@ -101,6 +102,13 @@ export class PersistencePool {
     }
     const start = this.pool.gather(drawn.picks);
     start.style.scale = this.settings.styleWeight;
+    const { scaleWeight, travelWeight, travelLag } = this.settings;
+    if (scaleWeight > 0 || travelWeight > 0) {
+      const P = drawn.picks.length;
+      const looks = { scale: new Float32Array(P), scaleWeight, travel: new Float32Array(2 * P), travelWeight, lag: travelLag };
+      lookTargets(start.z, P, D, looks.scale, looks.travel);
+      start.style.looks = looks;
+    }
     rolloutNoise(rng, this.shape, this.settings.noiseStd, this.noise);
     return { picks: drawn.picks, ...start };
   }

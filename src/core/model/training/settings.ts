@@ -62,6 +62,13 @@ export interface TrainSettings {
    * first-frame decoder's colours only).
    */
   hueStyle: number;
+  /**
+   * Weights of the look terms inside the persistence loss (look-targets.ts; 0 = off): the scale each latent's
+   * pitch height asks for, and the travel its motion dims ask for (one cell every travelLag frames).
+   */
+  scaleWeight: number;
+  travelWeight: number;
+  travelLag: number;
   /** Start from this model folder's weights instead of random ones ('' = random; Adam starts fresh). */
   initFrom: string;
   /**
@@ -97,6 +104,9 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   floorDrift: DEFAULT_FLOORS.drift,
   styleWeight: 10,
   hueStyle: 0,
+  scaleWeight: 0,
+  travelWeight: 0,
+  travelLag: 4,
   initFrom: '',
   backend: 'onnx',
 };
@@ -105,7 +115,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
 export type SettingsInput = Partial<Omit<TrainSettings, 'iters'>> & { iters: number };
 
 /** The keys a caller may set besides iters (iters is always given). */
-const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'initFrom', 'backend'] as const;
+const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'initFrom', 'backend'] as const;
 
 /** Validated settings with defaults filled in; steps defaults to (and may not exceed) what clips of framesPerClip frames hold. */
 export function resolveSettings(opts: SettingsInput, framesPerClip: number): TrainSettings {
@@ -122,7 +132,8 @@ export function resolveSettings(opts: SettingsInput, framesPerClip: number): Tra
   intIn('poolBatch', s.poolBatch, 1, Math.min(256, s.poolSize));
   intIn('poolSteps', s.poolSteps, 2, 256);
   intIn('poolReset', s.poolReset, 0, s.poolBatch);
-  for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1], ['styleWeight', s.styleWeight, 0, 1e4], ['hueStyle', s.hueStyle, 0, 1]] as const) {
+  intIn('travelLag', s.travelLag, 1, s.poolSteps - 1);
+  for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1], ['styleWeight', s.styleWeight, 0, 1e4], ['hueStyle', s.hueStyle, 0, 1], ['scaleWeight', s.scaleWeight, 0, 1e4], ['travelWeight', s.travelWeight, 0, 1e4]] as const) {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
   for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['anchorWeight', s.anchorWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {

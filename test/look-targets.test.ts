@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_FLOORS, persistenceLoss, type StyleTargets } from '../src/core/model/persistence.js';
+import { MOTION_DIM, SCALE_TARGET_HIGH, SCALE_TARGET_LOW, lookTargets, scaleTarget, travelShift } from '../src/core/model/look-targets.js';
+import { Rng } from '../src/core/rng.js';
+
+/** Frames [T][B][3][H][W] of a sinusoid of wavelength `period` cells along x, moved `speed` cells per frame. */
+function waves(T: number, B: number, W: number, H: number, period: number, speed: number, diagonal = false): Float32Array {
+  const x = new Float32Array(T * B * 3 * W * H);
+  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) for (let c = 0; c < 3; c++) for (let y = 0; y < H; y++) for (let u = 0; u < W; u++) {
+    x[((((t * B + b) * 3 + c) * H + y) * W) + u] = 0.5 + 0.3 * Math.sin((2 * Math.PI * (u + (diagonal ? y : 0) - speed * t + c)) / period);
+  }
+  return x;
+}
+
+function looksStyle(B: number, scale: number[], travel: number[], scaleWeight: number, travelWeight: number, lag = 2): StyleTargets {
+  return { target: new Float32Array(6 * B), weight: new Float32Array(B), looks: { scale: Float32Array.from(scale), scaleWeight, travel: Float32Array.from(travel), travelWeight, lag } };
+}
+
+describe('look targets from the latent', () => {
+  it('maps low notes to large patterns, high notes to fine ones, clamped', () => {
+    const z = new Float32Array(64);
+    z[2] = -5;
+    expect(scaleTarget(z)).toBeCloseTo(SCALE_TARGET_LOW, 6);
+    z[2] = 5;
+    expect(scaleTarget(z)).toBeCloseTo(SCALE_TARGET_HIGH, 6);
+    z[2] = 0;
+    expect(scaleTarget(z)).toBeCloseTo((SCALE_TARGET_LOW + SCALE_TARGET_HIGH) / 2, 6);
+    z[2] = -1;
+    const low = scaleTarget(z);
+    z[2] = 1;
+    expect(scaleTarget(z)).toBeLessThan(low);
+  });
+
+  it('asks half of the random latents to travel, in all 8 directions', () => {
+    const rng = new Rng('looks');
+    const n = 400, dim = 64;
+    const zs = new Float32Array(n * dim);
+    rng.normalArray(zs);
+    const scale = new Float32Array(n), travel = new Float32Array(2 * n);
+    lookTargets(zs, n, dim, scale, travel);
+    let moving = 0;
+    const dirs = new Set<string>();
+    for (let k = 0; k < n; k++) {
+      const [dx, dy] = [travel[2 * k]!, travel[2 * k + 1]!];
+      const shift = travelShift(zs.subarray(k * dim, (k + 1) * dim));
+      if (zs[k * dim + MOTION_DIM]! > 0) {
+        moving++;
+        expect(shift).toEqual([dx, dy]);
+        expect(Math.max(Math.abs(dx), Math.abs(dy))).toBe(1);
+        dirs.add(`${dx},${dy}`);
+      } else {
+        expect(shift).toBeNull();
+        expect([dx, dy]).toEqual([0, 0]);
+      }
+    }
+    expect(moving / n).toBeGreaterThan(0.4);
+    expect(moving / n).toBeLessThan(0.6);
+    expect(dirs.size).toBe(8);
+    const z = new Float32Array(dim);
+    z[MOTION_DIM] = 1; z[MOTION_DIM + 1] = 0; z[MOTION_DIM + 2] = 2;
+    expect(travelShift(z)).toEqual([0, 1]);
+  });
+});
+
+describe('the look terms of persistenceLoss', () => {
+  const shape = { steps: 5, batch: 2, width: 12, height: 10 };
+  it('have the gradient their value has (finite differences)', () => {
+    const rng = new Rng('looks/fd');
+    const x = waves(shape.steps, shape.batch, shape.width, shape.height, 6, 0.5);
+    for (let i = 0; i < x.length; i++) x[i]! += 0.05 * rng.normal();
+    const style = looksStyle(2, [0.5, -0.3], [1, -1, 0, 0], 2, 3);
+    const { loss, grad, parts } = persistenceLoss(x, shape, DEFAULT_FLOORS, style);
+    expect(parts.scale).toBeGreaterThan(0);
+    expect(parts.travel).toBeGreaterThan(0);
+    expect(loss).toBeCloseTo(parts.std + parts.correlation + parts.drift + parts.style + parts.scale + parts.travel, 10);
+    for (let k = 0; k < 40; k++) {
+      const i = rng.int(x.length);
+      const h = 1e-3;
+      const xp = Float32Array.from(x), xm = Float32Array.from(x);
+      xp[i]! += h;
+      xm[i]! -= h;
+      const numeric = (persistenceLoss(xp, shape, DEFAULT_FLOORS, style).loss - persistenceLoss(xm, shape, DEFAULT_FLOORS, style).loss) / (xp[i]! - xm[i]!);
+      expect(Math.abs(numeric - grad[i]!)).toBeLessThan(2e-3 * Math.max(1, Math.abs(grad[i]!)) + 1e-4);
+    }
+  });
+
+  it('the scale term is smallest at the wavelength its target names', () => {
+    const W = 48, H = 48, T = 2, B = 1;
+    // diagonal waves sin(2 pi (x + y) / period): the same correlation along x and y, cos(2 pi L / period)
+    const cost = (period: number, target: number) => persistenceLoss(waves(T, B, W, H, period, 0, true), { steps: T, batch: B, width: W, height: H }, DEFAULT_FLOORS, looksStyle(1, [target], [0, 0], 1, 0)).parts.scale;
+    // their mean correlation at lags 2-4: -0.67 at period 6, 0 at 12, 0.69 at 24
+    expect(cost(12, 0)).toBeLessThan(1e-3);
+    expect(cost(24, 0.69)).toBeLessThan(1e-3);
+    expect(cost(6, -0.67)).toBeLessThan(1e-3);
+    expect(cost(24, -0.67)).toBeGreaterThan(1);
+    expect(cost(6, 0.69)).toBeGreaterThan(1);
+  });
+
+  it('the travel term is zero for a pattern moving as asked and not for one standing or moving the other way', () => {
+    const W = 24, H = 8, T = 6, B = 1, lag = 2;
+    const travelCost = (speed: number, dx: number) => persistenceLoss(waves(T, B, W, H, 8, speed), { steps: T, batch: B, width: W, height: H }, DEFAULT_FLOORS, looksStyle(1, [NaN], [dx, 0], 0, 1, lag)).parts.travel;
+    expect(travelCost(0.5, 1)).toBeLessThan(1e-9); // one cell every 2 frames, to +x
+    expect(travelCost(0, 1)).toBeGreaterThan(0.1);
+    expect(travelCost(-0.5, 1)).toBeGreaterThan(travelCost(0, 1));
+    expect(travelCost(-0.5, -1)).toBeLessThan(1e-9);
+  });
+
+  it('are off without looks or at weight 0: the loss is the old one', () => {
+    const x = waves(shape.steps, shape.batch, shape.width, shape.height, 6, 0.5);
+    const plain = persistenceLoss(x, shape, DEFAULT_FLOORS, { target: new Float32Array(12), weight: new Float32Array(2) });
+    const off = persistenceLoss(x, shape, DEFAULT_FLOORS, looksStyle(2, [0.5, 0.5], [1, 0, 1, 0], 0, 0));
+    expect(off.loss).toBe(plain.loss);
+    expect(Array.from(off.grad)).toEqual(Array.from(plain.grad));
+  });
+});
