@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FLOORS, persistenceLoss, type StyleTargets } from '../src/core/model/persistence.js';
-import { MOTION_DIM, SCALE_TARGET_HIGH, SCALE_TARGET_LOW, lookTargets, scaleTarget, travelShift } from '../src/core/model/look-targets.js';
+import { MOTION_DIM, SCALE_WAVELENGTH_HIGH, SCALE_WAVELENGTH_LOW, lookTargets, scaleStatistic, scaleTarget, targetWavelength, travelShift } from '../src/core/model/look-targets.js';
 import { Rng } from '../src/core/rng.js';
 
 /** Frames [T][B][3][H][W] of a sinusoid of wavelength `period` cells along x, moved `speed` cells per frame. */
@@ -20,15 +20,18 @@ describe('look targets from the latent', () => {
   it('maps low notes to large patterns, high notes to fine ones, clamped', () => {
     const z = new Float32Array(64);
     z[2] = -5;
-    expect(scaleTarget(z)).toBeCloseTo(SCALE_TARGET_LOW, 6);
+    expect(targetWavelength(z)).toBeCloseTo(SCALE_WAVELENGTH_LOW, 6);
     z[2] = 5;
-    expect(scaleTarget(z)).toBeCloseTo(SCALE_TARGET_HIGH, 6);
+    expect(targetWavelength(z)).toBeCloseTo(SCALE_WAVELENGTH_HIGH, 6);
     z[2] = 0;
-    expect(scaleTarget(z)).toBeCloseTo((SCALE_TARGET_LOW + SCALE_TARGET_HIGH) / 2, 6);
+    expect(targetWavelength(z)).toBeCloseTo(Math.sqrt(SCALE_WAVELENGTH_LOW * SCALE_WAVELENGTH_HIGH), 6);
+    expect(scaleTarget(z)).toBeCloseTo(scaleStatistic(targetWavelength(z)), 9);
     z[2] = -1;
     const low = scaleTarget(z);
     z[2] = 1;
-    expect(scaleTarget(z)).toBeLessThan(low);
+    // a finer pattern has the larger log(1 - rho)
+    expect(scaleTarget(z)).toBeGreaterThan(low);
+    for (let L = 3; L < 40; L++) expect(scaleStatistic(L + 1)).toBeLessThan(scaleStatistic(L));
   });
 
   it('asks half of the random latents to travel, in all 8 directions', () => {
@@ -68,7 +71,7 @@ describe('the look terms of persistenceLoss', () => {
     const rng = new Rng('looks/fd');
     const x = waves(shape.steps, shape.batch, shape.width, shape.height, 6, 0.5);
     for (let i = 0; i < x.length; i++) x[i]! += 0.05 * rng.normal();
-    const style = looksStyle(2, [0.5, -0.3], [1, -1, 0, 0], 2, 3);
+    const style = looksStyle(2, [scaleStatistic(16), scaleStatistic(5)], [1, -1, 0, 0], 2, 3);
     const { loss, grad, parts } = persistenceLoss(x, shape, DEFAULT_FLOORS, style);
     expect(parts.scale).toBeGreaterThan(0);
     expect(parts.travel).toBeGreaterThan(0);
@@ -88,17 +91,16 @@ describe('the look terms of persistenceLoss', () => {
     const W = 48, H = 48, T = 2, B = 1;
     // diagonal waves sin(2 pi (x + y) / period): the same correlation along x and y, cos(2 pi L / period)
     const cost = (period: number, target: number) => persistenceLoss(waves(T, B, W, H, period, 0, true), { steps: T, batch: B, width: W, height: H }, DEFAULT_FLOORS, looksStyle(1, [target], [0, 0], 1, 0)).parts.scale;
-    // their mean correlation at lags 2-4: -0.67 at period 6, 0 at 12, 0.69 at 24
-    expect(cost(12, 0)).toBeLessThan(1e-3);
-    expect(cost(24, 0.69)).toBeLessThan(1e-3);
-    expect(cost(6, -0.67)).toBeLessThan(1e-3);
-    expect(cost(24, -0.67)).toBeGreaterThan(1);
-    expect(cost(6, 0.69)).toBeGreaterThan(1);
+    for (const period of [6, 12, 24]) expect(cost(period, scaleStatistic(period))).toBeLessThan(1e-6);
+    expect(cost(24, scaleStatistic(6))).toBeGreaterThan(1);
+    expect(cost(6, scaleStatistic(24))).toBeGreaterThan(1);
+    expect(cost(12, scaleStatistic(24))).toBeLessThan(cost(6, scaleStatistic(24)));
   });
 
   it('the travel term is zero for a pattern moving as asked and not for one standing or moving the other way', () => {
     const W = 24, H = 8, T = 6, B = 1, lag = 2;
     const travelCost = (speed: number, dx: number) => persistenceLoss(waves(T, B, W, H, 8, speed), { steps: T, batch: B, width: W, height: H }, DEFAULT_FLOORS, looksStyle(1, [NaN], [dx, 0], 0, 1, lag)).parts.travel;
+    expect(travelCost(0.5, 0)).toBe(0); // no shift asked: no term
     expect(travelCost(0.5, 1)).toBeLessThan(1e-9); // one cell every 2 frames, to +x
     expect(travelCost(0, 1)).toBeGreaterThan(0.1);
     expect(travelCost(-0.5, 1)).toBeGreaterThan(travelCost(0, 1));

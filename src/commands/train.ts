@@ -123,7 +123,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
           const eta = (total - iteration) * secondsPerIteration;
           process.stderr.write(
             `train ${iteration}/${total} loss ${entry.loss.toFixed(5)} (rollout ${entry.rollout.toFixed(5)}, decoder ${entry.decoder.toFixed(5)}, kl ${entry.kl.toFixed(1)}, anchor ${(entry.anchor ?? 0).toFixed(4)}, ` +
-              `persist ${entry.persist.toFixed(3)} = std ${entry.persistStd.toFixed(3)} corr ${entry.persistCorrelation.toFixed(3)} drift ${entry.persistDrift.toFixed(3)} style ${entry.persistStyle.toFixed(4)}) ` +
+              `persist ${entry.persist.toFixed(3)} = std ${entry.persistStd.toFixed(3)} corr ${entry.persistCorrelation.toFixed(3)} drift ${entry.persistDrift.toFixed(3)} style ${entry.persistStyle.toFixed(4)}${entry.persistScale || entry.persistTravel ? ` scale ${(entry.persistScale ?? 0).toFixed(4)} travel ${(entry.persistTravel ?? 0).toFixed(4)}` : ''}) ` +
               `p ${entry.sampling.toFixed(2)} lr ${entry.lr.toExponential(2)} | ${secondsPerIteration.toFixed(3)} s/it (nca fwd ${entry.ncaForward.toFixed(3)} bwd ${entry.ncaBackward.toFixed(3)}, networks ${entry.networks.toFixed(3)}, optimizer ${entry.optimizer.toFixed(3)}) | ` +
               `elapsed ${((performance.now() - t0) / 60000).toFixed(1)} min, ETA ${(eta / 60).toFixed(1)} min\n`,
           );

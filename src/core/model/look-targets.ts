@@ -4,9 +4,11 @@
  *
  * - **Scale** from the pitch height (anchors.ts, dim 2): low notes draw large patterns, high notes fine ones,
  *   as the motif pictures draw size from the register (docs/design.md#training-pictures). The statistic is
- *   the mean neighbour correlation at lags 2, 3 and 4 cells (SCALE_LAGS; persistence.ts' scale term), which
- *   for a pattern of wavelength L >= 6 cells grows with L (a sinusoid: -0.67 at 6, 0 at 12, 0.36 at 16,
- *   0.69 at 24); the target runs from SCALE_TARGET_HIGH for high notes to SCALE_TARGET_LOW for low ones.
+ *   s = log(1 - rho), rho the neighbour correlation of the smoothness floor (persistence.ts' scale term): for
+ *   a sinusoid of wavelength L, 1 - rho = 1 - cos(2 pi / L), about 2 pi^2 / L^2, so s falls steadily as L
+ *   grows, at every L (a correlation at longer lags aliases: a first version that averaged lags 2-4 let the
+ *   NCA meet its targets with 4-6-cell patterns). The target wavelength runs log-linearly from
+ *   SCALE_WAVELENGTH_LOW cells for low notes to SCALE_WAVELENGTH_HIGH for high ones.
  * - **Motion** from three free dims (19, 20, 21: after the 19 anchored ones): when z[19] > 0 the pattern is
  *   asked to travel one cell every `lag` frames in one of 8 directions, the angle atan2(z[21], z[20]).
  *   Half of the random latents travel, each its own way.
@@ -15,23 +17,31 @@
  */
 import { ANCHORS, type AnchorLayout } from './anchors.js';
 
-/** The lags (cells) whose neighbour correlations the scale term averages. */
-export const SCALE_LAGS: readonly number[] = [2, 3, 4];
-/** The target mean correlation for the lowest and the highest notes (pitch-height code below -2 / above +2). */
-export const SCALE_TARGET_LOW = 0.75;
-export const SCALE_TARGET_HIGH = -0.6;
+/** The target wavelength (cells) for the lowest and the highest notes (pitch-height code below -2 / above +2). */
+export const SCALE_WAVELENGTH_LOW = 22;
+export const SCALE_WAVELENGTH_HIGH = 5.5;
 /** The first of the three latent dims that steer motion: [switch, direction x, direction y]. */
 export const MOTION_DIM = 19;
 
 /**
- * The scale target of latent z: the mean neighbour correlation at SCALE_LAGS its frames should have.
- * Linear in the pitch-height code h = z[pitchDim + 2] (1.5 per octave from A4), clamped: h <= -2 (about
- * C3 and below, or a random latent 2 sd down) gives SCALE_TARGET_LOW, h >= 2 SCALE_TARGET_HIGH.
+ * The wavelength (cells) latent z is asked for: log-linear in the pitch-height code h = z[pitchDim + 2]
+ * (1.5 per octave from A4), clamped: h <= -2 (about C3 and below, or a random latent 2 sd down) gives
+ * SCALE_WAVELENGTH_LOW, h >= 2 (about E6) SCALE_WAVELENGTH_HIGH, h = 0 their geometric mean.
  */
-export function scaleTarget(z: ArrayLike<number>, layout: AnchorLayout = ANCHORS): number {
+export function targetWavelength(z: ArrayLike<number>, layout: AnchorLayout = ANCHORS): number {
   const h = Math.max(-2, Math.min(2, z[layout.pitchDim + 2]!));
   const t = (h + 2) / 4;
-  return SCALE_TARGET_LOW + t * (SCALE_TARGET_HIGH - SCALE_TARGET_LOW);
+  return SCALE_WAVELENGTH_LOW * (SCALE_WAVELENGTH_HIGH / SCALE_WAVELENGTH_LOW) ** t;
+}
+
+/** The scale statistic log(1 - rho) of a sinusoid of wavelength L cells: log(1 - cos(2 pi / L)). */
+export function scaleStatistic(wavelength: number): number {
+  return Math.log(1 - Math.cos((2 * Math.PI) / wavelength));
+}
+
+/** The scale target of latent z: the log(1 - neighbour correlation) its frames should have. */
+export function scaleTarget(z: ArrayLike<number>, layout: AnchorLayout = ANCHORS): number {
+  return scaleStatistic(targetWavelength(z, layout));
 }
 
 /**

@@ -30,7 +30,6 @@
  * difference of 10-frame mean images 0.03 (10th pct 0.015).
  */
 import type { Rng } from '../rng.js';
-import { SCALE_LAGS } from './look-targets.js';
 
 export interface PersistenceFloors {
   std: number;
@@ -65,14 +64,14 @@ export interface StyleTargets {
 }
 
 /**
- * Scale: (mean over SCALE_LAGS of the lag-L neighbour correlation rho_L - scale[b])^2, averaged over frames,
- * times scaleWeight. rho_L = 1 - G_L / (2 V) as the smoothness floor's rho, with neighbours L cells away.
+ * Scale: (log(1 - rho) - scale[b])^2, rho the smoothness floor's neighbour correlation, averaged over frames,
+ * times scaleWeight.
  * Travel: for each sample with a shift (dx, dy) != (0, 0), frame t + lag should be frame t moved by (dx, dy)
  * on the torus: mean (x_{t+lag}(p) - x_t(p - d))^2 / (2 V), V the mean of the two frames' variances (so
  * the term does not reward fading), averaged over the pairs, times travelWeight.
  */
 export interface LookTargets {
-  /** [B] target mean correlation at SCALE_LAGS (NaN = none). */
+  /** [B] target of log(1 - rho) (look-targets.ts' scaleTarget; NaN = none). */
   scale: Float32Array;
   scaleWeight: number;
   /** [B][2] shift in cells per `lag` frames (0, 0 = none). */
@@ -181,7 +180,7 @@ export function persistenceLoss(
       frameVar[t] = V;
       G /= 2 * frame;
       const scaleTarget = looks && looks.scaleWeight > 0 ? looks.scale[b]! : NaN;
-      if (V > 1e-6 && Number.isFinite(scaleTarget)) scaleTerm(pred, o, W, H, M, V, scaleTarget, looks!.scaleWeight / (T * B), grad, parts);
+      if (V > 1e-6 && G > 1e-9 && Number.isFinite(scaleTarget)) scaleTerm(pred, o, W, H, M, V, G, scaleTarget, looks!.scaleWeight / (T * B), grad, parts);
       if (V > 1e-6) {
         const rho = 1 - G / (2 * V);
         const gapRho = floors.correlation - rho;
@@ -238,48 +237,23 @@ export function persistenceLoss(
 }
 
 /**
- * The scale term of one frame (at `o` in pred, W x H, mean M and variance V of its RGB values):
- * k (rhoBar - target)^2 with rhoBar the mean of rho_L over SCALE_LAGS; adds its gradient to grad.
- * drho_L/dx_j = -(1/(2V)) dG_L/dx_j + G_L/(2V^2) dV/dx_j, dG_L/dx_j = lap_L(x)_j / frame, dV/dx_j = 2 (x_j - M) / frame.
+ * The scale term of one frame (at `o` in pred, W x H; M, V the mean and variance of its RGB values and G its
+ * mean squared neighbour difference over 2, as the smoothness floor computes them): k (s - target)^2 with
+ * s = log(1 - rho) = log(G / (2 V)); adds its gradient to grad:
+ * ds/dx_j = (dG/dx_j) / G - (dV/dx_j) / V, dG/dx_j = lap(x)_j / frame, dV/dx_j = 2 (x_j - M) / frame.
  */
-function scaleTerm(pred: Float32Array, o: number, W: number, H: number, M: number, V: number, target: number, k: number, grad: Float32Array, parts: { scale: number }): void {
-  const N = W * H, frame = 3 * N, nL = SCALE_LAGS.length;
-  const G = new Float64Array(nL);
-  let rhoBar = 0;
-  SCALE_LAGS.forEach((L, li) => {
-    let g = 0;
-    for (let c = 0; c < 3; c++) {
-      const p = o + c * N;
-      for (let y = 0; y < H; y++) {
-        const row = p + y * W, down = p + ((y + L) % H) * W;
-        for (let x = 0; x < W; x++) {
-          const v = pred[row + x]!;
-          const r = pred[row + ((x + L) % W)]!, d = pred[down + x]!;
-          g += (v - r) * (v - r) + (v - d) * (v - d);
-        }
-      }
-    }
-    G[li] = g / (2 * frame);
-    rhoBar += (1 - G[li]! / (2 * V)) / nL;
-  });
-  const gap = rhoBar - target;
+function scaleTerm(pred: Float32Array, o: number, W: number, H: number, M: number, V: number, G: number, target: number, k: number, grad: Float32Array, parts: { scale: number }): void {
+  const N = W * H, frame = 3 * N;
+  const gap = Math.log(G / (2 * V)) - target;
   parts.scale += k * gap * gap;
-  const dLdrho = (2 * k * gap) / nL;
-  let gSum = 0;
-  for (let li = 0; li < nL; li++) gSum += G[li]!;
-  const kV = (dLdrho * gSum) / (2 * V * V) * (2 / frame);
-  const kG = -dLdrho / (2 * V) / frame;
+  const kG = (2 * k * gap) / (frame * G), kV = (-2 * k * gap * 2) / (frame * V);
   for (let c = 0; c < 3; c++) {
     const p = o + c * N;
     for (let y = 0; y < H; y++) {
-      const row = p + y * W;
+      const row = p + y * W, down = p + ((y + 1) % H) * W, up = p + ((y + H - 1) % H) * W;
       for (let x = 0; x < W; x++) {
         const v = pred[row + x]!;
-        let lap = 0;
-        for (const L of SCALE_LAGS) {
-          const down = p + ((y + L) % H) * W, up = p + ((y + H - L) % H) * W;
-          lap += 4 * v - pred[row + ((x + L) % W)]! - pred[row + ((x + W - L) % W)]! - pred[down + x]! - pred[up + x]!;
-        }
+        const lap = 4 * v - pred[row + ((x + 1) % W)]! - pred[row + ((x + W - 1) % W)]! - pred[down + x]! - pred[up + x]!;
         grad[row + x]! += kG * lap + kV * (v - M);
       }
     }
