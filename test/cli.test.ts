@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ncaInProcess } from './nca-in-process.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'nca.js');
 const run = (args: string[], cwd?: string) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd, env: { ...process.env, FORCE_COLOR: '0' } });
@@ -90,9 +91,11 @@ describe('nca render (end to end)', () => {
     ['unknown output type', ['render', '--random', '--out', 'a.avi'], /--out must be a \.gif file, a \.png file, a \.mp4 file, a \.webm file or a folder/],
     ['bad init', ['render', '--random', '--init', 'lava'], /for --init/],
   ];
+  // in process (src/cli.ts main: the bin's parsing and error mapping); the real bin's one-line errors: the malformed
+  // latent below and test/reliability-usage.test.ts
   for (const [name, args, message] of bad) {
-    it(`bad input (${name}): one line on stderr, non-zero exit, no stack`, () => {
-      const r = run(args, dir);
+    it(`bad input (${name}): one line on stderr, non-zero exit, no stack`, async () => {
+      const r = await ncaInProcess(args, { cwd: dir });
       expect(r.status).not.toBe(0);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -134,24 +137,25 @@ describe('nca render (end to end)', () => {
 });
 
 describe('nca random and interpolate', () => {
-  it('random latents are N(0, I) draws, deterministic by seed; walks and chords are written', () => {
+  it('random latents are N(0, I) draws, deterministic by seed; walks and chords are written', async () => {
     const a = join(dir, 'za.json'), b = join(dir, 'zb.json');
+    // the real bin for random (a file and stdout) and for interpolate (the malformed latent above); the rest in process
     expect(run(['random', '--seed', '7', '--out', a]).status).toBe(0);
-    expect(run(['random', '--seed', '8', '--out', b]).status).toBe(0);
+    expect((await ncaInProcess(['random', '--seed', '8', '--out', b])).status).toBe(0);
     const za = JSON.parse(readFileSync(a, 'utf8'));
     expect(za).toMatchObject({ format: 'nca-latent', version: 1, dim: 64 });
     expect(run(['random', '--seed', '7']).stdout).toBe(readFileSync(a, 'utf8'));
     const walk = join(dir, 'walk');
-    expect(run(['interpolate', a, b, '--frames', '5', '--slerp', '--out', walk]).status).toBe(0);
+    expect((await ncaInProcess(['interpolate', a, b, '--frames', '5', '--slerp', '--out', walk])).status).toBe(0);
     const files = readdirSync(walk).sort();
     expect(files).toEqual(['000.json', '001.json', '002.json', '003.json', '004.json']);
     const zb = JSON.parse(readFileSync(b, 'utf8'));
     expect(JSON.parse(readFileSync(join(walk, '004.json'), 'utf8')).z[0]).toBeCloseTo(zb.z[0], 5);
     const chord = join(dir, 'chord.json');
-    expect(run(['interpolate', '--mean', a, b, '--out', chord]).status).toBe(0);
+    expect((await ncaInProcess(['interpolate', '--mean', a, b, '--out', chord])).status).toBe(0);
     expect(JSON.parse(readFileSync(chord, 'utf8')).z[3]).toBeCloseTo((za.z[3] + zb.z[3]) / 2, 5);
     const track = join(dir, 'track.json');
-    expect(run(['interpolate', a, b, '--frames', '4', '--fps', '2', '--out', track]).status).toBe(0);
+    expect((await ncaInProcess(['interpolate', a, b, '--frames', '4', '--fps', '2', '--out', track])).status).toBe(0);
     expect(JSON.parse(readFileSync(track, 'utf8')).track.map((p: { t: number }) => p.t)).toEqual([0, 0.5, 1, 1.5]);
   });
 
