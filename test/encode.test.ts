@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ncaInProcess } from './nca-in-process.js';
 import { synthesize } from '../src/core/audio/synth.js';
 import { encodeWav16 as encodeWav } from '../src/core/audio/wav-write.js';
 import { writeFileAtomic } from '../src/core/io/atomic.js';
@@ -67,7 +68,7 @@ describe('note manifest', () => {
 });
 
 describe('nca encode (end to end)', () => {
-  it('--notes: a chord is the mean of its notes and lies between them', () => {
+  it('--notes: a chord is the mean of its notes and lies between them', async () => {
     const out = join(dir, 'chord.json');
     const r = run(['encode', '--notes', 'F4,A4,C5', '--instrument', 'violin', '--model', join(dir, 'model'), '--out', out]);
     expect(r.stderr).toBe('');
@@ -80,10 +81,11 @@ describe('nca encode (end to end)', () => {
     const spread = Math.max(distance(parts[0]!, parts[1]!), distance(parts[0]!, parts[2]!), distance(parts[1]!, parts[2]!));
     for (const p of parts) expect(distance(chord.z!, p)).toBeLessThan(spread);
     expect(chord.provenance).toMatchObject({ instrument: 'violin', notes: ['F4', 'A4', 'C5'] });
-    const one = run(['encode', '--note', 'a4', '--instrument', 'violin', '--model', join(dir, 'model'), '--out', join(dir, 'a4.json')]);
+    // the real bin once per command in this file; further calls in process (src/cli.ts main, test/nca-in-process.ts)
+    const one = await ncaInProcess(['encode', '--note', 'a4', '--instrument', 'violin', '--model', join(dir, 'model'), '--out', join(dir, 'a4.json')]);
     expect(one.status).toBe(0);
     expect(distance(parseLatent(readFileSync(join(dir, 'a4.json'), 'utf8'), 'a4').z!, parts[1]!)).toBeLessThan(1e-5);
-    const list = run(['encode', '--list', '--model', join(dir, 'model'), '--json']);
+    const list = await ncaInProcess(['encode', '--list', '--model', join(dir, 'model'), '--json']);
     expect(JSON.parse(list.stdout)).toEqual({ instruments: ['piano', 'violin', 'flute'], notes: ['F4', 'A4', 'C5'] });
   });
 
@@ -106,7 +108,7 @@ describe('nca encode (end to end)', () => {
     const ctx = await readPng(join(dir, 'ctx.png'));
     expect([ctx.width, ctx.height]).toEqual([4 * 128 + 3 * 2, 128]);
 
-    const t = run(['encode', wav, '--track', '--fps', '4', '--model', m, '--out', join(dir, 'track.json')]);
+    const t = await ncaInProcess(['encode', wav, '--track', '--fps', '4', '--model', m, '--out', join(dir, 'track.json')]);
     expect(t.status).toBe(0);
     const track = parseLatent(readFileSync(join(dir, 'track.json'), 'utf8'), 'track').track!;
     expect(track.length).toBe(Math.floor((song.length / SR) * 4) + 1);
@@ -117,7 +119,7 @@ describe('nca encode (end to end)', () => {
 
     const short = join(dir, 'short.wav');
     await writeFileAtomic(short, encodeWav(a.subarray(0, SR / 2), SR));
-    const s = run(['encode', short, '--model', m, '--out', join(dir, 'short.json')]);
+    const s = await ncaInProcess(['encode', short, '--model', m, '--out', join(dir, 'short.json')]);
     expect(s.status).toBe(0);
     expect(s.stderr).toMatch(/^nca: warning: the window of .*short\.wav is 0\.50 s, shorter than 2 s: padded with silence\n$/);
     expect(existsSync(join(dir, 'short.json'))).toBe(true);
@@ -140,17 +142,18 @@ describe('nca encode (end to end)', () => {
     const z = join(dir, 'a4.json');
     const args = ['render', '--latent', z, '--model', join(dir, 'free-model'), '--steps', '4', '--size', '8', '--threads', '1', '--out', join(dir, 'p.png'), '--json'];
     expect(JSON.parse(run(args).stdout).protocol).toBe('free');
-    expect(JSON.parse(run([...args, '--protocol', 'frame']).stdout).protocol).toBe('frame');
-    expect(JSON.parse(run(['render', '--latent', z, '--model', join(dir, 'model'), '--steps', '4', '--size', '8', '--out', join(dir, 'q.png'), '--json']).stdout).protocol).toBe('frame');
+    expect(JSON.parse((await ncaInProcess([...args, '--protocol', 'frame'])).stdout).protocol).toBe('frame');
+    expect(JSON.parse((await ncaInProcess(['render', '--latent', z, '--model', join(dir, 'model'), '--steps', '4', '--size', '8', '--out', join(dir, 'q.png'), '--json'])).stdout).protocol).toBe('frame');
   });
 
-  it('rejects bad requests with one-line messages', () => {
+  it('rejects bad requests with one-line messages', async () => {
     const m = join(dir, 'model');
-    expect(run(['encode', '--note', 'A4', '--model', m]).stderr).toMatch(/give --out/);
-    expect(run(['encode', '--model', m, '--out', join(dir, 'x.json')]).stderr).toMatch(/give a WAV file, --note or --notes/);
     const r = run(['encode', '--note', 'H9', '--model', m, '--out', join(dir, 'x.json')]);
     expect(r.status).toBe(2);
-    expect(run(['encode', '--list', '--model', join(dir, 'nowhere')]).stderr).toMatch(/no note manifest/);
+    expect(r.stderr).toMatch(/^nca: [^\n]*\n$/);
+    expect((await ncaInProcess(['encode', '--note', 'A4', '--model', m])).stderr).toMatch(/give --out/);
+    expect((await ncaInProcess(['encode', '--model', m, '--out', join(dir, 'x.json')])).stderr).toMatch(/give a WAV file, --note or --notes/);
+    expect((await ncaInProcess(['encode', '--list', '--model', join(dir, 'nowhere')])).stderr).toMatch(/no note manifest/);
     expect(existsSync(join(dir, 'x.json'))).toBe(false);
   });
 });
