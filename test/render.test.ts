@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ncaInProcess } from './nca-in-process.js';
 import { latentToJson, randomLatent } from '../src/core/latent.js';
 import { MotionTracker } from '../src/core/metrics.js';
 import { createRandomModel, type NeuroModel } from '../src/core/model/networks.js';
@@ -26,15 +27,16 @@ beforeAll(async () => {
 });
 
 describe('rendering latents through the hypernetwork', () => {
-  it('nca render --latent uses the model; --perturb changes the run; the same seed repeats it exactly', () => {
+  it('nca render --latent uses the model; --perturb changes the run; the same seed repeats it exactly', async () => {
     const z = join(dir, 'z.json');
     writeFileSync(z, latentToJson({ z: randomLatent(new Rng(4)), provenance: {} }));
     const base = ['render', '--latent', z, '--model', modelDir, '--steps', '24', '--size', '24', '--json'];
     const a = nca([...base, '--out', join(dir, 'a.gif')]);
     expect(a.stderr).toBe('');
     expect(a.status).toBe(0);
-    const b = nca([...base, '--perturb', '9', '--out', join(dir, 'b.gif')]);
-    const c = nca([...base, '--perturb', '9', '--out', join(dir, 'c.gif')]);
+    // the real bin once; the two perturbed runs in process (src/cli.ts main, test/nca-in-process.ts)
+    const b = await ncaInProcess([...base, '--perturb', '9', '--out', join(dir, 'b.gif')]);
+    const c = await ncaInProcess([...base, '--perturb', '9', '--out', join(dir, 'c.gif')]);
     expect(b.status).toBe(0);
     const bytes = (f: string) => readFileSync(join(dir, f));
     expect(bytes('b.gif').equals(bytes('c.gif'))).toBe(true);
