@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ncaInProcess } from './nca-in-process.js';
 import { latentToJson, randomLatent } from '../src/core/latent.js';
 import { readPng } from '../src/core/io/png.js';
 import type { RgbaImage } from '../src/core/io/image.js';
@@ -11,6 +12,8 @@ import { sheetLayout } from '../src/core/sheet.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'nca.js');
 const nca = (args: string[]) => spawnSync(process.execPath, [BIN, ...args, '--threads', '1'], { encoding: 'utf8' });
+/** The same in this process (src/cli.ts main, test/nca-in-process.ts): each test still spawns the real bin once. */
+const ncaHere = (args: string[]) => ncaInProcess([...args, '--threads', '1']);
 let dir: string;
 
 beforeAll(() => {
@@ -67,7 +70,7 @@ describe('nca sheet', () => {
     expect(JSON.parse(r.stdout).rows.map((row: { label: string }) => row.label)).toEqual(['alpha', 'beta']);
     const img = await readPng(out);
     expect([img.width, img.height]).toEqual([2 * 16, 2 * 16]);
-    const grid = nca(['sheet', '--notes-grid', '--instruments', 'piano,violin', '--notes', 'F4,C5', '--frames', '0,8', '--size', '16', '--init', 'decoder', '--blocks', '2', '--json', '--out', join(dir, 'grid.png')]);
+    const grid = await ncaHere(['sheet', '--notes-grid', '--instruments', 'piano,violin', '--notes', 'F4,C5', '--frames', '0,8', '--size', '16', '--init', 'decoder', '--blocks', '2', '--json', '--out', join(dir, 'grid.png')]);
     expect(grid.status).toBe(0);
     const g = JSON.parse(grid.stdout);
     const labels = ['piano F4', 'piano C5', 'violin F4', 'violin C5'];
@@ -81,7 +84,7 @@ describe('nca sheet', () => {
     expect(layout.cellAt(2, 0).x).toBeGreaterThan(layout.cellAt(1, 1).x + 16);
   });
 
-  it('refuses bad frames, a missing source, a non-PNG output and unknown notes, writing nothing', () => {
+  it('refuses bad frames, a missing source, a non-PNG output and unknown notes, writing nothing', async () => {
     const out = join(dir, 'bad.png');
     const cases: Array<[string[], RegExp]> = [
       [['--random', '2', '--frames', '100,50'], /frames must increase, but 50 follows 100/],
@@ -90,8 +93,8 @@ describe('nca sheet', () => {
       [['--random', '2', '--out', join(dir, 'bad.gif')], /--out must be a \.png file/],
       [['--notes-grid', '--notes', 'H9'], /no note H9/],
     ];
-    for (const [args, message] of cases) {
-      const r = nca(['sheet', '--size', '8', '--out', out, ...args]);
+    for (const [i, [args, message]] of cases.entries()) {
+      const r = i === 0 ? nca(['sheet', '--size', '8', '--out', out, ...args]) : await ncaHere(['sheet', '--size', '8', '--out', out, ...args]);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(message);
     }
