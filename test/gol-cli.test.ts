@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { isTranslate, placePattern } from '../src/core/gol/life.js';
 import { parseRle } from '../src/core/gol/rle.js';
+import { ncaInProcess } from './nca-in-process.js';
 
 const run = promisify(execFile);
 const bin = new URL('../bin/nca.js', import.meta.url).pathname;
@@ -38,7 +39,7 @@ describe('nca gol-check (end to end)', () => {
 
   it('rejects a random parameters file, showing where it is wrong', async () => {
     const p = join(dir, 'random.json');
-    expect((await nca(['random', '--params', '--seed', '4', '--out', p])).code).toBe(0);
+    expect((await ncaInProcess(['random', '--params', '--seed', '4', '--out', p])).status).toBe(0); // in process: random is spawned in cli.test
     const r = await nca(['gol-check', '--weights', p, '--proofs-only']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/neighbourhoods are WRONG/);
@@ -61,8 +62,8 @@ describe('nca gol (end to end)', () => {
 
   it('renders NCA and exact side by side as a GIF', async () => {
     const out = join(dir, 'blinker.gif');
-    const r = await nca(['gol', join(fixtures, 'blinker.rle'), '--generations', '4', '--compare', '--out', out, '--json']);
-    expect(r.code).toBe(0);
+    const r = await ncaInProcess(['gol', join(fixtures, 'blinker.rle'), '--generations', '4', '--compare', '--out', out, '--json']); // the bin: the glider above
+    expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).mismatchedCells).toBe(0);
     expect(readFileSync(out).subarray(0, 6).toString()).toBe('GIF89a');
   }, 30_000);
@@ -74,6 +75,6 @@ describe('nca gol (end to end)', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/rule B36\/S23 is not supported/);
     writeFileSync(p, 'x = 3, y = 1\n3q!\n');
-    expect((await nca(['gol', p, '--out', join(dir, 'x.rle')])).stderr).toMatch(/unexpected character "q"/);
+    expect((await ncaInProcess(['gol', p, '--out', join(dir, 'x.rle')])).stderr).toMatch(/unexpected character "q"/);
   }, 30_000);
 });
