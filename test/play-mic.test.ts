@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav16 } from '../src/core/audio/wav-write.js';
 import { readWav } from '../src/core/audio/wav.js';
 import { launchBrowser } from '../src/core/play/browser.js';
-import { BIN, startPlay } from './play-helpers.js';
+import { ncaInProcess } from './nca-in-process.js';
+import { startPlay } from './play-helpers.js';
 
 /**
  * The microphone: Chromium's fake capture device plays a WAV (looped) into the page, which runs
@@ -17,7 +17,8 @@ import { BIN, startPlay } from './play-helpers.js';
 
 declare const ncaPlay: { status(): { latent: number[]; name: string; micPoints: number; mic: boolean } };
 
-const nca = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+/** The sounds and their tracks come from nca synth / nca encode run in this process (both spawn the bin in their own tests). */
+const nca = (...args: string[]) => ncaInProcess(args);
 const distance = (a: number[], b: number[]) => Math.hypot(...a.map((v, i) => v - b[i]!));
 
 let dir: string;
@@ -33,13 +34,13 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nca-play-mic-'));
   for (const s of sounds) {
     const wav = join(dir, `${s.name}.wav`);
-    expect(nca('synth', '--instrument', s.instrument, '--note', s.note, '--duration', '2', '--out', wav).status).toBe(0);
+    expect((await nca('synth', '--instrument', s.instrument, '--note', s.note, '--duration', '2', '--out', wav)).status).toBe(0);
     const { samples, sampleRate } = await readWav(wav);
     const looped = new Float32Array(samples.length * 3);
     for (let k = 0; k < 3; k++) looped.set(samples, k * samples.length);
     writeFileSync(join(dir, `${s.name}-looped.wav`), encodeWav16(looped, sampleRate));
     const out = join(dir, `${s.name}-track.json`);
-    expect(nca('encode', join(dir, `${s.name}-looped.wav`), '--track', '--fps', '12', '--out', out).status).toBe(0);
+    expect((await nca('encode', join(dir, `${s.name}-looped.wav`), '--track', '--fps', '12', '--out', out)).status).toBe(0);
     const track = (JSON.parse(readFileSync(out, 'utf8')) as { track: Array<{ z: number[] }> }).track;
     tracks.set(s.name, { wav, latents: track.map((p) => p.z) });
   }
