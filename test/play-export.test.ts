@@ -7,6 +7,7 @@ import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWav } from '../src/core/audio/wav.js';
 import { chromiumPath, launchBrowser } from '../src/core/play/browser.js';
+import { ncaInProcess } from './nca-in-process.js';
 import { BIN, ROOT, maxAbsDiff, staticServer } from './play-helpers.js';
 
 /**
@@ -65,10 +66,11 @@ describe('nca play --export', () => {
       expect(errors).toEqual([]);
 
       // the browser encoder equals nca encode --track on the same WAV
+      // (nca synth and nca encode in process: each spawns the bin in its own tests)
       const wav = join(dir, 'clarinet.wav');
-      expect(nca('synth', '--instrument', 'clarinet', '--note', 'D5', '--duration', '2.5', '--out', wav).status).toBe(0);
+      expect((await ncaInProcess(['synth', '--instrument', 'clarinet', '--note', 'D5', '--duration', '2.5', '--out', wav])).status).toBe(0);
       const track = join(dir, 'track.json');
-      const enc = nca('encode', wav, '--track', '--fps', '12', '--out', track);
+      const enc = await ncaInProcess(['encode', wav, '--track', '--fps', '12', '--out', track]);
       expect(enc.stderr).toBe('');
       const expected = (JSON.parse(readFileSync(track, 'utf8')) as { track: Array<{ t: number; z: number[] }> }).track;
       const { samples } = await readWav(wav);
@@ -106,10 +108,11 @@ describe('nca play --export', () => {
     } finally {
       blocker.close();
     }
-    const bad = nca('play', '--port', '70000');
+    // the last two refusals in process (src/cli.ts main, test/nca-in-process.ts); the two above spawn the bin
+    const bad = await ncaInProcess(['play', '--port', '70000']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^nca: .*--port.*\n$/);
-    const noModel = nca('play', '--model', dir);
+    const noModel = await ncaInProcess(['play', '--model', dir]);
     expect(noModel.status).toBe(2);
     expect(noModel.stderr.trim().split('\n')).toHaveLength(1);
     expect(noModel.stderr).toMatch(/^nca: /);
