@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { ncaInProcess } from './nca-in-process.js';
 
 export const BIN = join(import.meta.dirname, '..', 'bin', 'nca.js');
 
@@ -70,6 +71,17 @@ export async function ncaAll(cases: string[][], opts: RunOptions & { parallel?: 
   };
   await Promise.all(Array.from({ length: Math.min(opts.parallel ?? 3, cases.length) }, worker));
   return results;
+}
+
+/**
+ * Many cases run one after another in this process (src/cli.ts main, see nca-in-process.ts), with the
+ * same Run results: for refusals that need no real process (no hang to time out, no signal, no
+ * standard-output error). Each command they run is also spawned as the real bin in some test.
+ */
+export async function ncaAllInProcess(cases: string[][], opts: { cwd?: string } = {}): Promise<Run[]> {
+  const runs: Run[] = [];
+  for (const args of cases) runs.push({ args, signal: null, timedOut: false, ...(await ncaInProcess(args, opts)) });
+  return runs;
 }
 
 /** Exit 2, one line on stderr starting with "nca: " and no stack trace, matching `pattern`. */

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pngjs from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, expectUserError, listing, nca, ncaAll, sha } from './reliability-cli.js';
+import { ncaInProcess } from './nca-in-process.js';
+import { BIN, expectUserError, listing, nca, ncaAll, ncaAllInProcess, sha } from './reliability-cli.js';
 
 let dir: string;
 let p: string, wav: string, rle: string, png: string, z1: string, z2: string;
@@ -25,17 +26,18 @@ function mknod(path: string, type: 'c' | 'b', major: number, minor: number): boo
   }
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nca-rel-fs-'));
   p = join(dir, 'p.json');
   z1 = join(dir, 'z1.json');
   z2 = join(dir, 'z2.json');
   wav = join(dir, 'a4.wav');
-  const inputs = nca(['random', '--params', '--seed', '1', '--out', p]);
+  // the inputs, in process (random and synth are spawned below)
+  const inputs = await ncaInProcess(['random', '--params', '--seed', '1', '--out', p]);
   expect(inputs.status).toBe(0);
-  nca(['random', '--seed', '1', '--out', z1]);
-  nca(['random', '--seed', '2', '--out', z2]);
-  expect(nca(['synth', '--duration', '2', '--out', wav]).status).toBe(0);
+  expect((await ncaInProcess(['random', '--seed', '1', '--out', z1])).status).toBe(0);
+  expect((await ncaInProcess(['random', '--seed', '2', '--out', z2])).status).toBe(0);
+  expect((await ncaInProcess(['synth', '--duration', '2', '--out', wav])).status).toBe(0);
   rle = join(dir, 'pat.rle');
   copyFileSync(join(import.meta.dirname, '..', 'fixtures', 'gol', 'blinker.rle'), rle);
   png = join(dir, 'img.png');
@@ -154,10 +156,11 @@ describe('standard output', () => {
 });
 
 describe('output paths', () => {
+  // the refusals of this describe run in process (each command is spawned as the real bin above or in its own test file)
   it('an empty --out is an error in every command, and nothing is written into the working folder', async () => {
     const cwd = join(dir, 'empty-out');
     mkdirSync(cwd);
-    const runs = await ncaAll(
+    const runs = await ncaAllInProcess(
       [
         ['random', '--out', ''],
         ['synth', '--out', ''],
@@ -181,7 +184,7 @@ describe('output paths', () => {
     const linkPng = join(dir, 'a4-link.png');
     symlinkSync(wav, linkPng);
     const before = [wav, rle, png, z1].map(sha);
-    const runs = await ncaAll(
+    const runs = await ncaAllInProcess(
       [
         ['encode', wav, '--out', link],
         ['spectrogram', wav, '--out', linkPng],
@@ -211,7 +214,7 @@ describe('output paths', () => {
       [['gol', rle, '--out', 'g.txt'], /--out must be a \.rle file or a \.gif file/],
       [['sheet', '--random', '1', '--out', 's.gif'], /--out must be a \.png file/],
     ];
-    const runs = await ncaAll(cases.map(([args]) => args), { cwd });
+    const runs = await ncaAllInProcess(cases.map(([args]) => args), { cwd });
     runs.forEach((r, i) => expectUserError(r, cases[i]![1]));
     expect(listing(cwd)).toEqual([]);
   }, 60_000);
