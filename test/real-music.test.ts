@@ -17,6 +17,7 @@ import { UserError } from '../src/core/errors.js';
 import { ANCHORS, anchorLossAndGrad, anchorTargets, decodeFamily, decodePitch, pitchCode } from '../src/core/model/anchors.js';
 import { Rng } from '../src/core/rng.js';
 import { hueStyle } from '../src/core/model/training/pool.js';
+import { ncaInProcess } from './nca-in-process.js';
 
 const SR = 22050;
 
@@ -189,7 +190,7 @@ describe('nca dataset --soundfont', () => {
   const BIN = join(import.meta.dirname, '..', 'bin', 'nca.js');
   const nca = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
 
-  it('builds a labelled set of soundfont clips; bad programs and mixed sources are one-line errors', () => {
+  it('builds a labelled set of soundfont clips; bad programs and mixed sources are one-line errors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nca-sfdata-'));
     const out = join(dir, 'data');
     const r = nca(['dataset', '--sources', 'soundfont', '--programs', '0,40', '--per-program', '2', '--frames', '4', '--held-out', '0', '--out', out, '--json']);
@@ -206,7 +207,8 @@ describe('nca dataset --soundfont', () => {
       [['dataset', '--from', dir, '--programs', '1', '--out', join(dir, 'c')], /^nca: expected no --sources\/--soundfont\/--programs/],
       [['dataset', '--soundfont', join(dir, 'none.sf2'), '--out', join(dir, 'd')], /^nca: .*none\.sf2/],
     ] as const) {
-      const bad = nca([...args]);
+      // the refusals in process (src/cli.ts main, test/nca-in-process.ts); the dataset above spawns the bin
+      const bad = await ncaInProcess([...args]);
       expect(bad.status).toBe(2);
       expect(bad.stderr).toMatch(message);
       expect(bad.stderr.split('\n')).toHaveLength(2);
