@@ -97,6 +97,18 @@ describe('the look terms of persistenceLoss', () => {
     expect(cost(12, scaleStatistic(24))).toBeLessThan(cost(6, scaleStatistic(24)));
   });
 
+  it('the look terms do not see colour: an offset per channel changes neither', () => {
+    const W = 24, H = 24, T = 4, B = 1, sh = { steps: T, batch: B, width: W, height: H };
+    const x = waves(T, B, W, H, 12, 0.5, true);
+    const tinted = Float32Array.from(x, (v, i) => v * 0.5 + [0.45, 0.05, 0.25][Math.floor(i / (W * H)) % 3]!);
+    const style = looksStyle(1, [scaleStatistic(8)], [1, 0], 1, 1, 2);
+    const plain = persistenceLoss(Float32Array.from(x, (v) => v * 0.5 + 0.25), sh, DEFAULT_FLOORS, style).parts;
+    const coloured = persistenceLoss(tinted, sh, DEFAULT_FLOORS, style).parts;
+    expect(plain.scale).toBeGreaterThan(0.01);
+    expect(coloured.scale).toBeCloseTo(plain.scale, 5);
+    expect(coloured.travel).toBeCloseTo(plain.travel, 5);
+  });
+
   it('the travel term is zero for a pattern moving as asked and not for one standing or moving the other way', () => {
     const W = 24, H = 8, T = 6, B = 1, lag = 2;
     const travelCost = (speed: number, dx: number) => persistenceLoss(waves(T, B, W, H, 8, speed), { steps: T, batch: B, width: W, height: H }, DEFAULT_FLOORS, looksStyle(1, [NaN], [dx, 0], 0, 1, lag)).parts.travel;

@@ -67,8 +67,9 @@ export interface StyleTargets {
  * Scale: (log(1 - rho) - scale[b])^2, rho the smoothness floor's neighbour correlation, averaged over frames,
  * times scaleWeight.
  * Travel: for each sample with a shift (dx, dy) != (0, 0), frame t + lag should be frame t moved by (dx, dy)
- * on the torus: mean (x_{t+lag}(p) - x_t(p - d))^2 / (2 V), V the mean of the two frames' variances (so
- * the term does not reward fading), averaged over the pairs, times travelWeight.
+ * on the torus: mean (x_{t+lag}(p) - x_t(p - d))^2 / (2 V), V the mean of the two frames' spatial variances
+ * (per channel, then averaged: so the term neither rewards fading nor sees colour), averaged over the pairs,
+ * times travelWeight.
  */
 export interface LookTargets {
   /** [B] target of log(1 - rho) (look-targets.ts' scaleTarget; NaN = none). */
@@ -119,8 +120,12 @@ export function persistenceLoss(
   const looks = style?.looks;
   const half = Math.floor(T / 2);
   const meanA = new Float64Array(frame), meanB = new Float64Array(frame);
-  /** Per frame of the current sample: the mean and variance of all its RGB values (the travel term's V). */
-  const frameMean = new Float64Array(T), frameVar = new Float64Array(T);
+  /**
+   * Per frame of the current sample: each channel's mean [T][3] and the mean over channels of their spatial
+   * variances [T] (the look terms' V: colour-blind, unlike the smoothness floor's variance of all RGB values,
+   * which a colour offset between channels raises).
+   */
+  const frameMean = new Float64Array(T * 3), frameVar = new Float64Array(T);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const o = (t * B + b) * frame;
@@ -176,11 +181,11 @@ export function persistenceLoss(
       }
       const M = sum / frame;
       const V = sum2 / frame - M * M;
-      frameMean[t] = M;
-      frameVar[t] = V;
+      frameMean.set(m, 3 * t);
+      frameVar[t] = (sd[0]! ** 2 + sd[1]! ** 2 + sd[2]! ** 2) / 3;
       G /= 2 * frame;
       const scaleTarget = looks && looks.scaleWeight > 0 ? looks.scale[b]! : NaN;
-      if (V > 1e-6 && G > 1e-9 && Number.isFinite(scaleTarget)) scaleTerm(pred, o, W, H, M, V, G, scaleTarget, looks!.scaleWeight / (T * B), grad, parts);
+      if (frameVar[t]! > 1e-6 && G > 1e-9 && Number.isFinite(scaleTarget)) scaleTerm(pred, o, W, H, frameMean.subarray(3 * t, 3 * t + 3), frameVar[t]!, G, scaleTarget, looks!.scaleWeight / (T * B), grad, parts);
       if (V > 1e-6) {
         const rho = 1 - G / (2 * V);
         const gapRho = floors.correlation - rho;
@@ -237,12 +242,13 @@ export function persistenceLoss(
 }
 
 /**
- * The scale term of one frame (at `o` in pred, W x H; M, V the mean and variance of its RGB values and G its
- * mean squared neighbour difference over 2, as the smoothness floor computes them): k (s - target)^2 with
- * s = log(1 - rho) = log(G / (2 V)); adds its gradient to grad:
- * ds/dx_j = (dG/dx_j) / G - (dV/dx_j) / V, dG/dx_j = lap(x)_j / frame, dV/dx_j = 2 (x_j - M) / frame.
+ * The scale term of one frame (at `o` in pred, W x H; m [3] its channels' means, V the mean of their spatial
+ * variances, G its mean squared neighbour difference over 2 as the smoothness floor computes it): k (s -
+ * target)^2 with s = log(1 - rho) = log(G / (2 V)), rho the neighbour correlation of each channel about its
+ * own mean (so colour does not enter); adds its gradient to grad:
+ * ds/dx_j = (dG/dx_j) / G - (dV/dx_j) / V, dG/dx_j = lap(x)_j / frame, dV/dx_j = 2 (x_j - m_c) / frame.
  */
-function scaleTerm(pred: Float32Array, o: number, W: number, H: number, M: number, V: number, G: number, target: number, k: number, grad: Float32Array, parts: { scale: number }): void {
+function scaleTerm(pred: Float32Array, o: number, W: number, H: number, m: Float64Array, V: number, G: number, target: number, k: number, grad: Float32Array, parts: { scale: number }): void {
   const N = W * H, frame = 3 * N;
   const gap = Math.log(G / (2 * V)) - target;
   parts.scale += k * gap * gap;
@@ -254,7 +260,7 @@ function scaleTerm(pred: Float32Array, o: number, W: number, H: number, M: numbe
       for (let x = 0; x < W; x++) {
         const v = pred[row + x]!;
         const lap = 4 * v - pred[row + ((x + 1) % W)]! - pred[row + ((x + W - 1) % W)]! - pred[down + x]! - pred[up + x]!;
-        grad[row + x]! += kG * lap + kV * (v - M);
+        grad[row + x]! += kG * lap + kV * (v - m[c]!);
       }
     }
   }
@@ -263,7 +269,7 @@ function scaleTerm(pred: Float32Array, o: number, W: number, H: number, M: numbe
 /**
  * The travel term of sample b (LookTargets): adds its value to parts.travel and its gradient to grad.
  * Per pair: E = S / (2 V frame), S the sum of squared differences, V = (V_t + V_{t+lag}) / 2;
- * dE/dx = dS/dx / (2 V frame) - E / V dV/dx, dV/dx_j = (x_j - M) / frame for the values of either frame.
+ * dE/dx = dS/dx / (2 V frame) - E / V dV/dx, dV/dx_j = (x_j - m_c) / frame for the values of either frame.
  */
 function travelTerm(pred: Float32Array, b: number, shape: { steps: number; batch: number; width: number; height: number }, looks: LookTargets, frameMean: Float64Array, frameVar: Float64Array, grad: Float32Array, parts: { travel: number }): void {
   const { steps: T, batch: B, width: W, height: H } = shape;
@@ -292,10 +298,13 @@ function travelTerm(pred: Float32Array, b: number, shape: { steps: number; batch
     }
     const E = scale * e;
     parts.travel += E;
-    // the variance's share: -E / V x (x_j - M) / frame over both frames' values
+    // the variance's share: -E / V x (x_j - m_c) / frame over both frames' values
     const kv = -E / V / frame;
-    for (const [o, M] of [[a, frameMean[t]!], [later, frameMean[t + lag]!]] as const) {
-      for (let i = o; i < o + frame; i++) grad[i]! += kv * (pred[i]! - M);
+    for (const [o, f] of [[a, t], [later, t + lag]] as const) {
+      for (let c = 0; c < 3; c++) {
+        const mc = frameMean[3 * f + c]!;
+        for (let i = o + c * N, end = i + N; i < end; i++) grad[i]! += kv * (pred[i]! - mc);
+      }
     }
   }
 }
