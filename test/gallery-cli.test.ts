@@ -11,6 +11,7 @@ import type { GalleryFile } from '../src/core/gallery/record.js';
 import { latentToJson, randomLatent } from '../src/core/latent.js';
 import { paramsToJson, randomParams } from '../src/core/nca/params.js';
 import { Rng } from '../src/core/rng.js';
+import { ncaInProcess } from './nca-in-process.js';
 
 /**
  * `nca gallery` end to end on the built bin: every source kind, failures that do not stop the
@@ -20,6 +21,12 @@ import { Rng } from '../src/core/rng.js';
 
 const BIN = fileURLToPath(new URL('../bin/nca.js', import.meta.url));
 const nca = (args: string[], cwd?: string) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd });
+/**
+ * The same in this process (src/cli.ts main, test/nca-in-process.ts), for runs about what the gallery
+ * does rather than how it runs: from the sources there is no built worker script, so the jobs render in
+ * this thread. Every mode (jobs file, --merge, --atlas, --dry-run) is also run through the real bin.
+ */
+const ncaHere = (args: string[]) => ncaInProcess(args);
 const dir = mkdtempSync(join(tmpdir(), 'nca-gallery-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -77,7 +84,7 @@ beforeAll(() => {
 });
 
 describe('nca gallery', () => {
-  it('renders every source kind, records failures, resumes and redoes only what changed', () => {
+  it('renders every source kind, records failures, resumes and redoes only what changed', async () => {
     const body = {
       defaults: { steps: 16, size: 16 },
       jobs: [
@@ -129,21 +136,21 @@ describe('nca gallery', () => {
     expect(readFileSync(join(out, 'random.gif')).equals(readFileSync(single))).toBe(true);
 
     // again: only the failed job that got as far as rendering is tried again
-    const again = nca(['gallery', jobs, '--out', out, '--jobs', '1', '--json']); // resumes whatever the worker count
+    const again = await ncaHere(['gallery', jobs, '--out', out, '--jobs', '1', '--json']); // resumes whatever runs the jobs
     expect(again.status).toBe(1);
     expect(JSON.parse(again.stdout)).toMatchObject({ rendered: 1, skipped: total - 2, failed: 2 });
 
     // edit one job, fix the failures: only the edited job renders
     const before = readFileSync(join(out, 'clip.gif'));
     const edited = { ...body, jobs: body.jobs.filter((j) => j.name !== 'bad' && j.name !== 'missing').map((j) => (j.name === 'clip' ? { ...j, steps: 10 } : j)) };
-    const third = nca(['gallery', writeJobs('all.json', edited), '--out', out, '--jobs', '1', '--json']);
+    const third = await ncaHere(['gallery', writeJobs('all.json', edited), '--out', out, '--jobs', '1', '--json']);
     expect(third.status, third.stderr).toBe(0);
     expect(JSON.parse(third.stdout)).toMatchObject({ jobs: total - 2, rendered: 1, skipped: total - 3, failed: 0 });
     expect(readFileSync(join(out, 'clip.gif')).equals(before)).toBe(false);
     expect(files(out).filter((f) => f.includes('.nca-tmp'))).toEqual([]);
   });
 
-  it('refuses a bad jobs file before any work, naming the job and the field', () => {
+  it('refuses a bad jobs file before any work, naming the job and the field', async () => {
     const jobs = writeJobs('bad-jobs.json', { jobs: [{ name: 'a', random: 1 }, { name: 'b', notes: 'H4' }] });
     const out = join(dir, 'never');
     const r = nca(['gallery', jobs, '--out', out]);
@@ -151,7 +158,7 @@ describe('nca gallery', () => {
     expect(r.stderr).toBe('nca: jobs[1].notes: unknown note "H4"; use F4..B5\n');
     expect(existsSync(out)).toBe(false);
 
-    const dry = nca(['gallery', writeJobs('ok-jobs.json', { jobs: [{ name: 'a', random: 1 }, { name: 'b', latent: 'nope.json' }] }), '--out', out, '--dry-run']);
+    const dry = await ncaHere(['gallery', writeJobs('ok-jobs.json', { jobs: [{ name: 'a', random: 1 }, { name: 'b', latent: 'nope.json' }] }), '--out', out, '--dry-run']);
     expect(dry.status).toBe(1);
     expect(dry.stdout).toContain('render a.gif');
     expect(dry.stdout).toContain(`fail   b.gif  (cannot read latent file ${join(dir, 'nope.json')}: no such file or folder)`);
@@ -211,7 +218,7 @@ describe('nca gallery', () => {
     expect(files(out).filter((f) => f.includes('.nca-tmp'))).toEqual([]);
 
     const finished = new Set(stateLines(out).filter((l) => l.status === 'ok').map((l) => l.output));
-    const rerun = nca(['gallery', jobs, '--out', out, '--jobs', '2', '--json']);
+    const rerun = await ncaHere(['gallery', jobs, '--out', out, '--jobs', '2', '--json']);
     expect(rerun.status, rerun.stderr).toBe(0);
     const s = JSON.parse(rerun.stdout);
     expect(s).toMatchObject({ jobs: N, ok: N, failed: 0, skipped: finished.size, rendered: N - finished.size });
@@ -220,11 +227,11 @@ describe('nca gallery', () => {
     expect(files(out).filter((f) => f.startsWith('.') || f.includes('/.'))).toEqual(['.nca-gallery-state.jsonl']);
   });
 
-  it('splits jobs into shards whose merge equals the whole gallery', () => {
+  it('splits jobs into shards whose merge equals the whole gallery', async () => {
     const jobs = writeJobs('shards.json', { defaults: { steps: 8, size: 8 }, generators: [{ name: 's{random}', random: { from: 0, count: 5 } }] });
     const a = join(dir, 'shard-a'), b = join(dir, 'shard-b'), merged = join(dir, 'merged');
-    const ra = nca(['gallery', jobs, '--out', a, '--shard', '1/2', '--jobs', '1', '--json']);
-    const rb = nca(['gallery', jobs, '--out', b, '--shard', '2/2', '--jobs', '1', '--json']);
+    const ra = await ncaHere(['gallery', jobs, '--out', a, '--shard', '1/2', '--jobs', '1', '--json']);
+    const rb = await ncaHere(['gallery', jobs, '--out', b, '--shard', '2/2', '--jobs', '1', '--json']);
     expect(JSON.parse(ra.stdout)).toMatchObject({ jobs: 3, rendered: 3, shard: '1/2' });
     expect(JSON.parse(rb.stdout)).toMatchObject({ jobs: 2, rendered: 2, shard: '2/2' });
     expect(outputsOf(a)).toEqual(['s0.gif', 's2.gif', 's4.gif']);
@@ -238,11 +245,11 @@ describe('nca gallery', () => {
     expect(existsSync(join(merged, 'index.html'))).toBe(true);
     expect(readFileSync(join(merged, 's3.gif')).equals(readFileSync(join(b, 's3.gif')))).toBe(true);
     // the merged folder is a finished gallery: the whole, unsharded run has nothing left to do
-    const whole = nca(['gallery', jobs, '--out', merged, '--json']);
+    const whole = await ncaHere(['gallery', jobs, '--out', merged, '--json']);
     expect(JSON.parse(whole.stdout)).toMatchObject({ jobs: 5, rendered: 0, skipped: 5 });
   });
 
-  it('draws a latent atlas with --atlas', () => {
+  it('draws a latent atlas with --atlas', async () => {
     const corners = [1, 2, 3].map((seed) => {
       const path = join(dir, `corner${seed}.json`);
       writeFileSync(path, latentToJson({ z: randomLatent(new Rng(seed)), provenance: {} }));
@@ -256,8 +263,8 @@ describe('nca gallery', () => {
     expect([img.width, img.height]).toEqual([2 * 8 + 2, 2 * 8 + 2]);
     // on worker threads (the default: one per core) or in one thread: the same sheet
     const single = join(dir, 'atlas-1.png');
-    expect(nca(['gallery', '--atlas', ...corners, '--grid', '2', '--size', '8', '--steps', '4', '--out', single, '--jobs', '1']).status).toBe(0);
+    expect((await ncaHere(['gallery', '--atlas', ...corners, '--grid', '2', '--size', '8', '--steps', '4', '--out', single, '--jobs', '1'])).status).toBe(0);
     expect(readFileSync(single).equals(readFileSync(out))).toBe(true);
-    expect(nca(['gallery', '--atlas', corners[0]!, corners[1]!, '--out', out]).stderr).toMatch(/--atlas takes three corner latents/);
+    expect((await ncaHere(['gallery', '--atlas', corners[0]!, corners[1]!, '--out', out])).stderr).toMatch(/--atlas takes three corner latents/);
   });
 });
