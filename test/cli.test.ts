@@ -45,7 +45,7 @@ function gifInfo(buf: Buffer) {
 }
 
 describe('nca render (end to end)', () => {
-  it('writes a valid looping GIF, byte-identical on a second run with the same seed', () => {
+  it('writes a valid looping GIF, byte-identical on a second run with the same seed', async () => {
     const a = join(dir, 'a.gif'), b = join(dir, 'b.gif');
     const r1 = run(['render', '--random', '--seed', '1', '--steps', '40', '--size', '32', '--fps', '25', '--out', a]);
     expect(r1.stderr).toBe('');
@@ -58,14 +58,14 @@ describe('nca render (end to end)', () => {
     expect(info.delays.every((d) => d === 4)).toBe(true);
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
     const c = join(dir, 'c.gif');
-    run(['render', '--random', '--seed', '2', '--steps', '40', '--size', '32', '--out', c]);
+    expect((await ncaInProcess(['render', '--random', '--seed', '2', '--steps', '40', '--size', '32', '--out', c])).status).toBe(0); // in process: another seed
     expect(readFileSync(a).equals(readFileSync(c))).toBe(false);
     expect(readdirSync(dir).filter((f) => f.startsWith('.nca-tmp'))).toEqual([]);
   });
 
-  it('renders a parameters file to the last-frame PNG and a PNG sequence, with a --json summary', () => {
+  it('renders a parameters file to the last-frame PNG and a PNG sequence, with a --json summary', async () => {
     const p = join(dir, 'p.json');
-    expect(run(['random', '--params', '--seed', '3', '--out', p]).status).toBe(0);
+    expect((await ncaInProcess(['random', '--params', '--seed', '3', '--out', p])).status).toBe(0);
     const r = run(['render', '--params', p, '--steps', '20', '--size', '24x16', '--scale', '2', '--out', join(dir, 'last.png'), '--json']);
     expect(r.status).toBe(0);
     const summary = JSON.parse(r.stdout);
@@ -75,7 +75,7 @@ describe('nca render (end to end)', () => {
     expect(png.readUInt32BE(16)).toBe(48); // IHDR width = 24 * scale 2
     expect(png.readUInt32BE(20)).toBe(32);
     const seq = join(dir, 'seq');
-    expect(run(['render', '--params', p, '--steps', '10', '--every', '5', '--size', '16', '--out', seq]).status).toBe(0);
+    expect((await ncaInProcess(['render', '--params', p, '--steps', '10', '--every', '5', '--size', '16', '--out', seq])).status).toBe(0);
     expect(readdirSync(seq).sort()).toEqual(['frame-000000.png', 'frame-000001.png', 'frame-000002.png']);
   });
 

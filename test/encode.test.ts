@@ -70,7 +70,8 @@ describe('note manifest', () => {
 describe('nca encode (end to end)', () => {
   it('--notes: a chord is the mean of its notes and lies between them', async () => {
     const out = join(dir, 'chord.json');
-    const r = run(['encode', '--notes', 'F4,A4,C5', '--instrument', 'violin', '--model', join(dir, 'model'), '--out', out]);
+    // in process (src/cli.ts main, test/nca-in-process.ts); the real bin runs encode in the two tests below and render --audio
+    const r = await ncaInProcess(['encode', '--notes', 'F4,A4,C5', '--instrument', 'violin', '--model', join(dir, 'model'), '--out', out]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const chord = parseLatent(readFileSync(out, 'utf8'), out);
@@ -81,7 +82,6 @@ describe('nca encode (end to end)', () => {
     const spread = Math.max(distance(parts[0]!, parts[1]!), distance(parts[0]!, parts[2]!), distance(parts[1]!, parts[2]!));
     for (const p of parts) expect(distance(chord.z!, p)).toBeLessThan(spread);
     expect(chord.provenance).toMatchObject({ instrument: 'violin', notes: ['F4', 'A4', 'C5'] });
-    // the real bin once per command in this file; further calls in process (src/cli.ts main, test/nca-in-process.ts)
     const one = await ncaInProcess(['encode', '--note', 'a4', '--instrument', 'violin', '--model', join(dir, 'model'), '--out', join(dir, 'a4.json')]);
     expect(one.status).toBe(0);
     expect(distance(parseLatent(readFileSync(join(dir, 'a4.json'), 'utf8'), 'a4').z!, parts[1]!)).toBeLessThan(1e-5);
@@ -141,7 +141,7 @@ describe('nca encode (end to end)', () => {
     free.dispose();
     const z = join(dir, 'a4.json');
     const args = ['render', '--latent', z, '--model', join(dir, 'free-model'), '--steps', '4', '--size', '8', '--threads', '1', '--out', join(dir, 'p.png'), '--json'];
-    expect(JSON.parse(run(args).stdout).protocol).toBe('free');
+    expect(JSON.parse((await ncaInProcess(args)).stdout).protocol).toBe('free'); // in process: render --audio above spawns the bin
     expect(JSON.parse((await ncaInProcess([...args, '--protocol', 'frame'])).stdout).protocol).toBe('frame');
     expect(JSON.parse((await ncaInProcess(['render', '--latent', z, '--model', join(dir, 'model'), '--steps', '4', '--size', '8', '--out', join(dir, 'q.png'), '--json'])).stdout).protocol).toBe('frame');
   });
