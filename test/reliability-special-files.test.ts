@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ncaInProcess } from './nca-in-process.js';
 import { pngDeclaring } from './png-files.js';
 import { expectUserError, listing, nca, ncaAll, ncaAsync } from './reliability-cli.js';
 
@@ -28,10 +29,10 @@ function mknod(path: string, type: 'c' | 'b' | 'p', major?: number, minor?: numb
   }
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nca-rel-special-'));
   p = join(dir, 'p.json');
-  expect(nca(['random', '--params', '--seed', '1', '--out', p]).status).toBe(0);
+  expect((await ncaInProcess(['random', '--params', '--seed', '1', '--out', p])).status).toBe(0); // the input; random is spawned below
   fifo = join(dir, 'fifo');
   expect(mknod(fifo, 'p')).toBe(true);
   folder = join(dir, 'folder');
