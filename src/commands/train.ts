@@ -91,7 +91,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const anchorWeight = requireNumber('--anchor', o.anchor, 0, 100);
   const scaleWeight = requireNumber('--scale-weight', o.scaleWeight, 0, 1e4);
   const travelWeight = requireNumber('--travel-weight', o.travelWeight, 0, 1e4);
-  const travelLag = requireInt('--travel-lag', o.travelLag, 1, poolSteps - 1);
+  const travelLag = requireInt('--travel-lag', o.travelLag, 1, travelWeight > 0 ? poolSteps - 1 : 256);
   if (o.initFrom !== undefined) {
     const { existsSync } = await import('node:fs');
     const { join } = await import('node:path');

@@ -17,20 +17,27 @@
  */
 import { ANCHORS, type AnchorLayout } from './anchors.js';
 
-/** The target wavelength (cells) for the lowest and the highest notes (pitch-height code below -2 / above +2). */
-export const SCALE_WAVELENGTH_LOW = 22;
+/**
+ * The target wavelength (cells) for the lowest and the highest notes: pitch-height codes at or below
+ * -SCALE_HEIGHT_RANGE / at or above +SCALE_HEIGHT_RANGE (1.5: an octave from A4, or 1.5 sd of a random latent).
+ * 32 cells is one period of the 32-cell training grid; 5.5 keeps the neighbour correlation (0.42) above the
+ * alive measure's noise threshold (0.2).
+ */
+export const SCALE_WAVELENGTH_LOW = 32;
 export const SCALE_WAVELENGTH_HIGH = 5.5;
+export const SCALE_HEIGHT_RANGE = 1.5;
 /** The first of the three latent dims that steer motion: [switch, direction x, direction y]. */
 export const MOTION_DIM = 19;
 
 /**
  * The wavelength (cells) latent z is asked for: log-linear in the pitch-height code h = z[pitchDim + 2]
- * (1.5 per octave from A4), clamped: h <= -2 (about C3 and below, or a random latent 2 sd down) gives
- * SCALE_WAVELENGTH_LOW, h >= 2 (about E6) SCALE_WAVELENGTH_HIGH, h = 0 their geometric mean.
+ * (1.5 per octave from A4), clamped: h <= -SCALE_HEIGHT_RANGE (A3 and below) gives SCALE_WAVELENGTH_LOW,
+ * h >= SCALE_HEIGHT_RANGE (A5 and above) SCALE_WAVELENGTH_HIGH, h = 0 their geometric mean.
  */
 export function targetWavelength(z: ArrayLike<number>, layout: AnchorLayout = ANCHORS): number {
-  const h = Math.max(-2, Math.min(2, z[layout.pitchDim + 2]!));
-  const t = (h + 2) / 4;
+  const r = SCALE_HEIGHT_RANGE;
+  const h = Math.max(-r, Math.min(r, z[layout.pitchDim + 2]!));
+  const t = (h + r) / (2 * r);
   return SCALE_WAVELENGTH_LOW * (SCALE_WAVELENGTH_HIGH / SCALE_WAVELENGTH_LOW) ** t;
 }
 
