@@ -1,0 +1,34 @@
+/**
+ * How well a model trained with the look terms (src/core/model/look-targets.ts, docs/training.md#look-terms)
+ * meets them: for each of N random latents (seeds SEED.., the variety measure's renders: 64 x 64, 300 frames
+ * from noise) its target wavelength and travel against the render's dominant wavelength and motion type, then
+ * the correlation of log wavelength with log target, the travelling share among latents asked to travel and
+ * not, and the variety figures.
+ *
+ *   node bench/variety/look-targets.mjs MODEL_DIR [SEED=0] [N=32] [DIST=dist]
+ */
+const [modelDir, seedArg, nArg, distArg] = process.argv.slice(2);
+if (!modelDir) { console.error('usage: node bench/variety/look-targets.mjs MODEL_DIR [SEED] [N] [DIST]'); process.exit(2); }
+const dist = new URL(`../../${distArg ?? 'dist'}`, import.meta.url).href;
+const { loadModel } = await import(`${dist}/core/model/networks.js`);
+const { varietyOfModel } = await import(`${dist}/core/variety.js`);
+const { randomLatent } = await import(`${dist}/core/latent.js`);
+const { Rng } = await import(`${dist}/core/rng.js`);
+const { targetWavelength, travelShift } = await import(`${dist}/core/model/look-targets.js`);
+const seed = Number(seedArg ?? 0), n = Number(nArg ?? 32);
+const model = await loadModel(modelDir);
+const r = await varietyOfModel(model, { n, size: 64, frames: 300, seed, threads: 1 });
+const rows = [];
+for (const p of r.perRender) {
+  const z = randomLatent(new Rng(p.seed));
+  const tw = targetWavelength(z), sh = travelShift(z);
+  rows.push({ tw, wl: p.wavelength, sh, type: p.motion.type, disp: p.motion.displacement, heading: p.motion.heading, uni: p.motion.uniformity });
+  console.log(`seed ${p.seed} target ${tw.toFixed(1)} got ${p.wavelength.toFixed(1)} | travel ${sh ? sh.join(',') : '-'} -> ${p.motion.type} disp ${p.motion.displacement.toFixed(2)} lag ${p.motion.lag} heading ${p.motion.heading.toFixed(0)} uni ${p.motion.uniformity.toFixed(2)} | ${p.look}`);
+}
+const ln = (x) => Math.log(x);
+const xs = rows.map((q) => ln(q.tw)), ys = rows.map((q) => ln(q.wl));
+const mx = xs.reduce((a, b) => a + b) / xs.length, my = ys.reduce((a, b) => a + b) / ys.length;
+let sxy = 0, sxx = 0, syy = 0;
+xs.forEach((x, i) => { sxy += (x - mx) * (ys[i] - my); sxx += (x - mx) ** 2; syy += (ys[i] - my) ** 2; });
+const asked = rows.filter((q) => q.sh), trav = (q) => q.type === 'travelling' || q.type === 'rotating';
+console.log(`log wavelength r = ${(sxy / Math.sqrt(sxx * syy)).toFixed(2)}; span ${r.wavelength.p10.toFixed(1)}-${r.wavelength.p90.toFixed(1)} (${r.wavelength.span.toFixed(2)}x); travelling: asked ${asked.filter(trav).length}/${asked.length}, not asked ${rows.filter((q) => !q.sh && trav(q)).length}/${rows.length - asked.length}; looks ${r.effectiveLooks.toFixed(1)}, commonest ${(100 * r.commonestLookShare).toFixed(0)}%, hue bins ${r.hueBinsCovered}, travelling ${(100 * r.travellingOrRotatingShare).toFixed(0)}% (drift ${(100 * r.wholeFieldDrift.share).toFixed(0)}%, agreement ${r.wholeFieldDrift.headingAgreement.toFixed(2)})`);
