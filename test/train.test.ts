@@ -136,6 +136,12 @@ describe('train', () => {
     // the first iteration starts from the base weights either way; the persistence gradient changes where it goes
     expect(tuned[0]!.rollout).toBeCloseTo(plain[0]!.rollout, 6);
     expect(readFileSync(join(root, 'tuned', 'weights.bin')).equals(readFileSync(join(root, 'plain', 'weights.bin')))).toBe(false);
+    // the look terms (look-targets.ts) reach the pool's loss when on, and are logged apart
+    await train({ ...small, outDir: join(root, 'looks'), persistWeight: 1, scaleWeight: 1, travelWeight: 1, travelLag: 2 });
+    const looks = await readLog(join(root, 'looks', 'train-log.jsonl'));
+    expect(looks[0]!.persistScale).toBeGreaterThan(0);
+    expect(looks[0]!.persist).toBeCloseTo(looks[0]!.persistStd + looks[0]!.persistCorrelation + looks[0]!.persistDrift + looks[0]!.persistStyle + looks[0]!.persistScale! + (looks[0]!.persistTravel ?? 0), 4);
+    expect(looks[0]!.persist).toBeGreaterThan(tuned[0]!.persist);
     const { config } = await loadWeights(join(root, 'tuned'));
     const from = (config.training as { initFromModel: { weightsSha256: string; training: { iters: number } } }).initFromModel;
     expect(from.weightsSha256).toBe(createHash('sha256').update(readFileSync(join(base, 'weights.bin'))).digest('hex'));

@@ -13,7 +13,7 @@ import { readCheckpoint, tensorsUnder, type Checkpoint } from './checkpoint.js';
 import { CHECKPOINT_FILE, LOG_FILE } from './files.js';
 import { readLog, type LogEntry } from './log.js';
 import { buildState, type ModelState } from './model-state.js';
-import type { TrainBackend, TrainSettings } from './settings.js';
+import { DEFAULT_SETTINGS, type TrainBackend, type TrainSettings } from './settings.js';
 
 /** The checkpoint `<outDir>/checkpoint.bin` to resume from, and the backend it was trained on (which the run must keep). */
 export async function checkpointToResume(outDir: string, askedBackend: TrainBackend | undefined): Promise<{ checkpoint: Checkpoint; backend: TrainBackend }> {
@@ -41,10 +41,13 @@ export interface RunStart {
 export async function runStart(tf: Tf, settings: TrainSettings, resumed: Checkpoint | null, outDir: string): Promise<RunStart> {
   if (resumed) {
     const { header, named } = resumed;
-    for (const k of Object.keys(header.settings) as Array<keyof TrainSettings>) {
+    // a setting the checkpoint does not record is newer than it: the run had its default (DEFAULT_SETTINGS)
+    const recorded = header.settings as Partial<TrainSettings>;
+    for (const k of new Set([...Object.keys(recorded), ...Object.keys(DEFAULT_SETTINGS)]) as Set<keyof TrainSettings>) {
       if (k === 'iters' || k === 'checkpointEvery' || k === 'backend') continue;
-      if (JSON.stringify(header.settings[k]) !== JSON.stringify(settings[k])) {
-        throw new UserError(`the checkpoint was trained with ${k} ${JSON.stringify(header.settings[k])}, not ${JSON.stringify(settings[k])}: resume with the same settings`);
+      const was = k in recorded ? recorded[k] : DEFAULT_SETTINGS[k as keyof typeof DEFAULT_SETTINGS];
+      if (JSON.stringify(was) !== JSON.stringify(settings[k])) {
+        throw new UserError(`the checkpoint was trained with ${k} ${JSON.stringify(was)}, not ${JSON.stringify(settings[k])}: resume with the same settings`);
       }
     }
     if (header.iteration > settings.iters) throw new UserError(`the checkpoint is at iteration ${header.iteration}, past --iters ${settings.iters}`);
