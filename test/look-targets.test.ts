@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_FLOORS, persistenceLoss, type StyleTargets } from '../src/core/model/persistence.js';
 import { MOTION_DIM, SCALE_WAVELENGTH_HIGH, SCALE_WAVELENGTH_LOW, lookTargets, scaleStatistic, scaleTarget, targetWavelength, travelShift } from '../src/core/model/look-targets.js';
 import { Rng } from '../src/core/rng.js';
+import { expectGradientMatches } from './finite-differences.js';
 
 /** Frames [T][B][3][H][W] of a sinusoid of wavelength `period` cells along x, moved `speed` cells per frame. */
 function waves(T: number, B: number, W: number, H: number, period: number, speed: number, diagonal = false): Float32Array {
@@ -76,15 +77,7 @@ describe('the look terms of persistenceLoss', () => {
     expect(parts.scale).toBeGreaterThan(0);
     expect(parts.travel).toBeGreaterThan(0);
     expect(loss).toBeCloseTo(parts.std + parts.correlation + parts.drift + parts.style + parts.scale + parts.travel, 10);
-    for (let k = 0; k < 40; k++) {
-      const i = rng.int(x.length);
-      const h = 1e-3;
-      const xp = Float32Array.from(x), xm = Float32Array.from(x);
-      xp[i]! += h;
-      xm[i]! -= h;
-      const numeric = (persistenceLoss(xp, shape, DEFAULT_FLOORS, style).loss - persistenceLoss(xm, shape, DEFAULT_FLOORS, style).loss) / (xp[i]! - xm[i]!);
-      expect(Math.abs(numeric - grad[i]!)).toBeLessThan(2e-3 * Math.max(1, Math.abs(grad[i]!)) + 1e-4);
-    }
+    expectGradientMatches((v) => persistenceLoss(v, shape, DEFAULT_FLOORS, style).loss, x, grad, 40, 'looks/fd/pick');
   });
 
   it('the scale term is smallest at the wavelength its target names', () => {

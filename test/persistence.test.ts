@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_FLOORS, StatePool, frameStyle, persistenceLoss } from '../src/core/model/persistence.js';
 import { neighbourCorrelation, spatialStd } from '../src/core/metrics.js';
 import { Rng } from '../src/core/rng.js';
+import { expectGradientMatches } from './finite-differences.js';
 
 const shape = { steps: 4, batch: 2, width: 5, height: 4 };
 const size = shape.steps * shape.batch * 3 * shape.width * shape.height;
@@ -34,16 +35,7 @@ describe('persistenceLoss', () => {
     expect(parts.drift).toBeGreaterThan(0);
     expect(parts.style).toBeGreaterThan(0);
     expect(loss).toBeCloseTo(parts.std + parts.correlation + parts.drift + parts.style, 10);
-    const rng = new Rng('fd/pick');
-    for (let k = 0; k < 25; k++) {
-      const i = rng.int(size);
-      const h = 1e-3;
-      const xp = Float32Array.from(x), xm = Float32Array.from(x);
-      xp[i]! += h;
-      xm[i]! -= h;
-      const numeric = (persistenceLoss(xp, shape, DEFAULT_FLOORS, style).loss - persistenceLoss(xm, shape, DEFAULT_FLOORS, style).loss) / (xp[i]! - xm[i]!);
-      expect(Math.abs(numeric - grad[i]!)).toBeLessThan(2e-3 * Math.max(1, Math.abs(grad[i]!)) + 1e-4);
-    }
+    expectGradientMatches((v) => persistenceLoss(v, shape, DEFAULT_FLOORS, style).loss, x, grad, 25, 'fd/pick');
   });
 
   it('is zero for smooth moving structure and large for a flat field', () => {

@@ -196,17 +196,7 @@ export function persistenceLoss(
           const dLdrho = (-2 * gapRho) / (T * B);
           const kG = (dLdrho * -1) / (2 * V) / frame;
           const kV = (dLdrho * G) / (2 * V * V) * (2 / frame);
-          for (let c = 0; c < 3; c++) {
-            const p = o + c * N;
-            for (let y = 0; y < H; y++) {
-              const row = p + y * W, down = p + ((y + 1) % H) * W, up = p + ((y + H - 1) % H) * W;
-              for (let x = 0; x < W; x++) {
-                const v = pred[row + x]!;
-                const lap = 4 * v - pred[row + ((x + 1) % W)]! - pred[row + ((x + W - 1) % W)]! - pred[down + x]! - pred[up + x]!;
-                grad[row + x]! += kG * lap + kV * (v - M);
-              }
-            }
-          }
+          addLaplacianGradient(pred, o, W, H, kG, kV, [M, M, M], grad);
         }
       }
     }
@@ -253,14 +243,24 @@ function scaleTerm(pred: Float32Array, o: number, W: number, H: number, m: Float
   const gap = Math.log(G / (2 * V)) - target;
   parts.scale += k * gap * gap;
   const kG = (2 * k * gap) / (frame * G), kV = (-2 * k * gap * 2) / (frame * V);
+  addLaplacianGradient(pred, o, W, H, kG, kV, m, grad);
+}
+
+/**
+ * grad += kG lap(x) + kV (x - mean_c) over the frame at `o` in pred ([3][H][W], torus neighbours): the shape of
+ * the gradient of anything built from the neighbour differences G and a variance (the smoothness floor, the
+ * scale term). lap(x)_j = 4 x_j - its four neighbours; `means` [3] per channel.
+ */
+function addLaplacianGradient(pred: Float32Array, o: number, W: number, H: number, kG: number, kV: number, means: ArrayLike<number>, grad: Float32Array): void {
+  const N = W * H;
   for (let c = 0; c < 3; c++) {
-    const p = o + c * N;
+    const p = o + c * N, mean = means[c]!;
     for (let y = 0; y < H; y++) {
       const row = p + y * W, down = p + ((y + 1) % H) * W, up = p + ((y + H - 1) % H) * W;
       for (let x = 0; x < W; x++) {
         const v = pred[row + x]!;
         const lap = 4 * v - pred[row + ((x + 1) % W)]! - pred[row + ((x + W - 1) % W)]! - pred[down + x]! - pred[up + x]!;
-        grad[row + x]! += kG * lap + kV * (v - m[c]!);
+        grad[row + x]! += kG * lap + kV * (v - mean);
       }
     }
   }
