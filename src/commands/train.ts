@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { checkOutputPath } from '../core/io/output-path.js';
 import { progressBar } from './progress.js';
 import { UserError, requireChoice, requireInt, requireNumber } from '../core/errors.js';
+import { DEFAULT_FLOORS } from '../core/model/persistence.js';
 import { interruptSignal } from './interrupt.js';
 import { parseSeed, parseThreads, report, sharedOptions, withExamples } from './options.js';
 
@@ -23,6 +24,7 @@ interface TrainOpts {
   scaleWeight: string;
   travelWeight: string;
   travelLag: string;
+  floorStd: string;
   anchor: string;
   initFrom?: string;
   checkpointEvery: string;
@@ -56,6 +58,7 @@ export function registerTrain(program: Command): void {
     .option('--scale-weight <w>', 'weight of the scale term of persistence training: low notes draw large patterns, high notes fine ones (pitch-height dim; 0 = off)', '0')
     .option('--travel-weight <w>', 'weight of the travel term: latents whose motion dim 19 is > 0 move their pattern one cell every --travel-lag frames, each its own way (0 = off)', '0')
     .option('--travel-lag <n>', 'frames per cell of travel asked by --travel-weight', '4')
+    .option('--floor-std <s>', 'persistence training\'s structure floor: the spatial std each pool frame is kept above', String(DEFAULT_FLOORS.std))
     .option('--anchor <w>', 'weight of the latent anchors: pitch and General-MIDI family dims pulled towards each clip\'s labels (docs/design.md#latent-anchors; 0 = off)', '0.02')
     .option('--init-from <dir>', 'start from this model folder\'s weights (fine-tuning) instead of random ones')
     .option('--checkpoint-every <n>', 'write checkpoint.bin every n iterations', '100')
@@ -91,6 +94,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const anchorWeight = requireNumber('--anchor', o.anchor, 0, 100);
   const scaleWeight = requireNumber('--scale-weight', o.scaleWeight, 0, 1e4);
   const travelWeight = requireNumber('--travel-weight', o.travelWeight, 0, 1e4);
+  const floorStd = requireNumber('--floor-std', o.floorStd, 1e-6, 1);
   const travelLag = requireInt('--travel-lag', o.travelLag, 1, travelWeight > 0 ? poolSteps - 1 : 256);
   if (o.initFrom !== undefined) {
     const { existsSync } = await import('node:fs');
@@ -111,7 +115,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),
       resume: o.resume === true,
