@@ -4,7 +4,8 @@
  *
  * - **Scale** from the pitch height (anchors.ts, dim 2): low notes draw large patterns, high notes fine ones,
  *   as the motif pictures draw size from the register (docs/design.md#training-pictures). The statistic is
- *   s = log(1 - rho), rho the neighbour correlation of the smoothness floor (persistence.ts' scale term): for
+ *   s = log(1 - rho), rho the neighbour correlation of each colour channel about its own mean (persistence.ts'
+ *   scale term; the smoothness floor's rho pools R, G and B, which would let colour stand in for contrast): for
  *   a sinusoid of wavelength L, 1 - rho = 1 - cos(2 pi / L), about 2 pi^2 / L^2, so s falls steadily as L
  *   grows, at every L (a correlation at longer lags aliases: a first version that averaged lags 2-4 let the
  *   NCA meet its targets with 4-6-cell patterns). The target wavelength runs log-linearly from
@@ -59,9 +60,12 @@ export function travelShift(z: ArrayLike<number>): [number, number] | null {
   if (!(z[MOTION_DIM]! > 0)) return null;
   const angle = Math.atan2(z[MOTION_DIM + 2]!, z[MOTION_DIM + 1]!);
   const octant = ((Math.round(angle / (Math.PI / 4)) % 8) + 8) % 8;
-  const dirs: ReadonlyArray<[number, number]> = [[1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0], [-1, -1], [0, -1], [1, -1]];
-  return dirs[octant]!;
+  const [dx, dy] = TRAVEL_DIRECTIONS[octant]!;
+  return [dx, dy];
 }
+
+/** The 8 travel directions, counter-clockwise from +x (angle 0) in steps of 45 degrees. */
+const TRAVEL_DIRECTIONS: ReadonlyArray<readonly [number, number]> = [[1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0], [-1, -1], [0, -1], [1, -1]];
 
 /** Writes the targets of `n` latents zs [n][dim] into `scale` [n] and `travel` [n][2] (0, 0 = none). */
 export function lookTargets(zs: Float32Array, n: number, dim: number, scale: Float32Array, travel: Float32Array, layout: AnchorLayout = ANCHORS): void {

@@ -81,6 +81,14 @@ export interface LookTargets {
   lag: number;
 }
 
+/** The shape of a pool rollout's frames: [steps][batch][3][height][width]. */
+export interface RolloutShape {
+  steps: number;
+  batch: number;
+  width: number;
+  height: number;
+}
+
 /** The style of frames [n][3][H][W]: mean and spatial std per channel, averaged over the n frames -> [6]. */
 export function frameStyle(frames: Float32Array, n: number, plane: number, out: Float32Array = new Float32Array(6)): Float32Array {
   out.fill(0);
@@ -106,7 +114,7 @@ export function frameStyle(frames: Float32Array, n: number, plane: number, out: 
  */
 export function persistenceLoss(
   pred: Float32Array,
-  shape: { steps: number; batch: number; width: number; height: number },
+  shape: RolloutShape,
   floors: PersistenceFloors = DEFAULT_FLOORS,
   style?: StyleTargets,
 ): { loss: number; grad: Float32Array; parts: PersistenceParts } {
@@ -126,6 +134,8 @@ export function persistenceLoss(
    * which a colour offset between channels raises).
    */
   const frameMean = new Float64Array(T * 3), frameVar = new Float64Array(T);
+  /** The smoothness floor's mean of all RGB values, once per channel (its gradient's `means`). */
+  const pooledMean = new Float64Array(3);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const o = (t * B + b) * frame;
@@ -196,7 +206,7 @@ export function persistenceLoss(
           const dLdrho = (-2 * gapRho) / (T * B);
           const kG = (dLdrho * -1) / (2 * V) / frame;
           const kV = (dLdrho * G) / (2 * V * V) * (2 / frame);
-          addLaplacianGradient(pred, o, W, H, kG, kV, [M, M, M], grad);
+          addLaplacianGradient(pred, o, W, H, kG, kV, pooledMean.fill(M), grad);
         }
       }
     }
@@ -271,7 +281,7 @@ function addLaplacianGradient(pred: Float32Array, o: number, W: number, H: numbe
  * Per pair: E = S / (2 V frame), S the sum of squared differences, V = (V_t + V_{t+lag}) / 2;
  * dE/dx = dS/dx / (2 V frame) - E / V dV/dx, dV/dx_j = (x_j - m_c) / frame for the values of either frame.
  */
-function travelTerm(pred: Float32Array, b: number, shape: { steps: number; batch: number; width: number; height: number }, looks: LookTargets, frameMean: Float64Array, frameVar: Float64Array, grad: Float32Array, parts: { travel: number }): void {
+function travelTerm(pred: Float32Array, b: number, shape: RolloutShape, looks: LookTargets, frameMean: Float64Array, frameVar: Float64Array, grad: Float32Array, parts: { travel: number }): void {
   const { steps: T, batch: B, width: W, height: H } = shape;
   const dx = looks.travel[2 * b]!, dy = looks.travel[2 * b + 1]!, lag = looks.lag;
   if ((dx === 0 && dy === 0) || lag < 1 || T - lag < 1) return;

@@ -3,7 +3,7 @@
  * from tfjs-cpu ops, whose broadcasting in the gradients dominated the iteration.
  */
 import type { Scalar, Tensor } from '@tensorflow/tfjs';
-import { persistenceLoss, type PersistenceFloors, type PersistenceParts, type StyleTargets } from '../persistence.js';
+import { persistenceLoss, type PersistenceFloors, type PersistenceParts, type RolloutShape, type StyleTargets } from '../persistence.js';
 import type { Tf } from '../tf.js';
 
 /**
@@ -40,7 +40,7 @@ export function mseOp(tf: Tf, x: Tensor, target: Float32Array, part?: { blocks: 
 }
 
 /** The persistence loss (persistence.ts) of pred [T][B][3][H][W] as one tfjs op with its analytic gradient; `onParts` receives its parts. */
-export function persistenceOp(tf: Tf, x: Tensor, shape: { steps: number; batch: number; width: number; height: number }, floors: PersistenceFloors, style: StyleTargets, onParts: (p: PersistenceParts) => void): Scalar {
+export function persistenceOp(tf: Tf, x: Tensor, shape: RolloutShape, floors: PersistenceFloors, style: StyleTargets, onParts: (p: PersistenceParts) => void): Scalar {
   const op = tf.customGrad((...inputs) => {
     const r = persistenceLoss((inputs[0] as Tensor).dataSync() as Float32Array, shape, floors, style);
     onParts(r.parts);
