@@ -1,4 +1,7 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SONGS_DIR } from '../src/core/audio/song-file.js';
+import { runReactMeasure } from '../src/core/react/bench.js';
 import type { FrameFeatures } from '../src/core/react/features.js';
 import { FrameMeter, circularLinear, controlShifts, reactionScores, roll } from '../src/core/react/measure.js';
 import { pearson } from '../src/core/stats.js';
@@ -117,4 +120,15 @@ describe('the measure', () => {
     expect(s.hue[0]).toBeCloseTo(0, 6);
     expect(s.hue[1]).toBeCloseTo((2 * Math.PI) / 3, 5);
   });
+
+  it('runs on a real piece from a MIDI file: its excerpt, its name and tempo; a bad song name or a too-short excerpt is refused', async () => {
+    const fur = join(SONGS_DIR, 'fur-elise.mid');
+    const m = await runReactMeasure({ styles: [fur], seconds: 9, fromSeconds: 'middle', width: 16, height: 9, fps: 10, threads: 1 });
+    const s = m.songs[0]!;
+    expect(s).toMatchObject({ style: 'fur-elise.mid', tempo: 68, seconds: 9, frames: 90 });
+    expect(s.fromSeconds).toBe(Math.round((164.73 - 9) / 2)); // the piece lasts 164.73 s from its first note
+    expect(s.scores.onsetChange.r).toBeGreaterThan(0.3); // the pulse follows the piano's onsets even at 16 x 9
+    await expect(runReactMeasure({ styles: ['polka'] })).rejects.toThrow(/unknown song "polka"; use a style \(rock, jazz, electronic, ballad\) or the path of a \.mid file/);
+    await expect(runReactMeasure({ styles: [fur], seconds: 200 })).rejects.toThrow(/fur-elise\.mid lasts 164\.7 s, shorter than the 200-s excerpt/);
+  }, 60_000);
 });

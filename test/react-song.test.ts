@@ -1,7 +1,12 @@
 import { MIDIBuilder } from 'spessasynth_core';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/core/errors.js';
-import { SONG_STYLES, composeSong, midiFileEvents } from '../src/core/audio/song.js';
+import { SONG_STYLES, composeSong, midiFileEvents, parseMidiFile } from '../src/core/audio/song.js';
+import { Soundfont } from '../src/core/audio/soundfont.js';
+import { MIDI_SOUND_RATE, readSongAudio } from '../src/core/audio/song-file.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 describe('songs composed by code', () => {
   it('are deterministic for a seed, differ between seeds and styles, and have drums, bass, chords and a melody', () => {
@@ -37,5 +42,55 @@ describe('songs composed by code', () => {
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toMatch(/^x\.mid is not a Standard MIDI File nca can read \(.*\); give a \.mid file$/);
     expect((err as Error).message).not.toContain('\n');
+  });
+
+  it('plays a MIDI file with its controllers (the sustain pedal), from a given time, and reads it as a song', async () => {
+    // one piano note of 0.25 s at 120 bpm (480 ticks = 0.5 s); with the pedal down from the start to 1.5 s it sounds on
+    const file = (pedal: boolean) => {
+      const b = new MIDIBuilder({ timeDivision: 480, initialTempo: 120, name: 'pedal' });
+      b.programChange(0, 0, 0, 0);
+      if (pedal) b.controllerChange(0, 0, 0, 64, 127);
+      b.noteOn(0, 0, 0, 60, 100);
+      b.noteOff(240, 0, 0, 60);
+      if (pedal) b.controllerChange(1440, 0, 0, 64, 0);
+      b.noteOn(1920, 0, 0, 72, 100); // 2 s: a second note, so both files last as long
+      b.noteOff(2160, 0, 0, 72);
+      b.flush();
+      return new Uint8Array(b.writeMIDI());
+    };
+    const sf = await Soundfont.load();
+    const rms = (x: Float32Array, from: number, to: number) => Math.sqrt(x.subarray(from * 22050, to * 22050).reduce((a, v) => a + v * v, 0) / ((to - from) * 22050));
+    const dry = await sf.renderMidi(await parseMidiFile(file(false)), { sampleRate: 22050 });
+    const held = await sf.renderMidi(await parseMidiFile(file(true)), { sampleRate: 22050 });
+    expect(dry.length).toBe(held.length);
+    expect(dry.length / 22050).toBeCloseTo(2.25 + 0.5, 1); // the last note's end + 0.5 s of release
+    expect(rms(held, 0.8, 1.3)).toBeGreaterThan(4 * rms(dry, 0.8, 1.3));
+    expect(rms(held, 0, 0.2)).toBeCloseTo(rms(dry, 0, 0.2), 3); // the same note before its note-off
+    // an excerpt is the whole render from that time on (up to the synthesiser's per-block envelopes: its blocks start elsewhere)
+    const part = await sf.renderMidi(await parseMidiFile(file(true)), { sampleRate: 22050, fromSeconds: 1, seconds: 1 });
+    expect(part.length).toBe(22050);
+    let diff = 0;
+    for (let i = 0; i < part.length; i++) diff = Math.max(diff, Math.abs(part[i]! - held[22050 + i]!));
+    expect(diff).toBeLessThan(0.01 * Math.max(...held.map(Math.abs)));
+    expect(rms(part, 0, 0.3)).toBeGreaterThan(0.5 * rms(held, 1, 1.3));
+
+    const dir = mkdtempSync(join(tmpdir(), 'nca-song-file-'));
+    try {
+      writeFileSync(join(dir, 'a.mid'), file(true));
+      const song = await readSongAudio(join(dir, 'a.mid'));
+      expect(song.sampleRate).toBe(22050);
+      expect(song.samples.length).toBe(Math.round(2.75 * 22050));
+      expect(song.seconds).toBeCloseTo(2.75, 3);
+      if (song.sound.kind !== 'samples') throw new Error('a MIDI song carries its render');
+      expect(song.sound.sampleRate).toBe(MIDI_SOUND_RATE);
+      expect(Math.max(...song.sound.samples.map(Math.abs))).toBeCloseTo(10 ** (-1 / 20), 4); // -1 dBFS
+      const b = new MIDIBuilder({ timeDivision: 480, initialTempo: 120, name: 'silent' });
+      b.controllerChange(0, 0, 0, 64, 127);
+      b.flush();
+      writeFileSync(join(dir, 'silent.mid'), new Uint8Array(b.writeMIDI()));
+      await expect(readSongAudio(join(dir, 'silent.mid'))).rejects.toThrow(/silent\.mid holds no notes; give a MIDI file with note events/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MIDIBuilder } from 'spessasynth_core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav16 } from '../src/core/audio/wav-write.js';
 import { probeVideo } from '../src/core/video/probe.js';
@@ -14,6 +15,7 @@ import { BIN, expectUserError, ncaAll, ncaAllInProcess } from './reliability-cli
 
 let dir: string;
 let song: string;
+let midiSong: string;
 const SR = 22050;
 const SECONDS = 1.6;
 
@@ -23,6 +25,17 @@ beforeAll(() => {
   const s = Float32Array.from({ length: Math.round(SECONDS * SR) }, (_, i) => 0.2 * Math.sin((2 * Math.PI * 330 * i) / SR) + (i % (0.4 * SR) < 200 ? 0.7 : 0));
   song = join(dir, 'song.wav');
   writeFileSync(song, encodeWav16(s, SR));
+  // a MIDI file: three piano notes 0.4 s apart, each 0.3 s (480 ticks = 0.5 s at 120 bpm), the last off at 1.1 s
+  const b = new MIDIBuilder({ timeDivision: 480, initialTempo: 120, name: 'three notes' });
+  b.programChange(0, 0, 0, 0);
+  for (const [k, key] of [60, 64, 67].entries()) {
+    b.noteOn(384 * k, 0, 0, key, 100);
+    b.noteOff(384 * k + 288, 0, 0, key);
+  }
+  b.flush();
+  midiSong = join(dir, 'three.mid');
+  writeFileSync(midiSong, new Uint8Array(b.writeMIDI()));
+  writeFileSync(join(dir, 'text.mid'), 'not a MIDI file');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -30,7 +43,7 @@ const leftovers = () => readdirSync(dir).filter((f) => f.startsWith('.nca-tmp'))
 
 describe('nca render to video', () => {
   it('a music video, a WebM, an animated sheet and a gallery video are written with the right streams; bad ffmpeg, a bad model and refused options leave no file', async () => {
-    const mp4 = join(dir, 'song.mp4'), webm = join(dir, 'p.webm'), p = join(dir, 'p.json'), sheet = join(dir, 'sheet.mp4');
+    const mp4 = join(dir, 'song.mp4'), midiMp4 = join(dir, 'three.mp4'), webm = join(dir, 'p.webm'), p = join(dir, 'p.json'), sheet = join(dir, 'sheet.mp4');
     // the inputs and the refusals in process (src/cli.ts main); the videos, and the missing ffmpeg, from the real bin
     const [random] = await ncaAllInProcess([['random', '--params', '--seed', '2', '--out', p]]);
     expect(random!.status).toBe(0);
@@ -41,11 +54,13 @@ describe('nca render to video', () => {
       ['render', '--params', p, '--size', '33x17', '--steps', '20', '--scale', '2', '--filter', 'nearest', '--out', webm, '--quiet'],
       ['sheet', '--random', '3', '--frames', '0,12', '--size', '16', '--fps', '12', '--no-labels', '--gutter', '0', '--out', sheet, '--quiet'],
       ['gallery', jobs, '--out', join(dir, 'gallery'), '--jobs', '1', '--quiet'],
+      ['render', '--audio', midiSong, '--size', '32x18', '--fps', '25', '--out', midiMp4, '--quiet'],
     ], { parallel: 2, timeout: 120_000 });
     const refused = await ncaAllInProcess([
       ['render', '--random', '--model', join(dir, 'typo'), '--steps', '2', '--out', join(dir, 'typo.mp4')],
       ['render', '--params', p, '--steps', '2', '--filter', 'smooth', '--out', join(dir, 'f.gif')],
       ['render', '--params', p, '--steps', '2', '--out', join(dir, 'x.avi')],
+      ['render', '--audio', join(dir, 'text.mid'), '--size', '32x18', '--out', join(dir, 'text.mp4')],
     ]);
     expect(runs[2]!.status, runs[2]!.stderr).toBe(0);
     expect(runs[3]!.status, runs[3]!.stderr).toBe(0);
@@ -57,6 +72,7 @@ describe('nca render to video', () => {
     expectUserError(refused[0]!, /no model folder at .*typo: no such file or folder/);
     expectUserError(refused[1]!, /--filter chooses how a video is upscaled/);
     expectUserError(refused[2]!, /must be a \.gif file, a \.png file, a \.mp4 file, a \.webm file or a folder/);
+    expectUserError(refused[3]!, /text\.mid is not a Standard MIDI File nca can read \(.*\); give a \.mid file/);
 
     const m = await probeVideo(mp4);
     const mv = m.streams.find((s) => s.type === 'video')!, ma = m.streams.find((s) => s.type === 'audio')!;
@@ -64,6 +80,14 @@ describe('nca render to video', () => {
     expect(ma).toMatchObject({ codec: 'aac', sampleRate: SR });
     expect(Math.abs(mv.duration - SECONDS)).toBeLessThan(1 / 25);
     expect(Math.abs(ma.duration - SECONDS)).toBeLessThan(1 / 25);
+
+    // the MIDI file's video carries its render (44.1 kHz) as long as the notes and their 0.5 s of release
+    expect(runs[4]!.status, runs[4]!.stderr).toBe(0);
+    const mm = await probeVideo(midiMp4);
+    const mmv = mm.streams.find((s) => s.type === 'video')!, mma = mm.streams.find((s) => s.type === 'audio')!;
+    expect(mma).toMatchObject({ codec: 'aac', sampleRate: 44100 });
+    expect(Math.abs(mma.duration - 1.6)).toBeLessThan(0.05);
+    expect(Math.abs(mmv.duration - mma.duration)).toBeLessThan(1 / 25);
 
     const w = await probeVideo(webm);
     expect(w.streams.map((s) => s.type)).toEqual(['video']);
@@ -81,7 +105,7 @@ describe('nca render to video', () => {
     expect(bad[0]!.stderr).toMatch(/^nca: NCA_FFMPEG=.*missing-ffmpeg does not exist; point it at an ffmpeg binary or unset it\n$/);
     expect(bad[1]!.status).toBe(2);
     expect(bad[1]!.stderr).toMatch(/^nca: NCA_FFMPEG=\/bin\/true does not run as ffmpeg/);
-    for (const f of ['typo.mp4', 'f.gif', 'x.avi', 'noff.mp4']) expect(existsSync(join(dir, f)), f).toBe(false);
+    for (const f of ['typo.mp4', 'f.gif', 'x.avi', 'noff.mp4', 'text.mp4']) expect(existsSync(join(dir, f)), f).toBe(false);
     expect(leftovers()).toEqual([]);
   }, 240_000);
 

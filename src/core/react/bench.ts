@@ -1,7 +1,8 @@
 /**
  * The music-video measure in `nca bench` (docs/music-video.md#figures): songs composed by code
- * (audio/song.ts) in several styles, rendered by the TimGM6mb soundfont, encoded as a latent track,
- * played by renderReactive, and scored from the frames and the audio alone (measure.ts).
+ * (audio/song.ts) in several styles, or real pieces from Standard MIDI Files (fixtures/songs/), rendered
+ * by the TimGM6mb soundfont, encoded as a latent track, played by renderReactive, and scored from the
+ * frames and the audio alone (measure.ts).
  */
 import { loadavg } from 'node:os';
 import { UserError } from '../errors.js';
@@ -14,9 +15,15 @@ import { FrameMeter, reactionScores, type ReactionScores, type VisualSeries } fr
 import type { ReactStrengths } from './plan.js';
 
 export interface ReactMeasureOptions {
+  /** The songs: a style of audio/song.ts (composed by code) or the path of a .mid file (default rock, jazz, electronic). */
   styles?: string[];
   /** Seconds of each song (default 30). */
   seconds?: number;
+  /**
+   * Where a MIDI file's excerpt starts: seconds after its first note, or 'middle' (the excerpt centred
+   * on the piece; default 0). Composed songs always start at 0.
+   */
+  fromSeconds?: number | 'middle';
   width?: number;
   height?: number;
   fps?: number;
@@ -44,7 +51,9 @@ export interface ReactMeasureOptions {
 
 /** One song's per-frame series: its audio features, the frames' visual series and the plan's hue and steps. */
 export interface SongSeries {
+  /** The style, or a MIDI file's name. */
   style: string;
+  /** Beats per minute (a MIDI file's first tempo). */
   tempo: number;
   seed: number;
   features: FrameFeatures;
@@ -54,8 +63,12 @@ export interface SongSeries {
 }
 
 export interface SongFigure {
+  /** The style, or a MIDI file's name. */
   style: string;
+  /** Beats per minute (a MIDI file's first tempo). */
   tempo: number;
+  /** Where the excerpt starts in the piece (MIDI files; 0 for composed songs). */
+  fromSeconds: number;
   seconds: number;
   frames: number;
   steps: number;
@@ -79,26 +92,40 @@ export interface ReactMeasure {
   loadAverage: { before: number; after: number };
 }
 
-/** Runs the measure on one song per style (see the module comment). */
+/** Runs the measure on one song per style or MIDI file (see the module comment). */
 export async function runReactMeasure(opts: ReactMeasureOptions = {}): Promise<ReactMeasure> {
-  const { SONG_STYLES, renderSong } = await import('../audio/song.js');
-  const styles = (opts.styles ?? ['rock', 'jazz', 'electronic']).map((s) => {
-    if (!(SONG_STYLES as readonly string[]).includes(s)) throw new UserError(`unknown song style "${s}"; use ${SONG_STYLES.join(', ')}`);
-    return s as SongStyle;
-  });
+  const { SONG_STYLES, renderSong, parseMidiFile } = await import('../audio/song.js');
+  const sources = opts.styles ?? ['rock', 'jazz', 'electronic'];
+  for (const s of sources) {
+    if (!(SONG_STYLES as readonly string[]).includes(s) && !/\.midi?$/i.test(s)) throw new UserError(`unknown song "${s}"; use a style (${SONG_STYLES.join(', ')}) or the path of a .mid file`);
+  }
   const seconds = opts.seconds ?? 30;
   const W = opts.width ?? 96, H = opts.height ?? 54, fps = opts.fps ?? 30;
   const before = loadavg()[0]!;
   const { Soundfont } = await import('../audio/soundfont.js');
   const { loadModel } = await import('../model/networks.js');
   const { encodeTrack } = await import('../model/encode.js');
+  const { readInput } = await import('../io/read.js');
+  const { basename } = await import('node:path');
   const soundfont = await Soundfont.load();
   const model = await loadModel();
   const songs: SongFigure[] = [];
   try {
-    for (const [n, style] of styles.entries()) {
-      opts.onProgress?.(`music video measure: ${style} song, ${seconds} s, ${W}x${H} at ${fps} fps`);
-      const { song, samples } = await renderSong(soundfont, { style, seconds, seed: opts.seed ?? 1 });
+    for (const [n, source] of sources.entries()) {
+      let style: string, tempo: number, samples: Float32Array, from = 0;
+      if ((SONG_STYLES as readonly string[]).includes(source)) {
+        opts.onProgress?.(`music video measure: ${source} song, ${seconds} s, ${W}x${H} at ${fps} fps`);
+        const r = await renderSong(soundfont, { style: source as SongStyle, seconds, seed: opts.seed ?? 1 });
+        (style = source), (tempo = r.song.tempo), (samples = r.samples);
+      } else {
+        const midi = await parseMidiFile(await readInput(source, 'MIDI file', 'midi'), source);
+        const length = midi.duration - midi.midiTicksToSeconds(midi.firstNoteOn);
+        if (length < seconds) throw new UserError(`${source} lasts ${length.toFixed(1)} s, shorter than the ${seconds}-s excerpt; give a longer piece or a shorter --seconds`);
+        from = opts.fromSeconds === 'middle' ? Math.round((length - seconds) / 2) : Math.min(opts.fromSeconds ?? 0, length - seconds);
+        opts.onProgress?.(`music video measure: ${basename(source)} from ${from} s, ${seconds} s, ${W}x${H} at ${fps} fps`);
+        samples = await soundfont.renderMidi(midi, { fromSeconds: from, seconds });
+        (style = basename(source)), (tempo = Math.round(midi.tempoChanges.find((c) => c.ticks <= midi.firstNoteOn)?.tempo ?? 120));
+      }
       const track = await encodeTrack(model, samples, { fps, threads: opts.threads });
       const meter = new FrameMeter(W, H);
       const strip: RgbaImage[] = [];
@@ -115,9 +142,9 @@ export async function runReactMeasure(opts: ReactMeasureOptions = {}): Promise<R
       });
       const renderSeconds = (performance.now() - t0) / 1000;
       const visual = meter.series();
-      opts.onSeries?.({ style, tempo: song.tempo, seed: opts.seed ?? 1, features: summary.features, visual, planHue: summary.plan.hue, planSteps: summary.plan.steps });
+      opts.onSeries?.({ style, tempo, seed: opts.seed ?? 1, features: summary.features, visual, planHue: summary.plan.hue, planSteps: summary.plan.steps });
       songs.push({
-        style, tempo: song.tempo, seconds, frames: summary.frames, steps: summary.steps, renderSeconds,
+        style, tempo, fromSeconds: from, seconds, frames: summary.frames, steps: summary.steps, renderSeconds,
         scores: reactionScores(summary.features, visual, { shiftSeconds: opts.shifts }),
         scoresWholeSeconds: reactionScores(summary.features, visual, { shiftSeconds: WHOLE_SECOND_SHIFTS }),
       });
@@ -144,7 +171,7 @@ export function reactMeasureLines(m: ReactMeasure): string[] {
   return [
     `| music video, ${m.size} cells at ${m.fps} fps: r / audio-shifted control [a perfect follower's control] (the control on whole-second shifts) | onset -> change (lag) | loudness -> brightness | log centroid -> hue | hue swing | render s / audio s |`,
     '|---|---|---|---|---|---|',
-    ...m.songs.map((s) => `| ${s.style} ${s.tempo} bpm, ${s.seconds} s | ${cell(s, 'onsetChange')} | ${cell(s, 'loudnessEnergy')} | ${cell(s, 'centroidHue')} | ${s.scores.hueSwingDegrees.toFixed(0)} deg | ${f(s.renderSeconds / s.seconds)} |`),
+    ...m.songs.map((s) => `| ${s.style} ${s.tempo} bpm, ${s.fromSeconds ? `${s.fromSeconds}-${s.fromSeconds + s.seconds}` : s.seconds} s | ${cell(s, 'onsetChange')} | ${cell(s, 'loudnessEnergy')} | ${cell(s, 'centroidHue')} | ${s.scores.hueSwingDegrees.toFixed(0)} deg | ${f(s.renderSeconds / s.seconds)} |`),
     `music video measure: load average ${m.loadAverage.before.toFixed(2)} before, ${m.loadAverage.after.toFixed(2)} after; controls: median |r| with the audio shifted circularly by every frame from 4 to 13 s (up to the clip's length minus 4 s); targets r >= 0.5 / 0.5 / 0.4, controls <= 0.15`,
   ];
 }

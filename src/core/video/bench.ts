@@ -97,7 +97,7 @@ export async function benchVideo(opts: { full?: boolean; quick?: boolean; onProg
         const track = await encodeTrack(model, decoded.samples, { fps, sampleRate: decoded.sampleRate });
         const out = join(dir, `${c.name}.mp4`);
         const r = await writeMusicVideo(model, {
-          audioFile: wav, samples: decoded.samples, sampleRate: decoded.sampleRate, track,
+          sound: { kind: 'file', path: wav }, samples: decoded.samples, sampleRate: decoded.sampleRate, track,
           width: c.cells.width, height: c.cells.height, scale: c.scale, fps, protocol, out,
         });
         const wall = (performance.now() - t0) / 1000;

@@ -1,20 +1,20 @@
 /**
  * A music video (docs/video.md, docs/music-video.md): the audio-reactive frames of a song
  * (src/core/react: `renderReactive`, one frame per 1/fps s, ceil(duration x fps) frames) written by
- * the video writer with the song itself muxed in, cut to the song's duration.
+ * the video writer with the song itself muxed in, cut to the song's duration (the writer checks `sound`).
  */
-import { invalidParameterError, optionalFunction, optionalSignal, requirePath } from '../errors.js';
+import { invalidParameterError, optionalFunction, optionalSignal } from '../errors.js';
 import type { LatentModel } from '../render.js';
 import type { ReactiveOptions } from '../react/index.js';
-import type { ScaleFilter, VideoSummary } from './writer.js';
+import type { ScaleFilter, VideoAudio, VideoSummary } from './writer.js';
 
 /**
  * The song's reactive render (renderReactive's options, less what the video decides: its frames go to the
  * writer), and the video's own: the song's file, the upscaling, the output.
  */
 export interface MusicVideoOptions extends Omit<ReactiveOptions, 'onFrame' | 'onProgress' | 'pulseKind' | 'colourMode' | 'sampleRate'> {
-  /** The song as ffmpeg reads it (its own channels and rate go into the video). */
-  audioFile: string;
+  /** The song's sound as the video carries it: a file ffmpeg reads (a WAV: its own channels and rate) or samples (a MIDI file's render). */
+  sound: VideoAudio;
   /** The rate of `samples` (readWav's). */
   sampleRate: number;
   /** The video is width x scale by height x scale pixels (odd sides padded by one). */
@@ -45,8 +45,7 @@ export interface MusicVideoSummary {
 /** Renders the reactive frames of a song into a video file with the song's sound. */
 export async function writeMusicVideo(model: LatentModel, opts: MusicVideoOptions): Promise<MusicVideoSummary> {
   const t0 = performance.now();
-  if (typeof opts !== 'object' || opts === null) throw invalidParameterError('options', 'an object { audioFile, samples, sampleRate, track, width, height, fps, out, ... }', opts);
-  const audioFile = requirePath('audioFile', opts.audioFile);
+  if (typeof opts !== 'object' || opts === null) throw invalidParameterError('options', 'an object { sound, samples, sampleRate, track, width, height, fps, out, ... }', opts);
   if (!(opts.samples instanceof Float32Array) || opts.samples.length === 0) throw invalidParameterError('samples', 'the song\'s mono samples (a non-empty Float32Array)', opts.samples);
   const onProgress = optionalFunction('onProgress', opts.onProgress);
   const signal = optionalSignal('signal', opts.signal);
@@ -56,7 +55,7 @@ export async function writeMusicVideo(model: LatentModel, opts: MusicVideoOption
   const duration = opts.frames === undefined ? songSeconds : Math.min(songSeconds, opts.frames / opts.fps);
   const writer = await openVideoWriter({
     out: opts.out, width: opts.width, height: opts.height, scale: opts.scale, filter: opts.filter, fps: opts.fps,
-    audio: { kind: 'file', path: audioFile }, duration, preset: opts.preset, signal,
+    audio: opts.sound, duration, preset: opts.preset, signal,
   });
   let waiting = 0;
   try {
