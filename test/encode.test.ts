@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ncaInProcess } from './nca-in-process.js';
+import { MIDIBuilder } from 'spessasynth_core';
+import { readSongAudio } from '../src/core/audio/song-file.js';
 import { synthesize } from '../src/core/audio/synth.js';
 import { encodeWav16 as encodeWav } from '../src/core/audio/wav-write.js';
 import { writeFileAtomic } from '../src/core/io/atomic.js';
@@ -123,6 +125,23 @@ describe('nca encode (end to end)', () => {
     expect(s.status).toBe(0);
     expect(s.stderr).toMatch(/^nca: warning: the window of .*short\.wav is 0\.50 s, shorter than 2 s: padded with silence\n$/);
     expect(existsSync(join(dir, 'short.json'))).toBe(true);
+
+    // a MIDI file is played by the soundfont and encoded like the WAV of its render
+    const mid = join(dir, 'two.mid');
+    const mb = new MIDIBuilder({ timeDivision: 480, initialTempo: 120, name: 'two notes' });
+    mb.programChange(0, 0, 0, 40);
+    mb.noteOn(0, 0, 0, 69, 100);
+    mb.noteOff(960, 0, 0, 69);
+    mb.noteOn(960, 0, 0, 60, 110);
+    mb.noteOff(1920, 0, 0, 60);
+    mb.flush();
+    await writeFileAtomic(mid, new Uint8Array(mb.writeMIDI()));
+    const mt = await ncaInProcess(['encode', mid, '--track', '--fps', '4', '--model', m, '--out', join(dir, 'mid-track.json')]);
+    expect(mt.status, mt.stderr).toBe(0);
+    const midTrack = parseLatent(readFileSync(join(dir, 'mid-track.json'), 'utf8'), 'track').track!;
+    const played = await readSongAudio(mid);
+    expect(midTrack.length).toBe(Math.floor(played.seconds * 4) + 1); // 2 s of notes + 0.5 s of release
+    expect(distance(midTrack[2]!.z, (await encodeTrack(model, played.samples, { fps: 4 }))[2]!.z)).toBeLessThan(1e-4);
   });
 
   it('nca render --audio encodes a track and renders as many frames as the audio lasts at --fps', async () => {

@@ -26,7 +26,7 @@ interface EncodeOpts {
 export function registerEncode(program: Command): void {
   const cmd = program
     .command('encode [file]')
-    .description('sound -> latent: encode a WAV file (loudest 2-s window, or a track over the whole file), or a note or chord of the synthesiser from the model\'s note manifest')
+    .description('sound -> latent: encode a WAV file or a MIDI file played by the soundfont (loudest 2-s window, or a track over the whole file), or a note or chord of the synthesiser from the model\'s note manifest')
     .addOption(sharedOptions.out())
     .option('--start <seconds>', 'start of the window (default: the loudest 2 s)')
     .option('--duration <seconds>', 'length of the window (at most 2 s are used; shorter is padded with silence)')
@@ -46,6 +46,7 @@ export function registerEncode(program: Command): void {
     'nca encode song.wav --out z.json',
     'nca encode song.wav --start 30 --out z.json --context ctx.png',
     'nca encode song.wav --track --fps 12 --out track.json && nca render --latent track.json --steps 1200 --fps 12 --out video.gif',
+    'nca encode fixtures/songs/the-entertainer.mid --track --out entertainer.json   # a MIDI file, played by the TimGM6mb soundfont',
     'nca encode --note A4 --instrument violin --out a4.json',
     'nca encode --notes F4,A4,C5 --out chord.json',
     'nca encode --list',
@@ -95,8 +96,8 @@ async function runEncode(file: string | undefined, o: EncodeOpts): Promise<void>
     const start = o.start === undefined ? undefined : requireNumber('--start', o.start, 0, 1e7);
     const duration = o.duration === undefined ? undefined : requireNumber('--duration', o.duration, 0.01, 1e7);
     if (o.track && (start !== undefined || duration !== undefined)) throw new UserError('--track covers the whole file; drop --start/--duration');
-    const { readWav } = await import('../core/audio/wav.js');
-    const decoded = await readWav(file!);
+    const { readSongAudio } = await import('../core/audio/song-file.js');
+    const decoded = await readSongAudio(file!);
     for (const w of decoded.warnings) warn(o, w);
     const enc = await import('../core/model/encode.js');
     const { model } = await (await import('../core/sources.js')).loadModel(dir);

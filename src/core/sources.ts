@@ -72,7 +72,7 @@ export type SourceSpec =
   /** A random latent z ~ N(0, I); random NCA weights (PyTorch's init) when no model is given and none ships. */
   | { kind: 'random'; seed: number | string }
   | { kind: 'notes'; notes: string[]; instrument: string }
-  /** One window of a WAV file (default: the loudest 2 s). */
+  /** One window of a song (a WAV or MIDI file, audio/song-file.ts; default: the loudest 2 s). */
   | { kind: 'audio'; file: string; start?: number; duration?: number }
   /** A song (a WAV file, or a MIDI file played by the soundfont: audio/song-file.ts) as a track of latents, `fps` points per second. */
   | { kind: 'audio-track'; file: string; fps: number };
@@ -179,9 +179,9 @@ export class SourceResolver {
       }
       case 'audio': {
         const { model } = await this.model();
-        const { readWav } = await import('./audio/wav.js');
+        const { readSongAudio } = await import('./audio/song-file.js');
         const enc = await import('./model/encode.js');
-        const decoded = await readWav(p.file);
+        const decoded = await readSongAudio(p.file);
         const window = enc.chooseWindow(decoded.samples, { start: p.start, duration: p.duration, sampleRate: decoded.sampleRate });
         z = enc.encodeClip(model, decoded.samples, window, decoded.sampleRate).z;
         break;
