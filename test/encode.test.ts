@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ncaInProcess } from './nca-in-process.js';
 import { MIDIBuilder } from 'spessasynth_core';
 import { readSongAudio } from '../src/core/audio/song-file.js';
+import { defaultSoundfontPath } from '../src/core/audio/soundfont.js';
 import { synthesize } from '../src/core/audio/synth.js';
 import { encodeWav16 as encodeWav } from '../src/core/audio/wav-write.js';
 import { writeFileAtomic } from '../src/core/io/atomic.js';
@@ -136,7 +137,7 @@ describe('nca encode (end to end)', () => {
     mb.noteOff(1920, 0, 0, 60);
     mb.flush();
     await writeFileAtomic(mid, new Uint8Array(mb.writeMIDI()));
-    const mt = await ncaInProcess(['encode', mid, '--track', '--fps', '4', '--model', m, '--out', join(dir, 'mid-track.json')]);
+    const mt = await ncaInProcess(['encode', mid, '--track', '--fps', '4', '--soundfont', defaultSoundfontPath(), '--model', m, '--out', join(dir, 'mid-track.json')]);
     expect(mt.status, mt.stderr).toBe(0);
     const midTrack = parseLatent(readFileSync(join(dir, 'mid-track.json'), 'utf8'), 'track').track!;
     const played = await readSongAudio(mid);
@@ -171,7 +172,19 @@ describe('nca encode (end to end)', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^nca: [^\n]*\n$/);
     expect((await ncaInProcess(['encode', '--note', 'A4', '--model', m])).stderr).toMatch(/give --out/);
-    expect((await ncaInProcess(['encode', '--model', m, '--out', join(dir, 'x.json')])).stderr).toMatch(/give a WAV file, --note or --notes/);
+    expect((await ncaInProcess(['encode', '--model', m, '--out', join(dir, 'x.json')])).stderr).toMatch(/give a WAV or MIDI file, --note or --notes/);
+    // --soundfont plays MIDI files only, and must be a bank
+    const wav = join(dir, 'r.wav'), mid = join(dir, 'r.mid');
+    await writeFileAtomic(wav, encodeWav(new Float32Array(SR / 10), SR));
+    const mb = new MIDIBuilder({ timeDivision: 480, initialTempo: 120, name: 'r' });
+    mb.noteOn(0, 0, 0, 60, 100);
+    mb.noteOff(480, 0, 0, 60);
+    mb.flush();
+    await writeFileAtomic(mid, new Uint8Array(mb.writeMIDI()));
+    expect((await ncaInProcess(['encode', wav, '--soundfont', defaultSoundfontPath(), '--model', m, '--out', join(dir, 'x.json')])).stderr).toMatch(/^nca: --soundfont plays a MIDI file: give a \.mid file \(a WAV file already has its sound\)\n$/);
+    expect((await ncaInProcess(['encode', mid, '--soundfont', wav, '--model', m, '--out', join(dir, 'x.json')])).stderr).toMatch(/^nca: .*r\.wav is not a SoundFont nca can read \(.*\); give an \.sf2 or \.sf3 file\n$/);
+    expect((await ncaInProcess(['render', '--audio', wav, '--soundfont', defaultSoundfontPath(), '--model', m, '--out', join(dir, 'x.gif')])).stderr).toMatch(/^nca: --soundfont plays a MIDI file: give --audio song\.mid/);
+    expect(existsSync(join(dir, 'x.gif'))).toBe(false);
     expect((await ncaInProcess(['encode', '--list', '--model', join(dir, 'nowhere')])).stderr).toMatch(/no note manifest/);
     expect(existsSync(join(dir, 'x.json'))).toBe(false);
   });

@@ -18,6 +18,7 @@ interface EncodeOpts {
   instrument: string;
   list?: boolean;
   makeNotes?: boolean;
+  soundfont?: string;
   model?: string;
   json?: boolean;
   quiet?: boolean;
@@ -31,6 +32,7 @@ export function registerEncode(program: Command): void {
     .option('--start <seconds>', 'start of the window (default: the loudest 2 s)')
     .option('--duration <seconds>', 'length of the window (at most 2 s are used; shorter is padded with silence)')
     .option('--track', 'a track of latents over the whole file (a sliding 2-s window), played in time by nca render')
+    .option('--soundfont <file>', 'for a MIDI file: the .sf2 or .sf3 bank that plays it (default TimGM6mb)')
     .option('--fps <n>', 'track points per second', '12')
     .option('--context <png>', 'also save the encoder\'s 4 input frames (spectrogram + 3 circle frames) as a PNG')
     .option('--note <name>', 'a key of the note manifest, e.g. A4 (no audio needed)')
@@ -72,8 +74,8 @@ async function runEncode(file: string | undefined, o: EncodeOpts): Promise<void>
     return;
   }
   const sources = [file, o.note, o.notes].filter((x) => x !== undefined).length;
-  if (sources === 0) throw new UserError('give a WAV file, --note or --notes (see nca encode --help)');
-  if (sources > 1) throw new UserError('give only one of a WAV file, --note, --notes');
+  if (sources === 0) throw new UserError('give a WAV or MIDI file, --note or --notes (see nca encode --help)');
+  if (sources > 1) throw new UserError('give only one of a WAV or MIDI file, --note, --notes');
   if (o.out === undefined) throw new UserError('give --out z.json (where to write the latent)');
   await checkOutputPath(o.out, { extensions: ['.json'], what: 'the latent', inputs: [file] });
   if (o.context !== undefined) await checkOutputPath(o.context, { option: '--context', extensions: ['.png'], what: 'the encoder\'s input frames', inputs: [file, o.out] });
@@ -96,8 +98,9 @@ async function runEncode(file: string | undefined, o: EncodeOpts): Promise<void>
     const start = o.start === undefined ? undefined : requireNumber('--start', o.start, 0, 1e7);
     const duration = o.duration === undefined ? undefined : requireNumber('--duration', o.duration, 0.01, 1e7);
     if (o.track && (start !== undefined || duration !== undefined)) throw new UserError('--track covers the whole file; drop --start/--duration');
-    const { readSongAudio } = await import('../core/audio/song-file.js');
-    const decoded = await readSongAudio(file!);
+    const { readSongAudio, isMidiPath } = await import('../core/audio/song-file.js');
+    if (o.soundfont !== undefined && !isMidiPath(file!)) throw new UserError('--soundfont plays a MIDI file: give a .mid file (a WAV file already has its sound)');
+    const decoded = await readSongAudio(file!, { soundfont: o.soundfont });
     for (const w of decoded.warnings) warn(o, w);
     const enc = await import('../core/model/encode.js');
     const { model } = await (await import('../core/sources.js')).loadModel(dir);

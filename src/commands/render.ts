@@ -11,6 +11,7 @@ import type { SourceSpec } from '../core/sources.js';
 interface RenderOpts {
   latent?: string;
   audio?: string;
+  soundfont?: string;
   params?: string;
   damage?: string;
   random?: boolean;
@@ -39,6 +40,7 @@ export function registerRender(program: Command): void {
     .description('run an NCA from a latent, a parameters file, a random draw or a song, and write a GIF, an MP4 or WebM video (with the song\'s sound), a PNG or a PNG sequence')
     .option('--latent <file>', 'latent file (a single latent or a track), through the model\'s hypernetwork')
     .option('--audio <song>', 'a WAV file, or a MIDI file (.mid) played by the TimGM6mb soundfont, encoded as a track of latents (nca encode --track) and played in time: one frame per 1/fps s, as many steps as the song lasts unless --steps is given')
+    .option('--soundfont <file>', 'with a MIDI --audio: the .sf2 or .sf3 bank that plays it (default TimGM6mb)')
     .option('--params <file>', 'NCA parameters file (4640 weights; see nca random --params)')
     .option('--damage <step[,shape[,size[,x,y]]]>', 'with a growing-NCA --params file (nca grow): cut a square or disc at a step, e.g. 200,disc,0.3')
     .option('--random', 'a random latent z ~ N(0, I) (random NCA weights when no trained model is installed)')
@@ -99,13 +101,17 @@ async function runRender(o: RenderOpts, stepsGiven = true): Promise<void> {
     await findFfmpeg(); // no ffmpeg: say so before loading the model
   }
 
+  if (o.soundfont !== undefined) {
+    const { isMidiPath } = await import('../core/audio/song-file.js');
+    if (o.audio === undefined || !isMidiPath(o.audio)) throw new UserError('--soundfont plays a MIDI file: give --audio song.mid (a WAV file already has its sound)');
+  }
   const spec: SourceSpec =
     which === 0 ? { kind: 'latent-file', file: o.latent! }
     : which === 1 ? { kind: 'params', file: o.params! }
     : which === 2 ? { kind: 'random', seed }
     : { kind: 'audio-track', file: o.audio!, fps };
   const { SourceResolver } = await import('../core/sources.js');
-  const resolver = new SourceResolver({ modelDir: o.model, threads });
+  const resolver = new SourceResolver({ modelDir: o.model, threads, soundfont: o.soundfont });
   try {
     const { source, label, audio } = await resolver.resolve(spec);
     if (audio && !o.quiet) for (const w of audio.warnings) process.stderr.write(`nca: warning: ${w}\n`);

@@ -90,6 +90,8 @@ export interface SourceResolverOptions {
   modelDir?: string;
   /** onnxruntime threads for the encoder. */
   threads?: number;
+  /** The SF2 / SF3 bank that plays MIDI songs (audio/song-file.ts; default TimGM6mb). */
+  soundfont?: string;
 }
 
 /** Turns sources into render sources; loads the model and the note manifest once, when first needed. */
@@ -148,7 +150,7 @@ export class SourceResolver {
         const { model } = await this.model();
         const { readSongAudio } = await import('./audio/song-file.js');
         const { encodeTrack } = await import('./model/encode.js');
-        const song = await readSongAudio(spec.file);
+        const song = await readSongAudio(spec.file, { soundfont: this.opts.soundfont });
         const track: TrackPoint[] = await encodeTrack(model, song.samples, { fps: spec.fps, sampleRate: song.sampleRate, threads: this.opts.threads });
         const r = await this.withModel({ track, provenance: { command: 'render --audio', source: spec.file, fps: spec.fps } }, `${spec.file} (${song.seconds.toFixed(1)} s, ${track.length} latents)`);
         return { ...r, audio: song };
@@ -181,7 +183,7 @@ export class SourceResolver {
         const { model } = await this.model();
         const { readSongAudio } = await import('./audio/song-file.js');
         const enc = await import('./model/encode.js');
-        const decoded = await readSongAudio(p.file);
+        const decoded = await readSongAudio(p.file, { soundfont: this.opts.soundfont });
         const window = enc.chooseWindow(decoded.samples, { start: p.start, duration: p.duration, sampleRate: decoded.sampleRate });
         z = enc.encodeClip(model, decoded.samples, window, decoded.sampleRate).z;
         break;
