@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { midiFile } from './midi-file.js';
 import { ncaInProcess } from './nca-in-process.js';
-import { MIDIBuilder } from 'spessasynth_core';
 import { readSongAudio } from '../src/core/audio/song-file.js';
 import { defaultSoundfontPath } from '../src/core/audio/soundfont.js';
 import { synthesize } from '../src/core/audio/synth.js';
@@ -129,14 +129,7 @@ describe('nca encode (end to end)', () => {
 
     // a MIDI file is played by the soundfont and encoded like the WAV of its render
     const mid = join(dir, 'two.mid');
-    const mb = new MIDIBuilder({ timeDivision: 480, initialTempo: 120, name: 'two notes' });
-    mb.programChange(0, 0, 0, 40);
-    mb.noteOn(0, 0, 0, 69, 100);
-    mb.noteOff(960, 0, 0, 69);
-    mb.noteOn(960, 0, 0, 60, 110);
-    mb.noteOff(1920, 0, 0, 60);
-    mb.flush();
-    await writeFileAtomic(mid, new Uint8Array(mb.writeMIDI()));
+    await writeFileAtomic(mid, midiFile([{ key: 69, on: 0, off: 960 }, { key: 60, on: 960, off: 1920, velocity: 110 }], { programs: { 0: 40 } }));
     const mt = await ncaInProcess(['encode', mid, '--track', '--fps', '4', '--soundfont', defaultSoundfontPath(), '--model', m, '--out', join(dir, 'mid-track.json')]);
     expect(mt.status, mt.stderr).toBe(0);
     const midTrack = parseLatent(readFileSync(join(dir, 'mid-track.json'), 'utf8'), 'track').track!;
@@ -176,11 +169,7 @@ describe('nca encode (end to end)', () => {
     // --soundfont plays MIDI files only, and must be a bank
     const wav = join(dir, 'r.wav'), mid = join(dir, 'r.mid');
     await writeFileAtomic(wav, encodeWav(new Float32Array(SR / 10), SR));
-    const mb = new MIDIBuilder({ timeDivision: 480, initialTempo: 120, name: 'r' });
-    mb.noteOn(0, 0, 0, 60, 100);
-    mb.noteOff(480, 0, 0, 60);
-    mb.flush();
-    await writeFileAtomic(mid, new Uint8Array(mb.writeMIDI()));
+    await writeFileAtomic(mid, midiFile([{ key: 60, on: 0, off: 480 }]));
     expect((await ncaInProcess(['encode', wav, '--soundfont', defaultSoundfontPath(), '--model', m, '--out', join(dir, 'x.json')])).stderr).toMatch(/^nca: --soundfont plays a MIDI file: give a \.mid file \(a WAV file already has its sound\)\n$/);
     expect((await ncaInProcess(['encode', mid, '--soundfont', wav, '--model', m, '--out', join(dir, 'x.json')])).stderr).toMatch(/^nca: .*r\.wav is not a SoundFont nca can read \(.*\); give an \.sf2 or \.sf3 file\n$/);
     expect((await ncaInProcess(['render', '--audio', wav, '--soundfont', defaultSoundfontPath(), '--model', m, '--out', join(dir, 'x.gif')])).stderr).toMatch(/^nca: --soundfont plays a MIDI file: give --audio song\.mid/);

@@ -1,6 +1,6 @@
-import { MIDIBuilder } from 'spessasynth_core';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/core/errors.js';
+import { midiFile } from './midi-file.js';
 import { SONG_STYLES, composeSong, midiFileEvents, parseMidiFile } from '../src/core/audio/song.js';
 import { Soundfont } from '../src/core/audio/soundfont.js';
 import { MIDI_SOUND_RATE, readSongAudio } from '../src/core/audio/song-file.js';
@@ -25,14 +25,7 @@ describe('songs composed by code', () => {
   });
 
   it('reads a Standard MIDI File: programs per channel, drums on channel 10, times in seconds', async () => {
-    const b = new MIDIBuilder({ timeDivision: 480, initialTempo: 120, name: 'test' });
-    b.programChange(0, 0, 3, 40);
-    b.noteOn(0, 0, 3, 60, 100);
-    b.noteOff(480, 0, 3, 60);
-    b.noteOn(960, 0, 9, 38, 110);
-    b.noteOff(1000, 0, 9, 38);
-    b.flush();
-    const events = await midiFileEvents(new Uint8Array(b.writeMIDI()));
+    const events = await midiFileEvents(midiFile([{ key: 60, on: 0, off: 480, channel: 3 }, { key: 38, on: 960, off: 1000, channel: 9, velocity: 110 }], { programs: { 3: 40 } }));
     expect(events).toHaveLength(2);
     expect(events[0]).toMatchObject({ program: 40, midi: 60, velocity: 100, start: 0, drum: false });
     expect(events[0]!.duration).toBeCloseTo(0.5, 6); // 480 ticks at 120 bpm
@@ -46,18 +39,11 @@ describe('songs composed by code', () => {
 
   it('plays a MIDI file with its controllers (the sustain pedal), from a given time, and reads it as a song', async () => {
     // one piano note of 0.25 s at 120 bpm (480 ticks = 0.5 s); with the pedal down from the start to 1.5 s it sounds on
-    const file = (pedal: boolean) => {
-      const b = new MIDIBuilder({ timeDivision: 480, initialTempo: 120, name: 'pedal' });
-      b.programChange(0, 0, 0, 0);
-      if (pedal) b.controllerChange(0, 0, 0, 64, 127);
-      b.noteOn(0, 0, 0, 60, 100);
-      b.noteOff(240, 0, 0, 60);
-      if (pedal) b.controllerChange(1440, 0, 0, 64, 0);
-      b.noteOn(1920, 0, 0, 72, 100); // 2 s: a second note, so both files last as long
-      b.noteOff(2160, 0, 0, 72);
-      b.flush();
-      return new Uint8Array(b.writeMIDI());
-    };
+    // (a second note at 2 s, so that both files last as long)
+    const file = (pedal: boolean) => midiFile([{ key: 60, on: 0, off: 240 }, { key: 72, on: 1920, off: 2160 }], {
+      programs: { 0: 0 },
+      controllers: pedal ? [{ ticks: 0, controller: 64, value: 127 }, { ticks: 1440, controller: 64, value: 0 }] : [],
+    });
     const sf = await Soundfont.load();
     const rms = (x: Float32Array, from: number, to: number) => Math.sqrt(x.subarray(from * 22050, to * 22050).reduce((a, v) => a + v * v, 0) / ((to - from) * 22050));
     const dry = await sf.renderMidi(await parseMidiFile(file(false)), { sampleRate: 22050 });
@@ -84,10 +70,7 @@ describe('songs composed by code', () => {
       if (song.sound.kind !== 'samples') throw new Error('a MIDI song carries its render');
       expect(song.sound.sampleRate).toBe(MIDI_SOUND_RATE);
       expect(Math.max(...song.sound.samples.map(Math.abs))).toBeCloseTo(10 ** (-1 / 20), 4); // -1 dBFS
-      const b = new MIDIBuilder({ timeDivision: 480, initialTempo: 120, name: 'silent' });
-      b.controllerChange(0, 0, 0, 64, 127);
-      b.flush();
-      writeFileSync(join(dir, 'silent.mid'), new Uint8Array(b.writeMIDI()));
+      writeFileSync(join(dir, 'silent.mid'), midiFile([], { controllers: [{ ticks: 0, controller: 64, value: 127 }] }));
       await expect(readSongAudio(join(dir, 'silent.mid'))).rejects.toThrow(/silent\.mid holds no notes; give a MIDI file with note events/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

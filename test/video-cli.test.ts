@@ -7,10 +7,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MIDIBuilder } from 'spessasynth_core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav16 } from '../src/core/audio/wav-write.js';
 import { probeVideo } from '../src/core/video/probe.js';
+import { midiFile } from './midi-file.js';
 import { BIN, expectUserError, ncaAll, ncaAllInProcess } from './reliability-cli.js';
 
 let dir: string;
@@ -26,15 +26,8 @@ beforeAll(() => {
   song = join(dir, 'song.wav');
   writeFileSync(song, encodeWav16(s, SR));
   // a MIDI file: three piano notes 0.4 s apart, each 0.3 s (480 ticks = 0.5 s at 120 bpm), the last off at 1.1 s
-  const b = new MIDIBuilder({ timeDivision: 480, initialTempo: 120, name: 'three notes' });
-  b.programChange(0, 0, 0, 0);
-  for (const [k, key] of [60, 64, 67].entries()) {
-    b.noteOn(384 * k, 0, 0, key, 100);
-    b.noteOff(384 * k + 288, 0, 0, key);
-  }
-  b.flush();
   midiSong = join(dir, 'three.mid');
-  writeFileSync(midiSong, new Uint8Array(b.writeMIDI()));
+  writeFileSync(midiSong, midiFile([60, 64, 67].map((key, k) => ({ key, on: 384 * k, off: 384 * k + 288 })), { programs: { 0: 0 } }));
   writeFileSync(join(dir, 'text.mid'), 'not a MIDI file');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
