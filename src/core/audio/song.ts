@@ -194,6 +194,11 @@ export async function parseMidiFile(bytes: Uint8Array, source = 'the MIDI file')
   return midi;
 }
 
+/** A parsed MIDI file's length in seconds from its first note to its last event (what Soundfont.renderMidi plays). */
+export function midiSeconds(midi: BasicMIDI): number {
+  return midi.duration - midi.midiTicksToSeconds(midi.firstNoteOn);
+}
+
 /**
  * The notes of a Standard MIDI File (type 0 or 1) as note events for a soundfont: note times from
  * spessasynth's reader (tempo changes applied), each channel's first program change as its program (0

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { SoundBankLoader, SpessaSynthProcessor, SpessaSynthSequencer, type BasicMIDI, type BasicSoundBank } from 'spessasynth_core';
 import { UserError, invalidParameterError } from '../errors.js';
 import { readInput } from '../io/read.js';
+import { midiSeconds } from './song.js';
 import { ANALYSIS_RATE } from './spectrogram.js';
 
 /** One note to play. Times in seconds from the start of the render. */
@@ -151,8 +152,7 @@ export class Soundfont {
     if (!(Number.isInteger(sampleRate) && sampleRate >= 8000 && sampleRate <= 192000)) throw invalidParameterError('sampleRate', 'an integer from 8000 to 192000', sampleRate);
     const from = opts.fromSeconds ?? 0;
     if (!(Number.isFinite(from) && from >= 0 && from <= 3600)) throw invalidParameterError('fromSeconds', 'a number of seconds from 0 to 3600', from);
-    const length = midi.duration - midi.midiTicksToSeconds(midi.firstNoteOn);
-    const seconds = opts.seconds ?? Math.max(0.5, length - from + 0.5);
+    const seconds = opts.seconds ?? Math.max(0.5, midiSeconds(midi) - from + 0.5);
     if (!(Number.isFinite(seconds) && seconds > 0 && seconds <= 3600)) throw invalidParameterError('seconds', 'a number of seconds from 0 to 3600', seconds);
     const skip = Math.round(from * sampleRate), frames = Math.round(seconds * sampleRate);
 

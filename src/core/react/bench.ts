@@ -20,8 +20,8 @@ export interface ReactMeasureOptions {
   /** Seconds of each song (default 30). */
   seconds?: number;
   /**
-   * Where a MIDI file's excerpt starts: seconds after its first note, or 'middle' (the excerpt centred
-   * on the piece; default 0). Composed songs always start at 0.
+   * Where a MIDI file's excerpt starts: seconds after its first note (at most the piece's length less the
+   * excerpt's), or 'middle' (the excerpt centred on the piece; default 0). Composed songs start at 0.
    */
   fromSeconds?: number | 'middle';
   width?: number;
@@ -94,10 +94,11 @@ export interface ReactMeasure {
 
 /** Runs the measure on one song per style or MIDI file (see the module comment). */
 export async function runReactMeasure(opts: ReactMeasureOptions = {}): Promise<ReactMeasure> {
-  const { SONG_STYLES, renderSong, parseMidiFile } = await import('../audio/song.js');
+  const { SONG_STYLES, renderSong, parseMidiFile, midiSeconds } = await import('../audio/song.js');
+  const { isMidiPath } = await import('../audio/song-file.js');
   const sources = opts.styles ?? ['rock', 'jazz', 'electronic'];
   for (const s of sources) {
-    if (!(SONG_STYLES as readonly string[]).includes(s) && !/\.midi?$/i.test(s)) throw new UserError(`unknown song "${s}"; use a style (${SONG_STYLES.join(', ')}) or the path of a .mid file`);
+    if (!(SONG_STYLES as readonly string[]).includes(s) && !isMidiPath(s)) throw new UserError(`unknown song "${s}"; use a style (${SONG_STYLES.join(', ')}) or the path of a .mid file`);
   }
   const seconds = opts.seconds ?? 30;
   const W = opts.width ?? 96, H = opts.height ?? 54, fps = opts.fps ?? 30;
@@ -119,8 +120,8 @@ export async function runReactMeasure(opts: ReactMeasureOptions = {}): Promise<R
         (style = source), (tempo = r.song.tempo), (samples = r.samples);
       } else {
         const midi = await parseMidiFile(await readInput(source, 'MIDI file', 'midi'), source);
-        const length = midi.duration - midi.midiTicksToSeconds(midi.firstNoteOn);
-        if (length < seconds) throw new UserError(`${source} lasts ${length.toFixed(1)} s, shorter than the ${seconds}-s excerpt; give a longer piece or a shorter --seconds`);
+        const length = midiSeconds(midi);
+        if (length < seconds) throw new UserError(`${source} lasts ${length.toFixed(1)} s, shorter than the ${seconds}-s excerpt; give a longer piece or a shorter excerpt`);
         from = opts.fromSeconds === 'middle' ? Math.round((length - seconds) / 2) : Math.min(opts.fromSeconds ?? 0, length - seconds);
         opts.onProgress?.(`music video measure: ${basename(source)} from ${from} s, ${seconds} s, ${W}x${H} at ${fps} fps`);
         samples = await soundfont.renderMidi(midi, { fromSeconds: from, seconds });
