@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FLOORS, StatePool, frameStyle, persistenceLoss } from '../src/core/model/persistence.js';
+import { DEFAULT_FLOORS, StatePool, frameStyle, persistenceLoss, tileFrame } from '../src/core/model/persistence.js';
 import { neighbourCorrelation, spatialStd } from '../src/core/metrics.js';
 import { Rng } from '../src/core/rng.js';
 import { expectGradientMatches } from './finite-differences.js';
@@ -116,5 +116,43 @@ describe('StatePool', () => {
       if (k >= settings.reset && pa.includes(i)) expect(a.age[i]).toBe(4);
       else expect(a.age[i]).toBe(0);
     });
+  });
+});
+
+describe('a pool grid larger than the clips', () => {
+  it('tiles a frame on the torus (cropped where the grid does not divide), and copies it at the same size', () => {
+    // a 2 x 3 frame (w 3, h 2), values c*100 + y*10 + x, onto 5 x 4
+    const src = new Float32Array(3 * 2 * 3);
+    for (let c = 0; c < 3; c++) for (let y = 0; y < 2; y++) for (let x = 0; x < 3; x++) src[(c * 2 + y) * 3 + x] = c * 100 + y * 10 + x;
+    const dst = new Float32Array(3 * 4 * 5);
+    tileFrame(src, { width: 3, height: 2 }, dst, { width: 5, height: 4 });
+    for (let c = 0; c < 3; c++) for (let y = 0; y < 4; y++) for (let x = 0; x < 5; x++) expect(dst[(c * 4 + y) * 5 + x]).toBe(c * 100 + (y % 2) * 10 + (x % 3));
+    const same = new Float32Array(src.length);
+    tileFrame(src, { width: 3, height: 2 }, same, { width: 3, height: 2 });
+    expect(same).toEqual(src);
+  });
+
+  it('StatePool starts a 6 x 6 entry from a 2 x 2 start frame tiled, or from noise', () => {
+    const pool = new StatePool({ size: 8, batch: 8, steps: 4, reset: 8 }, 2, 6, 6);
+    // two 2 x 2 start frames, constant per channel and frame: 0.1 c + 0.05 j
+    const frames = new Float32Array(2 * 12);
+    for (let j = 0; j < 2; j++) for (let c = 0; c < 3; c++) frames.fill(0.1 * c + 0.05 * j + 0.01, j * 12 + c * 4, j * 12 + (c + 1) * 4);
+    frames[0] = 0.9; // one cell of frame 0 differs, so its tiling is visible
+    const encoded = { z: new Float32Array(0), style: new Float32Array(0) };
+    let tiled = 0;
+    for (let k = 0; k < 4; k++) {
+      const { picks } = pool.draw(new Rng(`tile/${k}`), encoded, frames, { width: 2, height: 2 });
+      for (const i of picks) {
+        const grid = pool.rgb.subarray(i * 108, (i + 1) * 108);
+        const j = [0, 1].find((f) => Math.abs(grid[36]! - (0.1 + 0.05 * f + 0.01)) < 1e-6);
+        if (j === undefined) continue; // uniform noise
+        tiled++;
+        const expected = new Float32Array(108);
+        tileFrame(frames.subarray(j * 12, (j + 1) * 12), { width: 2, height: 2 }, expected, { width: 6, height: 6 });
+        expect(grid).toEqual(expected);
+      }
+    }
+    expect(tiled).toBeGreaterThan(0);
+    expect(tiled).toBeLessThan(32);
   });
 });

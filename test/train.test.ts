@@ -9,7 +9,9 @@ import { loadModel } from '../src/core/model/networks.js';
 import { loadTf } from '../src/core/model/tf.js';
 import { CHECKPOINT_FILE, exportCheckpoint, learningRate, readLog, samplingProbability, train } from '../src/core/model/train.js';
 import { loadWeights } from '../src/core/model/weights.js';
+import { readCheckpoint } from '../src/core/model/training/checkpoint.js';
 import { Rng } from '../src/core/rng.js';
+import { ncaInProcess } from './nca-in-process.js';
 
 let root: string;
 let data: Dataset;
@@ -146,6 +148,36 @@ describe('train', () => {
     const from = (config.training as { initFromModel: { weightsSha256: string; training: { iters: number } } }).initFromModel;
     expect(from.weightsSha256).toBe(createHash('sha256').update(readFileSync(join(base, 'weights.bin'))).digest('hex'));
     expect(from.training.iters).toBe(6);
+  });
+
+  it('runs the pool on a grid larger than the clips (--pool-grid 48): trains, logs, checkpoints the pool at 48 x 48 and resumes', async () => {
+    const base = join(root, 'whole'); // written by the test above
+    const grid = { ...tiny, data, iters: 3, checkpointEvery: 100, initFrom: base, poolSize: 6, poolBatch: 2, poolSteps: 4, poolReset: 1, persistWeight: 1, scaleWeight: 1, travelWeight: 1, travelLag: 2, poolGrid: 48 };
+    const parts = join(root, 'grid48');
+    expect((await train({ ...grid, outDir: parts, stopAfter: 2 })).finished).toBe(false);
+    const { named } = await readCheckpoint(join(parts, CHECKPOINT_FILE), 'no checkpoint');
+    expect(named.get('pool/rgb')!.shape).toEqual([6, 3, 48, 48]);
+    expect(named.get('pool/age')!.data.some((a) => a > 0)).toBe(true); // entries ran and were written back at 48 x 48
+    await expect(train({ ...grid, outDir: parts, poolGrid: 64, resume: true })).rejects.toThrow(/trained with poolGrid 48, not 64/);
+    expect(await train({ ...grid, outDir: parts, resume: true })).toMatchObject({ finished: true, resumedFrom: 2 });
+    await train({ ...grid, outDir: join(root, 'grid48-whole') });
+    expect(readFileSync(join(parts, 'weights.bin')).equals(readFileSync(join(root, 'grid48-whole', 'weights.bin')))).toBe(true);
+    const log = await readLog(join(parts, 'train-log.jsonl'));
+    expect(log.map((e) => e.iteration)).toEqual([1, 2, 3]);
+    for (const e of log) expect(e.persistScale).toBeGreaterThan(0);
+    // the tfjs path (loss.ts) builds the pool's tensors at the pool's grid too: its first iteration is the onnx one's, to float rounding
+    await train({ ...grid, iters: 1, outDir: join(root, 'grid48-wasm'), backend: 'wasm' });
+    expect((await readLog(join(root, 'grid48-wasm', 'train-log.jsonl')))[0]!.persist).toBeCloseTo(log[0]!.persist, 3);
+    // the same run on the clips' grid (the default, recorded as 32) differs from the first iteration's pool loss on
+    const at32 = await readLog(join(root, 'looks', 'train-log.jsonl')); // the test above: the same settings, grid 32
+    expect(log[0]!.persist).not.toBeCloseTo(at32[0]!.persist, 4);
+    expect(log[0]!.rollout).toBeCloseTo(at32[0]!.rollout, 6);
+    expect((await loadWeights(parts)).config.training).toMatchObject({ poolGrid: 48 });
+    expect((await loadWeights(join(root, 'looks'))).config.training).toMatchObject({ poolGrid: 32 });
+    const cli = await ncaInProcess(['train', '--data', join(root, 'data'), '--out', join(root, 'cli-grid'), '--iters', '1', '--pool-grid', '12']);
+    expect(cli.status).toBe(2);
+    expect(cli.stderr.trim().split('\n')).toHaveLength(1);
+    expect(cli.stderr).toMatch(/^nca: .*--pool-grid/);
   });
 
   it('refuses to resume with other settings or without a checkpoint', async () => {

@@ -3,6 +3,7 @@ import { checkOutputPath } from '../core/io/output-path.js';
 import { progressBar } from './progress.js';
 import { UserError, requireChoice, requireInt, requireNumber } from '../core/errors.js';
 import { DEFAULT_FLOORS } from '../core/model/persistence.js';
+import { DEFAULT_SETTINGS, POOL_GRID_MAX, POOL_GRID_MIN } from '../core/model/training/settings.js';
 import { interruptSignal } from './interrupt.js';
 import { parseSeed, parseThreads, report, sharedOptions, withExamples } from './options.js';
 
@@ -19,6 +20,7 @@ interface TrainOpts {
   persist: string;
   persistRamp: string;
   poolSteps: string;
+  poolGrid: string;
   style: string;
   hueStyle: string;
   scaleWeight: string;
@@ -53,6 +55,7 @@ export function registerTrain(program: Command): void {
     .option('--persist <w>', 'weight of persistence training: a pool of long-running states kept above structure / smoothness / motion floors (0 = off)', '0.05')
     .option('--persist-ramp <f>', 'the persistence weight ramps up over this fraction of the run', '0.1')
     .option('--pool-steps <n>', 'frames each pool state runs per iteration', '16')
+    .option('--pool-grid <n>', `the pool states' grid, n x n cells, ${POOL_GRID_MIN}..${POOL_GRID_MAX} (the default is the clips' size); larger gives the look terms' large wavelengths more than one period`, String(DEFAULT_SETTINGS.poolGrid))
     .option('--style <w>', 'weight of the colour term of persistence training: each pool state keeps its latent\'s colours and contrast', '10')
     .option('--hue-style <0-1>', 'turn fresh random pool latents\' colour targets towards the hue of their pitch-class angle, so random latents cover the hue circle (0 = off)', '0')
     .option('--scale-weight <w>', 'weight of the scale term of persistence training: low notes draw large patterns, high notes fine ones (pitch-height dim; 0 = off)', '0')
@@ -74,6 +77,7 @@ export function registerTrain(program: Command): void {
     'nca dataset --out data/ && nca train --data data/ --out base/ --iters 3200 --persist 0   # the shipped model, stage 1 (next frame)',
     'nca train --data data/ --out fixtures/model/ --init-from base/ --iters 800 --lr 0.0003   # stage 2 (persistence)',
     'nca train --data data/ --out my-model/ --iters 4000 --resume',
+    'nca train --data data-motifs/ --out look/ --init-from fixtures/model/ --iters 2000 --scale-weight 2 --travel-weight 6 --pool-grid 64   # look terms on a 64 x 64 pool',
     'nca train --data data/ --out /tmp/m --iters 20 --batch 4 --json',
   ]);
 }
@@ -89,6 +93,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const persistWeight = requireNumber('--persist', o.persist, 0, 1000);
   const persistRamp = requireNumber('--persist-ramp', o.persistRamp, 0, 1);
   const poolSteps = requireInt('--pool-steps', o.poolSteps, 2, 256);
+  const poolGrid = requireInt('--pool-grid', o.poolGrid, POOL_GRID_MIN, POOL_GRID_MAX);
   const styleWeight = requireNumber('--style', o.style, 0, 1e4);
   const hueStyle = requireNumber('--hue-style', o.hueStyle, 0, 1);
   const anchorWeight = requireNumber('--anchor', o.anchor, 0, 100);
@@ -115,7 +120,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),
       resume: o.resume === true,

@@ -21,8 +21,8 @@ import { ANCHORS, type AnchorLayout } from './anchors.js';
 /**
  * The target wavelength (cells) for the lowest and the highest notes: pitch-height codes at or below
  * -SCALE_HEIGHT_RANGE / at or above +SCALE_HEIGHT_RANGE (1.5: an octave from A4, or 1.5 sd of a random latent).
- * 32 cells is one period of the 32-cell training grid; 5.5 keeps the neighbour correlation (0.42) above the
- * alive measure's noise threshold (0.2).
+ * 32 cells is one period of the default 32-cell pool grid (`nca train --pool-grid 64` holds two); 5.5 keeps
+ * the neighbour correlation (0.42) above the alive measure's noise threshold (0.2).
  */
 export const SCALE_WAVELENGTH_LOW = 32;
 export const SCALE_WAVELENGTH_HIGH = 5.5;

@@ -6,8 +6,9 @@
  * - `StatePool`: a pool of (latent, RGB state) pairs continued across iterations, as in Growing NCA
  *   (Mordvintsev et al. 2020). Each iteration a few entries are replaced by fresh ones (a random
  *   latent z ~ N(0, I) or an encoded clip's mu; a uniform-noise grid, as `nca eval` starts, or a
- *   clip's start frame), a batch is drawn, run for `steps` frames under the frame protocol, and the
- *   final frames are written back. Entries so reach hundreds to thousands of frames.
+ *   clip's start frame, tiled on the torus when the pool's grid is larger: `nca train --pool-grid`),
+ *   a batch is drawn, run for `steps` frames under the frame protocol, and the final frames are
+ *   written back. Entries so reach hundreds to thousands of frames.
  * - `persistenceLoss`: hinge penalties that keep each rollout's frames above floors of the three
  *   things the alive measure (docs/design.md#the-alive-measure, src/core/metrics.ts) looks at:
  *     structure   s_t = mean over RGB of the spatial std of frame t          >= floors.std
@@ -360,11 +361,12 @@ export class StatePool {
   /**
    * Draw this iteration's entries: `batch` distinct indices; empty entries and the first `reset`
    * drawn ones are refilled (a latent: N(0, I) or one of `encoded.z` [n][dim] with its style
-   * `encoded.style` [n][6]; a grid: uniform noise or one of `startFrames` [n][3][H][W]), each
-   * choice a coin flip. Returns the picks and the refilled entries with a random latent (they have
-   * no style yet: the caller sets one with setStyle).
+   * `encoded.style` [n][6]; a grid: uniform noise or one of `startFrames` [n][3][h][w], tiled on the
+   * pool's torus when its size `startSize` (default: the pool's) differs), each choice a coin flip.
+   * Returns the picks and the refilled entries with a random latent (they have no style yet: the
+   * caller sets one with setStyle).
    */
-  draw(rng: Rng, encoded: { z: Float32Array; style: Float32Array }, startFrames: Float32Array): { picks: number[]; freshRandom: number[] } {
+  draw(rng: Rng, encoded: { z: Float32Array; style: Float32Array }, startFrames: Float32Array, startSize: { width: number; height: number } = this): { picks: number[]; freshRandom: number[] } {
     const { size, batch, reset } = this.settings;
     const picks: number[] = [];
     const taken = new Set<number>();
@@ -374,7 +376,8 @@ export class StatePool {
       taken.add(i);
       picks.push(i);
     }
-    const nEncoded = encoded.z.length / this.dim, nFrames = startFrames.length / this.frame;
+    const startFrame = 3 * startSize.width * startSize.height;
+    const nEncoded = encoded.z.length / this.dim, nFrames = startFrames.length / startFrame;
     const freshRandom: number[] = [];
     picks.forEach((i, k) => {
       if (k >= reset && this.age[i]! >= 0) return;
@@ -391,7 +394,7 @@ export class StatePool {
       const grid = this.rgb.subarray(i * this.frame, (i + 1) * this.frame);
       if (nFrames > 0 && rng.uniform() < 0.5) {
         const j = rng.int(nFrames);
-        grid.set(startFrames.subarray(j * this.frame, (j + 1) * this.frame));
+        tileFrame(startFrames.subarray(j * startFrame, (j + 1) * startFrame), startSize, grid, this);
       } else rng.fillUniform(grid);
       this.age[i] = 0;
     });
@@ -422,5 +425,25 @@ export class StatePool {
       this.rgb.set(last.subarray(k * this.frame, (k + 1) * this.frame), i * this.frame);
       this.age[i]! += frames;
     });
+  }
+}
+
+/**
+ * Writes the frame `src` [3][h][w] tiled on the torus into `dst` [3][H][W]: dst(y, x) = src(y mod h, x mod w),
+ * so a pool grid larger than the clips starts from its clip's picture repeated (cropped where it does not
+ * divide), and a pool grid of the clips' size from the picture itself.
+ */
+export function tileFrame(src: Float32Array, from: { width: number; height: number }, dst: Float32Array, to: { width: number; height: number }): void {
+  const { width: w, height: h } = from, { width: W, height: H } = to;
+  if (src.length !== 3 * w * h || dst.length !== 3 * W * H) throw new Error(`tileFrame: ${src.length} -> ${dst.length} values for ${w} x ${h} -> ${W} x ${H}`);
+  if (w === W && h === H) {
+    dst.set(src);
+    return;
+  }
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < H; y++) {
+      const row = (c * h + (y % h)) * w, out = (c * H + y) * W;
+      for (let x = 0; x < W; x++) dst[out + x] = src[row + (x % w)]!;
+    }
   }
 }

@@ -8,7 +8,8 @@
  *   loss = MSE(pred, targets)
  *        + beta * KL(N(mu, sigma^2) || N(0, I))                    (summed over dimensions, mean over the batch)
  *        + decoderWeight * MSE(decoder(z) RGB, start frame)        (channels 0..2 of each decoded state)
- *        + persistWeight * persistence(pool rollout)               (when the pool drew a batch)
+ *        + persistWeight * persistence(pool rollout)               (when the pool drew a batch; its grid is
+ *                                                                   poolGrid x poolGrid, not necessarily H x W)
  *
  * The pool's latents are constants: the persistence term trains the hypernetwork (and through it what
  * every latent does).
@@ -61,7 +62,7 @@ export interface LossResult {
   decoder: Scalar;
   /** The latent-anchor term, weighted (when the batch has labels). */
   anchor?: Scalar;
-  /** The persistence loss (unweighted), its parts and the pool rollout [Tp][P][3][H][W]: when the pool drew a batch. */
+  /** The persistence loss (unweighted), its parts and the pool rollout [Tp][P][3][G][G] (G = poolGrid): when the pool drew a batch. */
   persist?: Scalar;
   persistParts?: PersistenceParts;
   poolPred?: Tensor;
@@ -82,9 +83,9 @@ export function lossAndGradients(graph: LossGraph, state: ModelState, inputs: Lo
   const startFrame = tf.tensor4d(batch.start, [B, 3, H, W]);
   const epsT = tf.tensor2d(eps, [B, D]);
   const decoderTarget = padChannels(batch.start, B, 3, config.channels, H * W);
-  const P = graph.pool.shape.batch;
+  const { batch: P, width: Wp, height: Hp } = graph.pool.shape;
   const poolZ = poolBatch ? tf.tensor2d(poolBatch.z, [P, D]) : null;
-  const poolRgb = poolBatch ? tf.tensor4d(poolBatch.rgb, [P, 3, H, W]) : null;
+  const poolRgb = poolBatch ? tf.tensor4d(poolBatch.rgb, [P, 3, Hp, Wp]) : null;
   try {
     const { value, grads } = tf.variableGrads(() => {
       const weights = weightsRecord(state);

@@ -75,7 +75,7 @@ export interface OnnxLossResult {
   anchor: number;
   persist?: number;
   persistParts?: PersistenceParts;
-  /** The pool rollout [Tp][P][3][H][W], when the pool drew a batch. */
+  /** The pool rollout [Tp][P][3][G][G] (G = poolGrid), when the pool drew a batch. */
   poolPred?: Float32Array;
   /** The encoder's mu [B][latentDim]. */
   mu: Float32Array;

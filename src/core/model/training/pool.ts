@@ -7,13 +7,13 @@
 import { ANCHORS, type AnchorLayout } from '../anchors.js';
 import { lookTargets } from '../look-targets.js';
 import { NcaRollout, rolloutNoise } from '../nca-op.js';
-import { StatePool, frameStyle, type PersistenceFloors, type StyleTargets } from '../persistence.js';
+import { StatePool, frameStyle, type PersistenceFloors, type RolloutShape, type StyleTargets } from '../persistence.js';
 import type { Rng } from '../../rng.js';
 import type { NamedArrays } from '../weights.js';
 import type { TrainSettings } from './settings.js';
 import { timeRollout, type RolloutClock } from './timing.js';
 
-/** The pool entries of one iteration: their indices, latents [P][latentDim], start RGB [P][3][H][W] and colour targets. */
+/** The pool entries of one iteration: their indices, latents [P][latentDim], start RGB [P][3][G][G] (G = poolGrid) and colour targets. */
 export interface PoolBatch {
   picks: number[];
   z: Float32Array;
@@ -21,7 +21,9 @@ export interface PoolBatch {
   style: StyleTargets;
 }
 
+/** The clips' geometry (the pool's grid is settings.poolGrid, its own). */
 export interface PoolGeometry {
+  /** The clips' frames (start frames, the first-frame decoder's pictures, the encoded clips' targets). */
   width: number;
   height: number;
   latentDim: number;
@@ -30,10 +32,10 @@ export interface PoolGeometry {
 }
 
 export class PersistencePool {
-  /** The pool rollout's shape: P entries, Tp frames. */
-  readonly shape: { batch: number; width: number; height: number; steps: number };
+  /** The pool rollout's shape: P entries, Tp frames, poolGrid x poolGrid cells. */
+  readonly shape: RolloutShape;
   readonly floors: PersistenceFloors;
-  /** Hidden-channel noise [Tp][P][13][H][W] (redrawn each iteration), targets (unused: every step feeds on its own frame) and masks (all 1). */
+  /** Hidden-channel noise [Tp][P][13][G][G] (redrawn each iteration), targets (unused: every step feeds on its own frame) and masks (all 1). */
   readonly noise: Float32Array;
   readonly targets: Float32Array;
   readonly masks: Float32Array;
@@ -51,10 +53,10 @@ export class PersistencePool {
     readonly rollout: NcaRollout | null,
     resumed: NamedArrays | null,
   ) {
-    const { width: W, height: H, latentDim } = geometry;
-    const P = settings.poolBatch, Tp = settings.poolSteps;
+    const { latentDim } = geometry;
+    this.shape = poolShape(settings);
+    const { batch: P, steps: Tp, width: W, height: H } = this.shape;
     const on = rollout !== null;
-    this.shape = { batch: P, width: W, height: H, steps: Tp };
     this.floors = { std: settings.floorStd, correlation: settings.floorCorrelation, drift: settings.floorDrift };
     this.pool = new StatePool(
       { size: settings.poolSize, batch: P, steps: Tp, reset: settings.poolReset },
@@ -73,21 +75,20 @@ export class PersistencePool {
    */
   static async create(settings: TrainSettings, geometry: PoolGeometry, resumed: NamedArrays | null, opts: { threads?: number; clock: RolloutClock }): Promise<PersistencePool> {
     const on = settings.persistWeight > 0;
-    const shape = { batch: settings.poolBatch, width: geometry.width, height: geometry.height, steps: settings.poolSteps };
-    const rollout = on ? timeRollout(await NcaRollout.create({ ...shape, threads: opts.threads }), opts.clock) : null;
+    const rollout = on ? timeRollout(await NcaRollout.create({ ...poolShape(settings), threads: opts.threads }), opts.clock) : null;
     return new PersistencePool(settings, geometry, rollout, resumed);
   }
 
   /**
    * This iteration's entries (refilling some: StatePool.draw from `rng`, then the pool noise from
    * `rng`), or null when persistence training is off (nothing drawn). `startFrames` [B][3][H][W] are
-   * the batch's start frames; `decode(zs, n)` gives the first-frame decoder's states [n][channels][H][W]
-   * of n latents, whose colours become the style of fresh random latents.
+   * the batch's start frames (clip-sized: tiled onto the pool's grid); `decode(zs, n)` gives the first-frame
+   * decoder's states [n][channels][H][W] of n latents, whose colours become the style of fresh random latents.
    */
   draw(rng: Rng, startFrames: Float32Array, decode: (zs: Float32Array, n: number) => Float32Array): PoolBatch | null {
     if (!this.rollout) return null;
     const { latentDim: D, channels, width: W, height: H } = this.geometry;
-    const drawn = this.pool.draw(rng, this.encoded, startFrames);
+    const drawn = this.pool.draw(rng, this.encoded, startFrames, this.geometry);
     if (drawn.freshRandom.length > 0) {
       // a random latent's colours: those of the first-frame decoder's picture of it
       const n = drawn.freshRandom.length, plane = H * W;
@@ -113,7 +114,7 @@ export class PersistencePool {
     return { picks: drawn.picks, ...start };
   }
 
-  /** Writes back the last frame of the pool rollout `pred` [Tp][P][3][H][W] into the drawn entries. */
+  /** Writes back the last frame of the pool rollout `pred` [Tp][P][3][G][G] into the drawn entries. */
   update(picks: readonly number[], pred: Float32Array): void {
     const { batch: P, steps: Tp, width: W, height: H } = this.shape;
     this.pool.update(picks, pred.subarray((Tp - 1) * P * 3 * H * W), Tp);
@@ -133,7 +134,7 @@ export class PersistencePool {
 
   /** The pool's arrays as the checkpoint stores them (`pool/...`), in order. */
   checkpointArrays(): NamedArrays {
-    const { poolSize } = this.settings, { latentDim: D, width: W, height: H } = this.geometry;
+    const { poolSize } = this.settings, { latentDim: D } = this.geometry, { width: W, height: H } = this.shape;
     const { z, rgb, age, style, styled } = this.pool;
     return new Map([
       ['pool/z', { shape: [poolSize, D], data: z }],
@@ -149,6 +150,11 @@ export class PersistencePool {
   async dispose(): Promise<void> {
     await this.rollout?.dispose();
   }
+}
+
+/** The pool rollout's shape: poolBatch entries of poolGrid x poolGrid cells, poolSteps frames. */
+export function poolShape(settings: Pick<TrainSettings, 'poolBatch' | 'poolSteps' | 'poolGrid'>): RolloutShape {
+  return { batch: settings.poolBatch, width: settings.poolGrid, height: settings.poolGrid, steps: settings.poolSteps };
 }
 
 /** The least chroma a hue-styled colour keeps, relative to its grey level (hueStyle). */

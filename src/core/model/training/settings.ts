@@ -50,6 +50,12 @@ export interface TrainSettings {
   poolBatch: number;
   poolSteps: number;
   poolReset: number;
+  /**
+   * The pool's grid, poolGrid x poolGrid cells (default: the clips' size, FRAME_SIZE): larger than the clips, a
+   * pattern of the look terms' largest wavelengths (32 cells) has more than one period in a pool state. Fresh
+   * entries are uniform noise or a clip's start frame tiled on the torus (persistence.ts' tileFrame).
+   */
+  poolGrid: number;
   /** The floors: spatial std, neighbour correlation, RMS drift between the halves of a pool rollout. */
   floorStd: number;
   floorCorrelation: number;
@@ -99,6 +105,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   poolBatch: DEFAULT_POOL.batch,
   poolSteps: DEFAULT_POOL.steps,
   poolReset: DEFAULT_POOL.reset,
+  poolGrid: DEFAULT_CONFIG.frameSize,
   floorStd: DEFAULT_FLOORS.std,
   floorCorrelation: DEFAULT_FLOORS.correlation,
   floorDrift: DEFAULT_FLOORS.drift,
@@ -111,11 +118,15 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   backend: 'onnx',
 };
 
+/** The range of poolGrid: at least 16 cells (the clips' 32 cropped to half), at most 128 (16x the default's work per pool frame). */
+export const POOL_GRID_MIN = 16;
+export const POOL_GRID_MAX = 128;
+
 /** What a caller may set: any setting, iters required (extra keys, e.g. TrainOptions' data, are ignored). */
 export type SettingsInput = Partial<Omit<TrainSettings, 'iters'>> & { iters: number };
 
 /** The keys a caller may set besides iters (iters is always given). */
-const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'initFrom', 'backend'] as const;
+const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'initFrom', 'backend'] as const;
 
 /** Validated settings with defaults filled in; steps defaults to (and may not exceed) what clips of framesPerClip frames hold. */
 export function resolveSettings(opts: SettingsInput, framesPerClip: number): TrainSettings {
@@ -132,6 +143,7 @@ export function resolveSettings(opts: SettingsInput, framesPerClip: number): Tra
   intIn('poolBatch', s.poolBatch, 1, Math.min(256, s.poolSize));
   intIn('poolSteps', s.poolSteps, 2, 256);
   intIn('poolReset', s.poolReset, 0, s.poolBatch);
+  intIn('poolGrid', s.poolGrid, POOL_GRID_MIN, POOL_GRID_MAX);
   // the travel term compares frames travelLag apart inside one pool rollout (only checked when it is on)
   intIn('travelLag', s.travelLag, 1, s.travelWeight > 0 ? s.poolSteps - 1 : 256);
   for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1], ['styleWeight', s.styleWeight, 0, 1e4], ['hueStyle', s.hueStyle, 0, 1], ['scaleWeight', s.scaleWeight, 0, 1e4], ['travelWeight', s.travelWeight, 0, 1e4]] as const) {
