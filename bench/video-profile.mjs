@@ -113,7 +113,7 @@ if (cmd === 'song') {
   const { writeMusicVideo } = await import('../dist/core/video/music-video.js');
   const threads = process.argv[6] ? Number(process.argv[6]) : undefined;
   const preset = process.argv[7] || undefined;
-  const r = await writeMusicVideo(model, { audioFile: join(dir, 'song.wav'), samples: decoded.samples, sampleRate: decoded.sampleRate, track, width: W, height: H, scale: Number(a2), fps: 30, protocol, threads, preset, out: join(dir, 'full.mp4') });
+  const r = await writeMusicVideo(model, { sound: { kind: 'file', path: join(dir, 'song.wav') }, samples: decoded.samples, sampleRate: decoded.sampleRate, track, width: W, height: H, scale: Number(a2), fps: 30, protocol, threads, preset, out: join(dir, 'full.mp4') });
   const c1 = await cpu(), wall = (performance.now() - t0) / 1000;
   console.log(JSON.stringify({ size: a1, scale: Number(a2), threads: threads ?? os.availableParallelism(), preset: preset ?? 'default', frames: r.frames, steps: r.steps, duration: +r.duration.toFixed(2), wall: +wall.toFixed(2), realtime: +(wall / r.duration).toFixed(2), setupAndTrack: +tTrack.toFixed(2), simulate: +r.seconds.simulate.toFixed(2), waiting: +(r.seconds.waiting ?? 0).toFixed(2), ncaCpu: +(c1.self - c0.self).toFixed(2), ffmpegCpu: +(c1.children - c0.children).toFixed(2), cpuFactor: +((c1.self - c0.self + c1.children - c0.children) / (2 * r.duration)).toFixed(2), bytes: (await stat(join(dir, "full.mp4"))).size, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), load: os.loadavg().map((x) => +x.toFixed(1)) }));
   model.dispose();
