@@ -41,7 +41,7 @@ describe('nca render to video', () => {
     const [random] = await ncaAllInProcess([['random', '--params', '--seed', '2', '--out', p]]);
     expect(random!.status).toBe(0);
     const jobs = join(dir, 'jobs.json');
-    writeFileSync(jobs, JSON.stringify({ format: 'nca-gallery-jobs', version: 1, defaults: { steps: 12, size: 16, format: 'mp4', fps: 60 }, jobs: [{ name: 'p', params: 'p.json' }] }));
+    writeFileSync(jobs, JSON.stringify({ format: 'nca-gallery-jobs', version: 1, defaults: { steps: 12, size: 16, format: 'mp4', fps: 60 }, jobs: [{ name: 'p', params: 'p.json' }, { name: 'm', audio: midiSong, track: true, steps: 30, fps: 25 }] }));
     const runs = await ncaAll([
       ['render', '--audio', song, '--size', '48x27', '--scale', '2', '--fps', '25', '--out', mp4, '--quiet'],
       ['render', '--params', p, '--size', '33x17', '--steps', '20', '--scale', '2', '--filter', 'nearest', '--out', webm, '--quiet'],
@@ -60,6 +60,9 @@ describe('nca render to video', () => {
     // three 16 x 16 rows one above the other (no labels, no gutter), steps 0..12 at 12 fps
     expect((await probeVideo(sheet)).streams[0]).toMatchObject({ codec: 'h264', width: 16, height: 48, fps: 12, frames: 13 });
     expect((await probeVideo(join(dir, 'gallery', 'p.mp4'))).streams[0]).toMatchObject({ codec: 'h264', width: 16, height: 16, fps: 60, frames: 13 });
+    // a gallery job of a MIDI track carries the MIDI file's render, not the .mid file
+    const gm = await probeVideo(join(dir, 'gallery', 'm.mp4'));
+    expect(gm.streams.find((x) => x.type === 'audio')).toMatchObject({ codec: 'aac', sampleRate: 44100 });
     expect(runs[0]!.status, runs[0]!.stderr).toBe(0);
     expect(runs[1]!.status, runs[1]!.stderr).toBe(0);
     expectUserError(refused[0]!, /no model folder at .*typo: no such file or folder/);

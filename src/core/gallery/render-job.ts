@@ -4,6 +4,7 @@
  * note manifest once, on the first job that needs them. A video job (mp4, webm) of an audio track
  * carries the track's sound.
  */
+import type { SongAudio } from '../audio/song-file.js';
 import { UserError } from '../errors.js';
 import type { Latent, TrackPoint } from '../latent.js';
 import type { InitSpec, RenderSource } from '../render.js';
@@ -45,7 +46,7 @@ export class JobRenderer {
       const s = job.settings;
       const video = s.format === 'mp4' || s.format === 'webm';
       // A video of an audio track carries its sound and lasts as long as it (or the frames, when steps is shorter).
-      const sound = video && audio ? { audio: { kind: 'file' as const, path: audio.file }, duration: Math.min(audio.seconds, (Math.floor(steps / s.every) + 1) / s.fps) } : {};
+      const sound = video && audio ? { audio: audio.sound, duration: Math.min(audio.seconds, (Math.floor(steps / s.every) + 1) / s.fps) } : {};
       const summary = await render(source, {
         width: s.width,
         height: s.height,
@@ -111,8 +112,8 @@ export class JobRenderer {
     return { ok: true, seconds: (performance.now() - t0) / 1000, motion, width: r.width, height: r.height, steps: r.steps, frames: r.framesWritten, bytes: (await stat(outPath)).size };
   }
 
-  /** The render source and step count of a job (and an audio track's file and length). */
-  private async renderSource(job: GalleryJob): Promise<{ source: RenderSource; steps: number; audio?: { file: string; seconds: number } }> {
+  /** The render source and step count of a job (and an audio track's sound, as a video carries it, and length). */
+  private async renderSource(job: GalleryJob): Promise<{ source: RenderSource; steps: number; audio?: Pick<SongAudio, 'sound' | 'seconds'> }> {
     const src = job.source;
     const s = job.settings;
     if (src.kind === 'params') {
@@ -124,7 +125,7 @@ export class JobRenderer {
       const { source, audio } = await this.sources.resolve({ kind: 'audio-track', file: src.file, fps: s.fps });
       if (s.steps === 'audio') steps = Math.max(1, Math.ceil(audio!.seconds * s.fps * s.every));
       if (source.kind === 'latent') source.latent.provenance = { command: 'gallery', source: src.file, fps: s.fps };
-      return { source, steps, audio: { file: src.file, seconds: audio!.seconds } };
+      return { source, steps, audio: { sound: audio!.sound, seconds: audio!.seconds } };
     }
     const { model, protocol } = await this.sources.model();
     let latent: Latent;
