@@ -178,6 +178,17 @@ describe('train', () => {
     expect(cli.status).toBe(2);
     expect(cli.stderr.trim().split('\n')).toHaveLength(1);
     expect(cli.stderr).toMatch(/^nca: .*--pool-grid/);
+    // --pool-reset reaches the settings (recorded in the config) and is refused outside 0..poolBatch
+    const reset = await ncaInProcess(['train', '--data', join(root, 'data'), '--out', join(root, 'cli-reset'), '--iters', '1', '--batch', '2', '--steps', '4', '--pool-steps', '4', '--pool-reset', '1', '--no-notes', '--threads', '1']);
+    expect(reset.status).toBe(0);
+    expect((await loadWeights(join(root, 'cli-reset'))).config.training).toMatchObject({ poolReset: 1, poolSteps: 4 });
+    for (const bad of ['9', '-1', '1.5']) {
+      const refused = await ncaInProcess(['train', '--data', join(root, 'data'), '--out', join(root, 'cli-reset-bad'), '--iters', '1', '--pool-reset', bad]);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+      expect(refused.stderr).toMatch(/^nca: .*--pool-reset/);
+    }
+    expect(existsSync(join(root, 'cli-reset-bad'))).toBe(false);
   });
 
   it('refuses to resume with other settings or without a checkpoint', async () => {

@@ -20,6 +20,7 @@ interface TrainOpts {
   persist: string;
   persistRamp: string;
   poolSteps: string;
+  poolReset: string;
   poolGrid: string;
   style: string;
   hueStyle: string;
@@ -55,6 +56,7 @@ export function registerTrain(program: Command): void {
     .option('--persist <w>', 'weight of persistence training: a pool of long-running states kept above structure / smoothness / motion floors (0 = off)', '0.05')
     .option('--persist-ramp <f>', 'the persistence weight ramps up over this fraction of the run', '0.1')
     .option('--pool-steps <n>', 'frames each pool state runs per iteration', '16')
+    .option('--pool-reset <n>', `pool entries replaced by fresh ones per iteration, 0..${DEFAULT_SETTINGS.poolBatch} (of the ${DEFAULT_SETTINGS.poolBatch} drawn from ${DEFAULT_SETTINGS.poolSize}); an entry lives about ${DEFAULT_SETTINGS.poolBatch} / n x --pool-steps frames (0: never replaced once the pool is full)`, String(DEFAULT_SETTINGS.poolReset))
     .option('--pool-grid <n>', `the pool states' grid, n x n cells, ${POOL_GRID_MIN}..${POOL_GRID_MAX} (the default is the clips' size); larger gives the look terms' large wavelengths more than one period`, String(DEFAULT_SETTINGS.poolGrid))
     .option('--style <w>', 'weight of the colour term of persistence training: each pool state keeps its latent\'s colours and contrast', '10')
     .option('--hue-style <0-1>', 'turn fresh random pool latents\' colour targets towards the hue of their pitch-class angle, so random latents cover the hue circle (0 = off)', '0')
@@ -78,6 +80,7 @@ export function registerTrain(program: Command): void {
     'nca train --data data/ --out fixtures/model/ --init-from base/ --iters 800 --lr 0.0003   # stage 2 (persistence)',
     'nca train --data data/ --out my-model/ --iters 4000 --resume',
     'nca train --data data-motifs/ --out look/ --init-from fixtures/model/ --iters 2000 --scale-weight 2 --travel-weight 6 --pool-grid 64   # look terms on a 64 x 64 pool',
+    'nca train --data data-motifs/ --out look/ --init-from fixtures/model/ --iters 2000 --scale-weight 2 --pool-reset 1 --pool-steps 32   # pool states that live ~256 frames',
     'nca train --data data/ --out /tmp/m --iters 20 --batch 4 --json',
   ]);
 }
@@ -93,6 +96,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const persistWeight = requireNumber('--persist', o.persist, 0, 1000);
   const persistRamp = requireNumber('--persist-ramp', o.persistRamp, 0, 1);
   const poolSteps = requireInt('--pool-steps', o.poolSteps, 2, 256);
+  const poolReset = requireInt('--pool-reset', o.poolReset, 0, DEFAULT_SETTINGS.poolBatch);
   const poolGrid = requireInt('--pool-grid', o.poolGrid, POOL_GRID_MIN, POOL_GRID_MAX);
   const styleWeight = requireNumber('--style', o.style, 0, 1e4);
   const hueStyle = requireNumber('--hue-style', o.hueStyle, 0, 1);
@@ -120,7 +124,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),
       resume: o.resume === true,
