@@ -68,8 +68,9 @@ describe('songs composed by code', () => {
       expect(song.samples.length).toBe(Math.round(2.75 * 22050));
       expect(song.seconds).toBeCloseTo(2.75, 3);
       if (song.sound.kind !== 'samples') throw new Error('a MIDI song carries its render');
-      expect(song.sound.sampleRate).toBe(MIDI_SOUND_RATE);
-      expect(Math.max(...song.sound.samples.map(Math.abs))).toBeCloseTo(10 ** (-1 / 20), 4); // -1 dBFS
+      expect(song.sound).toMatchObject({ sampleRate: MIDI_SOUND_RATE, channels: 2 });
+      expect(song.sound.samples.length).toBe(2 * Math.round(2.75 * MIDI_SOUND_RATE)); // left, right interleaved
+      expect(song.sound.samples.reduce((m, v) => Math.max(m, Math.abs(v)), 0)).toBeCloseTo(10 ** (-1 / 20), 4); // -1 dBFS
       writeFileSync(join(dir, 'silent.mid'), midiFile([], { controllers: [{ ticks: 0, controller: 64, value: 127 }] }));
       await expect(readSongAudio(join(dir, 'silent.mid'))).rejects.toThrow(/silent\.mid holds no notes; give a MIDI file with note events/);
     } finally {

@@ -77,11 +77,11 @@ describe('nca render to video', () => {
     expect(Math.abs(mv.duration - SECONDS)).toBeLessThan(1 / 25);
     expect(Math.abs(ma.duration - SECONDS)).toBeLessThan(1 / 25);
 
-    // the MIDI file's video carries its render (44.1 kHz) as long as the notes and their 0.5 s of release
+    // the MIDI file's video carries its render (44.1 kHz stereo) as long as the notes and their 0.5 s of release
     expect(runs[4]!.status, runs[4]!.stderr).toBe(0);
     const mm = await probeVideo(midiMp4);
     const mmv = mm.streams.find((s) => s.type === 'video')!, mma = mm.streams.find((s) => s.type === 'audio')!;
-    expect(mma).toMatchObject({ codec: 'aac', sampleRate: 44100 });
+    expect(mma).toMatchObject({ codec: 'aac', sampleRate: 44100, channels: 'stereo' });
     expect(Math.abs(mma.duration - 1.6)).toBeLessThan(0.05);
     expect(Math.abs(mmv.duration - mma.duration)).toBeLessThan(1 / 25);
 

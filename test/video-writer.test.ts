@@ -78,6 +78,9 @@ describe('video files with sound', () => {
     await expect(openVideoWriter({ out: join(dir, 'plain', 'x.mp4'), width: 8, height: 8, fps: 30 })).rejects.toThrow(UserError);
     await expect(openVideoWriter({ out: '/proc/nca-video-test.mp4', width: 8, height: 8, fps: 30 })).rejects.toThrow(/cannot write \/proc\/nca-video-test\.mp4/);
     await expect(openVideoWriter({ out: join(dir, 'x.avi'), width: 8, height: 8, fps: 30 })).rejects.toThrow(/\.mp4.*\.webm/);
+    // stereo samples come in left, right pairs; more channels are refused
+    await expect(openVideoWriter({ out: join(dir, 'odd.mp4'), width: 8, height: 8, fps: 30, audio: { kind: 'samples', samples: new Float32Array(3), sampleRate: 44100, channels: 2 } })).rejects.toThrow(/interleaved left, right pairs for audio\.samples/);
+    await expect(openVideoWriter({ out: join(dir, 'six.mp4'), width: 8, height: 8, fps: 30, audio: { kind: 'samples', samples: new Float32Array(6), sampleRate: 44100, channels: 6 as 2 } })).rejects.toThrow(/audio\.channels/);
   });
 
   it('a bad NCA_FFMPEG is one clear error, never a fallback', async () => {

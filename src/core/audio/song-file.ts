@@ -3,8 +3,8 @@
  * played by a SoundFont (audio/soundfont.ts `renderMidi`: every note, pedal and controller of the file;
  * the default bank TimGM6mb). The analysis (the latent track, the reactions) reads mono samples at the
  * analysis rate; the video carries the song's own sound: the WAV file itself, or the MIDI render at
- * 44.1 kHz (mono, peak-normalised to -1 dBFS: a soundfont plays well below full scale; the analysis reads
- * the render as the soundfont plays it).
+ * 44.1 kHz in stereo, peak-normalised to -1 dBFS (a soundfont plays well below full scale; the analysis
+ * reads the mono mix as the soundfont plays it).
  */
 import { fileURLToPath } from 'node:url';
 import { ANALYSIS_RATE } from './spectrogram.js';
@@ -52,13 +52,16 @@ export async function readSongAudio(file: string, opts: { soundfont?: string } =
   const { resample } = await import('./resample.js');
   const midi = await parseMidiFile(await readInput(file, 'MIDI file', 'midi'), file);
   const soundfont = await Soundfont.load(opts.soundfont);
-  const rendered = await soundfont.renderMidi(midi, { sampleRate: MIDI_SOUND_RATE });
-  const samples = resample(rendered, MIDI_SOUND_RATE, ANALYSIS_RATE);
+  const { left, right } = await soundfont.renderMidiStereo(midi, { sampleRate: MIDI_SOUND_RATE });
+  const frames = left.length;
+  const mono = new Float32Array(frames), stereo = new Float32Array(2 * frames);
   let peak = 0;
-  for (let i = 0; i < rendered.length; i++) peak = Math.max(peak, Math.abs(rendered[i]!));
-  if (peak > 0) {
-    const gain = PEAK_LEVEL / peak;
-    for (let i = 0; i < rendered.length; i++) rendered[i]! *= gain;
+  for (let i = 0; i < frames; i++) {
+    mono[i] = 0.5 * (left[i]! + right[i]!);
+    peak = Math.max(peak, Math.abs(left[i]!), Math.abs(right[i]!));
   }
-  return { file, samples, sampleRate: ANALYSIS_RATE, seconds: rendered.length / MIDI_SOUND_RATE, warnings: [], sound: { kind: 'samples', samples: rendered, sampleRate: MIDI_SOUND_RATE } };
+  const gain = peak > 0 ? PEAK_LEVEL / peak : 1;
+  for (let i = 0; i < frames; i++) (stereo[2 * i] = gain * left[i]!), (stereo[2 * i + 1] = gain * right[i]!);
+  const samples = resample(mono, MIDI_SOUND_RATE, ANALYSIS_RATE);
+  return { file, samples, sampleRate: ANALYSIS_RATE, seconds: frames / MIDI_SOUND_RATE, warnings: [], sound: { kind: 'samples', samples: stereo, sampleRate: MIDI_SOUND_RATE, channels: 2 } };
 }

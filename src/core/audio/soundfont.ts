@@ -140,14 +140,20 @@ export class Soundfont {
     return monoMix(left, right);
   }
 
+  /** renderMidiStereo mixed to mono (the mean of left and right). */
+  async renderMidi(midi: BasicMIDI, opts: RenderMidiOptions = {}): Promise<Float32Array> {
+    const { left, right } = await this.renderMidiStereo(midi, opts);
+    return monoMix(left, right);
+  }
+
   /**
-   * Renders a parsed MIDI file (song.ts parseMidiFile) through spessasynth's own sequencer to mono
-   * samples, so that everything the file says is played: the sustain pedal, volume and expression,
-   * pitch bends, program changes. Time 0 is the file's first note (the sequencer skips leading silence);
+   * Renders a parsed MIDI file (song.ts parseMidiFile) through spessasynth's own sequencer, so that
+   * everything the file says is played: the sustain pedal, volume and expression, pan, pitch bends,
+   * program changes. Time 0 is the file's first note (the sequencer skips leading silence);
    * `fromSeconds` .. `fromSeconds + seconds` is returned (default: the whole file plus 0.5 s of release).
    * Deterministic.
    */
-  async renderMidi(midi: BasicMIDI, opts: RenderMidiOptions = {}): Promise<Float32Array> {
+  async renderMidiStereo(midi: BasicMIDI, opts: RenderMidiOptions = {}): Promise<{ left: Float32Array; right: Float32Array }> {
     const sampleRate = opts.sampleRate ?? ANALYSIS_RATE;
     if (!(Number.isInteger(sampleRate) && sampleRate >= 8000 && sampleRate <= 192000)) throw invalidParameterError('sampleRate', 'an integer from 8000 to 192000', sampleRate);
     const from = opts.fromSeconds ?? 0;
@@ -176,7 +182,7 @@ export class Soundfont {
       sequencer.processTick();
       synth.process(left, right, at, Math.min(BLOCK, frames - at));
     }
-    return monoMix(left, right);
+    return { left, right };
   }
 }
 

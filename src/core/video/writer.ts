@@ -39,8 +39,8 @@ const SWS_FLAGS: Record<ScaleFilter, string> = { nearest: 'neighbor', smooth: 'l
 export type VideoAudio =
   /** A file ffmpeg decodes itself (a WAV): the song's own channels and rate. */
   | { kind: 'file'; path: string }
-  /** Mono samples in [-1, 1] at `sampleRate` Hz, piped as 32-bit float. */
-  | { kind: 'samples'; samples: Float32Array; sampleRate: number };
+  /** Samples in [-1, 1] at `sampleRate` Hz, piped as 32-bit float: mono, or `channels: 2` interleaved left, right. */
+  | { kind: 'samples'; samples: Float32Array; sampleRate: number; channels?: 1 | 2 };
 
 export interface VideoWriterOptions {
   /** A `.mp4` or `.webm` path (or an existing device / FIFO). */
@@ -286,8 +286,9 @@ function checkAudio(audio: VideoAudio | undefined): VideoAudio | undefined {
   if (typeof audio !== 'object' || audio === null) throw invalidParameterError('audio', "{ kind: 'file', path } or { kind: 'samples', samples, sampleRate }", audio);
   if (audio.kind === 'file') return { kind: 'file', path: requirePath('audio.path', audio.path) };
   if (audio.kind === 'samples') {
-    if (!(audio.samples instanceof Float32Array)) throw invalidParameterError('audio.samples', 'a Float32Array (mono)', audio.samples);
-    return { kind: 'samples', samples: audio.samples, sampleRate: requireInt('audio.sampleRate', audio.sampleRate, 8000, 384000) };
+    const channels = requireInt('audio.channels', audio.channels ?? 1, 1, 2) as 1 | 2;
+    if (!(audio.samples instanceof Float32Array) || audio.samples.length % channels !== 0) throw invalidParameterError('audio.samples', channels === 2 ? 'a Float32Array of interleaved left, right pairs' : 'a Float32Array (mono)', audio.samples);
+    return { kind: 'samples', samples: audio.samples, sampleRate: requireInt('audio.sampleRate', audio.sampleRate, 8000, 384000), channels };
   }
   throw invalidParameterError('audio.kind', 'one of file, samples', (audio as { kind?: unknown }).kind);
 }
@@ -312,7 +313,7 @@ function ffmpegArgs(s: ArgsSpec): string[] {
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
   args.push('-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${s.W}x${s.H}`, '-framerate', String(s.fps), '-i', 'pipe:0');
   if (s.audio?.kind === 'file') args.push('-i', s.audio.path);
-  if (s.audio?.kind === 'samples') args.push('-f', 'f32le', '-ar', String(s.audio.sampleRate), '-ac', '1', '-i', 'pipe:3');
+  if (s.audio?.kind === 'samples') args.push('-f', 'f32le', '-ar', String(s.audio.sampleRate), '-ac', String(s.audio.channels ?? 1), '-i', 'pipe:3');
   const chain: string[] = [];
   if (s.scale > 1) chain.push(`scale=${s.W * s.scale}:${s.H * s.scale}:flags=${SWS_FLAGS[s.filter]}`);
   if (s.size.padded) chain.push(`pad=${s.size.width}:${s.size.height}:0:0:black`);
