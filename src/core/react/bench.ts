@@ -35,6 +35,7 @@ export interface ReactMeasureOptions {
   colourMode?: ColourMode;
   onsetSteps?: number;
   hueHighPass?: number;
+  pulseLoudness?: number;
   pulseZoom?: number;
   pulseDecay?: number | 'state';
   /** Circular shifts of the audio for the controls, seconds (default: every whole frame from 4 to 13 s, measure.ts controlShifts). */
@@ -135,7 +136,7 @@ export async function runReactMeasure(opts: ReactMeasureOptions = {}): Promise<R
       const t0 = performance.now();
       const summary = await renderReactive(model, {
         samples, track, width: W, height: H, fps, seed: opts.seed ?? 1, react: opts.react, smooth: opts.smooth,
-        pulseKind: opts.pulseKind, colourMode: opts.colourMode, onsetSteps: opts.onsetSteps, hueHighPass: opts.hueHighPass, pulseZoom: opts.pulseZoom, pulseDecay: opts.pulseDecay, threads: opts.threads,
+        pulseKind: opts.pulseKind, colourMode: opts.colourMode, onsetSteps: opts.onsetSteps, hueHighPass: opts.hueHighPass, pulseLoudness: opts.pulseLoudness, pulseZoom: opts.pulseZoom, pulseDecay: opts.pulseDecay, threads: opts.threads,
         onFrame: (rgba, i) => {
           meter.push(rgba);
           if (n === 0 && opts.stripPath && i % stripEvery === Math.floor(stripEvery / 2) && strip.length < (opts.stripFrames ?? 8)) strip.push({ width: W, height: H, data: rgba.slice() });

@@ -76,6 +76,8 @@ export interface ReactiveOptions {
   onsetSteps?: number;
   /** Experiment: reactPlan's hueHighPass (seconds; 0 = off). */
   hueHighPass?: number;
+  /** reactPlan's pulseLoudness (default PULSE_LOUDNESS). */
+  pulseLoudness?: number;
   pulseZoom?: number;
   pulseDecay?: number | 'state';
   onFrame: (rgba: Uint8Array, index: number) => void | Promise<void>;
@@ -134,7 +136,7 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
   const features = frameFeatures(opts.samples, { sampleRate, fps, frames: opts.frames });
   const frames = features.frames;
   const rng = new Rng(opts.seed ?? 0);
-  const plan = reactPlan(features, { strengths, smooth: opts.smooth ?? DEFAULT_SMOOTH, seed: rng.nextUint32(), track: trackLatents(opts.track, frames, fps), onsetSteps: opts.onsetSteps, hueHighPass: opts.hueHighPass });
+  const plan = reactPlan(features, { strengths, smooth: opts.smooth ?? DEFAULT_SMOOTH, seed: rng.nextUint32(), track: trackLatents(opts.track, frames, fps), onsetSteps: opts.onsetSteps, hueHighPass: opts.hueHighPass, pulseLoudness: opts.pulseLoudness });
   const tAnalysis = performance.now();
 
   const plane = W * H;

@@ -124,6 +124,8 @@ export interface PlanOptions {
    * minus its own zero-phase smoothing over this time constant (its changes, not its sections). 0 (default): off.
    */
   hueHighPass?: number;
+  /** Share of a pulse's size that follows the loudness, 0..1 (default PULSE_LOUDNESS): size = pulse x onset level x (1 - s + s loud). */
+  pulseLoudness?: number;
 }
 
 /** The plan of every frame (see the module comment); deterministic for a seed. */
@@ -141,6 +143,7 @@ export function reactPlan(features: FrameFeatures, opts: PlanOptions): ReactPlan
   const logCentroid = Float32Array.from(features.centroid, (c) => (c > 0 ? Math.log2(c) : NaN));
   holdGaps(logCentroid);
   const highPass = requireNumber('hueHighPass', opts.hueHighPass ?? 0, 0, 60);
+  const pulseLoudness = requireNumber('pulseLoudness', opts.pulseLoudness ?? PULSE_LOUDNESS, 0, 1);
   if (highPass > 0) {
     const slow = smoothZeroPhase(logCentroid, highPass * fps);
     for (let i = 0; i < frames; i++) logCentroid[i]! -= slow[i]!;
@@ -166,7 +169,7 @@ export function reactPlan(features: FrameFeatures, opts: PlanOptions): ReactPlan
     acc = Math.min(MAX_STEPS_PER_FRAME, acc - take);
     perturb[i] = 0.6 * E * l;
     exposure[i] = 2 ** (-EXPOSURE_OCTAVES * E * (2 * l - 1));
-    pulse[i] = P * onsetLevel[i]! * (1 - PULSE_LOUDNESS + PULSE_LOUDNESS * l);
+    pulse[i] = P * onsetLevel[i]! * (1 - pulseLoudness + pulseLoudness * l);
     hue[i] = C * (centroidLevel[i]! - 0.5) * HUE_RANGE;
   }
 
