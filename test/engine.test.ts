@@ -8,7 +8,7 @@ import { Rng } from '../src/core/rng.js';
 /** Reference rollout under a protocol, with the same noise draws as the engine (one fillNormal per step). */
 function referenceRun(params: ReturnType<typeof randomParams>, state: Float32Array, W: number, H: number, steps: number, protocol: StepProtocol, rng?: Rng) {
   const plane = W * H;
-  let x = state.slice();
+  let x: Float32Array = state.slice();
   const frames: Float32Array[] = [];
   for (let s = 0; s < steps; s++) {
     if (protocol.kind === 'carry') {
@@ -82,7 +82,7 @@ describe('onnxruntime NCA engine agrees with the reference step', () => {
       await engine.dispose();
       // the reference draws one [N][13][H][W] array per step, grid after grid
       const plane = W * H, rng = new Rng(3);
-      let grids = Array.from({ length: N }, (_, n) => state.slice(n * CHANNELS * plane, (n + 1) * CHANNELS * plane));
+      let grids: Float32Array[] = Array.from({ length: N }, (_, n) => state.slice(n * CHANNELS * plane, (n + 1) * CHANNELS * plane));
       for (let s = 0; s < 3; s++) {
         const noise = rng.fillNormal(new Float32Array(N * (CHANNELS - 3) * plane), 0, 0.1);
         grids = grids.map((g, n) => {

@@ -335,7 +335,7 @@ describe('training hooks', () => {
     const out = encoderForward(tf, variables, model.config, context, { training: true });
     expect(out.batchStats.map((s) => s.mean.shape[0])).toEqual([32, 64, 128]);
     expect(out.mu.shape).toEqual([3, 64]);
-    tf.dispose([z, context, value, out, grads, Object.values(variables)]);
+    tf.dispose([z, context, value, out.mu, out.logvar, out.batchStats.flatMap((s) => [s.mean, s.variance]), grads, Object.values(variables)]);
     model.dispose();
   });
 });

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'puppeteer-core';
+import type { Browser, KeyInput, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../src/core/model/networks.js';
 import { createEngine } from '../src/core/nca/engine.js';
@@ -39,7 +39,7 @@ async function frames(count: number): Promise<void> {
   const f0 = (await status()).frames;
   await page.waitForFunction((f) => ncaPlay.status().frames >= f, { timeout: 60_000, polling: 50 }, f0 + count);
 }
-const tap = async (key: string) => {
+const tap = async (key: KeyInput) => {
   await page.keyboard.down(key);
   await page.keyboard.up(key);
 };

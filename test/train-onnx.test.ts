@@ -99,7 +99,7 @@ describe('onnx training backend: one iteration', () => {
   });
 
   it('gives the tfjs-cpu trainer\'s loss and the gradient of every trained tensor to 1e-4 of the tensor\'s largest', async () => {
-    const graph: LossGraph = { tf, config, convs: im2colConvs(tf), rollout, pool, beta: 0.05, decoderWeight: 300 };
+    const graph: LossGraph = { tf, config, convs: im2colConvs(tf), rollout, pool, beta: 0.05, decoderWeight: 300, anchorWeight: 0 };
     const ref = lossAndGradients(graph, state, inputs);
     const refGrads = new Map<string, Float32Array>();
     for (const [name, v] of Object.entries(state.vars)) refGrads.set(name, Float32Array.from(ref.grads[v.name]!.dataSync()));
@@ -109,7 +109,7 @@ describe('onnx training backend: one iteration', () => {
     for (const s of ref.stats) tf.dispose([s.mean, s.variance]);
     disposeLoss(ref);
 
-    const onnx = await onnxLossAndGradients({ config, nets, rollout, pool, beta: 0.05, decoderWeight: 300 }, weights, inputs);
+    const onnx = await onnxLossAndGradients({ config, nets, rollout, pool, beta: 0.05, decoderWeight: 300, anchorWeight: 0 }, weights, inputs);
 
     // the loss and each of its parts
     for (const k of ['rollout', 'kl', 'decoder', 'persist', 'value'] as const) {

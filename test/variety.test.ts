@@ -243,7 +243,7 @@ describe('variety runs are nca render\'s renders', () => {
       ] as const;
       for (const c of cases) {
         const out = join(dir, `s${c.seed}`);
-        await render({ kind: 'latent', latent: { z: randomLatent(new Rng(c.seed)) }, model }, {
+        await render({ kind: 'latent', latent: { z: randomLatent(new Rng(c.seed)), provenance: { command: 'test' } }, model }, {
           width: size, height: size, steps: frames * c.stepsPerFrame, every: c.stepsPerFrame, seed: c.seed, perturb: c.perturb, init: { kind: c.init }, protocol: c.protocol, threads: 1, out,
         });
         const mine: Uint8Array[] = [];

@@ -51,10 +51,12 @@ describe('a music video file', () => {
     writeFileSync(wav, encodeWav16(samples, SR));
     const out = join(dir, 'clicks.mp4');
     const r = await writeMusicVideo(model, {
-      audioFile: wav, samples, sampleRate: SR, track: [{ t: 0, z: new Float32Array(LATENT_DIM) }],
+      sound: { kind: 'file', path: wav }, samples, sampleRate: SR, track: [{ t: 0, z: new Float32Array(LATENT_DIM) }],
       width: W, height: H, scale: SCALE, fps: FPS, seed: 1, threads: 1, out,
     });
     expect(r.frames).toBe(SECONDS * FPS);
+    // a music video needs its sound (an options object without one is a caller's mistake, not a silent video)
+    await expect(writeMusicVideo(model, { samples, sampleRate: SR, track: [{ t: 0, z: new Float32Array(LATENT_DIM) }], width: W, height: H, fps: FPS, out: join(dir, 'silent.mp4') } as unknown as Parameters<typeof writeMusicVideo>[1])).rejects.toThrow(/the song's sound/);
 
     const p = await probeVideo(out);
     const v = p.streams.find((s) => s.type === 'video')!, a = p.streams.find((s) => s.type === 'audio')!;

@@ -46,6 +46,7 @@ export interface MusicVideoSummary {
 export async function writeMusicVideo(model: LatentModel, opts: MusicVideoOptions): Promise<MusicVideoSummary> {
   const t0 = performance.now();
   if (typeof opts !== 'object' || opts === null) throw invalidParameterError('options', 'an object { sound, samples, sampleRate, track, width, height, fps, out, ... }', opts);
+  if (typeof opts.sound !== 'object' || opts.sound === null) throw invalidParameterError('sound', "the song's sound: { kind: 'file', path } or { kind: 'samples', samples, sampleRate }", opts.sound);
   if (!(opts.samples instanceof Float32Array) || opts.samples.length === 0) throw invalidParameterError('samples', 'the song\'s mono samples (a non-empty Float32Array)', opts.samples);
   const onProgress = optionalFunction('onProgress', opts.onProgress);
   const signal = optionalSignal('signal', opts.signal);
