@@ -183,9 +183,9 @@ export class SourceResolver {
         const { model } = await this.model();
         const { readSongAudio } = await import('./audio/song-file.js');
         const enc = await import('./model/encode.js');
-        const decoded = await readSongAudio(p.file, { soundfont: this.opts.soundfont });
-        const window = enc.chooseWindow(decoded.samples, { start: p.start, duration: p.duration, sampleRate: decoded.sampleRate });
-        z = enc.encodeClip(model, decoded.samples, window, decoded.sampleRate).z;
+        const song = await readSongAudio(p.file, { soundfont: this.opts.soundfont });
+        const window = enc.chooseWindow(song.samples, { start: p.start, duration: p.duration, sampleRate: song.sampleRate });
+        z = enc.encodeClip(model, song.samples, window, song.sampleRate).z;
         break;
       }
       case 'random': {

@@ -1,7 +1,7 @@
 /**
  * A music video (docs/video.md, docs/music-video.md): the audio-reactive frames of a song
  * (src/core/react: `renderReactive`, one frame per 1/fps s, ceil(duration x fps) frames) written by
- * the video writer with the song itself muxed in, cut to the song's duration (the writer checks `sound`).
+ * the video writer with the song's sound muxed in, cut to the song's duration.
  */
 import { invalidParameterError, optionalFunction, optionalSignal } from '../errors.js';
 import type { LatentModel } from '../render.js';
@@ -10,12 +10,12 @@ import type { ScaleFilter, VideoAudio, VideoSummary } from './writer.js';
 
 /**
  * The song's reactive render (renderReactive's options, less what the video decides: its frames go to the
- * writer), and the video's own: the song's file, the upscaling, the output.
+ * writer), and the video's own: the song's sound, the upscaling, the output.
  */
 export interface MusicVideoOptions extends Omit<ReactiveOptions, 'onFrame' | 'onProgress' | 'pulseKind' | 'colourMode' | 'sampleRate'> {
   /** The song's sound as the video carries it: a file ffmpeg reads (a WAV: its own channels and rate) or samples (a MIDI file's render). */
   sound: VideoAudio;
-  /** The rate of `samples` (readWav's). */
+  /** The rate of `samples` (the analysis rate of audio/song-file.ts readSongAudio). */
   sampleRate: number;
   /** The video is width x scale by height x scale pixels (odd sides padded by one). */
   scale?: number;
