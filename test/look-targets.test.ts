@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FLOORS, persistenceLoss, type StyleTargets } from '../src/core/model/persistence.js';
-import { MOTION_DIM, SCALE_WAVELENGTH_HIGH, SCALE_WAVELENGTH_LOW, lookTargets, scaleStatistic, scaleTarget, targetWavelength, travelShift } from '../src/core/model/look-targets.js';
+import { MOTION_DIM, SCALE_WAVELENGTH_HIGH, SCALE_WAVELENGTH_LOW, lookTargets, scaleStatistic, scaleTarget, structureFloor, targetWavelength, travelShift } from '../src/core/model/look-targets.js';
+import { DEFAULT_SETTINGS, resolveSettings } from '../src/core/model/training/settings.js';
 import { Rng } from '../src/core/rng.js';
 import { expectGradientMatches } from './finite-differences.js';
 
@@ -33,6 +34,53 @@ describe('look targets from the latent', () => {
     // a finer pattern has the larger log(1 - rho)
     expect(scaleTarget(z)).toBeGreaterThan(low);
     for (let L = 3; L < 40; L++) expect(scaleStatistic(L + 1)).toBeLessThan(scaleStatistic(L));
+  });
+
+  it('the fine end is a setting: the default map is the one of 32 and 5.5 cells, --scale-fine 4 widens it to 8x', () => {
+    expect(DEFAULT_SETTINGS.scaleFine).toBe(5.5);
+    expect(SCALE_WAVELENGTH_HIGH).toBe(5.5);
+    const rng = new Rng('looks/fine');
+    const n = 64, dim = 64;
+    const zs = new Float32Array(n * dim);
+    rng.normalArray(zs);
+    const scale = new Float32Array(n), fine = new Float32Array(n), travel = new Float32Array(2 * n);
+    lookTargets(zs, n, dim, scale, travel);
+    lookTargets(zs, n, dim, fine, travel, undefined, { fine: DEFAULT_SETTINGS.scaleFine });
+    for (let k = 0; k < n; k++) {
+      const z = zs.subarray(k * dim, (k + 1) * dim);
+      // the default map, written out: 32 x (5.5 / 32)^t, t = (clamp(h, -1.5, 1.5) + 1.5) / 3
+      const t = (Math.max(-1.5, Math.min(1.5, z[2]!)) + 1.5) / 3;
+      expect(targetWavelength(z)).toBe(32 * (5.5 / 32) ** t);
+      expect(targetWavelength(z, undefined, 5.5)).toBe(targetWavelength(z));
+      expect(scale[k]).toBe(Math.fround(scaleTarget(z)));
+      expect(fine[k]).toBe(scale[k]);
+    }
+    const z = new Float32Array(dim);
+    z[2] = 5;
+    expect(targetWavelength(z, undefined, 4)).toBeCloseTo(4, 6);
+    z[2] = -5;
+    expect(targetWavelength(z, undefined, 4)).toBeCloseTo(SCALE_WAVELENGTH_LOW, 6);
+    z[2] = 0;
+    expect(targetWavelength(z, undefined, 4)).toBeCloseTo(Math.sqrt(4 * SCALE_WAVELENGTH_LOW), 6);
+    expect(resolveSettings({ iters: 1, scaleFine: 4 }, 24).scaleFine).toBe(4);
+    for (const bad of [1.5, 33, NaN]) expect(() => resolveSettings({ iters: 1, scaleFine: bad }, 24)).toThrow(/scaleFine must be a number in 2..32/);
+    for (const bad of [-0.1, 2.5]) expect(() => resolveSettings({ iters: 1, floorStdPower: bad }, 24)).toThrow(/floorStdPower must be a number in 0..2/);
+  });
+
+  it('the structure floor tied to the scale target rises with the wavelength, the plain floor at power 0 or the fine end', () => {
+    expect(DEFAULT_SETTINGS.floorStdPower).toBe(0);
+    expect(structureFloor(32, 0.12, 0)).toBe(0.12);
+    expect(structureFloor(5.5, 0.12, 0.25)).toBe(0.12);
+    expect(structureFloor(4, 0.12, 0.25, 5.5)).toBe(0.12); // never below the plain floor
+    expect(structureFloor(32, 0.12, 0.25)).toBeCloseTo(0.12 * (32 / 5.5) ** 0.25, 9);
+    expect(structureFloor(22, 0.12, 0.5, 5.5)).toBeCloseTo(0.24, 9);
+    const n = 3, dim = 64, zs = new Float32Array(n * dim);
+    [-5, 0, 5].forEach((h, k) => { zs[k * dim + 2] = h; });
+    const floor = new Float32Array(n);
+    lookTargets(zs, n, dim, new Float32Array(n), new Float32Array(2 * n), undefined, { fine: 4, floorStd: 0.1, power: 0.5 }, floor);
+    expect(floor[0]).toBeCloseTo(0.1 * Math.sqrt(8), 6);
+    expect(floor[1]).toBeCloseTo(0.1 * Math.sqrt(Math.sqrt(8)), 6);
+    expect(floor[2]).toBeCloseTo(0.1, 6);
   });
 
   it('asks half of the random latents to travel, in all 8 directions', () => {
@@ -78,6 +126,27 @@ describe('the look terms of persistenceLoss', () => {
     expect(parts.travel).toBeGreaterThan(0);
     expect(loss).toBeCloseTo(parts.std + parts.correlation + parts.drift + parts.style + parts.scale + parts.travel, 10);
     expectGradientMatches((v) => persistenceLoss(v, shape, DEFAULT_FLOORS, style).loss, x, grad, 40, 'looks/fd/pick');
+  });
+
+  it('a per-sample structure floor has the gradient its value has, and asks more of a faint frame than the plain floor', () => {
+    const rng = new Rng('looks/floor');
+    // faint frames (std ~0.03): below both floors, so the hinge is active
+    const x = Float32Array.from(waves(shape.steps, shape.batch, shape.width, shape.height, 6, 0.5), (v) => 0.5 + 0.1 * (v - 0.5));
+    for (let i = 0; i < x.length; i++) x[i]! += 0.01 * rng.normal();
+    const style = looksStyle(2, [scaleStatistic(16), scaleStatistic(5)], [1, -1, 0, 0], 2, 3);
+    style.looks!.floor = Float32Array.from([0.2, 0.09]);
+    const { grad, parts } = persistenceLoss(x, shape, DEFAULT_FLOORS, style);
+    expectGradientMatches((v) => persistenceLoss(v, shape, DEFAULT_FLOORS, style).loss, x, grad, 40, 'looks/floor/pick');
+    const plain = persistenceLoss(x, shape, DEFAULT_FLOORS, looksStyle(2, [scaleStatistic(16), scaleStatistic(5)], [1, -1, 0, 0], 2, 3)).parts;
+    expect(parts.std).toBeGreaterThan(plain.std);
+    expect(parts.scale).toBe(plain.scale);
+    // every sample at the plain floor (0.125: exact in float32): the loss is the old one
+    const floors = { ...DEFAULT_FLOORS, std: 0.125 };
+    const same = looksStyle(2, [scaleStatistic(16), scaleStatistic(5)], [1, -1, 0, 0], 2, 3);
+    same.looks!.floor = Float32Array.from([0.125, 0.125]);
+    const a = persistenceLoss(x, shape, floors, same), b = persistenceLoss(x, shape, floors, looksStyle(2, [scaleStatistic(16), scaleStatistic(5)], [1, -1, 0, 0], 2, 3));
+    expect(a.loss).toBe(b.loss);
+    expect(Array.from(a.grad)).toEqual(Array.from(b.grad));
   });
 
   it('the scale term is smallest at the wavelength its target names', () => {

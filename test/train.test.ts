@@ -144,6 +144,12 @@ describe('train', () => {
     expect(looks[0]!.persistScale).toBeGreaterThan(0);
     expect(looks[0]!.persist).toBeCloseTo(looks[0]!.persistStd + looks[0]!.persistCorrelation + looks[0]!.persistDrift + looks[0]!.persistStyle + looks[0]!.persistScale! + (looks[0]!.persistTravel ?? 0), 4);
     expect(looks[0]!.persist).toBeGreaterThan(tuned[0]!.persist);
+    // the structure floor tied to the scale target (--floor-std-power) and a wider fine end (--scale-fine) reach it too
+    await train({ ...small, outDir: join(root, 'floor'), persistWeight: 1, scaleWeight: 1, travelWeight: 1, travelLag: 2, floorStdPower: 1, scaleFine: 4 });
+    const floor = await readLog(join(root, 'floor', 'train-log.jsonl'));
+    expect(floor[0]!.persistStd).toBeGreaterThan(looks[0]!.persistStd);
+    expect(floor[0]!.persistScale).not.toBe(looks[0]!.persistScale);
+    expect((await loadWeights(join(root, 'floor'))).config.training).toMatchObject({ floorStdPower: 1, scaleFine: 4 });
     const { config } = await loadWeights(join(root, 'tuned'));
     const from = (config.training as { initFromModel: { weightsSha256: string; training: { iters: number } } }).initFromModel;
     expect(from.weightsSha256).toBe(createHash('sha256').update(readFileSync(join(base, 'weights.bin'))).digest('hex'));

@@ -3,7 +3,8 @@ import { checkOutputPath } from '../core/io/output-path.js';
 import { progressBar } from './progress.js';
 import { UserError, requireChoice, requireInt, requireNumber } from '../core/errors.js';
 import { DEFAULT_FLOORS } from '../core/model/persistence.js';
-import { DEFAULT_SETTINGS, POOL_GRID_MAX, POOL_GRID_MIN } from '../core/model/training/settings.js';
+import { SCALE_WAVELENGTH_LOW } from '../core/model/look-targets.js';
+import { DEFAULT_SETTINGS, POOL_GRID_MAX, POOL_GRID_MIN, SCALE_FINE_MIN } from '../core/model/training/settings.js';
 import { interruptSignal } from './interrupt.js';
 import { parseSeed, parseThreads, report, sharedOptions, withExamples } from './options.js';
 
@@ -27,7 +28,9 @@ interface TrainOpts {
   scaleWeight: string;
   travelWeight: string;
   travelLag: string;
+  scaleFine: string;
   floorStd: string;
+  floorStdPower: string;
   anchor: string;
   initFrom?: string;
   checkpointEvery: string;
@@ -63,7 +66,9 @@ export function registerTrain(program: Command): void {
     .option('--scale-weight <w>', 'weight of the scale term of persistence training: low notes draw large patterns, high notes fine ones (pitch-height dim; 0 = off)', '0')
     .option('--travel-weight <w>', 'weight of the travel term: latents whose motion dim 19 is > 0 move their pattern one cell every --travel-lag frames, each its own way (0 = off)', '0')
     .option('--travel-lag <n>', 'frames per cell of travel asked by --travel-weight', '4')
+    .option('--scale-fine <cells>', `the wavelength --scale-weight asks of the highest notes, ${SCALE_FINE_MIN}..${SCALE_WAVELENGTH_LOW} cells (the lowest notes: ${SCALE_WAVELENGTH_LOW})`, String(DEFAULT_SETTINGS.scaleFine))
     .option('--floor-std <s>', 'persistence training\'s structure floor: the spatial std each pool frame is kept above', String(DEFAULT_FLOORS.std))
+    .option('--floor-std-power <a>', 'with --scale-weight: each pool frame\'s structure floor is --floor-std x (its target wavelength / --scale-fine)^a, so large patterns must hold more contrast (0..2; 0 = the plain floor)', String(DEFAULT_SETTINGS.floorStdPower))
     .option('--anchor <w>', 'weight of the latent anchors: pitch and General-MIDI family dims pulled towards each clip\'s labels (docs/design.md#latent-anchors; 0 = off)', '0.02')
     .option('--init-from <dir>', 'start from this model folder\'s weights (fine-tuning) instead of random ones')
     .option('--checkpoint-every <n>', 'write checkpoint.bin every n iterations', '100')
@@ -81,6 +86,7 @@ export function registerTrain(program: Command): void {
     'nca train --data data/ --out my-model/ --iters 4000 --resume',
     'nca train --data data-motifs/ --out look/ --init-from fixtures/model/ --iters 2000 --scale-weight 2 --travel-weight 6 --pool-grid 64   # look terms on a 64 x 64 pool',
     'nca train --data data-motifs/ --out look/ --init-from fixtures/model/ --iters 2000 --scale-weight 2 --pool-reset 1 --pool-steps 32   # pool states that live ~256 frames',
+    'nca train --data data-motifs/ --out look/ --init-from fixtures/model/ --iters 2000 --scale-weight 2 --pool-reset 1 --floor-std 0.12 --floor-std-power 0.25   # large patterns hold more contrast',
     'nca train --data data/ --out /tmp/m --iters 20 --batch 4 --json',
   ]);
 }
@@ -104,6 +110,8 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const scaleWeight = requireNumber('--scale-weight', o.scaleWeight, 0, 1e4);
   const travelWeight = requireNumber('--travel-weight', o.travelWeight, 0, 1e4);
   const floorStd = requireNumber('--floor-std', o.floorStd, 1e-6, 1);
+  const scaleFine = requireNumber('--scale-fine', o.scaleFine, SCALE_FINE_MIN, SCALE_WAVELENGTH_LOW);
+  const floorStdPower = requireNumber('--floor-std-power', o.floorStdPower, 0, 2);
   const travelLag = requireInt('--travel-lag', o.travelLag, 1, travelWeight > 0 ? poolSteps - 1 : 256);
   if (o.initFrom !== undefined) {
     const { existsSync } = await import('node:fs');
@@ -124,7 +132,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, floorStdPower,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),
       resume: o.resume === true,

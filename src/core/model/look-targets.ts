@@ -33,13 +33,25 @@ export const MOTION_DIM = 19;
 /**
  * The wavelength (cells) latent z is asked for: log-linear in the pitch-height code h = z[pitchDim + 2]
  * (1.5 per octave from A4), clamped: h <= -SCALE_HEIGHT_RANGE (A3 and below) gives SCALE_WAVELENGTH_LOW,
- * h >= SCALE_HEIGHT_RANGE (A5 and above) SCALE_WAVELENGTH_HIGH, h = 0 their geometric mean.
+ * h >= SCALE_HEIGHT_RANGE (A5 and above) `fine` (default SCALE_WAVELENGTH_HIGH; `nca train --scale-fine`), h = 0
+ * their geometric mean.
  */
-export function targetWavelength(z: ArrayLike<number>, layout: AnchorLayout = ANCHORS): number {
+export function targetWavelength(z: ArrayLike<number>, layout: AnchorLayout = ANCHORS, fine: number = SCALE_WAVELENGTH_HIGH): number {
   const r = SCALE_HEIGHT_RANGE;
   const h = Math.max(-r, Math.min(r, z[layout.pitchDim + 2]!));
   const t = (h + r) / (2 * r);
-  return SCALE_WAVELENGTH_LOW * (SCALE_WAVELENGTH_HIGH / SCALE_WAVELENGTH_LOW) ** t;
+  return SCALE_WAVELENGTH_LOW * (fine / SCALE_WAVELENGTH_LOW) ** t;
+}
+
+/**
+ * The structure floor (spatial std) of a pool frame asked for `wavelength` cells: floorStd x (wavelength /
+ * fine)^power, fine the finest target wavelength (the fine end of targetWavelength's map), never below
+ * floorStd; power 0 = floorStd (the plain floor). A large pattern so has to hold more contrast than a fine one:
+ * a faint large ripple or a flat field meets log(1 - rho) of a large target but not this floor (docs/training.md,
+ * "Look terms").
+ */
+export function structureFloor(wavelength: number, floorStd: number, power: number, fine: number = SCALE_WAVELENGTH_HIGH): number {
+  return power === 0 ? floorStd : floorStd * Math.max(1, wavelength / fine) ** power;
 }
 
 /** The scale statistic log(1 - rho) of a sinusoid of wavelength L cells: log(1 - cos(2 pi / L)). */
@@ -48,8 +60,8 @@ export function scaleStatistic(wavelength: number): number {
 }
 
 /** The scale target of latent z: the log(1 - neighbour correlation) its frames should have. */
-export function scaleTarget(z: ArrayLike<number>, layout: AnchorLayout = ANCHORS): number {
-  return scaleStatistic(targetWavelength(z, layout));
+export function scaleTarget(z: ArrayLike<number>, layout: AnchorLayout = ANCHORS, fine: number = SCALE_WAVELENGTH_HIGH): number {
+  return scaleStatistic(targetWavelength(z, layout, fine));
 }
 
 /**
@@ -67,12 +79,27 @@ export function travelShift(z: ArrayLike<number>): [number, number] | null {
 /** The 8 travel directions, counter-clockwise from +x (angle 0) in steps of 45 degrees. */
 const TRAVEL_DIRECTIONS: ReadonlyArray<readonly [number, number]> = [[1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0], [-1, -1], [0, -1], [1, -1]];
 
-/** Writes the targets of `n` latents zs [n][dim] into `scale` [n] and `travel` [n][2] (0, 0 = none). */
-export function lookTargets(zs: Float32Array, n: number, dim: number, scale: Float32Array, travel: Float32Array, layout: AnchorLayout = ANCHORS): void {
+/** How the scale targets are drawn: the fine end of the wavelength map and the structure floor tied to it. */
+export interface ScaleOptions {
+  /** The target wavelength (cells) of the highest notes (default SCALE_WAVELENGTH_HIGH). */
+  fine?: number;
+  /** With `floor`: each latent's structure floor, structureFloor(its wavelength, floorStd, power, fine). */
+  floorStd?: number;
+  power?: number;
+}
+
+/**
+ * Writes the targets of `n` latents zs [n][dim] into `scale` [n] and `travel` [n][2] (0, 0 = none), and,
+ * when `floor` [n] is given, each latent's structure floor (ScaleOptions).
+ */
+export function lookTargets(zs: Float32Array, n: number, dim: number, scale: Float32Array, travel: Float32Array, layout: AnchorLayout = ANCHORS, options: ScaleOptions = {}, floor?: Float32Array): void {
   if (dim <= MOTION_DIM + 2) throw new Error(`lookTargets: latents of ${dim} dims have no motion dims (${MOTION_DIM}..${MOTION_DIM + 2})`);
+  const fine = options.fine ?? SCALE_WAVELENGTH_HIGH;
   for (let k = 0; k < n; k++) {
     const z = zs.subarray(k * dim, (k + 1) * dim);
-    scale[k] = scaleTarget(z, layout);
+    const wavelength = targetWavelength(z, layout, fine);
+    scale[k] = scaleStatistic(wavelength);
+    if (floor) floor[k] = structureFloor(wavelength, options.floorStd ?? 0, options.power ?? 0, fine);
     const shift = travelShift(z);
     travel[2 * k] = shift ? shift[0] : 0;
     travel[2 * k + 1] = shift ? shift[1] : 0;

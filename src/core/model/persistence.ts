@@ -11,7 +11,8 @@
  *   written back. Entries so reach hundreds to thousands of frames.
  * - `persistenceLoss`: hinge penalties that keep each rollout's frames above floors of the three
  *   things the alive measure (docs/design.md#the-alive-measure, src/core/metrics.ts) looks at:
- *     structure   s_t = mean over RGB of the spatial std of frame t          >= floors.std
+ *     structure   s_t = mean over RGB of the spatial std of frame t          >= floors.std (or the sample's
+ *                 LookTargets.floor: raised with its target wavelength)
  *     smoothness  rho_t = neighbouring-pixel correlation of frame t           >= floors.correlation
  *                 (exactly metrics.ts's: rho = 1 - G / (2 V), G the mean squared difference to the
  *                 right and lower neighbours over 2, V the variance of all RGB values)
@@ -80,6 +81,11 @@ export interface LookTargets {
   travel: Float32Array;
   travelWeight: number;
   lag: number;
+  /**
+   * [B] each sample's structure floor (spatial std), in place of floors.std: look-targets.ts' structureFloor,
+   * raised with the target wavelength (`nca train --floor-std-power`); absent = floors.std for every sample.
+   */
+  floor?: Float32Array;
 }
 
 /** The shape of a pool rollout's frames: [steps][batch][3][height][width]. */
@@ -165,11 +171,12 @@ export function persistenceLoss(
           for (let i = o + c * N; i < o + (c + 1) * N; i++) grad[i]! += gm + gs * (pred[i]! - m[c]!);
         }
       }
-      const gapStd = 1 - s / floors.std;
+      const floorStd = looks?.floor ? looks.floor[b]! : floors.std;
+      const gapStd = 1 - s / floorStd;
       if (gapStd > 0) {
         parts.std += (gapStd * gapStd) / (T * B);
         // dL/ds = -2 gap / S / (T B); ds/dx = (x - m_c) / (3 N sd_c)
-        const dLds = (-2 * gapStd) / floors.std / (T * B);
+        const dLds = (-2 * gapStd) / floorStd / (T * B);
         for (let c = 0; c < 3; c++) {
           const k = dLds / (3 * N * sd[c]!);
           for (let i = o + c * N; i < o + (c + 1) * N; i++) grad[i]! += k * (pred[i]! - m[c]!);
