@@ -119,6 +119,24 @@ describe('StatePool', () => {
   });
 });
 
+describe('StatePool with fadeStd', () => {
+  it('empties an entry whose frame has faded under fadeStd (the next draw refills it) and keeps the others; off by default', () => {
+    const encoded = { z: new Float32Array(0), style: new Float32Array(0) };
+    const structured = Float32Array.from({ length: 12 }, (_, j) => (j % 2 ? 0.9 : 0.1)); // std 0.4 per channel
+    const faded = Float32Array.from({ length: 12 }, (_, j) => 0.5 + (j % 2 ? 0.01 : -0.01)); // std 0.01
+    for (const fadeStd of [0, 0.05]) {
+      const pool = new StatePool({ size: 4, batch: 2, steps: 4, reset: 0, fadeStd }, 2, 2, 2);
+      const picks = pool.draw(new Rng('f/1'), encoded, new Float32Array(0)).picks;
+      const last = new Float32Array(24);
+      last.set(structured, 0);
+      last.set(faded, 12);
+      pool.update(picks, last, 4);
+      expect(pool.age[picks[0]!]).toBe(4);
+      expect(pool.age[picks[1]!]).toBe(fadeStd > 0 ? -1 : 4);
+    }
+  });
+});
+
 describe('a pool grid larger than the clips', () => {
   it('tiles a frame on the torus (cropped where the grid does not divide), and copies it at the same size', () => {
     // a 2 x 3 frame (w 3, h 2), values c*100 + y*10 + x, onto 5 x 4

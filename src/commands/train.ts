@@ -31,6 +31,7 @@ interface TrainOpts {
   scaleFine: string;
   floorStd: string;
   floorStdPower: string;
+  poolFadeStd: string;
   anchor: string;
   initFrom?: string;
   checkpointEvery: string;
@@ -68,6 +69,7 @@ export function registerTrain(program: Command): void {
     .option('--travel-lag <n>', 'frames per cell of travel asked by --travel-weight', '4')
     .option('--scale-fine <cells>', `the wavelength --scale-weight asks of the highest notes, ${SCALE_FINE_MIN}..${SCALE_WAVELENGTH_LOW} cells (the lowest notes: ${SCALE_WAVELENGTH_LOW})`, String(DEFAULT_SETTINGS.scaleFine))
     .option('--floor-std <s>', 'persistence training\'s structure floor: the spatial std each pool frame is kept above', String(DEFAULT_FLOORS.std))
+    .option('--pool-fade-std <s>', 'refill a pool state when next drawn once its spatial std has faded under s, so the loss sees fades from their start (0..1; 0 = off)', String(DEFAULT_SETTINGS.poolFadeStd))
     .option('--floor-std-power <a>', 'with --scale-weight: each pool frame\'s structure floor is --floor-std x (its target wavelength / --scale-fine)^a, so large patterns must hold more contrast (0..2; 0 = the plain floor)', String(DEFAULT_SETTINGS.floorStdPower))
     .option('--anchor <w>', 'weight of the latent anchors: pitch and General-MIDI family dims pulled towards each clip\'s labels (docs/design.md#latent-anchors; 0 = off)', '0.02')
     .option('--init-from <dir>', 'start from this model folder\'s weights (fine-tuning) instead of random ones')
@@ -112,6 +114,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const floorStd = requireNumber('--floor-std', o.floorStd, 1e-6, 1);
   const scaleFine = requireNumber('--scale-fine', o.scaleFine, SCALE_FINE_MIN, SCALE_WAVELENGTH_LOW);
   const floorStdPower = requireNumber('--floor-std-power', o.floorStdPower, 0, 2);
+  const poolFadeStd = requireNumber('--pool-fade-std', o.poolFadeStd, 0, 1);
   const travelLag = requireInt('--travel-lag', o.travelLag, 1, travelWeight > 0 ? poolSteps - 1 : 256);
   if (o.initFrom !== undefined) {
     const { existsSync } = await import('node:fs');
@@ -132,7 +135,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, floorStdPower,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, floorStdPower, poolFadeStd,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),
       resume: o.resume === true,

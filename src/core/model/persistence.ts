@@ -337,6 +337,12 @@ export interface PoolSettings {
   steps: number;
   /** Entries of each iteration's batch replaced by fresh ones first. */
   reset: number;
+  /**
+   * An entry whose written-back frame has a spatial std (the mean over RGB) under this is emptied, so the
+   * next draw of it refills it: a fading state is trained on from its start again rather than as a dead one
+   * (0 or absent = off).
+   */
+  fadeStd?: number;
 }
 
 export const DEFAULT_POOL: PoolSettings = { size: 128, batch: 8, steps: 16, reset: 2 };
@@ -426,11 +432,21 @@ export class StatePool {
     return { z, rgb, style };
   }
 
-  /** Write back the last frames [batch][3][H][W] of the drawn entries after `frames` more frames. */
+  /**
+   * Write back the last frames [batch][3][H][W] of the drawn entries after `frames` more frames; with
+   * settings.fadeStd, an entry whose frame has faded under it is emptied (age -1: the next draw refills it).
+   */
   update(picks: readonly number[], last: Float32Array, frames: number): void {
+    const fadeStd = this.settings.fadeStd ?? 0;
+    const stats = new Float32Array(6);
     picks.forEach((i, k) => {
-      this.rgb.set(last.subarray(k * this.frame, (k + 1) * this.frame), i * this.frame);
+      const frame = last.subarray(k * this.frame, (k + 1) * this.frame);
+      this.rgb.set(frame, i * this.frame);
       this.age[i]! += frames;
+      if (fadeStd > 0) {
+        frameStyle(frame, 1, this.width * this.height, stats);
+        if ((stats[3]! + stats[4]! + stats[5]!) / 3 < fadeStd) this.age[i] = -1;
+      }
     });
   }
 }
