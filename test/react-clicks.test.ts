@@ -4,7 +4,7 @@ import { LATENT_DIM } from '../src/core/latent.js';
 import { GRADE_CENTRE, renderReactive } from '../src/core/react/index.js';
 import { wrapAngle } from '../src/core/react/effects.js';
 import { FrameMeter } from '../src/core/react/measure.js';
-import { CLICKS, clickClip, fakeModel } from './react-helpers.js';
+import { CLICKS, CLICK_RATE, clickClip, fakeModel } from './react-helpers.js';
 
 const FPS = 20;
 
@@ -61,5 +61,28 @@ describe('renderReactive', () => {
     });
     const ownMiss = Array.from(own.series().hue, (h, i) => Math.abs(wrapAngle(h - GRADE_CENTRE - summary.plan.hue[i]!))).sort((a, b) => a - b);
     expect(ownMiss[Math.floor(ownMiss.length / 2)]!).toBeGreaterThan(0.3);
+  });
+
+  it('aims each frame at the plan\'s brightness', async () => {
+    // a tone, quiet for 1.5 s and loud for 1.5 s: the exposure brightens the loud half
+    const tone = Float32Array.from({ length: 3 * CLICK_RATE }, (_, i) => (i < 1.5 * CLICK_RATE ? 0.01 : 0.5) * Math.sin((2 * Math.PI * 330 * i) / CLICK_RATE));
+    const render = async (samples: Float32Array, react: { pulse: number; energy: number; colour: number }, exposureMode?: 'aim' | 'gamma') => {
+      const meter = new FrameMeter(24, 16);
+      const summary = await renderReactive(fakeModel(), {
+        samples, track: [{ t: 0, z: new Float32Array(LATENT_DIM) }], width: 24, height: 16, fps: FPS, seed: 1, threads: 1,
+        react, exposureMode, onFrame: (rgba) => meter.push(rgba),
+      });
+      return { plan: summary.plan, energy: meter.series().energy };
+    };
+    const { plan, energy } = await render(tone, { pulse: 0, energy: 1, colour: 0 });
+    // the loud half's aim is within the gamma's bounds and is met; the quiet half's (0.08) is not, so its gamma is at its bound
+    const miss = (e: Float32Array) => Math.max(...Array.from(e, (v, i) => Math.abs(v - plan.brightness[i]!)).slice(35));
+    expect(plan.brightness[50]!).toBeGreaterThan(plan.brightness[10]! + 0.25);
+    expect(miss(energy)).toBeLessThan(0.01);
+    const flat = await render(tone, { pulse: 0, energy: 0, colour: 0 });
+    for (const i of [2, 10, 20]) expect(energy[i]!, `frame ${i}`).toBeLessThan(flat.energy[i]! - 0.05);
+    // the gamma that did not look at the picture misses it by more
+    const open = await render(tone, { pulse: 0, energy: 1, colour: 0 }, 'gamma');
+    expect(miss(open.energy)).toBeGreaterThan(0.03);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/core/errors.js';
 import { frameFeatures } from '../src/core/react/features.js';
-import { OFFBEAT_LEVEL, OFFBEAT_STEPS, levels, parseReact, parseSmooth, reactPlan } from '../src/core/react/plan.js';
-import { meanOpponent, PlaneZoom, showFrame, wrapAngle } from '../src/core/react/effects.js';
+import { BRIGHTNESS_LOUD, BRIGHTNESS_QUIET, OFFBEAT_LEVEL, OFFBEAT_STEPS, levels, parseReact, parseSmooth, reactPlan } from '../src/core/react/plan.js';
+import { applyPulse, ExposureAim, meanOpponent, PlaneZoom, showFrame, wrapAngle } from '../src/core/react/effects.js';
 import { FrameMeter } from '../src/core/react/measure.js';
 import { LATENT_DIM } from '../src/core/latent.js';
 import { Rng } from '../src/core/rng.js';
@@ -79,6 +79,9 @@ describe('features and plan', () => {
     const sum = (v: ArrayLike<number>, from: number, to: number) => Array.from(v).slice(from, to).reduce((s, x) => s + x, 0);
     expect(sum(a.steps, 50, 80)).toBeGreaterThan(2 * sum(a.steps, 5, 35)); // loud half: faster
     expect(a.exposure[70]!).toBeLessThan(a.exposure[10]!); // loud half: brighter (gamma < 1)
+    expect(a.brightness[70]!).toBeGreaterThan(a.brightness[10]! + 0.5 * (BRIGHTNESS_LOUD - BRIGHTNESS_QUIET)); // and aimed brighter
+    expect(a.gammaBounds[0]).toBeCloseTo(2 ** -1.3, 6);
+    expect(a.gammaBounds[1]).toBeCloseTo(2 ** 1.3, 6);
     expect(a.pulse[50]!).toBeGreaterThan(0.5);
     expect(a.pulse[30]!).toBeLessThan(0.02);
     expect(a.hue[70]!).toBeGreaterThan(a.hue[10]! + 1); // higher centroid: hue turned one way
@@ -90,6 +93,7 @@ describe('features and plan', () => {
     expect(Math.max(...p.hue.map(Math.abs))).toBe(0);
     expect([...new Set(p.steps)]).toEqual([1]);
     expect([...new Set(p.exposure)]).toEqual([1]);
+    expect(p.gammaBounds).toEqual([1, 1]); // the aim may not move the picture
     expect(Math.max(...p.perturb)).toBe(0);
   });
 });
@@ -187,5 +191,53 @@ describe('the hue high-pass experiment (docs/music-video.md#what-was-tried)', ()
     expect(Math.abs(changes.hue[150]!)).toBeLessThan(0.5);
     expect(Math.abs(changes.hue[10]!)).toBeLessThan(0.5);
     expect(Math.max(...changes.hue.subarray(75, 90))).toBeGreaterThan(1.5);
+  });
+});
+
+describe('the exposure aims at a brightness (ExposureAim)', () => {
+  const W = 40, H = 30, plane = W * H;
+  // mid-tones: squared uniform noise, mean 1/3
+  const picture = Float32Array.from(new Rng(2).fillUniform(new Float32Array(3 * plane)), (v) => v * v);
+  const shownLuma = (rgb: Float32Array, angle: number, gamma: number) => {
+    const meter = new FrameMeter(W, H);
+    const out = new Uint8Array(plane * 4);
+    showFrame(rgb, plane, angle, gamma, out);
+    meter.push(out);
+    return meter.series().energy[0]!;
+  };
+  const aim = new ExposureAim();
+  const [lo, hi] = [2 ** -1.3, 2 ** 1.3];
+
+  it('finds the gamma that gives the shown picture its mean luma, turned or not', () => {
+    for (const angle of [0, 1, -2.5]) {
+      for (const target of [0.2, 0.3, 0.5]) {
+        const g = aim.gamma(picture, plane, angle, target, lo, hi);
+        expect(g).toBeGreaterThan(lo);
+        expect(g).toBeLessThan(hi);
+        expect(Math.abs(shownLuma(picture, angle, g) - target), `angle ${angle}, target ${target}`).toBeLessThan(0.005);
+      }
+    }
+  });
+
+  it('stops at its bounds when the aim is out of reach', () => {
+    expect(aim.gamma(picture, plane, 0, 0.95, lo, hi)).toBe(lo);
+    expect(aim.gamma(picture, plane, 0, 0.01, lo, hi)).toBe(hi);
+    expect(aim.gamma(picture, plane, 0, 0.3, 1, 1)).toBe(1);
+    expect(() => aim.gamma(picture, plane, 0, 0.3, 2, 1)).toThrow(RangeError);
+  });
+
+  it('gives back the share `ducking` of a flash', () => {
+    const shown = Float32Array.from(picture);
+    applyPulse(shown, W, H, 0.5, 'rings', 0, new Rng(0));
+    const target = 0.4;
+    const full = aim.duckedGamma(picture, shown, plane, 0, target, lo, hi, 1);
+    const none = aim.duckedGamma(picture, shown, plane, 0, target, lo, hi, 0);
+    const half = aim.duckedGamma(picture, shown, plane, 0, target, lo, hi, 0.5);
+    expect(Math.abs(shownLuma(shown, 0, full) - target)).toBeLessThan(0.005); // the frame holds the aim
+    expect(Math.abs(shownLuma(picture, 0, none) - target)).toBeLessThan(0.005); // the picture under the rings does
+    expect(shownLuma(shown, 0, none)).toBeGreaterThan(target + 0.1); // and the rings brighten the frame
+    expect(half).toBeCloseTo(Math.sqrt(full * none), 9);
+    expect(shownLuma(shown, 0, half)).toBeGreaterThan(target + 0.02);
+    expect(shownLuma(shown, 0, half)).toBeLessThan(shownLuma(shown, 0, none) - 0.02);
   });
 });

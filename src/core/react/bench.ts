@@ -9,7 +9,7 @@ import { UserError } from '../errors.js';
 import type { RgbaImage } from '../io/image.js';
 import type { SongStyle } from '../audio/song.js';
 import type { PulseKind } from './effects.js';
-import { renderReactive, type ColourMode } from './index.js';
+import { renderReactive, type ColourMode, type ExposureMode } from './index.js';
 import type { FrameFeatures } from './features.js';
 import { FrameMeter, reactionScores, type ReactionScores, type VisualSeries } from './measure.js';
 import type { ReactStrengths } from './plan.js';
@@ -36,6 +36,8 @@ export interface ReactMeasureOptions {
   onsetSteps?: number;
   hueHighPass?: number;
   pulseLoudness?: number;
+  exposureMode?: ExposureMode;
+  ringDucking?: number;
   pulseZoom?: number;
   pulseDecay?: number | 'state';
   /** Circular shifts of the audio for the controls, seconds (default: every whole frame from 4 to 13 s, measure.ts controlShifts). */
@@ -136,7 +138,7 @@ export async function runReactMeasure(opts: ReactMeasureOptions = {}): Promise<R
       const t0 = performance.now();
       const summary = await renderReactive(model, {
         samples, track, width: W, height: H, fps, seed: opts.seed ?? 1, react: opts.react, smooth: opts.smooth,
-        pulseKind: opts.pulseKind, colourMode: opts.colourMode, onsetSteps: opts.onsetSteps, hueHighPass: opts.hueHighPass, pulseLoudness: opts.pulseLoudness, pulseZoom: opts.pulseZoom, pulseDecay: opts.pulseDecay, threads: opts.threads,
+        pulseKind: opts.pulseKind, colourMode: opts.colourMode, onsetSteps: opts.onsetSteps, hueHighPass: opts.hueHighPass, pulseLoudness: opts.pulseLoudness, exposureMode: opts.exposureMode, ringDucking: opts.ringDucking, pulseZoom: opts.pulseZoom, pulseDecay: opts.pulseDecay, threads: opts.threads,
         onFrame: (rgba, i) => {
           meter.push(rgba);
           if (n === 0 && opts.stripPath && i % stripEvery === Math.floor(stripEvery / 2) && strip.length < (opts.stripFrames ?? 8)) strip.push({ width: W, height: H, data: rgba.slice() });

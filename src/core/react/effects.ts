@@ -6,7 +6,8 @@
  *   replaced by fresh noise (`reseed`); the NCA then grows from what was injected.
  * - colour (`rotateHue`): a rotation of every pixel's colour about the grey axis (R = G = B) by an
  *   angle: the hue turns by exactly that angle, brightness (R + G + B) is kept, values are clipped to 0..1.
- * - exposure (`applyExposure`): every value v -> v^gamma (gamma < 1 brightens, > 1 darkens; black and white stay).
+ * - exposure (`applyExposure`): every value v -> v^gamma (gamma < 1 brightens, > 1 darkens; black and white stay);
+ *   `ExposureAim` finds the gamma that gives the shown picture a wanted mean luma.
  */
 import type { Rng } from '../rng.js';
 
@@ -85,6 +86,71 @@ export function applyExposure(rgb: Float32Array, gamma: number): void {
   for (let i = 0; i < rgb.length; i++) {
     const v = rgb[i]!;
     rgb[i] = exposureTable[v <= 0 ? 0 : v >= 1 ? EXPOSURE_LEVELS : (v * EXPOSURE_LEVELS + 0.5) | 0]!;
+  }
+}
+
+/** Most pixels `ExposureAim` reads per frame (an even subsample of larger grids). */
+const AIM_SAMPLES = 16384;
+/** Bisection steps of `ExposureAim` on log2 gamma (the gamma to within 2^-16 of its range). */
+const AIM_ITERATIONS = 16;
+
+/**
+ * The exposure that aims at a brightness: the gamma in [lo, hi] whose v -> v^gamma gives the shown picture
+ * (`rgb` [3][plane] turned by `angle` about the grey axis, as showFrame shows it) a mean luma
+ * (0.299 R + 0.587 G + 0.114 B, the measure's visual energy) nearest `target`; lo when even lo gives less,
+ * hi when even hi gives more. The picture is read once (at most AIM_SAMPLES pixels, evenly spaced) into a
+ * luma-weighted histogram of 256 levels; the mean luma falls as gamma rises, so a bisection on log2 gamma
+ * finds it. One histogram, allocated once.
+ */
+export class ExposureAim {
+  private readonly histogram = new Float64Array(256);
+
+  gamma(rgb: Float32Array, plane: number, angle: number, target: number, lo: number, hi: number): number {
+    if (!(lo > 0 && hi >= lo)) throw new RangeError(`ExposureAim: gamma bounds ${lo}..${hi} must be positive and ordered`);
+    if (lo === hi) return lo;
+    const h = this.histogram.fill(0);
+    const stride = Math.max(1, Math.floor(plane / AIM_SAMPLES));
+    const turn = angle !== 0;
+    const c = Math.cos(angle), s = Math.sin(angle) / Math.sqrt(3), t = (1 - c) / 3;
+    const d = c + t, e = t - s, f = t + s;
+    let n = 0;
+    for (let i = 0; i < plane; i += stride, n++) {
+      let r = rgb[i]!, g = rgb[plane + i]!, b = rgb[2 * plane + i]!;
+      if (turn) {
+        const r1 = clip01(d * r + e * g + f * b), g1 = clip01(f * r + d * g + e * b), b1 = clip01(e * r + f * g + d * b);
+        r = r1;
+        g = g1;
+        b = b1;
+      }
+      h[toByte(r)]! += 0.299;
+      h[toByte(g)]! += 0.587;
+      h[toByte(b)]! += 0.114;
+    }
+    const luma = (gamma: number): number => {
+      let sum = 0;
+      for (let k = 1; k < 256; k++) if (h[k]! > 0) sum += h[k]! * (k / 255) ** gamma;
+      return sum / n;
+    };
+    if (luma(lo) <= target) return lo;
+    if (luma(hi) >= target) return hi;
+    let a = Math.log2(lo), z = Math.log2(hi);
+    for (let k = 0; k < AIM_ITERATIONS; k++) {
+      const m = (a + z) / 2;
+      if (luma(2 ** m) > target) a = m;
+      else z = m;
+    }
+    return 2 ** ((a + z) / 2);
+  }
+
+  /**
+   * The gamma of a frame whose shown picture `shown` is `base` with a flash on it (the pulse's rings): log2 gamma
+   * is `ducking` (0..1) x that aimed on `shown` + (1 - ducking) x that aimed on `base`. Ducking 1 holds the frame at
+   * the target (the flash dims the rest); 0 aims the picture under the flash and lets the flash brighten the frame.
+   */
+  duckedGamma(base: Float32Array, shown: Float32Array, plane: number, angle: number, target: number, lo: number, hi: number, ducking: number): number {
+    const onShown = ducking > 0 ? this.gamma(shown, plane, angle, target, lo, hi) : 1;
+    const onBase = ducking < 1 ? this.gamma(base, plane, angle, target, lo, hi) : 1;
+    return onBase ** (1 - ducking) * onShown ** ducking;
   }
 }
 

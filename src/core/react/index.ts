@@ -8,7 +8,7 @@
  *   3. on an onset, the NCA's RGB state zoomed from the centre by PULSE_ZOOM x pulse_i (the NCA grows on from it);
  *   4. the shown picture: the RGB state with the pulse's rings (effects.ts; max(pulse_i, PULSE_DECAY x the last
  *      frame's)), the colour grade (its own chroma-weighted mean hue taken out, GRADE_CENTRE + hue_i set) and the
- *      exposure_i (gamma) applied;
+ *      exposure: the gamma that gives the frame the mean luma brightness_i (ExposureAim, within the plan's bounds);
  *      `onFrame(rgba, i)` receives it (width x height x 4 bytes, one pixel per cell; valid during the call).
  * Frame i shows the audio at i / fps; there are ceil(duration x fps) frames.
  */
@@ -20,7 +20,7 @@ import { Rng } from '../rng.js';
 import { sigmoid } from '../nca/reference.js';
 import { logit, startState } from '../start-state.js';
 import type { LatentModel } from '../render.js';
-import { applyPulse, meanOpponent, rotateHue, showFrame, wrapAngle, PlaneZoom, type PulseKind, PULSE_KINDS } from './effects.js';
+import { applyPulse, meanOpponent, ExposureAim, rotateHue, showFrame, wrapAngle, PlaneZoom, type PulseKind, PULSE_KINDS } from './effects.js';
 import { frameFeatures, type FrameFeatures } from './features.js';
 import { frameWeights } from './weights.js';
 import { DEFAULT_SMOOTH, reactPlan, requireStrengths, type ReactPlan, type ReactStrengths } from './plan.js';
@@ -34,6 +34,12 @@ export const GRADE_CENTRE = 0;
 export const GRADE_MEMORY = 0.5;
 /** The pulse's zoom at full strength: the picture grows by 10 % from the centre. */
 export const PULSE_ZOOM = 0.1;
+/**
+ * The exposure's ducking of the rings: its log2 gamma is this share of the gamma that gives the picture with the
+ * rings the aimed brightness, the rest that of the picture without them; so a flash brightens the frame and
+ * dims the picture around the rings, each by half (docs/music-video.md#the-exposure-aims-at-a-brightness).
+ */
+export const RING_DUCKING = 0.5;
 /** The pulse's rings fade by this factor per frame on the shown picture. */
 export const PULSE_DECAY = 0.5;
 
@@ -43,6 +49,7 @@ export const PULSE_DECAY = 0.5;
  * turns the NCA's RGB state (the NCA then carries it).
  */
 export type ColourMode = 'grade' | 'display' | 'state';
+export type ExposureMode = 'aim' | 'gamma';
 
 export interface ReactiveOptions {
   /** Mono samples of the song and their rate (default 22050). */
@@ -78,6 +85,13 @@ export interface ReactiveOptions {
   hueHighPass?: number;
   /** reactPlan's pulseLoudness (default PULSE_LOUDNESS). */
   pulseLoudness?: number;
+  /**
+   * Experiment: `aim` (default) sets each frame's gamma so that the shown picture has the plan's brightness;
+   * `gamma` applies the plan's open-loop gamma (the first exposure, which did not look at the picture).
+   */
+  exposureMode?: ExposureMode;
+  /** How much of the rings' flash the exposure takes back, 0..1 (default RING_DUCKING; 0: the rings brighten the frame on top of the aim, 1: the frame keeps the aimed brightness). */
+  ringDucking?: number;
   pulseZoom?: number;
   pulseDecay?: number | 'state';
   onFrame: (rgba: Uint8Array, index: number) => void | Promise<void>;
@@ -121,6 +135,8 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
   if (!PULSE_KINDS.includes(pulseKind)) throw invalidParameterError('pulseKind', `one of ${PULSE_KINDS.join(', ')}`, pulseKind);
   const colourMode = opts.colourMode ?? 'grade';
   if (colourMode !== 'display' && colourMode !== 'state' && colourMode !== 'grade') throw invalidParameterError('colourMode', 'display, state or grade', colourMode);
+  const exposureMode = opts.exposureMode ?? 'aim';
+  if (exposureMode !== 'aim' && exposureMode !== 'gamma') throw invalidParameterError('exposureMode', 'aim or gamma', exposureMode);
   const pulseZoom = requireNumber('pulseZoom', opts.pulseZoom ?? PULSE_ZOOM, 0, 1);
   const pulseDecay = opts.pulseDecay === 'state' ? 'state' : requireNumber('pulseDecay', opts.pulseDecay ?? PULSE_DECAY, 0, 0.99);
   // a reseeded disc is new state (fresh noise for the NCA), never a shown overlay
@@ -154,6 +170,11 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
   const rgb = new Float32Array(3 * plane);
   const rgba = new Uint8Array(plane * 4);
   const opponent = new Float64Array(2);
+  const aim = new ExposureAim();
+  const ringDucking = requireNumber('ringDucking', opts.ringDucking ?? RING_DUCKING, 0, 1);
+  // the picture before the shown rings, for the exposure's ducking (not needed when the rings are in the state or fully ducked)
+  const ducked = exposureMode === 'aim' && !pulseInState && ringDucking < 1;
+  const base = new Float32Array(ducked ? 3 * plane : 0);
   let ownA = 0, ownB = 0;
   let shownPulse = 0;
   const zoom = pulseZoom > 0 ? new PlaneZoom(W, H) : null;
@@ -182,6 +203,7 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
         changed = true;
       }
       if (changed) writeRgb(rgb, x, free);
+      if (ducked) base.set(rgb);
       if (!pulseInState) {
         // the rings on the shown picture only: they appear with the onset and fade by ringDecay per frame
         shownPulse = Math.max(plan.pulse[i]!, ringDecay * shownPulse);
@@ -196,7 +218,14 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
         ownB = opponent[1]! + GRADE_MEMORY * ownB;
         angle = wrapAngle(GRADE_CENTRE + plan.hue[i]! - Math.atan2(ownB, ownA));
       }
-      showFrame(rgb, plane, angle, plan.exposure[i]!, rgba);
+      const [gLo, gHi] = plan.gammaBounds;
+      let gamma = plan.exposure[i]!;
+      if (exposureMode === 'aim') {
+        gamma = ducked && shownPulse > 0.01
+          ? aim.duckedGamma(base, rgb, plane, angle, plan.brightness[i]!, gLo, gHi, ringDucking)
+          : aim.gamma(rgb, plane, angle, plan.brightness[i]!, gLo, gHi);
+      }
+      showFrame(rgb, plane, angle, gamma, rgba);
       await onFrame(rgba, i);
       if (onProgress && (i === frames - 1 || performance.now() - lastReport > 100)) {
         lastReport = performance.now();

@@ -10,8 +10,11 @@
  *   moves onto the onsets (weight 1 - beta + beta x onset level / its 2-s mean) and the frames between
  *   onsets take at most OFFBEAT_STEPS, the rest waiting for the next onset (0..4 a frame): the rule moves on the beat;
  * - perturb: sigma_i = 0.6 x energy x loud;
- * - exposure: the shown picture's gamma, 2^(-1.3 x energy x (2 loud - 1)): v -> v^gamma brightens loud
- *   parts (gamma 0.41 at the loudest) and darkens quiet ones (2.46 at the quietest);
+ * - brightness: the mean luma the exposure aims the shown picture at, BRIGHTNESS_QUIET .. BRIGHTNESS_LOUD
+ *   with loud at energy 1 (about their middle, swinging energy times as far, at other strengths); the render
+ *   finds the frame's gamma (v -> v^gamma) within 2^(+-1.3 x energy) that gives it (effects.ts ExposureAim);
+ * - exposure: the gamma of the first exposure (an experiment now, docs/music-video.md#what-was-tried), which
+ *   did not look at the picture: 2^(-1.3 x energy x (2 loud - 1)), 0.41 at the loudest, 2.46 at the quietest;
  * - pulse: pulse x onset level x (0.7 + 0.3 loud) (onset level 0..1, 0 below the song's median onset strength);
  * - hue: radians, colour x (centroid level - 0.5) x 240 deg, smoothed (time constant smooth);
  * where loud = the frame's loudness between the song's 10th and 98th percentiles (0..1, smoothed with
@@ -40,6 +43,9 @@ export const HUE_RANGE = (240 * Math.PI) / 180;
 export const PULSE_LOUDNESS = 0.3;
 /** The exposure's gamma swing at energy 1: 2^-x .. 2^x. */
 export const EXPOSURE_OCTAVES = 1.3;
+/** The shown picture's mean luma the exposure aims at in the song's quietest and loudest parts (energy 1). */
+export const BRIGHTNESS_QUIET = 0.08;
+export const BRIGHTNESS_LOUD = 0.4;
 /** Share of the NCA's step budget spent on onsets at pulse 1 (0: steps spread evenly). */
 export const ONSET_STEPS = 0.5;
 /** Most NCA steps on a frame without an onset (onset level under OFFBEAT_LEVEL) when steps follow onsets. */
@@ -104,6 +110,10 @@ export interface ReactPlan {
   latents: Float32Array;
   steps: Uint8Array;
   perturb: Float32Array;
+  /** The mean luma the exposure aims at (0..1) and the gamma bounds it may use, [lo, hi] (1, 1 at energy 0). */
+  brightness: Float32Array;
+  gammaBounds: readonly [number, number];
+  /** The first, open-loop exposure's gamma (the `gamma` exposure experiment). */
   exposure: Float32Array;
   pulse: Float32Array;
   hue: Float32Array;
@@ -154,7 +164,7 @@ export function reactPlan(features: FrameFeatures, opts: PlanOptions): ReactPlan
   const beta = Math.min(1, P) * requireNumber('onsetSteps', opts.onsetSteps ?? ONSET_STEPS, 0, 1);
   const onsetMean = smoothZeroPhase(onsetLevel, 2 * fps);
   const steps = new Uint8Array(frames);
-  const perturb = new Float32Array(frames), exposure = new Float32Array(frames), pulse = new Float32Array(frames), hue = new Float32Array(frames);
+  const perturb = new Float32Array(frames), exposure = new Float32Array(frames), brightness = new Float32Array(frames), pulse = new Float32Array(frames), hue = new Float32Array(frames);
   let acc = 0;
   for (let i = 0; i < frames; i++) {
     const l = loud[i]!;
@@ -169,6 +179,7 @@ export function reactPlan(features: FrameFeatures, opts: PlanOptions): ReactPlan
     acc = Math.min(MAX_STEPS_PER_FRAME, acc - take);
     perturb[i] = 0.6 * E * l;
     exposure[i] = 2 ** (-EXPOSURE_OCTAVES * E * (2 * l - 1));
+    brightness[i] = Math.min(0.9, Math.max(0.02, (BRIGHTNESS_QUIET + BRIGHTNESS_LOUD) / 2 + E * (l - 0.5) * (BRIGHTNESS_LOUD - BRIGHTNESS_QUIET)));
     pulse[i] = P * onsetLevel[i]! * (1 - pulseLoudness + pulseLoudness * l);
     hue[i] = C * (centroidLevel[i]! - 0.5) * HUE_RANGE;
   }
@@ -188,7 +199,8 @@ export function reactPlan(features: FrameFeatures, opts: PlanOptions): ReactPlan
     if (i > 0) for (let d = 0; d < LATENT_DIM; d++) walk[d] = a * walk[d]! + b * rng.normal();
     for (let d = 0; d < LATENT_DIM; d++) latents[i * LATENT_DIM + d]! += perturb[i]! * walk[d]!;
   }
-  return { fps, frames, strengths, smooth, latents, steps, perturb, exposure, pulse, hue };
+  const gammaBounds = [2 ** (-EXPOSURE_OCTAVES * E), 2 ** (EXPOSURE_OCTAVES * E)] as const;
+  return { fps, frames, strengths, smooth, latents, steps, perturb, brightness, gammaBounds, exposure, pulse, hue };
 }
 
 /** The q-quantile (0..1) of the finite values (linear between order statistics); 0 when there are none. */
