@@ -203,11 +203,13 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
         changed = true;
       }
       if (changed) writeRgb(rgb, x, free);
-      if (ducked) base.set(rgb);
       if (!pulseInState) {
         // the rings on the shown picture only: they appear with the onset and fade by ringDecay per frame
         shownPulse = Math.max(plan.pulse[i]!, ringDecay * shownPulse);
-        if (shownPulse > 0.01) applyPulse(rgb, W, H, shownPulse, pulseKind, (i / fps) * 0.5, effectRng);
+        if (shownPulse > 0.01) {
+          if (ducked) base.set(rgb);
+          applyPulse(rgb, W, H, shownPulse, pulseKind, (i / fps) * 0.5, effectRng);
+        }
       }
       // the shown picture: hue turned (display mode), exposure, RGBA bytes
       let angle = colourMode === 'display' ? plan.hue[i]! : 0;
