@@ -63,8 +63,27 @@ describe('look targets from the latent', () => {
     z[2] = 0;
     expect(targetWavelength(z, undefined, 4)).toBeCloseTo(Math.sqrt(4 * SCALE_WAVELENGTH_LOW), 6);
     expect(resolveSettings({ iters: 1, scaleFine: 4 }, 24).scaleFine).toBe(4);
-    for (const bad of [1.5, 33, NaN]) expect(() => resolveSettings({ iters: 1, scaleFine: bad }, 24)).toThrow(/scaleFine must be a number in 2..32/);
+    for (const bad of [1.5, 65, NaN]) expect(() => resolveSettings({ iters: 1, scaleFine: bad }, 24)).toThrow(/scaleFine must be a number in 2..64/);
+    expect(() => resolveSettings({ iters: 1, scaleFine: 40 }, 24)).toThrow(/scaleCoarse \(32 cells.*must be at least scaleFine \(40/);
     for (const bad of [-0.1, 2.5]) expect(() => resolveSettings({ iters: 1, floorStdPower: bad }, 24)).toThrow(/floorStdPower must be a number in 0..2/);
+  });
+
+  it('the coarse end is a setting too: --scale-coarse 20 asks the lowest notes for 20 cells, the map stays log-linear', () => {
+    expect(DEFAULT_SETTINGS.scaleCoarse).toBe(SCALE_WAVELENGTH_LOW);
+    const z = new Float32Array(64);
+    z[2] = -5;
+    expect(targetWavelength(z, undefined, 4, 20)).toBeCloseTo(20, 6);
+    z[2] = 5;
+    expect(targetWavelength(z, undefined, 4, 20)).toBeCloseTo(4, 6);
+    z[2] = 0;
+    expect(targetWavelength(z, undefined, 4, 20)).toBeCloseTo(Math.sqrt(4 * 20), 6);
+    const scale = new Float32Array(1), travel = new Float32Array(2);
+    z[2] = -5;
+    lookTargets(z, 1, 64, scale, travel, undefined, { fine: 4, coarse: 20 });
+    expect(scale[0]).toBe(Math.fround(scaleStatistic(20)));
+    expect(resolveSettings({ iters: 1, scaleCoarse: 20, scaleFine: 4 }, 24).scaleCoarse).toBe(20);
+    for (const bad of [1, 65, NaN]) expect(() => resolveSettings({ iters: 1, scaleCoarse: bad }, 24)).toThrow(/scaleCoarse must be a number in 2..64/);
+    expect(() => resolveSettings({ iters: 1, scaleCoarse: 5 }, 24)).toThrow(/scaleCoarse \(5 cells.*must be at least scaleFine \(5.5/);
   });
 
   it('the structure floor tied to the scale target rises with the wavelength, the plain floor at power 0 or the fine end', () => {

@@ -4,7 +4,7 @@ import { progressBar } from './progress.js';
 import { UserError, requireChoice, requireInt, requireNumber } from '../core/errors.js';
 import { DEFAULT_FLOORS } from '../core/model/persistence.js';
 import { SCALE_WAVELENGTH_LOW } from '../core/model/look-targets.js';
-import { DEFAULT_SETTINGS, POOL_GRID_MAX, POOL_GRID_MIN, SCALE_FINE_MIN } from '../core/model/training/settings.js';
+import { DEFAULT_SETTINGS, POOL_GRID_MAX, POOL_GRID_MIN, SCALE_COARSE_MAX, SCALE_FINE_MIN } from '../core/model/training/settings.js';
 import { interruptSignal } from './interrupt.js';
 import { parseSeed, parseThreads, report, sharedOptions, withExamples } from './options.js';
 
@@ -29,6 +29,7 @@ interface TrainOpts {
   travelWeight: string;
   travelLag: string;
   scaleFine: string;
+  scaleCoarse: string;
   floorStd: string;
   floorStdPower: string;
   poolFadeStd: string;
@@ -67,7 +68,8 @@ export function registerTrain(program: Command): void {
     .option('--scale-weight <w>', 'weight of the scale term of persistence training: low notes draw large patterns, high notes fine ones (pitch-height dim; 0 = off)', '0')
     .option('--travel-weight <w>', 'weight of the travel term: latents whose motion dim 19 is > 0 move their pattern one cell every --travel-lag frames, each its own way (0 = off)', '0')
     .option('--travel-lag <n>', 'frames per cell of travel asked by --travel-weight', '4')
-    .option('--scale-fine <cells>', `the wavelength --scale-weight asks of the highest notes, ${SCALE_FINE_MIN}..${SCALE_WAVELENGTH_LOW} cells (the lowest notes: ${SCALE_WAVELENGTH_LOW})`, String(DEFAULT_SETTINGS.scaleFine))
+    .option('--scale-fine <cells>', `the wavelength --scale-weight asks of the highest notes, ${SCALE_FINE_MIN}..${SCALE_COARSE_MAX} cells`, String(DEFAULT_SETTINGS.scaleFine))
+    .option('--scale-coarse <cells>', `the wavelength --scale-weight asks of the lowest notes, --scale-fine..${SCALE_COARSE_MAX} cells (${SCALE_WAVELENGTH_LOW}: one period of the default pool grid)`, String(DEFAULT_SETTINGS.scaleCoarse))
     .option('--floor-std <s>', 'persistence training\'s structure floor: the spatial std each pool frame is kept above', String(DEFAULT_FLOORS.std))
     .option('--pool-fade-std <s>', 'refill a pool state when next drawn once its spatial std has faded under s, so the loss sees fades from their start (0..1; 0 = off)', String(DEFAULT_SETTINGS.poolFadeStd))
     .option('--floor-std-power <a>', 'with --scale-weight: each pool frame\'s structure floor is --floor-std x (its target wavelength / --scale-fine)^a, so large patterns must hold more contrast (0..2; 0 = the plain floor)', String(DEFAULT_SETTINGS.floorStdPower))
@@ -112,7 +114,9 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const scaleWeight = requireNumber('--scale-weight', o.scaleWeight, 0, 1e4);
   const travelWeight = requireNumber('--travel-weight', o.travelWeight, 0, 1e4);
   const floorStd = requireNumber('--floor-std', o.floorStd, 1e-6, 1);
-  const scaleFine = requireNumber('--scale-fine', o.scaleFine, SCALE_FINE_MIN, SCALE_WAVELENGTH_LOW);
+  const scaleFine = requireNumber('--scale-fine', o.scaleFine, SCALE_FINE_MIN, SCALE_COARSE_MAX);
+  const scaleCoarse = requireNumber('--scale-coarse', o.scaleCoarse, SCALE_FINE_MIN, SCALE_COARSE_MAX);
+  if (scaleCoarse < scaleFine) throw new UserError(`--scale-coarse ${scaleCoarse} is finer than --scale-fine ${scaleFine}; the lowest notes' wavelength must be at least the highest notes'`);
   const floorStdPower = requireNumber('--floor-std-power', o.floorStdPower, 0, 2);
   const poolFadeStd = requireNumber('--pool-fade-std', o.poolFadeStd, 0, 1);
   const travelLag = requireInt('--travel-lag', o.travelLag, 1, travelWeight > 0 ? poolSteps - 1 : 256);
@@ -135,7 +139,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, floorStdPower, poolFadeStd,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, floorStdPower, poolFadeStd,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),
       resume: o.resume === true,

@@ -32,15 +32,15 @@ export const MOTION_DIM = 19;
 
 /**
  * The wavelength (cells) latent z is asked for: log-linear in the pitch-height code h = z[pitchDim + 2]
- * (1.5 per octave from A4), clamped: h <= -SCALE_HEIGHT_RANGE (A3 and below) gives SCALE_WAVELENGTH_LOW,
- * h >= SCALE_HEIGHT_RANGE (A5 and above) `fine` (default SCALE_WAVELENGTH_HIGH; `nca train --scale-fine`), h = 0
- * their geometric mean.
+ * (1.5 per octave from A4), clamped: h <= -SCALE_HEIGHT_RANGE (A3 and below) gives `coarse` (default
+ * SCALE_WAVELENGTH_LOW; `nca train --scale-coarse`), h >= SCALE_HEIGHT_RANGE (A5 and above) `fine` (default
+ * SCALE_WAVELENGTH_HIGH; `nca train --scale-fine`), h = 0 their geometric mean.
  */
-export function targetWavelength(z: ArrayLike<number>, layout: AnchorLayout = ANCHORS, fine: number = SCALE_WAVELENGTH_HIGH): number {
+export function targetWavelength(z: ArrayLike<number>, layout: AnchorLayout = ANCHORS, fine: number = SCALE_WAVELENGTH_HIGH, coarse: number = SCALE_WAVELENGTH_LOW): number {
   const r = SCALE_HEIGHT_RANGE;
   const h = Math.max(-r, Math.min(r, z[layout.pitchDim + 2]!));
   const t = (h + r) / (2 * r);
-  return SCALE_WAVELENGTH_LOW * (fine / SCALE_WAVELENGTH_LOW) ** t;
+  return coarse * (fine / coarse) ** t;
 }
 
 /**
@@ -60,8 +60,8 @@ export function scaleStatistic(wavelength: number): number {
 }
 
 /** The scale target of latent z: the log(1 - neighbour correlation) its frames should have. */
-export function scaleTarget(z: ArrayLike<number>, layout: AnchorLayout = ANCHORS, fine: number = SCALE_WAVELENGTH_HIGH): number {
-  return scaleStatistic(targetWavelength(z, layout, fine));
+export function scaleTarget(z: ArrayLike<number>, layout: AnchorLayout = ANCHORS, fine: number = SCALE_WAVELENGTH_HIGH, coarse: number = SCALE_WAVELENGTH_LOW): number {
+  return scaleStatistic(targetWavelength(z, layout, fine, coarse));
 }
 
 /**
@@ -79,10 +79,12 @@ export function travelShift(z: ArrayLike<number>): [number, number] | null {
 /** The 8 travel directions, counter-clockwise from +x (angle 0) in steps of 45 degrees. */
 const TRAVEL_DIRECTIONS: ReadonlyArray<readonly [number, number]> = [[1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0], [-1, -1], [0, -1], [1, -1]];
 
-/** How the scale targets are drawn: the fine end of the wavelength map and the structure floor tied to it. */
+/** How the scale targets are drawn: the two ends of the wavelength map and the structure floor tied to it. */
 export interface ScaleOptions {
   /** The target wavelength (cells) of the highest notes (default SCALE_WAVELENGTH_HIGH). */
   fine?: number;
+  /** The target wavelength (cells) of the lowest notes (default SCALE_WAVELENGTH_LOW). */
+  coarse?: number;
   /** With `floor`: each latent's structure floor, structureFloor(its wavelength, floorStd, power, fine). */
   floorStd?: number;
   power?: number;
@@ -94,10 +96,10 @@ export interface ScaleOptions {
  */
 export function lookTargets(zs: Float32Array, n: number, dim: number, scale: Float32Array, travel: Float32Array, layout: AnchorLayout = ANCHORS, options: ScaleOptions = {}, floor?: Float32Array): void {
   if (dim <= MOTION_DIM + 2) throw new Error(`lookTargets: latents of ${dim} dims have no motion dims (${MOTION_DIM}..${MOTION_DIM + 2})`);
-  const fine = options.fine ?? SCALE_WAVELENGTH_HIGH;
+  const fine = options.fine ?? SCALE_WAVELENGTH_HIGH, coarse = options.coarse ?? SCALE_WAVELENGTH_LOW;
   for (let k = 0; k < n; k++) {
     const z = zs.subarray(k * dim, (k + 1) * dim);
-    const wavelength = targetWavelength(z, layout, fine);
+    const wavelength = targetWavelength(z, layout, fine, coarse);
     scale[k] = scaleStatistic(wavelength);
     if (floor) floor[k] = structureFloor(wavelength, options.floorStd ?? 0, options.power ?? 0, fine);
     const shift = travelShift(z);

@@ -83,9 +83,14 @@ export interface TrainSettings {
   travelLag: number;
   /**
    * The fine end of the scale term's wavelength map (look-targets.ts' targetWavelength): the cells asked of
-   * the highest notes (default SCALE_WAVELENGTH_HIGH, 5.5; the low end stays 32).
+   * the highest notes (default SCALE_WAVELENGTH_HIGH, 5.5).
    */
   scaleFine: number;
+  /**
+   * The coarse end of that map: the cells asked of the lowest notes (default SCALE_WAVELENGTH_LOW, 32, one
+   * period of the default pool grid), scaleFine..SCALE_COARSE_MAX.
+   */
+  scaleCoarse: number;
   /**
    * With the scale term on: each pool frame's structure floor is floorStd x (its target wavelength /
    * scaleFine)^floorStdPower (look-targets.ts' structureFloor), so a large target needs more contrast than a
@@ -133,6 +138,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   travelWeight: 0,
   travelLag: 4,
   scaleFine: SCALE_WAVELENGTH_HIGH,
+  scaleCoarse: SCALE_WAVELENGTH_LOW,
   floorStdPower: 0,
   initFrom: '',
   backend: 'onnx',
@@ -140,6 +146,8 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
 
 /** The finest wavelength scaleFine may ask (cells): 2 is the grid's Nyquist limit. */
 export const SCALE_FINE_MIN = 2;
+/** The coarsest wavelength scaleCoarse may ask (cells): one period of a 64-cell pool grid. */
+export const SCALE_COARSE_MAX = 64;
 
 /** The range of poolGrid: at least 16 cells (the clips' 32 cropped to half), at most 128 (16x the default's work per pool frame). */
 export const POOL_GRID_MIN = 16;
@@ -149,7 +157,7 @@ export const POOL_GRID_MAX = 128;
 export type SettingsInput = Partial<Omit<TrainSettings, 'iters'>> & { iters: number };
 
 /** The keys a caller may set besides iters (iters is always given). */
-const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'floorStdPower', 'initFrom', 'backend'] as const;
+const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'floorStdPower', 'initFrom', 'backend'] as const;
 
 /** Validated settings with defaults filled in; steps defaults to (and may not exceed) what clips of framesPerClip frames hold. */
 export function resolveSettings(opts: SettingsInput, framesPerClip: number): TrainSettings {
@@ -169,12 +177,13 @@ export function resolveSettings(opts: SettingsInput, framesPerClip: number): Tra
   intIn('poolGrid', s.poolGrid, POOL_GRID_MIN, POOL_GRID_MAX);
   // the travel term compares frames travelLag apart inside one pool rollout (only checked when it is on)
   intIn('travelLag', s.travelLag, 1, s.travelWeight > 0 ? s.poolSteps - 1 : 256);
-  for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1], ['styleWeight', s.styleWeight, 0, 1e4], ['hueStyle', s.hueStyle, 0, 1], ['scaleWeight', s.scaleWeight, 0, 1e4], ['travelWeight', s.travelWeight, 0, 1e4], ['scaleFine', s.scaleFine, SCALE_FINE_MIN, SCALE_WAVELENGTH_LOW], ['floorStdPower', s.floorStdPower, 0, 2], ['poolFadeStd', s.poolFadeStd, 0, 1]] as const) {
+  for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1], ['styleWeight', s.styleWeight, 0, 1e4], ['hueStyle', s.hueStyle, 0, 1], ['scaleWeight', s.scaleWeight, 0, 1e4], ['travelWeight', s.travelWeight, 0, 1e4], ['scaleFine', s.scaleFine, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['scaleCoarse', s.scaleCoarse, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['floorStdPower', s.floorStdPower, 0, 2], ['poolFadeStd', s.poolFadeStd, 0, 1]] as const) {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
   for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['anchorWeight', s.anchorWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
+  if (s.scaleCoarse < s.scaleFine) throw new UserError(`scaleCoarse (${s.scaleCoarse} cells, the lowest notes' wavelength) must be at least scaleFine (${s.scaleFine}, the highest notes')`);
   if (!TRAIN_BACKENDS.includes(s.backend)) throw new UserError(`backend must be one of ${TRAIN_BACKENDS.join(', ')}, got ${String(s.backend)}`);
   return s;
 }
