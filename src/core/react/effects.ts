@@ -61,12 +61,19 @@ function ringPlanes(width: number, height: number): { cos: Float32Array; sin: Fl
   return ringCache;
 }
 
+/**
+ * The rotation by `angle` radians about the grey axis (1, 1, 1) / sqrt(3) (Rodrigues), as its three distinct
+ * entries [d, e, f]: R' = d R + e G + f B, G' = f R + d G + e B, B' = e R + f G + d B.
+ */
+function greyAxisTurn(angle: number): [number, number, number] {
+  const c = Math.cos(angle), s = Math.sin(angle) / Math.sqrt(3), t = (1 - c) / 3;
+  return [c + t, t - s, t + s];
+}
+
 /** Rotates every pixel's colour about the grey axis by `angle` radians (hue + angle, same R + G + B), clipped to 0..1; in place. */
 export function rotateHue(rgb: Float32Array, plane: number, angle: number): void {
   if (angle === 0) return;
-  // Rodrigues' rotation about (1, 1, 1) / sqrt(3)
-  const c = Math.cos(angle), s = Math.sin(angle) / Math.sqrt(3), t = (1 - c) / 3;
-  const d = c + t, e = t - s, f = t + s;
+  const [d, e, f] = greyAxisTurn(angle);
   for (let i = 0; i < plane; i++) {
     const r = rgb[i]!, g = rgb[plane + i]!, b = rgb[2 * plane + i]!;
     rgb[i] = clip01(d * r + e * g + f * b);
@@ -111,8 +118,7 @@ export class ExposureAim {
     const h = this.histogram.fill(0);
     const stride = Math.max(1, Math.floor(plane / AIM_SAMPLES));
     const turn = angle !== 0;
-    const c = Math.cos(angle), s = Math.sin(angle) / Math.sqrt(3), t = (1 - c) / 3;
-    const d = c + t, e = t - s, f = t + s;
+    const [d, e, f] = greyAxisTurn(angle);
     let n = 0;
     for (let i = 0; i < plane; i += stride, n++) {
       let r = rgb[i]!, g = rgb[plane + i]!, b = rgb[2 * plane + i]!;
@@ -169,8 +175,7 @@ export function showFrame(rgb: Float32Array, plane: number, angle: number, gamma
   if (out.length !== plane * 4 || out.byteOffset % 4 !== 0) throw new RangeError(`showFrame: out must be ${plane * 4} bytes on a 4-byte boundary`);
   const px = new Uint32Array(out.buffer, out.byteOffset, plane);
   const turn = angle !== 0;
-  const c = Math.cos(angle), s = Math.sin(angle) / Math.sqrt(3), t = (1 - c) / 3;
-  const d = c + t, e = t - s, f = t + s;
+  const [d, e, f] = greyAxisTurn(angle);
   const table = gamma !== 1;
   if (table && gamma !== exposureBytesGamma) {
     for (let k = 0; k <= EXPOSURE_LEVELS; k++) exposureBytes[k] = toByte(Math.fround((k / EXPOSURE_LEVELS) ** gamma));
