@@ -5,6 +5,7 @@
 // node bench/video-profile.mjs stages DIR WxH [threads]          -> per-stage seconds of the frame producer
 // node bench/video-profile.mjs ffmpeg DIR WxH scale "args"       -> CPU and wall seconds of ffmpeg on the saved frames (FRAMES=n: the first n; SSIM=1: quality)
 // node bench/video-profile.mjs full DIR WxH scale [threads] [preset] -> the whole music video of DIR/song.wav (track, reactions, ffmpeg)
+// node bench/video-profile.mjs exposure DIR WxH [reps=2]        -> CPU ms per frame of the frame producer with the open-loop gamma and the aimed exposure, alternating
 import os from 'node:os';
 import { spawn } from 'node:child_process';
 import { readFile, writeFile, open, stat } from 'node:fs/promises';
@@ -116,6 +117,20 @@ if (cmd === 'song') {
   const r = await writeMusicVideo(model, { sound: { kind: 'file', path: join(dir, 'song.wav') }, samples: decoded.samples, sampleRate: decoded.sampleRate, track, width: W, height: H, scale: Number(a2), fps: 30, protocol, threads, preset, out: join(dir, 'full.mp4') });
   const c1 = await cpu(), wall = (performance.now() - t0) / 1000;
   console.log(JSON.stringify({ size: a1, scale: Number(a2), threads: threads ?? os.availableParallelism(), preset: preset ?? 'default', frames: r.frames, steps: r.steps, duration: +r.duration.toFixed(2), wall: +wall.toFixed(2), realtime: +(wall / r.duration).toFixed(2), setupAndTrack: +tTrack.toFixed(2), simulate: +r.seconds.simulate.toFixed(2), waiting: +(r.seconds.waiting ?? 0).toFixed(2), ncaCpu: +(c1.self - c0.self).toFixed(2), ffmpegCpu: +(c1.children - c0.children).toFixed(2), cpuFactor: +((c1.self - c0.self + c1.children - c0.children) / (2 * r.duration)).toFixed(2), bytes: (await stat(join(dir, "full.mp4"))).size, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), load: os.loadavg().map((x) => +x.toFixed(1)) }));
+  model.dispose();
+} else if (cmd === 'exposure') {
+  // the aimed exposure's cost (docs/music-video.md#the-exposure-aims-at-a-brightness): the same render, one thread, both modes in turn
+  const { W, H, model, protocol, decoded, track } = await setup(a1);
+  const { renderReactive } = await import('../dist/core/react/index.js');
+  const out = { gamma: [], aim: [] };
+  for (let r = 0; r < Number(a2 ?? 2); r++) for (const mode of ['gamma', 'aim']) {
+    const c0 = process.cpuUsage();
+    let frames = 0;
+    const s = await renderReactive(model, { samples: decoded.samples, sampleRate: decoded.sampleRate, track, width: W, height: H, fps: 30, protocol, threads: 1, exposureMode: mode, onFrame: () => { frames++; } });
+    const c = process.cpuUsage(c0);
+    out[mode].push({ cpuMsPerFrame: +((c.user + c.system) / 1000 / frames).toFixed(2), steps: s.steps });
+  }
+  console.log(JSON.stringify({ size: a1, ...out, load: os.loadavg().map((x) => +x.toFixed(1)) }));
   model.dispose();
 } else if (cmd === 'ffmpeg') {
   const [W, H] = a1.split('x').map(Number);

@@ -9,9 +9,8 @@ const { openDataset } = await import(`${dist}/core/audio/dataset.js`);
 const { makeBatch } = await import(`${dist}/core/model/dataset-batches.js`);
 const { loadModel } = await import(`${dist}/core/sources.js`);
 const { createEngine } = await import(`${dist}/core/nca/engine.js`);
-const { MotionTracker } = await import(`${dist}/core/metrics.js`);
 const { Rng } = await import(`${dist}/core/rng.js`);
-const { ncaParams, CHANNELS } = await import(`${dist}/core/nca/params.js`);
+const { ncaParams } = await import(`${dist}/core/nca/params.js`);
 const { model } = await loadModel(modelDir);
 const data = await openDataset(dataDir);
 const test = data.indices('test').slice(0, n);
@@ -23,23 +22,16 @@ for (let s = 0; s < test.length; s += 8) {
   const { mu } = model.encode(batch.context, 8);
   for (let k = 0; k < 8 && s + k < test.length; k++) mus.push(mu.slice(k * 64, (k + 1) * 64));
 }
-const size = 64, plane = size * size;
+const size = 64;
 const { FRAME_PROTOCOL } = await import(`${dist}/core/nca/graph.js`);
+const { aliveClasses } = await import(`${dist}/core/model/eval.js`);
 const params = mus.map((mu) => model.hypernetwork(mu, 1));
 const engine = await createEngine(ncaParams(params[0]), { width: size, height: size, protocol: FRAME_PROTOCOL, threads: 1, dynamicWeights: true, rng: new Rng('diag/hidden'), stepsPerRun: 25 });
-const state = new Float32Array(CHANNELS * plane);
-const rows = [];
-for (let k = 0; k < mus.length; k++) {
-  await engine.setParams(ncaParams(params[k]));
-  state.fill(0);
-  new Rng(`0/eval/alive/${k}`).fillUniform(state.subarray(0, 3 * plane));
-  const tracker = new MotionTracker(size, size, 500);
-  tracker.push(state.subarray(0, 3 * plane));
-  await engine.run(state, 500, (_, visible) => tracker.push(visible));
-  const r = tracker.finish();
+const classes = await aliveClasses(engine, params, { seed: 0, steps: 500, size });
+const rows = classes.map((r, k) => {
   const c = data.manifest.clips[test[k]];
-  rows.push({ k, alive: r.alive, coherent: r.coherent, id: c.id, family: c.family, program: c.program, kind: c.kind, note: c.note, motif: c.motif, pitchHeight: mus[k][0] });
-}
+  return { k, alive: r.alive, coherent: r.coherent, id: c.id, family: c.family, program: c.program, kind: c.kind, note: c.note };
+});
 await engine.dispose();
 const dead = rows.filter((r) => r.alive !== 'alive');
 console.log(JSON.stringify(rows));

@@ -22,6 +22,7 @@ import { Rng } from '../rng.js';
 import { checkDatasetFits, makeBatch } from './dataset-batches.js';
 import { NcaRollout, rolloutNoise } from './nca-op.js';
 import type { NeuroModel } from './networks.js';
+import type { NcaEngine } from '../nca/engine.js';
 
 export interface AliveCounts {
   n: number;
@@ -211,28 +212,41 @@ async function aliveAtSize(groups: Float32Array[][], opts: Pick<EvalOptions, 'th
   const first = groups[0]![0] ?? new Float32Array(PARAM_COUNT);
   const engineRng = new Rng(size === 64 ? `${seed}/eval/hidden` : `${seed}/eval/hidden/${size}`);
   const engine = await createEngine(ncaParams(first), { width: size, height: size, protocol: FRAME_PROTOCOL, threads: opts.threads, dynamicWeights: true, rng: engineRng, stepsPerRun: 25 });
-  const plane = size * size;
-  const state = new Float32Array(CHANNELS * plane);
   const results: AliveCounts[] = [];
   try {
-    for (const group of groups) {
-      const classes: Array<{ alive: AliveClass; coherent: boolean }> = [];
-      for (let k = 0; k < group.length; k++) {
-        opts.signal?.throwIfAborted();
-        await engine.setParams(ncaParams(group[k]!));
-        state.fill(0);
-        new Rng(`${seed}/eval/alive/${k}`).fillUniform(state.subarray(0, 3 * plane));
-        const tracker = new MotionTracker(size, size, steps);
-        tracker.push(state.subarray(0, 3 * plane));
-        await engine.run(state, steps, (_, visible) => tracker.push(visible), opts.signal);
-        const r = tracker.finish();
-        classes.push({ alive: r.alive, coherent: r.coherent });
-        tick();
-      }
-      results.push(counts(classes));
-    }
+    for (const group of groups) results.push(counts(await aliveClasses(engine, group, { seed, steps, size, signal: opts.signal }, tick)));
   } finally {
     await engine.dispose();
   }
   return { steps, size, randomLatents: results[0]!, encodedLatents: results[1]!, randomWeights: results[2]! };
+}
+
+/**
+ * The alive measure's class of each parameter vector of `params`, run in order on `engine` (a FRAME_PROTOCOL
+ * engine of size x size with dynamic weights; its hidden noise is consumed in run order): run k starts from
+ * the uniform noise of (seed, k) and is classified by metrics.ts' MotionTracker after `steps` frames.
+ */
+export async function aliveClasses(
+  engine: NcaEngine,
+  params: readonly Float32Array[],
+  opts: { seed: number | string; steps: number; size: number; signal?: AbortSignal },
+  tick: () => void = () => {},
+): Promise<Array<{ alive: AliveClass; coherent: boolean }>> {
+  const { seed, steps, size } = opts;
+  const plane = size * size;
+  const state = new Float32Array(CHANNELS * plane);
+  const classes: Array<{ alive: AliveClass; coherent: boolean }> = [];
+  for (let k = 0; k < params.length; k++) {
+    opts.signal?.throwIfAborted();
+    await engine.setParams(ncaParams(params[k]!));
+    state.fill(0);
+    new Rng(`${seed}/eval/alive/${k}`).fillUniform(state.subarray(0, 3 * plane));
+    const tracker = new MotionTracker(size, size, steps);
+    tracker.push(state.subarray(0, 3 * plane));
+    await engine.run(state, steps, (_, visible) => tracker.push(visible), opts.signal);
+    const r = tracker.finish();
+    classes.push({ alive: r.alive, coherent: r.coherent });
+    tick();
+  }
+  return classes;
 }
