@@ -137,6 +137,25 @@ describe('StatePool with fadeStd', () => {
   });
 });
 
+describe('StatePool with encodedShare', () => {
+  it('refills from the encoded latents with the given chance (0: never, 1: always; absent: 0.5, drawing as before)', () => {
+    const dim = 2, size = 64;
+    const encoded = { z: Float32Array.from([9, 9, 8, 8]), style: new Float32Array(12).fill(1) };
+    const fromEncoded = (share: number | undefined) => {
+      const pool = new StatePool({ size, batch: size, steps: 4, reset: size, ...(share === undefined ? {} : { encodedShare: share }) }, dim, 2, 2);
+      const { picks, freshRandom } = pool.draw(new Rng('e/1'), encoded, new Float32Array(0));
+      return { n: picks.length - freshRandom.length, z: Array.from(pool.z) };
+    };
+    expect(fromEncoded(0).n).toBe(0);
+    expect(fromEncoded(1).n).toBe(size);
+    const half = fromEncoded(0.5), third = fromEncoded(0.3);
+    expect(half.n).toBeGreaterThan(20);
+    expect(half.n).toBeLessThan(44);
+    expect(third.n).toBeLessThan(half.n);
+    expect(fromEncoded(undefined)).toEqual(half);
+  });
+});
+
 describe('a pool grid larger than the clips', () => {
   it('tiles a frame on the torus (cropped where the grid does not divide), and copies it at the same size', () => {
     // a 2 x 3 frame (w 3, h 2), values c*100 + y*10 + x, onto 5 x 4

@@ -185,9 +185,9 @@ describe('train', () => {
     expect(cli.stderr.trim().split('\n')).toHaveLength(1);
     expect(cli.stderr).toMatch(/^nca: .*--pool-grid/);
     // --pool-reset reaches the settings (recorded in the config) and is refused outside 0..poolBatch
-    const reset = await ncaInProcess(['train', '--data', join(root, 'data'), '--out', join(root, 'cli-reset'), '--iters', '1', '--batch', '2', '--steps', '4', '--pool-steps', '4', '--pool-reset', '1', '--pool-fade-std', '0.05', '--scale-coarse', '20', '--no-notes', '--threads', '1']);
+    const reset = await ncaInProcess(['train', '--data', join(root, 'data'), '--out', join(root, 'cli-reset'), '--iters', '1', '--batch', '2', '--steps', '4', '--pool-steps', '4', '--pool-reset', '1', '--pool-fade-std', '0.05', '--pool-encoded', '0.75', '--scale-coarse', '20', '--no-notes', '--threads', '1']);
     expect(reset.status).toBe(0);
-    expect((await loadWeights(join(root, 'cli-reset'))).config.training).toMatchObject({ poolReset: 1, poolSteps: 4, poolFadeStd: 0.05, scaleCoarse: 20, scaleFine: 5.5 });
+    expect((await loadWeights(join(root, 'cli-reset'))).config.training).toMatchObject({ poolReset: 1, poolSteps: 4, poolFadeStd: 0.05, poolEncoded: 0.75, scaleCoarse: 20, scaleFine: 5.5 });
     // a coarse end finer than the fine end is refused in one line, naming both flags
     const coarseRefused = await ncaInProcess(['train', '--data', join(root, 'data'), '--out', join(root, 'cli-reset-bad'), '--iters', '1', '--scale-fine', '8', '--scale-coarse', '6']);
     expect(coarseRefused.status).toBe(2);
@@ -195,6 +195,9 @@ describe('train', () => {
     const fadeRefused = await ncaInProcess(['train', '--data', join(root, 'data'), '--out', join(root, 'cli-reset-bad'), '--iters', '1', '--pool-fade-std', '2']);
     expect(fadeRefused.status).toBe(2);
     expect(fadeRefused.stderr).toMatch(/^nca: .*--pool-fade-std[^\n]*\n$/);
+    const encodedRefused = await ncaInProcess(['train', '--data', join(root, 'data'), '--out', join(root, 'cli-reset-bad'), '--iters', '1', '--pool-encoded', '1.5']);
+    expect(encodedRefused.status).toBe(2);
+    expect(encodedRefused.stderr).toMatch(/^nca: .*--pool-encoded[^\n]*\n$/);
     for (const bad of ['9', '-1', '1.5']) {
       const refused = await ncaInProcess(['train', '--data', join(root, 'data'), '--out', join(root, 'cli-reset-bad'), '--iters', '1', '--pool-reset', bad]);
       expect(refused.status).toBe(2);

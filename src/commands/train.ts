@@ -33,6 +33,7 @@ interface TrainOpts {
   floorStd: string;
   floorStdPower: string;
   poolFadeStd: string;
+  poolEncoded: string;
   anchor: string;
   initFrom?: string;
   checkpointEvery: string;
@@ -72,6 +73,7 @@ export function registerTrain(program: Command): void {
     .option('--scale-coarse <cells>', `the wavelength --scale-weight asks of the lowest notes, --scale-fine..${SCALE_COARSE_MAX} cells (${SCALE_WAVELENGTH_LOW}: one period of the default pool grid)`, String(DEFAULT_SETTINGS.scaleCoarse))
     .option('--floor-std <s>', 'persistence training\'s structure floor: the spatial std each pool frame is kept above', String(DEFAULT_FLOORS.std))
     .option('--pool-fade-std <s>', 'refill a pool state when next drawn once its spatial std has faded under s, so the loss sees fades from their start (0..1; 0 = off)', String(DEFAULT_SETTINGS.poolFadeStd))
+    .option('--pool-encoded <share>', 'the share of fresh pool states that take an encoded training clip\'s latent rather than a random one (0..1); more keeps the latents of real sounds alive, fewer the random ones', String(DEFAULT_SETTINGS.poolEncoded))
     .option('--floor-std-power <a>', 'with --scale-weight: each pool frame\'s structure floor is --floor-std x (its target wavelength / --scale-fine)^a, so large patterns must hold more contrast (0..2; 0 = the plain floor)', String(DEFAULT_SETTINGS.floorStdPower))
     .option('--anchor <w>', 'weight of the latent anchors: pitch and General-MIDI family dims pulled towards each clip\'s labels (docs/design.md#latent-anchors; 0 = off)', '0.02')
     .option('--init-from <dir>', 'start from this model folder\'s weights (fine-tuning) instead of random ones')
@@ -119,6 +121,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   if (scaleCoarse < scaleFine) throw new UserError(`--scale-coarse ${scaleCoarse} is finer than --scale-fine ${scaleFine}; the lowest notes' wavelength must be at least the highest notes'`);
   const floorStdPower = requireNumber('--floor-std-power', o.floorStdPower, 0, 2);
   const poolFadeStd = requireNumber('--pool-fade-std', o.poolFadeStd, 0, 1);
+  const poolEncoded = requireNumber('--pool-encoded', o.poolEncoded, 0, 1);
   const travelLag = requireInt('--travel-lag', o.travelLag, 1, travelWeight > 0 ? poolSteps - 1 : 256);
   if (o.initFrom !== undefined) {
     const { existsSync } = await import('node:fs');
@@ -139,7 +142,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, floorStdPower, poolFadeStd,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, floorStdPower, poolFadeStd, poolEncoded,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),
       resume: o.resume === true,

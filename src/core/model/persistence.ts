@@ -343,6 +343,12 @@ export interface PoolSettings {
    * (0 or absent = off).
    */
   fadeStd?: number;
+  /**
+   * 0..1: the chance that a refilled entry takes one of the encoded clips' latents rather than a random
+   * N(0, I) one (absent = 0.5). Only when encoded latents are given; the draw uses the rng the same way at
+   * every share, so the default reproduces earlier runs.
+   */
+  encodedShare?: number;
 }
 
 export const DEFAULT_POOL: PoolSettings = { size: 128, batch: 8, steps: 16, reset: 2 };
@@ -373,8 +379,8 @@ export class StatePool {
 
   /**
    * Draw this iteration's entries: `batch` distinct indices; empty entries and the first `reset`
-   * drawn ones are refilled (a latent: N(0, I) or one of `encoded.z` [n][dim] with its style
-   * `encoded.style` [n][6]; a grid: uniform noise or one of `startFrames` [n][3][h][w], tiled on the
+   * drawn ones are refilled (a latent: N(0, I) or, with chance settings.encodedShare, one of `encoded.z`
+   * [n][dim] with its style `encoded.style` [n][6]; a grid: uniform noise or one of `startFrames` [n][3][h][w], tiled on the
    * pool's torus when its size `startSize` (default: the pool's) differs), each choice a coin flip.
    * Returns the picks and the refilled entries with a random latent (they have no style yet: the
    * caller sets one with setStyle).
@@ -395,7 +401,7 @@ export class StatePool {
     picks.forEach((i, k) => {
       if (k >= reset && this.age[i]! >= 0) return;
       const z = this.z.subarray(i * this.dim, (i + 1) * this.dim);
-      if (nEncoded > 0 && rng.uniform() < 0.5) {
+      if (nEncoded > 0 && rng.uniform() < (this.settings.encodedShare ?? 0.5)) {
         const j = rng.int(nEncoded);
         z.set(encoded.z.subarray(j * this.dim, (j + 1) * this.dim));
         this.setStyle(i, encoded.style.subarray(j * 6, (j + 1) * 6));

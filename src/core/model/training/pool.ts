@@ -59,7 +59,7 @@ export class PersistencePool {
     const on = rollout !== null;
     this.floors = { std: settings.floorStd, correlation: settings.floorCorrelation, drift: settings.floorDrift };
     this.pool = new StatePool(
-      { size: settings.poolSize, batch: P, steps: Tp, reset: settings.poolReset, fadeStd: settings.poolFadeStd },
+      { size: settings.poolSize, batch: P, steps: Tp, reset: settings.poolReset, fadeStd: settings.poolFadeStd, encodedShare: settings.poolEncoded },
       latentDim, W, H,
       resumed?.has('z') ? { z: resumed.get('z')!.data, rgb: resumed.get('rgb')!.data, age: resumed.get('age')!.data, style: resumed.get('style')?.data, styled: resumed.get('styled')?.data } : undefined,
     );

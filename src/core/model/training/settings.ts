@@ -62,6 +62,12 @@ export interface TrainSettings {
    * PoolSettings.fadeStd; 0 = off): the loss sees fading states from their start, not dead ones.
    */
   poolFadeStd: number;
+  /**
+   * 0..1: the share of refilled pool entries that take an encoded training clip's latent (the rest: random
+   * N(0, I) latents); persistence.ts' PoolSettings.encodedShare. More keeps the latents real music produces
+   * alive, fewer the random ones.
+   */
+  poolEncoded: number;
   /** The floors: spatial std, neighbour correlation, RMS drift between the halves of a pool rollout. */
   floorStd: number;
   floorCorrelation: number;
@@ -129,6 +135,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   poolReset: DEFAULT_POOL.reset,
   poolGrid: DEFAULT_CONFIG.frameSize,
   poolFadeStd: 0,
+  poolEncoded: 0.5,
   floorStd: DEFAULT_FLOORS.std,
   floorCorrelation: DEFAULT_FLOORS.correlation,
   floorDrift: DEFAULT_FLOORS.drift,
@@ -157,7 +164,7 @@ export const POOL_GRID_MAX = 128;
 export type SettingsInput = Partial<Omit<TrainSettings, 'iters'>> & { iters: number };
 
 /** The keys a caller may set besides iters (iters is always given). */
-const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'floorStdPower', 'initFrom', 'backend'] as const;
+const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'poolEncoded', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'floorStdPower', 'initFrom', 'backend'] as const;
 
 /** Validated settings with defaults filled in; steps defaults to (and may not exceed) what clips of framesPerClip frames hold. */
 export function resolveSettings(opts: SettingsInput, framesPerClip: number): TrainSettings {
@@ -177,7 +184,7 @@ export function resolveSettings(opts: SettingsInput, framesPerClip: number): Tra
   intIn('poolGrid', s.poolGrid, POOL_GRID_MIN, POOL_GRID_MAX);
   // the travel term compares frames travelLag apart inside one pool rollout (only checked when it is on)
   intIn('travelLag', s.travelLag, 1, s.travelWeight > 0 ? s.poolSteps - 1 : 256);
-  for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1], ['styleWeight', s.styleWeight, 0, 1e4], ['hueStyle', s.hueStyle, 0, 1], ['scaleWeight', s.scaleWeight, 0, 1e4], ['travelWeight', s.travelWeight, 0, 1e4], ['scaleFine', s.scaleFine, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['scaleCoarse', s.scaleCoarse, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['floorStdPower', s.floorStdPower, 0, 2], ['poolFadeStd', s.poolFadeStd, 0, 1]] as const) {
+  for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1], ['styleWeight', s.styleWeight, 0, 1e4], ['hueStyle', s.hueStyle, 0, 1], ['scaleWeight', s.scaleWeight, 0, 1e4], ['travelWeight', s.travelWeight, 0, 1e4], ['scaleFine', s.scaleFine, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['scaleCoarse', s.scaleCoarse, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['floorStdPower', s.floorStdPower, 0, 2], ['poolFadeStd', s.poolFadeStd, 0, 1], ['poolEncoded', s.poolEncoded, 0, 1]] as const) {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
   for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['anchorWeight', s.anchorWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {
