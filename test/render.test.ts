@@ -103,4 +103,21 @@ describe('the alive measure', () => {
     expect(r.alive).toBe('alive');
     expect(r.coherent).toBe(true);
   });
+
+  it('stripes travelling steadily are coherent although every 50-frame mean image is the same; stripes flickering in place are not', () => {
+    // wavelength 8 cells moving 0.32 cells a frame: 2 periods per 50 frames, so both windows' means are flat
+    const stripes = (shift: (t: number) => number, amplitude: (t: number) => number) => (t: number) =>
+      Float32Array.from({ length: 3 * plane }, (_, i) => 0.5 + amplitude(t) * Math.sin((2 * Math.PI * ((i % W) + shift(t))) / 8));
+    const travelling = classify(stripes((t) => 0.32 * t, () => 0.4));
+    expect(travelling.alive).toBe('alive');
+    expect(travelling.drift).toBeLessThan(0.01); // what the drift test alone read as "no longer moves"
+    expect(travelling.persistence).toBeLessThan(0.05);
+    expect(travelling.coherent).toBe(true);
+    // the same stripes held in place, their contrast flickering 0.3 <-> 0.4 every frame: alive, not coherent
+    const flickering = classify(stripes(() => 0, (t) => (t % 2 ? 0.3 : 0.4)));
+    expect(flickering.alive).toBe('alive');
+    expect(flickering.drift).toBeLessThan(0.01);
+    expect(flickering.persistence).toBeGreaterThan(0.9);
+    expect(flickering.coherent).toBe(false);
+  });
 });

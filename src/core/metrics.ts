@@ -8,15 +8,18 @@
  * - noise:  the neighbouring-pixel correlation of the last frame < 0.2, or the state exploded
  *           (a non-finite value: the free protocol can diverge)
  * - alive:  otherwise.
- * Coherent (stricter): alive, and the mean image of the last 50 frames differs from that of the
- * 50 before by > 0.01 (mean absolute difference), and structure (std >= 0.02 and correlation >= 0.2)
- * is present at the middle frame and at the last.
+ * Coherent (stricter): alive, structure (std >= 0.02 and correlation >= 0.2) present at the middle frame
+ * and at the last, and it still moves: the mean image of the last 50 frames differs from that of the 50
+ * before by > 0.01 (mean absolute difference), or its structure does not stay in place (persistence, the
+ * spatial variance of the last 50 frames' mean image over their mean spatial variance, < 0.5: a pattern
+ * that travels steadily has the same mean image in every window, so the first test alone misses it;
+ * variety/motion.ts' persistence and threshold).
  */
 import { invalidParameterError, requireInt } from './errors.js';
 
 export type AliveClass = 'dead' | 'static' | 'noise' | 'alive';
 
-export const ALIVE_THRESHOLDS = { deadStd: 0.02, staticChange: 0.002, noiseCorrelation: 0.2, coherentDrift: 0.01, window: 100 } as const;
+export const ALIVE_THRESHOLDS = { deadStd: 0.02, staticChange: 0.002, noiseCorrelation: 0.2, coherentDrift: 0.01, coherentPersistence: 0.5, window: 100 } as const;
 
 export interface RunStats {
   /** Per step: mean absolute change from the previous frame. */
@@ -29,6 +32,12 @@ export interface RunStats {
   correlation: number;
   /** Mean absolute difference between the mean images of the last two 50-frame windows. */
   drift: number;
+  /**
+   * Spatial variance of the last 50-frame window's mean image over the window's mean spatial variance
+   * (each the per-channel variance averaged over RGB): ~1 when the structure stays in place, ~0 when it
+   * travels or renews.
+   */
+  persistence: number;
 }
 
 /** A frame's visible planes: a Float32Array of (at least) `length` numbers, [3][H][W]. */
@@ -103,6 +112,8 @@ export class MotionTracker {
   private readonly windowB: Float32Array; // sum of frames in the last 50-frame window
   private readonly half: number;
   private midStructure = true;
+  private windowVariance = 0; // sum over the last window's frames of their spatial variance
+  private readonly moments = new Float64Array(6);
   readonly change: number[] = [];
   readonly std: number[] = [];
 
@@ -126,11 +137,15 @@ export class MotionTracker {
       let d = 0;
       for (let i = 0; i < n; i++) d += Math.abs(frame[i]! - this.prev[i]!);
       this.change.push(d / n);
-      this.std.push(spatialStd(frame, this.plane));
+      const m = channelMoments(frame, this.plane, this.moments);
+      this.std.push((Math.sqrt(m[3]!) + Math.sqrt(m[4]!) + Math.sqrt(m[5]!)) / 3);
       const s = this.step; // 1-based step of this frame
       if (this.half > 0) {
         if (s > this.totalSteps - 2 * this.half && s <= this.totalSteps - this.half) for (let i = 0; i < n; i++) this.windowA[i]! += frame[i]!;
-        else if (s > this.totalSteps - this.half) for (let i = 0; i < n; i++) this.windowB[i]! += frame[i]!;
+        else if (s > this.totalSteps - this.half) {
+          for (let i = 0; i < n; i++) this.windowB[i]! += frame[i]!;
+          this.windowVariance += (m[3]! + m[4]! + m[5]!) / 3;
+        }
       }
       if (s === Math.ceil(this.totalSteps / 2)) {
         this.midStructure = this.std[this.std.length - 1]! >= ALIVE_THRESHOLDS.deadStd && neighbourCorrelation(frame, this.width, this.height) >= ALIVE_THRESHOLDS.noiseCorrelation;
@@ -152,12 +167,17 @@ export class MotionTracker {
     else if (lastStd < ALIVE_THRESHOLDS.deadStd) alive = 'dead';
     else if (meanChange < ALIVE_THRESHOLDS.staticChange) alive = 'static';
     else if (correlation < ALIVE_THRESHOLDS.noiseCorrelation) alive = 'noise';
-    let drift = 0;
+    let drift = 0, persistence = 1;
     if (this.half > 0) {
       for (let i = 0; i < this.windowA.length; i++) drift += Math.abs(this.windowB[i]! - this.windowA[i]!) / this.half;
       drift /= this.windowA.length;
+      const meanImage = channelMoments(this.windowB, this.plane, this.moments);
+      const frameVariance = this.windowVariance / this.half;
+      // sums of `half` frames: the mean image's variance is the sums' over half^2
+      persistence = frameVariance > 1e-12 ? (meanImage[3]! + meanImage[4]! + meanImage[5]!) / 3 / (this.half * this.half) / frameVariance : 1;
     }
-    const coherent = alive === 'alive' && drift > ALIVE_THRESHOLDS.coherentDrift && this.midStructure;
-    return { change: this.change, std: this.std, alive, coherent, correlation, drift };
+    const stillMoves = drift > ALIVE_THRESHOLDS.coherentDrift || persistence < ALIVE_THRESHOLDS.coherentPersistence;
+    const coherent = alive === 'alive' && stillMoves && this.midStructure;
+    return { change: this.change, std: this.std, alive, coherent, correlation, drift, persistence };
   }
 }

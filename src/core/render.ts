@@ -77,7 +77,7 @@ export interface RenderSummary {
   video?: Omit<VideoSummary, 'out' | 'format' | 'frames'>;
   seconds: { setup: number; simulate: number; total: number };
   stepsPerSecond: number;
-  motion: { meanChange: number; lastChange: number; lastStd: number; correlation: number; drift: number; alive: AliveClass; coherent: boolean; change: number[] };
+  motion: { meanChange: number; lastChange: number; lastStd: number; correlation: number; drift: number; persistence: number; alive: AliveClass; coherent: boolean; change: number[] };
 }
 
 /** Grid limits of a render (cells per side, cells, steps); its output images stay within OUTPUT_LIMITS (src/core/limits.ts). */
@@ -214,6 +214,7 @@ export async function render(source: RenderSource, opts: RenderOptions): Promise
         lastStd: stats.std.at(-1) ?? 0,
         correlation: stats.correlation,
         drift: stats.drift,
+        persistence: stats.persistence,
         alive: stats.alive,
         coherent: stats.coherent,
         change: stats.change.filter((_, i) => (i + 1) % every === 0).map((v) => Number(v.toPrecision(4))),

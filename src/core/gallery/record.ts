@@ -21,7 +21,7 @@ export interface GalleryRecord {
   /** Seconds: render (setup + simulate + write) for this job, as measured by its worker. */
   seconds?: number;
   /** The render summary's motion metrics (src/core/render.ts RenderSummary['motion'] without `change`). */
-  motion?: { meanChange: number; lastChange: number; lastStd: number; correlation: number; drift: number; alive: 'dead' | 'static' | 'noise' | 'alive'; coherent: boolean };
+  motion?: { meanChange: number; lastChange: number; lastStd: number; correlation: number; drift: number; persistence?: number; alive: 'dead' | 'static' | 'noise' | 'alive'; coherent: boolean };
   /** Width x height of the written frames (after scale), steps and frames written. */
   width?: number;
   height?: number;

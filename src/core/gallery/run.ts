@@ -275,7 +275,7 @@ function round(x: number, digits = 4): number {
 }
 
 function roundMotion(m: NonNullable<GalleryRecord['motion']>): NonNullable<GalleryRecord['motion']> {
-  return { ...m, meanChange: round(m.meanChange), lastChange: round(m.lastChange), lastStd: round(m.lastStd), correlation: round(m.correlation), drift: round(m.drift) };
+  return { ...m, meanChange: round(m.meanChange), lastChange: round(m.lastChange), lastStd: round(m.lastStd), correlation: round(m.correlation), drift: round(m.drift), ...(m.persistence === undefined ? {} : { persistence: round(m.persistence) }) };
 }
 
 function abortError(): Error {
