@@ -144,6 +144,8 @@ describe('StatePool with encodedShare', () => {
     const fromEncoded = (share: number | undefined) => {
       const pool = new StatePool({ size, batch: size, steps: 4, reset: size, ...(share === undefined ? {} : { encodedShare: share }) }, dim, 2, 2);
       const { picks, freshRandom } = pool.draw(new Rng('e/1'), encoded, new Float32Array(0));
+      // fromClip marks the entries that took an encoded latent
+      for (const i of picks) expect(pool.fromClip[i]).toBe(freshRandom.includes(i) ? 0 : 1);
       return { n: picks.length - freshRandom.length, z: Array.from(pool.z) };
     };
     expect(fromEncoded(0).n).toBe(0);

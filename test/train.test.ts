@@ -185,9 +185,9 @@ describe('train', () => {
     expect(cli.stderr.trim().split('\n')).toHaveLength(1);
     expect(cli.stderr).toMatch(/^nca: .*--pool-grid/);
     // --pool-reset reaches the settings (recorded in the config) and is refused outside 0..poolBatch
-    const reset = await ncaInProcess(['train', '--data', join(root, 'data'), '--out', join(root, 'cli-reset'), '--iters', '1', '--batch', '2', '--steps', '4', '--pool-steps', '4', '--pool-reset', '1', '--pool-fade-std', '0.05', '--pool-encoded', '0.75', '--scale-coarse', '20', '--no-notes', '--threads', '1']);
+    const reset = await ncaInProcess(['train', '--data', join(root, 'data'), '--out', join(root, 'cli-reset'), '--iters', '1', '--batch', '2', '--steps', '4', '--pool-steps', '4', '--pool-reset', '1', '--pool-fade-std', '0.05', '--pool-encoded', '0.75', '--looks-random-only', '--scale-coarse', '20', '--no-notes', '--threads', '1']);
     expect(reset.status).toBe(0);
-    expect((await loadWeights(join(root, 'cli-reset'))).config.training).toMatchObject({ poolReset: 1, poolSteps: 4, poolFadeStd: 0.05, poolEncoded: 0.75, scaleCoarse: 20, scaleFine: 5.5 });
+    expect((await loadWeights(join(root, 'cli-reset'))).config.training).toMatchObject({ poolReset: 1, poolSteps: 4, poolFadeStd: 0.05, poolEncoded: 0.75, looksForClips: false, scaleCoarse: 20, scaleFine: 5.5 });
     // a coarse end finer than the fine end is refused in one line, naming both flags
     const coarseRefused = await ncaInProcess(['train', '--data', join(root, 'data'), '--out', join(root, 'cli-reset-bad'), '--iters', '1', '--scale-fine', '8', '--scale-coarse', '6']);
     expect(coarseRefused.status).toBe(2);

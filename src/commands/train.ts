@@ -34,6 +34,7 @@ interface TrainOpts {
   floorStdPower: string;
   poolFadeStd: string;
   poolEncoded: string;
+  looksRandomOnly?: boolean;
   anchor: string;
   initFrom?: string;
   checkpointEvery: string;
@@ -75,6 +76,7 @@ export function registerTrain(program: Command): void {
     .option('--pool-fade-std <s>', 'refill a pool state when next drawn once its spatial std has faded under s, so the loss sees fades from their start (0..1; 0 = off)', String(DEFAULT_SETTINGS.poolFadeStd))
     .option('--pool-encoded <share>', 'the share of fresh pool states that take an encoded training clip\'s latent rather than a random one (0..1); more keeps the latents of real sounds alive, fewer the random ones', String(DEFAULT_SETTINGS.poolEncoded))
     .option('--floor-std-power <a>', 'with --scale-weight: each pool frame\'s structure floor is --floor-std x (its target wavelength / --scale-fine)^a, so large patterns must hold more contrast (0..2; 0 = the plain floor)', String(DEFAULT_SETTINGS.floorStdPower))
+    .option('--looks-random-only', 'ask the look terms (--scale-weight, --travel-weight, --floor-std-power) of random latents only; encoded clips\' latents keep the looks their pictures taught')
     .option('--anchor <w>', 'weight of the latent anchors: pitch and General-MIDI family dims pulled towards each clip\'s labels (docs/design.md#latent-anchors; 0 = off)', '0.02')
     .option('--init-from <dir>', 'start from this model folder\'s weights (fine-tuning) instead of random ones')
     .option('--checkpoint-every <n>', 'write checkpoint.bin every n iterations', '100')
@@ -142,7 +144,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, floorStdPower, poolFadeStd, poolEncoded,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, floorStdPower, poolFadeStd, poolEncoded, looksForClips: !o.looksRandomOnly,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),
       resume: o.resume === true,

@@ -365,15 +365,18 @@ export class StatePool {
   /** [size][6] colour targets (frameStyle) and [size] their weights (0 = none yet). */
   readonly style: Float32Array;
   readonly styled: Float32Array;
+  /** [size] 1 where the entry's latent is an encoded clip's, 0 where it is a random one. */
+  readonly fromClip: Float32Array;
   private readonly frame: number;
 
-  constructor(readonly settings: PoolSettings, readonly dim: number, readonly width: number, readonly height: number, arrays?: { z: Float32Array; rgb: Float32Array; age: Float32Array; style?: Float32Array; styled?: Float32Array }) {
+  constructor(readonly settings: PoolSettings, readonly dim: number, readonly width: number, readonly height: number, arrays?: { z: Float32Array; rgb: Float32Array; age: Float32Array; style?: Float32Array; styled?: Float32Array; fromClip?: Float32Array }) {
     this.frame = 3 * width * height;
     this.z = arrays?.z ?? new Float32Array(settings.size * dim);
     this.rgb = arrays?.rgb ?? new Float32Array(settings.size * this.frame);
     this.age = arrays?.age ?? new Float32Array(settings.size).fill(-1); // -1: never filled
     this.style = arrays?.style ?? new Float32Array(settings.size * 6);
     this.styled = arrays?.styled ?? new Float32Array(settings.size);
+    this.fromClip = arrays?.fromClip ?? new Float32Array(settings.size); // checkpoints from before it: all random
     if (this.z.length !== settings.size * dim || this.rgb.length !== settings.size * this.frame || this.age.length !== settings.size) throw new Error('StatePool: arrays do not match the settings');
   }
 
@@ -405,9 +408,11 @@ export class StatePool {
         const j = rng.int(nEncoded);
         z.set(encoded.z.subarray(j * this.dim, (j + 1) * this.dim));
         this.setStyle(i, encoded.style.subarray(j * 6, (j + 1) * 6));
+        this.fromClip[i] = 1;
       } else {
         rng.normalArray(z);
         this.styled[i] = 0;
+        this.fromClip[i] = 0;
         freshRandom.push(i);
       }
       const grid = this.rgb.subarray(i * this.frame, (i + 1) * this.frame);

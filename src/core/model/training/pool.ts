@@ -61,7 +61,7 @@ export class PersistencePool {
     this.pool = new StatePool(
       { size: settings.poolSize, batch: P, steps: Tp, reset: settings.poolReset, fadeStd: settings.poolFadeStd, encodedShare: settings.poolEncoded },
       latentDim, W, H,
-      resumed?.has('z') ? { z: resumed.get('z')!.data, rgb: resumed.get('rgb')!.data, age: resumed.get('age')!.data, style: resumed.get('style')?.data, styled: resumed.get('styled')?.data } : undefined,
+      resumed?.has('z') ? { z: resumed.get('z')!.data, rgb: resumed.get('rgb')!.data, age: resumed.get('age')!.data, style: resumed.get('style')?.data, styled: resumed.get('styled')?.data, fromClip: resumed.get('fromClip')?.data } : undefined,
     );
     this.encoded = { z: resumed?.get('mu')?.data ?? new Float32Array(0), style: resumed?.get('muStyle')?.data ?? new Float32Array(0) };
     this.noise = new Float32Array(on ? Tp * P * 13 * W * H : 0);
@@ -110,6 +110,16 @@ export class PersistencePool {
       const floor = scaleWeight > 0 && floorStdPower > 0 ? new Float32Array(P) : undefined;
       const looks = { scale: new Float32Array(P), scaleWeight, travel: new Float32Array(2 * P), travelWeight, lag: travelLag, ...(floor ? { floor } : {}) };
       lookTargets(start.z, P, D, looks.scale, looks.travel, undefined, { fine: scaleFine, coarse: scaleCoarse, floorStd, power: floorStdPower }, floor);
+      if (!this.settings.looksForClips) {
+        // a clip's latent: nothing asked (scale NaN, travel 0, 0) and the plain floor
+        drawn.picks.forEach((i, k) => {
+          if (this.pool.fromClip[i] !== 1) return;
+          looks.scale[k] = NaN;
+          looks.travel[2 * k] = 0;
+          looks.travel[2 * k + 1] = 0;
+          if (floor) floor[k] = floorStd;
+        });
+      }
       start.style.looks = looks;
     }
     rolloutNoise(rng, this.shape, this.settings.noiseStd, this.noise);
@@ -137,13 +147,14 @@ export class PersistencePool {
   /** The pool's arrays as the checkpoint stores them (`pool/...`), in order. */
   checkpointArrays(): NamedArrays {
     const { poolSize } = this.settings, { latentDim: D } = this.geometry, { width: W, height: H } = this.shape;
-    const { z, rgb, age, style, styled } = this.pool;
+    const { z, rgb, age, style, styled, fromClip } = this.pool;
     return new Map([
       ['pool/z', { shape: [poolSize, D], data: z }],
       ['pool/rgb', { shape: [poolSize, 3, H, W], data: rgb }],
       ['pool/age', { shape: [poolSize], data: age }],
       ['pool/style', { shape: [poolSize, 6], data: style }],
       ['pool/styled', { shape: [poolSize], data: styled }],
+      ['pool/fromClip', { shape: [poolSize], data: fromClip }],
       ['pool/mu', { shape: [this.encoded.z.length / D, D], data: this.encoded.z }],
       ['pool/muStyle', { shape: [this.encoded.style.length / 6, 6], data: this.encoded.style }],
     ]);

@@ -103,6 +103,12 @@ export interface TrainSettings {
    * fine one (0 = the plain floor floorStd for every frame).
    */
   floorStdPower: number;
+  /**
+   * Whether the look terms (scaleWeight, travelWeight, floorStdPower) apply to pool states of encoded clips'
+   * latents too (true, as before) or to random latents only (false): the clips' latents then keep the looks
+   * their pictures taught, under the plain floors.
+   */
+  looksForClips: boolean;
   /** Start from this model folder's weights instead of random ones ('' = random; Adam starts fresh). */
   initFrom: string;
   /**
@@ -147,6 +153,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   scaleFine: SCALE_WAVELENGTH_HIGH,
   scaleCoarse: SCALE_WAVELENGTH_LOW,
   floorStdPower: 0,
+  looksForClips: true,
   initFrom: '',
   backend: 'onnx',
 };
@@ -164,7 +171,7 @@ export const POOL_GRID_MAX = 128;
 export type SettingsInput = Partial<Omit<TrainSettings, 'iters'>> & { iters: number };
 
 /** The keys a caller may set besides iters (iters is always given). */
-const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'poolEncoded', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'floorStdPower', 'initFrom', 'backend'] as const;
+const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'poolEncoded', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'floorStdPower', 'looksForClips', 'initFrom', 'backend'] as const;
 
 /** Validated settings with defaults filled in; steps defaults to (and may not exceed) what clips of framesPerClip frames hold. */
 export function resolveSettings(opts: SettingsInput, framesPerClip: number): TrainSettings {
@@ -191,6 +198,7 @@ export function resolveSettings(opts: SettingsInput, framesPerClip: number): Tra
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
   if (s.scaleCoarse < s.scaleFine) throw new UserError(`scaleCoarse (${s.scaleCoarse} cells, the lowest notes' wavelength) must be at least scaleFine (${s.scaleFine}, the highest notes')`);
+  if (typeof s.looksForClips !== 'boolean') throw new UserError(`looksForClips must be true or false, got ${String(s.looksForClips)}`);
   if (!TRAIN_BACKENDS.includes(s.backend)) throw new UserError(`backend must be one of ${TRAIN_BACKENDS.join(', ')}, got ${String(s.backend)}`);
   return s;
 }
