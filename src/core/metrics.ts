@@ -13,13 +13,20 @@
  * before by > 0.01 (mean absolute difference), or its structure does not stay in place (persistence, the
  * spatial variance of the last 50 frames' mean image over their mean spatial variance, < 0.5: a pattern
  * that travels steadily has the same mean image in every window, so the first test alone misses it;
- * variety/motion.ts' persistence and threshold).
+ * variety/motion.ts' framePersistence over a window, computed here as the frames go by).
  */
 import { invalidParameterError, requireInt } from './errors.js';
 
 export type AliveClass = 'dead' | 'static' | 'noise' | 'alive';
 
-export const ALIVE_THRESHOLDS = { deadStd: 0.02, staticChange: 0.002, noiseCorrelation: 0.2, coherentDrift: 0.01, coherentPersistence: 0.5, window: 100 } as const;
+/**
+ * Persistence (the spatial variance of a window's mean image over its frames' mean spatial variance) at or
+ * above which a pattern's structure stays in place: the alive measure's "still moves" test and the variety
+ * measure's flickering class (variety/motion.ts) share it.
+ */
+export const PERSISTENCE_IN_PLACE = 0.5;
+
+export const ALIVE_THRESHOLDS = { deadStd: 0.02, staticChange: 0.002, noiseCorrelation: 0.2, coherentDrift: 0.01, coherentPersistence: PERSISTENCE_IN_PLACE, window: 100 } as const;
 
 export interface RunStats {
   /** Per step: mean absolute change from the previous frame. */
@@ -49,7 +56,7 @@ function requireFrame(name: string, frame: unknown, length: number): void {
  * The spatial mean and variance of each of a frame's 3 planes: `out` [mean R, G, B, variance R, G, B]
  * (float64 sums; a variance below 0 from rounding is 0).
  */
-export function channelMoments(frame: Float32Array, plane: number, out: Float64Array = new Float64Array(6)): Float64Array {
+export function channelMoments(frame: ArrayLike<number>, plane: number, out: Float64Array = new Float64Array(6)): Float64Array {
   for (let c = 0; c < 3; c++) {
     let s = 0, s2 = 0;
     for (let i = c * plane; i < (c + 1) * plane; i++) {

@@ -26,6 +26,8 @@
  * (persistence >= 0.5: it changes in place); chaotic (otherwise).
  */
 
+import { PERSISTENCE_IN_PLACE, channelMoments } from '../metrics.js';
+
 export type MotionType = 'still' | 'flickering' | 'travelling' | 'rotating' | 'chaotic';
 export const MOTION_TYPES: readonly MotionType[] = ['still', 'flickering', 'travelling', 'rotating', 'chaotic'];
 
@@ -37,7 +39,7 @@ export const MOTION_THRESHOLDS = {
   growth: 1.5,
   rotation: 0.5,
   turn: 0.02,
-  persistence: 0.5,
+  persistence: PERSISTENCE_IN_PLACE,
 } as const;
 
 export const MOTION_LAGS = [1, 2, 4, 8, 16] as const;
@@ -127,21 +129,6 @@ export function framePersistence(frames: readonly Float32Array[], plane: number)
   return frameVariance > 1e-12 ? channelVariance(mean, plane) / frameVariance : 0;
 }
 
-/** Spatial variance per channel (per-channel mean removed), averaged over the 3 channels. */
-function channelVariance(x: ArrayLike<number>, plane: number): number {
-  let total = 0;
-  for (let c = 0; c < 3; c++) {
-    let s = 0, s2 = 0;
-    for (let i = c * plane; i < (c + 1) * plane; i++) {
-      const v = x[i]!;
-      s += v;
-      s2 += v * v;
-    }
-    const m = s / plane;
-    total += Math.max(0, s2 / plane - m * m);
-  }
-  return total / 3;
-}
 
 /** Block flow of tiles B x B between each pair (a earlier, b later), shifts within +-B/2. */
 function lagFlow(pairs: ReadonlyArray<readonly [Float32Array, Float32Array]>, W: number, H: number, B: number): LagFlow {
@@ -259,4 +246,10 @@ function flowRotation(flow: Float64Array, tilesX: number, tilesY: number, B: num
     }
   }
   return { rotation: all2 > 1e-12 ? curl2 / all2 : 0, turn: n ? curlAbs / n / 2 : 0 };
+}
+
+/** Spatial variance per channel (per-channel mean removed), averaged over the 3 channels (metrics.ts' channelMoments). */
+function channelVariance(x: ArrayLike<number>, plane: number): number {
+  const m = channelMoments(x, plane);
+  return (m[3]! + m[4]! + m[5]!) / 3;
 }
