@@ -156,6 +156,36 @@ describe('train', () => {
     expect(from.training.iters).toBe(6);
   });
 
+  it('takes a fixed encoder from another model (--encoder-from): its tensors and statistics stay, the rest trains, on both backends', async () => {
+    const { createHash } = await import('node:crypto');
+    const base = join(root, 'whole'), other = join(root, 'run'); // written by the tests above: 6 and 20 iterations, different encoders
+    const small = { ...tiny, data, checkpointEvery: 100, initFrom: base, encoderFrom: other, poolSize: 6, poolBatch: 2, poolSteps: 4, poolReset: 1, persistWeight: 1, scaleWeight: 1 };
+    const baseW = (await loadWeights(base)).tensors, otherW = (await loadWeights(other)).tensors;
+    for (const [backend, iters] of [['onnx', 3], ['wasm', 2]] as const) {
+      const out = join(root, `encoder-from-${backend}`);
+      await train({ ...small, iters, backend, outDir: out });
+      const { tensors, config } = await loadWeights(out);
+      let encoders = 0;
+      for (const [name, t] of tensors) {
+        if (name.startsWith('encoder.')) {
+          encoders++;
+          expect(t.data, `${backend} ${name}`).toEqual(otherW.get(name)!.data);
+        }
+      }
+      expect(encoders).toBe(22); // 3 convs + 3 BatchNorms (4 tensors each) + mu and logvar layers
+      expect(otherW.get('encoder.conv1.weight')!.data).not.toEqual(baseW.get('encoder.conv1.weight')!.data);
+      expect(tensors.get('hyper.fc3.weight')!.data).not.toEqual(baseW.get('hyper.fc3.weight')!.data);
+      expect(tensors.get('decoder.fc.weight')!.data).not.toEqual(baseW.get('decoder.fc.weight')!.data);
+      const from = (config.training as { encoderFrom: string; encoderFromModel: { weightsSha256: string } });
+      expect(from.encoderFrom).toBe(other);
+      expect(from.encoderFromModel.weightsSha256).toBe(createHash('sha256').update(readFileSync(join(other, 'weights.bin'))).digest('hex'));
+    }
+    const missing = await ncaInProcess(['train', '--data', join(root, 'data'), '--out', join(root, 'cli-encoder'), '--iters', '1', '--encoder-from', join(root, 'no-such-model')]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/^nca: --encoder-from .*no-such-model has no model.json[^\n]*\n$/);
+    expect(existsSync(join(root, 'cli-encoder'))).toBe(false);
+  });
+
   it('runs the pool on a grid larger than the clips (--pool-grid 48): trains, logs, checkpoints the pool at 48 x 48 and resumes', async () => {
     const base = join(root, 'whole'); // written by the test above
     const grid = { ...tiny, data, iters: 3, checkpointEvery: 100, initFrom: base, poolSize: 6, poolBatch: 2, poolSteps: 4, poolReset: 1, persistWeight: 1, scaleWeight: 1, travelWeight: 1, travelLag: 2, poolGrid: 48 };

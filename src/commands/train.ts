@@ -37,6 +37,7 @@ interface TrainOpts {
   looksRandomOnly?: boolean;
   anchor: string;
   initFrom?: string;
+  encoderFrom?: string;
   checkpointEvery: string;
   logEvery: string;
   resume?: boolean;
@@ -79,6 +80,7 @@ export function registerTrain(program: Command): void {
     .option('--looks-random-only', 'ask the look terms (--scale-weight, --travel-weight, --floor-std-power) of random latents only; encoded clips\' latents keep the looks their pictures taught')
     .option('--anchor <w>', 'weight of the latent anchors: pitch and General-MIDI family dims pulled towards each clip\'s labels (docs/design.md#latent-anchors; 0 = off)', '0.02')
     .option('--init-from <dir>', 'start from this model folder\'s weights (fine-tuning) instead of random ones')
+    .option('--encoder-from <dir>', 'take the encoder from this model folder and keep it fixed: only the hypernetwork and decoder train (a look fine-tune then keeps the encoder\'s pitch, family and melody figures)')
     .option('--checkpoint-every <n>', 'write checkpoint.bin every n iterations', '100')
     .option('--log-every <n>', 'without a terminal: a progress line on stderr every n iterations', '50')
     .option('--resume', 'continue from <out>/checkpoint.bin')
@@ -95,6 +97,7 @@ export function registerTrain(program: Command): void {
     'nca train --data data-motifs/ --out look/ --init-from fixtures/model/ --iters 2000 --scale-weight 2 --travel-weight 6 --pool-grid 64   # look terms on a 64 x 64 pool',
     'nca train --data data-motifs/ --out look/ --init-from fixtures/model/ --iters 2000 --scale-weight 2 --pool-reset 1 --pool-steps 32   # pool states that live ~256 frames',
     'nca train --data data-motifs/ --out look/ --init-from fixtures/model/ --iters 2000 --scale-weight 2 --pool-reset 1 --floor-std 0.12 --floor-std-power 0.25   # large patterns hold more contrast',
+    'nca train --data data-motifs/ --out look2/ --init-from look/ --encoder-from fixtures/model/ --iters 1500 --scale-weight 2 --looks-random-only   # looks only: the encoder stays fixtures/model\'s',
     'nca train --data data/ --out /tmp/m --iters 20 --batch 4 --json',
   ]);
 }
@@ -125,16 +128,16 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const poolFadeStd = requireNumber('--pool-fade-std', o.poolFadeStd, 0, 1);
   const poolEncoded = requireNumber('--pool-encoded', o.poolEncoded, 0, 1);
   const travelLag = requireInt('--travel-lag', o.travelLag, 1, travelWeight > 0 ? poolSteps - 1 : 256);
-  if (o.initFrom !== undefined) {
-    const { existsSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    if (!existsSync(join(o.initFrom, 'model.json'))) throw new UserError(`--init-from ${o.initFrom} has no model.json; give a model folder (e.g. fixtures/model)`);
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  for (const [flag, dir] of [['--init-from', o.initFrom], ['--encoder-from', o.encoderFrom]] as const) {
+    if (dir !== undefined && !existsSync(join(dir, 'model.json'))) throw new UserError(`${flag} ${dir} has no model.json; give a model folder (e.g. fixtures/model)`);
   }
   const checkpointEvery = requireInt('--checkpoint-every', o.checkpointEvery, 1, 10_000_000);
   const logEvery = requireInt('--log-every', o.logEvery, 1, 10_000_000);
   const threads = parseThreads(o.threads);
   const backend = o.backend === undefined ? undefined : requireChoice('--backend', o.backend, ['wasm', 'cpu', 'onnx'] as const);
-  await checkOutputPath(o.out, { kind: 'folder', what: 'the model folder', inputs: [o.data, o.initFrom] });
+  await checkOutputPath(o.out, { kind: 'folder', what: 'the model folder', inputs: [o.data, o.initFrom, o.encoderFrom] });
 
   const { openDataset } = await import('../core/audio/dataset.js');
   const { train } = await import('../core/model/train.js');
@@ -146,6 +149,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
     result = await train({
       data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, floorStdPower, poolFadeStd, poolEncoded, looksForClips: !o.looksRandomOnly,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
+      ...(o.encoderFrom !== undefined ? { encoderFrom: o.encoderFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),
       resume: o.resume === true,
       signal: interruptSignal(),

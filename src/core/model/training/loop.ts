@@ -162,7 +162,7 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
     const secondsPerIteration = medianSplit(perIter);
     if (finished) {
       if (onnxTrainer) syncState(state, onnxTrainer);
-      const extra = { ...opts.extraConfig, iterationsDone: iteration, datasetSha256: data.manifest.sha256, secondsPerIteration, ...(settings.initFrom ? { initFromModel: await modelIdentity(settings.initFrom) } : {}) };
+      const extra = { ...opts.extraConfig, iterationsDone: iteration, datasetSha256: data.manifest.sha256, secondsPerIteration, ...(settings.initFrom ? { initFromModel: await modelIdentity(settings.initFrom) } : {}), ...(settings.encoderFrom ? { encoderFromModel: await modelIdentity(settings.encoderFrom) } : {}) };
       await saveWeights(outDir, trainedConfig(settings, extra, data.manifest.recipe?.pictures), namedWeights(state));
       files.unshift(join(outDir, 'model.json'), join(outDir, 'weights.bin'));
     }

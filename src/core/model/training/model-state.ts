@@ -78,11 +78,12 @@ export function checkpointArrays(state: ModelState): NamedArrays {
 /**
  * One optimizer step (optimizer.ts: global-norm clipping + Adam) on the trained tensors, from tfjs
  * gradients by variable name, at 1-based `step`; the variables take the new values. The global norm
- * is the one tfjs computes on its backend (float32 sums), as in every recorded run. Returns it.
+ * is the one tfjs computes on its backend (float32 sums), as in every recorded run. Returns it. Weights
+ * `trains` refuses (a fixed encoder) take no step and no part in the norm.
  */
-export function applyGradients(state: ModelState, grads: Record<string, Tensor>, opts: { lr: number; step: number; clipNorm: number }): number {
+export function applyGradients(state: ModelState, grads: Record<string, Tensor>, opts: { lr: number; step: number; clipNorm: number }, trains: (name: string) => boolean = () => true): number {
   const { tf } = state;
-  const names = Object.keys(state.vars);
+  const names = Object.keys(state.vars).filter(trains);
   const grad = (n: string): Tensor => {
     const g = grads[state.vars[n]!.name];
     if (!g) throw new Error(`no gradient for ${n}`);

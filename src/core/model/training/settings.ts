@@ -112,6 +112,12 @@ export interface TrainSettings {
   /** Start from this model folder's weights instead of random ones ('' = random; Adam starts fresh). */
   initFrom: string;
   /**
+   * Take the encoder (its weights and BatchNorm statistics) from this model folder and hold it fixed: only the
+   * hypernetwork and the decoder train ('' = the encoder trains too). A look fine-tune so keeps the encoder's
+   * figures (pitch, family, melody tracks) exactly; give the initFrom folder to freeze its own encoder.
+   */
+  encoderFrom: string;
+  /**
    * Where the networks' forward and backward run: 'onnx' (the default: onnxruntime graphs and the losses in JS,
    * onnx-iteration.ts, ~1.8x faster than wasm) or the tfjs backend 'wasm' (XNNPACK, 2-3x faster than cpu) or 'cpu'.
    * Backends differ by float rounding, so a run resumes on its checkpoint's backend (checkpoints without one: 'cpu').
@@ -155,6 +161,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   floorStdPower: 0,
   looksForClips: true,
   initFrom: '',
+  encoderFrom: '',
   backend: 'onnx',
 };
 
@@ -171,7 +178,7 @@ export const POOL_GRID_MAX = 128;
 export type SettingsInput = Partial<Omit<TrainSettings, 'iters'>> & { iters: number };
 
 /** The keys a caller may set besides iters (iters is always given). */
-const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'poolEncoded', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'floorStdPower', 'looksForClips', 'initFrom', 'backend'] as const;
+const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'poolEncoded', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'floorStdPower', 'looksForClips', 'initFrom', 'encoderFrom', 'backend'] as const;
 
 /** Validated settings with defaults filled in; steps defaults to (and may not exceed) what clips of framesPerClip frames hold. */
 export function resolveSettings(opts: SettingsInput, framesPerClip: number): TrainSettings {
@@ -198,6 +205,7 @@ export function resolveSettings(opts: SettingsInput, framesPerClip: number): Tra
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
   if (s.scaleCoarse < s.scaleFine) throw new UserError(`scaleCoarse (${s.scaleCoarse} cells, the lowest notes' wavelength) must be at least scaleFine (${s.scaleFine}, the highest notes')`);
+  if (typeof s.encoderFrom !== 'string') throw new UserError(`encoderFrom must be a model folder or '', got ${String(s.encoderFrom)}`);
   if (typeof s.looksForClips !== 'boolean') throw new UserError(`looksForClips must be true or false, got ${String(s.looksForClips)}`);
   if (!TRAIN_BACKENDS.includes(s.backend)) throw new UserError(`backend must be one of ${TRAIN_BACKENDS.join(', ')}, got ${String(s.backend)}`);
   return s;
@@ -208,4 +216,9 @@ function definedSettings(o: SettingsInput): Partial<TrainSettings> {
   const out: Record<string, unknown> = {};
   for (const k of SETTABLE) if (o[k] !== undefined) out[k] = o[k];
   return out as Partial<TrainSettings>;
+}
+
+/** Whether the weight `name` trains under `settings`: every weight does, except the encoder's when encoderFrom holds it fixed. */
+export function trainsWeight(settings: Pick<TrainSettings, 'encoderFrom'>, name: string): boolean {
+  return settings.encoderFrom === '' || !name.startsWith('encoder.');
 }

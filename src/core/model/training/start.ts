@@ -1,7 +1,8 @@
 /**
  * Where a run starts: its checkpoint (--resume: same settings, same backend, the log cut back to the
  * checkpoint's iteration), another model's weights (initFrom: fine-tuning, Adam starts fresh) or
- * initial weights drawn from `new Rng("<seed>/init")`.
+ * initial weights drawn from `new Rng("<seed>/init")`; with encoderFrom, the encoder's tensors come from
+ * that model instead.
  */
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
@@ -55,6 +56,10 @@ export async function runStart(tf: Tf, settings: TrainSettings, resumed: Checkpo
     return { iteration: header.iteration, state, pool: tensorsUnder(named, 'pool/'), log: await readLog(join(outDir, LOG_FILE), header.iteration) };
   }
   // fine-tuning: another model's weights (e.g. the next-frame model, then persistence training)
-  if (settings.initFrom) return { iteration: 0, state: buildState(tf, (await loadWeights(settings.initFrom)).tensors), pool: null, log: [] };
-  return { iteration: 0, state: buildState(tf, initialWeights(new Rng(`${settings.seed}/init`))), pool: null, log: [] };
+  const weights = settings.initFrom ? (await loadWeights(settings.initFrom)).tensors : initialWeights(new Rng(`${settings.seed}/init`));
+  // a fixed encoder from another model: its weights and BatchNorm statistics replace the start's (a resumed run has them already)
+  if (settings.encoderFrom) {
+    for (const [name, a] of (await loadWeights(settings.encoderFrom)).tensors) if (name.startsWith('encoder.')) weights.set(name, a);
+  }
+  return { iteration: 0, state: buildState(tf, weights), pool: null, log: [] };
 }
