@@ -18,7 +18,7 @@ import { applyGradients, weightsRecord, type ModelState } from './model-state.js
 import { learningRate } from './optimizer.js';
 import type { PoolBatch } from './pool.js';
 import { persistenceWeight, samplingProbability } from './schedules.js';
-import { trainsWeight, type TrainSettings } from './settings.js';
+import { encoderTrains, trainsWeight, type TrainSettings } from './settings.js';
 import type { RolloutClock } from './timing.js';
 
 /** What every iteration of a run uses. */
@@ -140,7 +140,7 @@ export function runIteration(run: RunContext, iteration: number): LogEntry {
   const step = iteration + 1;
   const trains = (name: string) => trainsWeight(settings, name);
   const gradNorm = applyGradients(state, loss.grads, { lr: draws.lr, step, clipNorm: settings.clipNorm }, trains);
-  if (trains('encoder.')) updateRunningStatistics(tf, state.stats, loss.stats, B * (H / 2) * (W / 2), settings.bnMomentum);
+  if (encoderTrains(settings)) updateRunningStatistics(tf, state.stats, loss.stats, B * (H / 2) * (W / 2), settings.bnMomentum);
   else {
     for (const s of loss.stats) {
       s.mean.dispose();

@@ -18,7 +18,7 @@ import type { LogEntry } from './log.js';
 import type { ModelState } from './model-state.js';
 import { onnxLossAndGradients, openOnnxNetworks, type OnnxNetworks } from './onnx-loss.js';
 import { adamStep } from './optimizer.js';
-import { trainsWeight } from './settings.js';
+import { encoderTrains, trainsWeight } from './settings.js';
 import { persistenceWeight } from './schedules.js';
 
 const f32 = Math.fround;
@@ -107,7 +107,7 @@ export async function runOnnxIteration(run: RunContext, trainer: OnnxTrainer, it
   // a fixed encoder (encoderFrom) takes no step, and its norm no part in the clipping; its statistics stay too
   const slots = Object.keys(state.vars).filter((n) => trainsWeight(settings, n)).map((n) => ({ value: state.values[n]!, grad: loss.grads.get(n)!, m: state.m[n]!, v: state.v[n]! }));
   const { gradNorm } = adamStep(slots, { lr: draws.lr, step, clipNorm: settings.clipNorm });
-  if (trainsWeight(settings, 'encoder.')) updateRunningStatisticsArrays(trainer.stats, loss.stats, B * (H / 2) * (W / 2), settings.bnMomentum);
+  if (encoderTrains(settings)) updateRunningStatisticsArrays(trainer.stats, loss.stats, B * (H / 2) * (W / 2), settings.bnMomentum);
   const optimizerSeconds = (performance.now() - optimizerStart) / 1000;
 
   const entry = iterationEntry(step, { ...loss, loss: loss.value }, draws, gradNorm, { ncaForward: clock.forward, ncaBackward: clock.backward, networks: spent.network, optimizer: optimizerSeconds });

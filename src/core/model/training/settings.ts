@@ -218,7 +218,12 @@ function definedSettings(o: SettingsInput): Partial<TrainSettings> {
   return out as Partial<TrainSettings>;
 }
 
+/** Whether the encoder trains under `settings` (its weights step and its BatchNorm statistics move): not when encoderFrom holds it fixed. */
+export function encoderTrains(settings: Pick<TrainSettings, 'encoderFrom'>): boolean {
+  return settings.encoderFrom === '';
+}
+
 /** Whether the weight `name` trains under `settings`: every weight does, except the encoder's when encoderFrom holds it fixed. */
 export function trainsWeight(settings: Pick<TrainSettings, 'encoderFrom'>, name: string): boolean {
-  return settings.encoderFrom === '' || !name.startsWith('encoder.');
+  return encoderTrains(settings) || !name.startsWith('encoder.');
 }
