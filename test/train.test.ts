@@ -182,7 +182,7 @@ describe('train', () => {
     }
     const missing = await ncaInProcess(['train', '--data', join(root, 'data'), '--out', join(root, 'cli-encoder'), '--iters', '1', '--encoder-from', join(root, 'no-such-model')]);
     expect(missing.status).toBe(2);
-    expect(missing.stderr).toMatch(/^nca: --encoder-from .*no-such-model has no model.json[^\n]*\n$/);
+    expect(missing.stderr).toMatch(/^nca: --encoder-from: no model folder at .*no-such-model[^\n]*model\.json[^\n]*\n$/);
     expect(existsSync(join(root, 'cli-encoder'))).toBe(false);
   });
 

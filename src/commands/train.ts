@@ -128,10 +128,14 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const poolFadeStd = requireNumber('--pool-fade-std', o.poolFadeStd, 0, 1);
   const poolEncoded = requireNumber('--pool-encoded', o.poolEncoded, 0, 1);
   const travelLag = requireInt('--travel-lag', o.travelLag, 1, travelWeight > 0 ? poolSteps - 1 : 256);
-  const { existsSync } = await import('node:fs');
-  const { join } = await import('node:path');
+  const { findModel } = await import('../core/model/networks.js');
   for (const [flag, dir] of [['--init-from', o.initFrom], ['--encoder-from', o.encoderFrom]] as const) {
-    if (dir !== undefined && !existsSync(join(dir, 'model.json'))) throw new UserError(`${flag} ${dir} has no model.json; give a model folder (e.g. fixtures/model)`);
+    if (dir === undefined) continue;
+    try {
+      await findModel(dir);
+    } catch (e) {
+      throw e instanceof UserError ? new UserError(`${flag}: ${e.message}`) : e;
+    }
   }
   const checkpointEvery = requireInt('--checkpoint-every', o.checkpointEvery, 1, 10_000_000);
   const logEvery = requireInt('--log-every', o.logEvery, 1, 10_000_000);

@@ -18,6 +18,7 @@
 import { availableParallelism } from 'node:os';
 import type ort from 'onnxruntime-node';
 import type { NamedArrays } from './weights.js';
+import { isEncoderWeight } from './networks.js';
 import { onnxSessionOptions } from '../onnx-session.js';
 import { GraphBuilder, float } from '../onnx-graph-writer.js';
 
@@ -106,5 +107,5 @@ export async function openOnnxEncoder(graph: Uint8Array, config: Pick<EncoderCon
 
 /** The encoder.* tensors of a model (e.g. `model.namedArrays()` filtered), for createOnnxEncoder. */
 export function encoderWeights(all: NamedArrays): NamedArrays {
-  return new Map([...all].filter(([name]) => name.startsWith('encoder.')));
+  return new Map([...all].filter(([name]) => isEncoderWeight(name)));
 }

@@ -138,8 +138,7 @@ export function runIteration(run: RunContext, iteration: number): LogEntry {
   // clip to the global norm, Adam step, BatchNorm running statistics
   const optimizerStart = performance.now();
   const step = iteration + 1;
-  const trains = (name: string) => trainsWeight(settings, name);
-  const gradNorm = applyGradients(state, loss.grads, { lr: draws.lr, step, clipNorm: settings.clipNorm }, trains);
+  const gradNorm = applyGradients(state, loss.grads, { lr: draws.lr, step, clipNorm: settings.clipNorm }, (name) => trainsWeight(settings, name));
   if (encoderTrains(settings)) updateRunningStatistics(tf, state.stats, loss.stats, B * (H / 2) * (W / 2), settings.bnMomentum);
   else {
     for (const s of loss.stats) {

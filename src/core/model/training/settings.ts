@@ -4,7 +4,7 @@
  */
 import { UserError } from '../../errors.js';
 import { maxRolloutSteps } from '../dataset-batches.js';
-import { DEFAULT_CONFIG } from '../networks.js';
+import { DEFAULT_CONFIG, isEncoderWeight } from '../networks.js';
 import { DEFAULT_FLOORS, DEFAULT_POOL } from '../persistence.js';
 import { SCALE_WAVELENGTH_HIGH, SCALE_WAVELENGTH_LOW } from '../look-targets.js';
 import { TF_BACKENDS, type TfBackend } from '../tf.js';
@@ -225,5 +225,5 @@ export function encoderTrains(settings: Pick<TrainSettings, 'encoderFrom'>): boo
 
 /** Whether the weight `name` trains under `settings`: every weight does, except the encoder's when encoderFrom holds it fixed. */
 export function trainsWeight(settings: Pick<TrainSettings, 'encoderFrom'>, name: string): boolean {
-  return encoderTrains(settings) || !name.startsWith('encoder.');
+  return encoderTrains(settings) || !isEncoderWeight(name);
 }

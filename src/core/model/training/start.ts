@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
 import { Rng } from '../../rng.js';
+import { encoderWeights } from '../encoder-onnx.js';
 import { initialWeights } from '../networks.js';
 import type { Tf } from '../tf.js';
 import { loadWeights, type NamedArrays } from '../weights.js';
@@ -59,7 +60,7 @@ export async function runStart(tf: Tf, settings: TrainSettings, resumed: Checkpo
   const weights = settings.initFrom ? (await loadWeights(settings.initFrom)).tensors : initialWeights(new Rng(`${settings.seed}/init`));
   // a fixed encoder from another model: its weights and BatchNorm statistics replace the start's (a resumed run has them already)
   if (settings.encoderFrom) {
-    for (const [name, a] of (await loadWeights(settings.encoderFrom)).tensors) if (name.startsWith('encoder.')) weights.set(name, a);
+    for (const [name, a] of encoderWeights((await loadWeights(settings.encoderFrom)).tensors)) weights.set(name, a);
   }
   return { iteration: 0, state: buildState(tf, weights), pool: null, log: [] };
 }
