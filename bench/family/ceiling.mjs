@@ -1,14 +1,17 @@
 // How much of a sound's General-MIDI family can be told from the sound itself, for programs never heard?
 // A ceiling study for issue 13's family figure (docs/training.md#how-much-family-is-in-the-sound); reference only.
 //
-//   npx tsc && node bench/family/ceiling.mjs [CACHE_DIR]     (~6 min on 2 cores; CACHE_DIR default /tmp/nca-family-ceiling)
+//   npx tsc && node bench/family/ceiling.mjs [CACHE_DIR]     (~8 min on 2 cores; CACHE_DIR default /tmp/nca-family-ceiling)
 //
 // Test set: the eval's held-out programs (HELD_OUT_PROGRAMS, 28) x the 19 keys F4..B5, velocity 90, held 1 s,
 // as `nca eval` renders them. Training sets, never containing a held-out program:
 // - "clean notes": the 100 training programs x the same 19 keys at velocity 90 (the easiest case: same notes,
 //   same velocity, no room);
 // - "dataset clips": the clips of `nca dataset` (soundfontPlan seed 0: 24 notes, 6 chords, 3 phrases per program,
-//   detuned, vibrato, room, EQ tilt, noise, gain; plus the own synthesiser's 1152 notes), as the model trains on.
+//   detuned, vibrato, room, EQ tilt, noise, gain; plus the own synthesiser's 1152 notes), as the model trains on;
+// - "FreePats": a second recorded General-MIDI set (npm `freepats`, GUS patches played by gus-patch.ts), its 55
+//   programs that are not held out x the same 19 keys, beside the clean notes and alone; and the clean notes'
+//   classifiers tested on FreePats' notes of programs they heard (how far family carries from one set to another).
 // Inputs: cepstral (timbre-features.mjs' cepstralFeatures), timbre (+ harmonic profile), and the encoder's own
 // input picture (frame 0 of the context: the 32 x 32 mel spectrogram of the 2-s window).
 // Classifiers: 1-nearest neighbour, linear (softmax regression) and a 128-unit MLP, on standardised inputs.
@@ -23,6 +26,9 @@ import { KEYBOARD_NOTES, synthesize } from '../../dist/core/audio/synth.js';
 import { WINDOW_SECONDS, chooseWindow, contextFrames, windowSamples } from '../../dist/core/model/encode.js';
 import { Rng } from '../../dist/core/rng.js';
 import { cepstralFeatures, timbreFeatures } from './timbre-features.mjs';
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { parseGusPatch, renderPatchNote } from '../../dist/core/audio/gus-patch.js';
 
 const cacheDir = process.argv[2] ?? '/tmp/nca-family-ceiling';
 await mkdir(cacheDir, { recursive: true });
@@ -58,6 +64,31 @@ const clips = await cached('dataset-clips', async () => {
     const s = new Float32Array(2 * 22050);
     s.set(synthesize({ instrument: spec.instrument, midi: spec.midi, velocity: spec.velocity, duration: spec.noteSeconds, seed: spec.seed }).subarray(0, s.length));
     rows.push({ program: -1, family: SYNTH_FAMILY[spec.instrument], timbre: timbreFeatures(s) });
+  }
+  return rows;
+});
+
+// A second recorded General-MIDI set, FreePats (npm `freepats`, GUS patches; docs/audio.md#a-second-recorded-set-freepats):
+// its programs that are not held out, the same 19 keys at velocity 90, held 1 s, 1.5 s long (as the clean notes).
+const freepatsDir = join(createRequire(import.meta.url).resolve('freepats/package.json'), '..', 'Tone_000');
+// Level: each FreePats note is scaled to the median peak of the soundfont's training programs at A4 (velocity 90),
+// so that loudness is no cue to which set a note came from.
+const freepats = await cached('freepats-notes', async () => {
+  const peakOf = (s) => s.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const peaks = [];
+  for (const program of trainingPrograms().filter((p) => p % 4 === 0)) peaks.push(peakOf(await soundfont.render([{ program, midi: 69, velocity: 90, start: 0, duration: 1 }], { seconds: 1.5 })));
+  const level = peaks.sort((a, b) => a - b)[peaks.length >> 1];
+  const rows = [], held = new Set(HELD_OUT_PROGRAMS);
+  for (const file of readdirSync(freepatsDir).sort()) {
+    const program = Number(file.slice(0, 3));
+    if (held.has(program)) continue;
+    const patch = parseGusPatch(await readFile(join(freepatsDir, file)), file);
+    for (const midi of KEYBOARD_NOTES) {
+      const s = renderPatchNote(patch, { midi, velocity: 90, duration: 1 }, 22050, new Float32Array(Math.round(1.5 * 22050)));
+      const peak = peakOf(s);
+      if (peak > 0) for (let i = 0; i < s.length; i++) s[i] *= level / peak;
+      rows.push({ program, family: familyOfProgram(program), cepstral: cepstralFeatures(s), timbre: timbreFeatures(s), picture: picture(s) });
+    }
   }
   return rows;
 });
@@ -128,14 +159,14 @@ function nearestNeighbour(X, y) {
 const held = new Set(HELD_OUT_PROGRAMS);
 const test = notes.filter((r) => held.has(r.program));
 const results = [];
-function run(trainName, trainRows, input, classifier, settings) {
+function run(trainName, trainRows, input, classifier, settings, testRows = test, testName = 'held-out programs') {
   const standardise = standardiser(trainRows.map((r) => r[input]));
   const X = trainRows.map((r) => standardise(r[input])), y = trainRows.map((r) => r.family);
   const predict = classifier === '1-NN' ? nearestNeighbour(X, y) : fitClassifier(X, y, settings);
   let right = 0;
-  for (const r of test) right += Number(predict(standardise(r[input])) === r.family);
-  results.push({ training: trainName, input, classifier, family: right / test.length });
-  console.error(`${trainName} / ${input} / ${classifier}: ${(100 * right / test.length).toFixed(1)}%`);
+  for (const r of testRows) right += Number(predict(standardise(r[input])) === r.family);
+  results.push({ training: trainName, tested: testName, input, classifier, family: right / testRows.length });
+  console.error(`${trainName} / ${input} / ${classifier} -> ${testName}: ${(100 * right / testRows.length).toFixed(1)}%`);
 }
 const cleanTraining = notes.filter((r) => !held.has(r.program));
 for (const input of ['cepstral', 'timbre', 'picture']) {
@@ -143,9 +174,20 @@ for (const input of ['cepstral', 'timbre', 'picture']) {
   run('clean notes', cleanTraining, input, 'linear', { epochs: input === 'picture' ? 20 : 60, l2: 1e-3, lr: 2e-3 });
 }
 run('clean notes', cleanTraining, 'timbre', 'MLP 128', { hidden: 128, epochs: 60, l2: 3e-3 });
+// the second set: beside the soundfont's training programs, and alone (a set the test programs' soundfont never made)
+console.error(`FreePats: ${new Set(freepats.map((r) => r.program)).size} programs not held out, ${freepats.length} notes`);
+for (const input of ['cepstral', 'timbre', 'picture']) {
+  run('clean notes + FreePats', [...cleanTraining, ...freepats], input, '1-NN');
+  run('clean notes + FreePats', [...cleanTraining, ...freepats], input, 'linear', { epochs: input === 'picture' ? 20 : 60, l2: 1e-3, lr: 2e-3 });
+  run('FreePats alone', freepats, input, '1-NN');
+  run('FreePats alone', freepats, input, 'linear', { epochs: input === 'picture' ? 20 : 60, l2: 1e-3, lr: 2e-3 });
+}
+run('clean notes + FreePats', [...cleanTraining, ...freepats], 'timbre', 'MLP 128', { hidden: 128, epochs: 60, l2: 3e-3 });
+// across sets on programs the classifier has heard: the soundfont's clean notes -> FreePats' notes of the same programs
+for (const input of ['cepstral', 'timbre', 'picture']) run('clean notes', cleanTraining, input, 'linear', { epochs: input === 'picture' ? 20 : 60, l2: 1e-3, lr: 2e-3 }, freepats, 'FreePats, the same programs');
 run('dataset clips', clips, 'timbre', '1-NN');
 run('dataset clips', clips, 'timbre', 'linear', { epochs: 30, l2: 1e-3, lr: 2e-3 });
 run('dataset clips', clips, 'timbre', 'MLP 128', { hidden: 128, epochs: 40, l2: 3e-3 });
-console.log('| trained on | input | classifier | held-out family (28 programs x 19 notes; chance 1/14) |');
-console.log('|---|---|---|---|');
-for (const r of results) console.log(`| ${r.training} | ${r.input} | ${r.classifier} | ${(100 * r.family).toFixed(1)}% |`);
+console.log('| trained on | input | classifier | tested on (held-out programs: 28 x 19 notes of the soundfont; chance 1/14) | family right |');
+console.log('|---|---|---|---|---|');
+for (const r of results) console.log(`| ${r.training} | ${r.input} | ${r.classifier} | ${r.tested} | ${(100 * r.family).toFixed(1)}% |`);

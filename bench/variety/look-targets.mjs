@@ -10,6 +10,9 @@
  * training.scaleFine and training.scaleCoarse, `nca train --scale-fine` / `--scale-coarse`; the defaults when absent).
  *
  *   node bench/variety/look-targets.mjs MODEL_DIR [SEED=0] [N=32] [DIST=dist]
+ *
+ * N = 224 (seven sets of 32) also prints each set's span and how often a set of 32 drawn from the N renders meets
+ * the span target: how the variety round of issue 14 judged its last models (docs/variety.md).
  */
 const [modelDir, seedArg, nArg, distArg] = process.argv.slice(2);
 if (!modelDir) { console.error('usage: node bench/variety/look-targets.mjs MODEL_DIR [SEED] [N] [DIST]'); process.exit(2); }
@@ -57,3 +60,24 @@ const asked = rows.filter((q) => q.sh), trav = (q) => q.type === 'travelling' ||
 console.log(`log wavelength r = ${(sxy / Math.sqrt(sxx * syy)).toFixed(2)}; span ${r.wavelength.p10.toFixed(1)}-${r.wavelength.p90.toFixed(1)} (${r.wavelength.span.toFixed(2)}x); travelling: asked ${asked.filter(trav).length}/${asked.length}, not asked ${rows.filter((q) => !q.sh && trav(q)).length}/${rows.length - asked.length}; looks ${r.effectiveLooks.toFixed(1)}, commonest ${(100 * r.commonestLookShare).toFixed(0)}%, hue bins ${r.hueBinsCovered}, travelling ${(100 * r.travellingOrRotatingShare).toFixed(0)}% (drift ${(100 * r.wholeFieldDrift.share).toFixed(0)}%, agreement ${r.wholeFieldDrift.headingAgreement.toFixed(2)})`);
 const flat = lastStd.filter((v) => v < flatStd).length, faint = lastStd.filter((v) => v >= flatStd && v < 2 * flatStd).length;
 console.log(`nearly flat fields (last-frame spatial std < ${flatStd}): ${flat}/${n}; faint (< ${2 * flatStd}): ${faint}/${n}; last-frame std median ${[...lastStd].sort((a, b) => a - b)[Math.floor(n / 2)].toFixed(3)}`);
+// With more than 32 latents: the measure's own sets of 32 (seeds seed.., seed+32.., ...) one by one, and how
+// often a set of 32 drawn from these renders (4000 draws without replacement, seeded) meets the span target
+// (p90 / p10 >= 3, issue 14): the span of 32 renders swings with how many latents happen to be asked for the
+// finest and the largest patterns, so one set of 32 says little about the next.
+if (n > 32) {
+  const { spread } = await import(`${dist}/core/variety.js`);
+  const wl = perRender.map((p) => p.wavelength);
+  const sets = [];
+  for (let k = 0; k + 32 <= n; k += 32) {
+    const w = spread(wl.slice(k, k + 32));
+    sets.push(`${seed + k}: ${(w.p90 / w.p10).toFixed(2)}x`);
+  }
+  const rng = new Rng(12345), draws = 4000, idx = wl.map((_, i) => i);
+  let met = 0;
+  for (let d = 0; d < draws; d++) {
+    for (let i = 0; i < 32; i++) { const j = i + Math.floor(rng.uniform() * (idx.length - i)); [idx[i], idx[j]] = [idx[j], idx[i]]; }
+    const w = spread(idx.slice(0, 32).map((i) => wl[i]));
+    if (w.p90 / w.p10 >= 3) met++;
+  }
+  console.log(`span of each set of 32 (first seed: span): ${sets.join(', ')}; sets of 32 drawn from these ${n} renders with span >= 3x: ${(100 * met / draws).toFixed(0)}%`);
+}
