@@ -43,6 +43,27 @@ describe('renderReactive', () => {
     expect(c.hash).not.toBe(a.hash);
   });
 
+  it('starts from noise unless asked for the decoder\'s grid (which only then is decoded), and refuses another start', async () => {
+    const start = async (init?: 'noise' | 'decoder' | 'zeros') => {
+      const model = fakeModel();
+      let decoded = 0;
+      const decode = model.decodeFirstFrame.bind(model);
+      model.decodeFirstFrame = (z, batch) => (decoded++, decode(z, batch));
+      const hash = createHash('sha256');
+      await renderReactive(model, {
+        samples: clickClip(), track: [{ t: 0, z: new Float32Array(LATENT_DIM) }], width: 24, height: 16, fps: FPS, seed: 1, threads: 1, frames: 5,
+        ...(init ? { init } : {}), onFrame: (rgba) => void hash.update(rgba),
+      });
+      return { hash: hash.digest('hex'), decoded };
+    };
+    const [byDefault, noise, decoder] = [await start(), await start('noise'), await start('decoder')];
+    expect(byDefault).toEqual(noise);
+    expect(noise.decoded).toBe(0);
+    expect(decoder.decoded).toBe(1);
+    expect(decoder.hash).not.toBe(noise.hash);
+    await expect(start('zeros')).rejects.toThrow(/one of noise, decoder for init/);
+  });
+
   it('grades each frame to the centroid\'s hue: the shown mean hue is GRADE_CENTRE + the plan\'s hue', async () => {
     const meter = new FrameMeter(24, 16);
     // energy 0: no exposure curve (a gamma bends the mean hue a little)

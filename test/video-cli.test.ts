@@ -47,13 +47,14 @@ describe('nca render to video', () => {
       ['render', '--params', p, '--size', '33x17', '--steps', '20', '--scale', '2', '--filter', 'nearest', '--out', webm, '--quiet'],
       ['sheet', '--random', '3', '--frames', '0,12', '--size', '16', '--fps', '12', '--no-labels', '--gutter', '0', '--out', sheet, '--quiet'],
       ['gallery', jobs, '--out', join(dir, 'gallery'), '--jobs', '1', '--quiet'],
-      ['render', '--audio', midiSong, '--size', '32x18', '--fps', '25', '--out', midiMp4, '--quiet'],
+      ['render', '--audio', midiSong, '--size', '32x18', '--fps', '25', '--init', 'decoder', '--out', midiMp4, '--quiet'],
     ], { parallel: 2, timeout: 120_000 });
     const refused = await ncaAllInProcess([
       ['render', '--random', '--model', join(dir, 'typo'), '--steps', '2', '--out', join(dir, 'typo.mp4')],
       ['render', '--params', p, '--steps', '2', '--filter', 'smooth', '--out', join(dir, 'f.gif')],
       ['render', '--params', p, '--steps', '2', '--out', join(dir, 'x.avi')],
       ['render', '--audio', join(dir, 'text.mid'), '--size', '32x18', '--out', join(dir, 'text.mp4')],
+      ['render', '--audio', song, '--init', 'zeros', '--size', '32x18', '--out', join(dir, 'zeros.mp4')],
     ]);
     expect(runs[2]!.status, runs[2]!.stderr).toBe(0);
     expect(runs[3]!.status, runs[3]!.stderr).toBe(0);
@@ -69,6 +70,7 @@ describe('nca render to video', () => {
     expectUserError(refused[1]!, /--filter chooses how a video is upscaled/);
     expectUserError(refused[2]!, /must be a \.gif file, a \.png file, a \.mp4 file, a \.webm file or a folder/);
     expectUserError(refused[3]!, /text\.mid is not a Standard MIDI File nca can read \(.*\); give a \.mid file/);
+    expectUserError(refused[4]!, /--init zeros does not apply to a music video; it starts from noise \(the default\) or --init decoder/);
 
     const m = await probeVideo(mp4);
     const mv = m.streams.find((s) => s.type === 'video')!, ma = m.streams.find((s) => s.type === 'audio')!;
@@ -101,7 +103,7 @@ describe('nca render to video', () => {
     expect(bad[0]!.stderr).toMatch(/^nca: NCA_FFMPEG=.*missing-ffmpeg does not exist; point it at an ffmpeg binary or unset it\n$/);
     expect(bad[1]!.status).toBe(2);
     expect(bad[1]!.stderr).toMatch(/^nca: NCA_FFMPEG=\/bin\/true does not run as ffmpeg/);
-    for (const f of ['typo.mp4', 'f.gif', 'x.avi', 'noff.mp4', 'text.mp4']) expect(existsSync(join(dir, f)), f).toBe(false);
+    for (const f of ['typo.mp4', 'f.gif', 'x.avi', 'noff.mp4', 'text.mp4', 'zeros.mp4']) expect(existsSync(join(dir, f)), f).toBe(false);
     expect(leftovers()).toEqual([]);
   }, 240_000);
 

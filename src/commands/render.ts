@@ -55,7 +55,7 @@ export function registerRender(program: Command): void {
     .option('--fps <n>', 'frames per second: a GIF 1..50 (default 20), a video 1..120 (default 30)')
     .addOption(sharedOptions.seed())
     .option('--perturb <0-9>', 'latent perturbation while playing (0 = off, 9 = most chaotic)', '0')
-    .addOption(new Option('--init <kind>', 'initial grid: decoder | noise | zeros | image:FILE.png (default: decoder for latents, noise otherwise)'))
+    .addOption(new Option('--init <kind>', 'initial grid: decoder | noise | zeros | image:FILE.png (default: decoder for latents, noise otherwise; a music video: noise, or decoder)'))
     .addOption(new Option('--protocol <name>', 'frame: RGB carried, hidden channels re-drawn each frame (the seed\'s viewer); free: the whole state is kept (default: the model\'s training protocol, else frame)').choices(['frame', 'free']))
     .addOption(sharedOptions.out('out/render.gif'))
     .addOption(sharedOptions.threads())
@@ -130,8 +130,9 @@ async function runRender(o: RenderOpts, stepsGiven = true): Promise<void> {
     }
     if (video && audio && source.kind === 'latent' && source.latent.track) {
       // A music video: the reactive frames of the song with its sound (src/core/video/music-video.ts).
-      if (perturb > 0 || o.init !== undefined || every > 1) throw new UserError('--perturb, --init and --every do not apply to a music video (--audio into a .mp4 or .webm); the reactions are set by --react and --smooth');
-      await musicVideo(o, { model: source.model, protocol: protocol ?? source.protocol, label, audio, track: source.latent.track, width, height, scale, filter, fps, seed, threads, frames: stepsGiven ? steps : undefined });
+      if (perturb > 0 || every > 1) throw new UserError('--perturb and --every do not apply to a music video (--audio into a .mp4 or .webm); the reactions are set by --react and --smooth');
+      if (init !== undefined && init.kind !== 'noise' && init.kind !== 'decoder') throw new UserError(`--init ${o.init} does not apply to a music video; it starts from noise (the default) or --init decoder`);
+      await musicVideo(o, { model: source.model, protocol: protocol ?? source.protocol, label, audio, track: source.latent.track, width, height, scale, filter, fps, seed, threads, frames: stepsGiven ? steps : undefined, ...(init ? { init: init.kind } : {}) });
       return;
     }
     if (o.react !== undefined || o.smooth !== undefined) throw new UserError('--react and --smooth shape a music video: give --audio song.wav and a .mp4 or .webm --out');
@@ -176,6 +177,8 @@ interface MusicVideoArgs {
   threads?: number;
   /** --steps given: the first this many frames. */
   frames?: number;
+  /** --init noise | decoder (the core's default: noise). */
+  init?: import('../core/react/index.js').MusicVideoInit;
 }
 
 /** nca render --audio song.wav --out song.mp4: the reactive frames with the song's sound. */
@@ -189,7 +192,7 @@ async function musicVideo(o: RenderOpts, a: MusicVideoArgs): Promise<void> {
     const r = await writeMusicVideo(a.model, {
       sound: a.audio.sound, samples: a.audio.samples, sampleRate: a.audio.sampleRate, track: a.track,
       width: a.width, height: a.height, scale: a.scale, filter: a.filter, fps: a.fps, react, smooth, seed: a.seed, protocol: a.protocol, threads: a.threads,
-      frames: a.frames, out: o.out, onProgress: bar.onProgress, signal: interruptSignal(),
+      frames: a.frames, init: a.init, out: o.out, onProgress: bar.onProgress, signal: interruptSignal(),
     });
     bar.stop();
     const v = r.video;

@@ -94,10 +94,21 @@ export interface ReactiveOptions {
   ringDucking?: number;
   pulseZoom?: number;
   pulseDecay?: number | 'state';
+  /**
+   * The start grid (start-state.ts): `noise` (default; uniform noise, as the alive and variety measures and
+   * `nca sheet` start) or `decoder` (the first latent's first-frame decoder grid, the start before; with the look
+   * model a quiet piano opening grew only a few spots from it and stayed nearly black for tens of seconds:
+   * docs/music-video.md#the-start-from-noise).
+   */
+  init?: MusicVideoInit;
   onFrame: (rgba: Uint8Array, index: number) => void | Promise<void>;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 }
+
+/** Where a music video starts: uniform noise or the first latent's first-frame decoder grid. */
+export type MusicVideoInit = 'noise' | 'decoder';
+export const MUSIC_VIDEO_INITS: readonly MusicVideoInit[] = ['noise', 'decoder'];
 
 export interface ReactiveSummary {
   frames: number;
@@ -133,6 +144,8 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
   const protocolName = requireProtocol('protocol', opts.protocol ?? 'frame');
   const pulseKind = opts.pulseKind ?? 'rings';
   if (!PULSE_KINDS.includes(pulseKind)) throw invalidParameterError('pulseKind', `one of ${PULSE_KINDS.join(', ')}`, pulseKind);
+  const init = opts.init ?? 'noise';
+  if (!MUSIC_VIDEO_INITS.includes(init)) throw invalidParameterError('init', `one of ${MUSIC_VIDEO_INITS.join(', ')}`, init);
   const colourMode = opts.colourMode ?? 'grade';
   if (colourMode !== 'display' && colourMode !== 'state' && colourMode !== 'grade') throw invalidParameterError('colourMode', 'display, state or grade', colourMode);
   const exposureMode = opts.exposureMode ?? 'aim';
@@ -158,8 +171,8 @@ export async function renderReactive(model: LatentModel, opts: ReactiveOptions):
   const plane = W * H;
   const free = protocolName === 'free';
   const effectRng = rng.fork();
-  // The start: the first-frame decoder's grid of the first latent, tiled over the torus.
-  const state = await startState({ kind: 'decoder' }, { width: W, height: H, protocol: protocolName, rng: rng.fork(), decoder: { model, z: plan.latents.slice(0, LATENT_DIM) } });
+  // The start: uniform noise, or the first-frame decoder's grid of the first latent tiled over the torus.
+  const state = await startState({ kind: init }, { width: W, height: H, protocol: protocolName, rng: rng.fork(), decoder: { model, z: plan.latents.slice(0, LATENT_DIM) } });
   // Weights per frame, computed 256 frames at a time.
   const weights = await frameWeights(model, plan.latents, frames, threads);
   const { createEngine } = await import('../nca/engine.js');

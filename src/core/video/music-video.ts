@@ -62,7 +62,7 @@ export async function writeMusicVideo(model: LatentModel, opts: MusicVideoOption
   try {
     const r = await renderReactive(model, {
       samples: opts.samples, sampleRate: opts.sampleRate, track: opts.track, width: opts.width, height: opts.height, fps: opts.fps,
-      react: opts.react, smooth: opts.smooth, seed: opts.seed, protocol: opts.protocol, threads: opts.threads, frames: opts.frames,
+      react: opts.react, smooth: opts.smooth, seed: opts.seed, protocol: opts.protocol, threads: opts.threads, frames: opts.frames, init: opts.init,
       onFrame: async (rgba) => {
         const t = performance.now();
         await writer.addFrame(rgba);
