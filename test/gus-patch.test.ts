@@ -103,6 +103,15 @@ describe('GUS patches (gus-patch.ts)', () => {
     expect(rms(out, after, RATE)).toBe(0);
   });
 
+  it('ends the note when the envelope runs out, even at a release offset above 0 (as libtimidity frees the voice)', () => {
+    const rates = [63, 63, 63, 0x80 | 20, 63, 63];
+    const p = parseGusPatch(fakePatch([{ hz: 220, rootHz: 220, lowHz: 20, highHz: 5000, periods: 20, modes: HELD, rates, offsets: [246, 246, 246, 8, 8, 8] }]));
+    const out = renderPatchNote(p, { midi: 57, velocity: 127, duration: 0.5 }, RATE, new Float32Array(RATE));
+    const releaseMs = (246 - 8) / envelopeRate(0x80 | 20);
+    expect(rms(out, 0.5 * RATE + ((releaseMs - 20) / 1000) * RATE, 0.5 * RATE + ((releaseMs - 5) / 1000) * RATE)).toBeGreaterThan(0);
+    expect(rms(out, 0.5 * RATE + ((releaseMs + 5) / 1000) * RATE, RATE)).toBe(0);
+  });
+
   it('scales by velocity squared and adds into the buffer from `start`', () => {
     const p = parseGusPatch(fakePatch([{ hz: 220, rootHz: 220, lowHz: 20, highHz: 5000, periods: 20, modes: HELD }]));
     const loud = renderPatchNote(p, { midi: 57, velocity: 127, duration: 0.3 }, RATE, new Float32Array(RATE / 2));

@@ -52,7 +52,8 @@ describe('renderReactive', () => {
       const hash = createHash('sha256');
       await renderReactive(model, {
         samples: clickClip(), track: [{ t: 0, z: new Float32Array(LATENT_DIM) }], width: 24, height: 16, fps: FPS, seed: 1, threads: 1, frames: 5,
-        ...(init ? { init } : {}), onFrame: (rgba) => void hash.update(rgba),
+        // 'zeros' is refused at run time; the cast lets the test pass it
+        ...(init ? { init: init as 'noise' | 'decoder' } : {}), onFrame: (rgba) => void hash.update(rgba),
       });
       return { hash: hash.digest('hex'), decoded };
     };

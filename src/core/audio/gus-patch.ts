@@ -166,7 +166,7 @@ export function renderPatchNote(patch: GusPatch, note: PatchNote, outRate: numbe
         else level = Math.max(target, level - rate);
         if (level === target && !(stage === 2 && s.sustain && !released)) stage++;
       }
-      if (stage >= 6 && level <= 0) break;
+      if (stage >= 6) break; // the envelope ran out: libtimidity frees the voice, whatever its last offset
     } else {
       level = released ? Math.max(0, level - 255 * msPerSample / 10) : 255;
       if (released && level <= 0) break;
