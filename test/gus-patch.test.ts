@@ -7,7 +7,7 @@ import { UserError } from '../src/core/errors.js';
 
 const RATE = 22050;
 
-interface FakeSample { hz: number; rootHz: number; lowHz: number; highHz: number; periods: number; modes: number; rates?: number[]; offsets?: number[] }
+interface FakeSample { hz: number; rootHz: number; lowHz: number; highHz: number; periods: number; modes: number; rates?: number[]; offsets?: number[]; loop?: [number, number] }
 
 /** A .pat file by the layout gus-patch.ts documents: one 16-bit sine per sample, `periods` whole periods, looped whole. */
 function fakePatch(samples: FakeSample[]): Uint8Array {
@@ -23,8 +23,8 @@ function fakePatch(samples: FakeSample[]): Uint8Array {
     const n = Math.round((s.periods * RATE) / s.hz);
     const h = new Uint8Array(96), v = new DataView(h.buffer);
     v.setUint32(8, 2 * n, true);
-    v.setUint32(12, 0, true);
-    v.setUint32(16, 2 * n, true);
+    v.setUint32(12, 2 * (s.loop?.[0] ?? 0), true);
+    v.setUint32(16, 2 * (s.loop?.[1] ?? n), true);
     v.setUint16(20, RATE, true);
     v.setUint32(22, Math.round(s.lowHz * 1000), true);
     v.setUint32(26, Math.round(s.highHz * 1000), true);
@@ -74,6 +74,11 @@ describe('GUS patches (gus-patch.ts)', () => {
     expect(sampleFor(p, 440)).toBe(b);
     expect(sampleFor(p, 150)).toBe(a);
     expect(sampleFor(p, 2000)).toBe(b); // out of every range: the nearest root
+    // a reversed sample: its data and its loop points mirrored
+    const r = parseGusPatch(fakePatch([{ hz: 220, rootHz: 220, lowHz: 20, highHz: 5000, periods: 50, modes: HELD | PATCH_MODES.MODE_REVERSE, loop: [100, 300] }])).samples[0]!;
+    const n = r.data.length;
+    expect([r.loopStart, r.loopEnd]).toEqual([n - 300, n - 100]);
+    expect(r.data[n - 1]).toBe(0); // the first sample written (sin 0) is now the last
   });
 
   it('plays a note at its pitch from a sample recorded at another (resampled, looped past the sample\'s end)', () => {

@@ -16,19 +16,19 @@
 // input picture (frame 0 of the context: the 32 x 32 mel spectrogram of the 2-s window).
 // Classifiers: 1-nearest neighbour, linear (softmax regression) and a 128-unit MLP, on standardised inputs.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Soundfont } from '../../dist/core/audio/soundfont.js';
 import { soundfontPlan } from '../../dist/core/audio/soundfont-plan.js';
 import { defaultPlan } from '../../dist/core/audio/dataset.js';
 import { augment } from '../../dist/core/audio/augment.js';
+import { parseGusPatch, renderPatchNote } from '../../dist/core/audio/gus-patch.js';
 import { HELD_OUT_PROGRAMS, SYNTH_FAMILY, familyOfProgram, trainingPrograms } from '../../dist/core/audio/general-midi.js';
 import { KEYBOARD_NOTES, synthesize } from '../../dist/core/audio/synth.js';
 import { WINDOW_SECONDS, chooseWindow, contextFrames, windowSamples } from '../../dist/core/model/encode.js';
 import { Rng } from '../../dist/core/rng.js';
 import { cepstralFeatures, timbreFeatures } from './timbre-features.mjs';
-import { readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { parseGusPatch, renderPatchNote } from '../../dist/core/audio/gus-patch.js';
 
 const cacheDir = process.argv[2] ?? '/tmp/nca-family-ceiling';
 await mkdir(cacheDir, { recursive: true });

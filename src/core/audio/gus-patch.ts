@@ -88,7 +88,8 @@ export function parseGusPatch(bytes: Uint8Array, name = 'patch'): GusPatch {
       if (wide) data[i] = unsigned ? (view.getUint16(dataAt + 2 * i, true) - 32768) / 32768 : view.getInt16(dataAt + 2 * i, true) / 32768;
       else data[i] = unsigned ? (bytes[dataAt + i]! - 128) / 128 : view.getInt8(dataAt + i) / 128;
     }
-    if (modes & MODE_REVERSE) data.reverse();
+    const reversed = (modes & MODE_REVERSE) !== 0;
+    if (reversed) data.reverse();
     const rates: number[] = [], offsets: number[] = [];
     for (let k = 0; k < 6; k++) {
       rates.push(envelopeRate(bytes[at + 37 + k]!));
@@ -100,8 +101,8 @@ export function parseGusPatch(bytes: Uint8Array, name = 'patch'): GusPatch {
       lowHz: view.getUint32(at + 22, true) / 1000,
       highHz: view.getUint32(at + 26, true) / 1000,
       rootHz: view.getUint32(at + 30, true) / 1000,
-      loopStart: view.getUint32(at + 12, true) / width + (fractions & 15) / 16,
-      loopEnd: view.getUint32(at + 16, true) / width + (fractions >> 4) / 16,
+      // reversed data: the loop points mirrored with it
+      ...loopPoints(view.getUint32(at + 12, true) / width + (fractions & 15) / 16, view.getUint32(at + 16, true) / width + (fractions >> 4) / 16, reversed ? n : 0),
       looping: (modes & MODE_LOOPING) !== 0,
       pingPong: (modes & MODE_PINGPONG) !== 0,
       sustain: (modes & MODE_SUSTAIN) !== 0,
@@ -113,6 +114,11 @@ export function parseGusPatch(bytes: Uint8Array, name = 'patch'): GusPatch {
   }
   if (samples.length === 0) throw bad('no samples');
   return { description, samples };
+}
+
+/** Loop points in samples; with `mirrorLength` (the sample's length, when its data was reversed) mirrored. */
+function loopPoints(start: number, end: number, mirrorLength: number): { loopStart: number; loopEnd: number } {
+  return mirrorLength > 0 ? { loopStart: mirrorLength - end, loopEnd: mirrorLength - start } : { loopStart: start, loopEnd: end };
 }
 
 /** The sample that plays frequency `hz`: the first whose range holds it, else the one with the nearest root. */
