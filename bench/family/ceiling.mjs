@@ -176,13 +176,14 @@ for (const input of ['cepstral', 'timbre', 'picture']) {
 run('clean notes', cleanTraining, 'timbre', 'MLP 128', { hidden: 128, epochs: 60, l2: 3e-3 });
 // the second set: beside the soundfont's training programs, and alone (a set the test programs' soundfont never made)
 console.error(`FreePats: ${new Set(freepats.map((r) => r.program)).size} programs not held out, ${freepats.length} notes`);
+const withFreepats = [...cleanTraining, ...freepats];
 for (const input of ['cepstral', 'timbre', 'picture']) {
-  run('clean notes + FreePats', [...cleanTraining, ...freepats], input, '1-NN');
-  run('clean notes + FreePats', [...cleanTraining, ...freepats], input, 'linear', { epochs: input === 'picture' ? 20 : 60, l2: 1e-3, lr: 2e-3 });
+  run('clean notes + FreePats', withFreepats, input, '1-NN');
+  run('clean notes + FreePats', withFreepats, input, 'linear', { epochs: input === 'picture' ? 20 : 60, l2: 1e-3, lr: 2e-3 });
   run('FreePats alone', freepats, input, '1-NN');
   run('FreePats alone', freepats, input, 'linear', { epochs: input === 'picture' ? 20 : 60, l2: 1e-3, lr: 2e-3 });
 }
-run('clean notes + FreePats', [...cleanTraining, ...freepats], 'timbre', 'MLP 128', { hidden: 128, epochs: 60, l2: 3e-3 });
+run('clean notes + FreePats', withFreepats, 'timbre', 'MLP 128', { hidden: 128, epochs: 60, l2: 3e-3 });
 // across sets on programs the classifier has heard: the soundfont's clean notes -> FreePats' notes of the same programs
 for (const input of ['cepstral', 'timbre', 'picture']) run('clean notes', cleanTraining, input, 'linear', { epochs: input === 'picture' ? 20 : 60, l2: 1e-3, lr: 2e-3 }, freepats, 'FreePats, the same programs');
 run('dataset clips', clips, 'timbre', '1-NN');

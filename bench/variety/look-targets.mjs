@@ -18,7 +18,7 @@ const [modelDir, seedArg, nArg, distArg] = process.argv.slice(2);
 if (!modelDir) { console.error('usage: node bench/variety/look-targets.mjs MODEL_DIR [SEED] [N] [DIST]'); process.exit(2); }
 const dist = new URL(`../../${distArg ?? 'dist'}`, import.meta.url).href;
 const { loadModel } = await import(`${dist}/core/model/networks.js`);
-const { VarietyTracker, varietyOfFeatures } = await import(`${dist}/core/variety.js`);
+const { VarietyTracker, varietyOfFeatures, spread } = await import(`${dist}/core/variety.js`);
 const { playRun } = await import(`${dist}/core/variety/runs.js`);
 const { ALIVE_THRESHOLDS, spatialStd } = await import(`${dist}/core/metrics.js`);
 const { randomLatent } = await import(`${dist}/core/latent.js`);
@@ -65,7 +65,6 @@ console.log(`nearly flat fields (last-frame spatial std < ${flatStd}): ${flat}/$
 // (p90 / p10 >= 3, issue 14): the span of 32 renders swings with how many latents happen to be asked for the
 // finest and the largest patterns, so one set of 32 says little about the next.
 if (n > 32) {
-  const { spread } = await import(`${dist}/core/variety.js`);
   const wl = perRender.map((p) => p.wavelength);
   const sets = [];
   for (let k = 0; k + 32 <= n; k += 32) {

@@ -131,8 +131,10 @@ async function runRender(o: RenderOpts, stepsGiven = true): Promise<void> {
     if (video && audio && source.kind === 'latent' && source.latent.track) {
       // A music video: the reactive frames of the song with its sound (src/core/video/music-video.ts).
       if (perturb > 0 || every > 1) throw new UserError('--perturb and --every do not apply to a music video (--audio into a .mp4 or .webm); the reactions are set by --react and --smooth');
-      if (init !== undefined && init.kind !== 'noise' && init.kind !== 'decoder') throw new UserError(`--init ${o.init} does not apply to a music video; it starts from noise (the default) or --init decoder`);
-      await musicVideo(o, { model: source.model, protocol: protocol ?? source.protocol, label, audio, track: source.latent.track, width, height, scale, filter, fps, seed, threads, frames: stepsGiven ? steps : undefined, ...(init ? { init: init.kind } : {}) });
+      const { MUSIC_VIDEO_INITS } = await import('../core/react/index.js');
+      const videoInit = MUSIC_VIDEO_INITS.find((k) => k === init?.kind);
+      if (init !== undefined && videoInit === undefined) throw new UserError(`--init ${o.init} does not apply to a music video; it starts from noise (the default) or --init decoder`);
+      await musicVideo(o, { model: source.model, protocol: protocol ?? source.protocol, label, audio, track: source.latent.track, width, height, scale, filter, fps, seed, threads, frames: stepsGiven ? steps : undefined, ...(videoInit ? { init: videoInit } : {}) });
       return;
     }
     if (o.react !== undefined || o.smooth !== undefined) throw new UserError('--react and --smooth shape a music video: give --audio song.wav and a .mp4 or .webm --out');

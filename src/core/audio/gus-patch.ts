@@ -161,17 +161,16 @@ export function renderPatchNote(patch: GusPatch, note: PatchNote, outRate: numbe
   let pos = 0, dir = 1;
   // envelope: offset units, stage 0..5 (6 = finished); without the envelope mode: full level, a 10-ms fade at release
   let level = 0, stage = 0;
-  const rates = s.envelopeRates, targets = s.envelopeOffsets;
+  const targets = s.envelopeOffsets, perSample = s.envelopeRates.map((r) => Math.max(r, 1e-3) * msPerSample);
   for (let t = start; t < out.length; t++) {
     const released = t >= releaseAt;
     if (s.envelope) {
       if (released && stage < 3) stage = 3;
-      if (stage < 6 && !(stage === 2 && s.sustain && !released && level === targets[2])) {
-        const target = targets[stage]!, rate = Math.max(rates[stage]!, 1e-3) * msPerSample;
-        if (level < target) level = Math.min(target, level + rate);
-        else level = Math.max(target, level - rate);
-        if (level === target && !(stage === 2 && s.sustain && !released)) stage++;
-      }
+      const target = targets[stage]!, rate = perSample[stage]!;
+      if (level < target) level = Math.min(target, level + rate);
+      else level = Math.max(target, level - rate);
+      // a sustained patch holds stage 2's level while the key is down
+      if (level === target && !(stage === 2 && s.sustain && !released)) stage++;
       if (stage >= 6) break; // the envelope ran out: libtimidity frees the voice, whatever its last offset
     } else {
       level = released ? Math.max(0, level - 255 * msPerSample / 10) : 255;

@@ -124,6 +124,11 @@ export interface WeightSpec {
   init: Init;
 }
 
+/** Whether a model tensor (a weightSpecs() name, or a BatchNorm statistic) belongs to the encoder. */
+export function isEncoderWeight(name: string): boolean {
+  return name.startsWith('encoder.');
+}
+
 /**
  * Every tensor of the model in storage order, with PyTorch's default initialisation:
  * Linear and Conv2d weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in * k * k;
@@ -131,11 +136,6 @@ export interface WeightSpec {
  * BatchNorm gamma 1, beta 0, running mean 0, running var 1; LayerNorm gamma 1, beta 0.
  * Except (docs/design.md): hyper.fc3.weight ~ N(0, 0.02^2), hyper.fc3.bias = 0, hyper.scale = 0.1.
  */
-/** Whether a model tensor (a weightSpecs() name, or a BatchNorm statistic) belongs to the encoder. */
-export function isEncoderWeight(name: string): boolean {
-  return name.startsWith('encoder.');
-}
-
 export function weightSpecs(): WeightSpec[] {
   const specs: WeightSpec[] = [];
   const uniform = (fanIn: number): Init => ({ kind: 'uniform', bound: 1 / Math.sqrt(fanIn) });
