@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FLOORS, persistenceLoss, type StyleTargets } from '../src/core/model/persistence.js';
-import { MOTION_DIM, SCALE_WAVELENGTH_HIGH, SCALE_WAVELENGTH_LOW, lookTargets, scaleStatistic, scaleTarget, structureFloor, targetWavelength, travelShift } from '../src/core/model/look-targets.js';
+import { MOTION_DIM, SCALE_HEIGHT_RANGE, SCALE_WAVELENGTH_HIGH, SCALE_WAVELENGTH_LOW, lookTargets, scaleStatistic, scaleTarget, structureFloor, targetWavelength, travelShift } from '../src/core/model/look-targets.js';
 import { DEFAULT_SETTINGS, resolveSettings } from '../src/core/model/training/settings.js';
 import { Rng } from '../src/core/rng.js';
 import { expectGradientMatches } from './finite-differences.js';
@@ -84,6 +84,31 @@ describe('look targets from the latent', () => {
     expect(resolveSettings({ iters: 1, scaleCoarse: 20, scaleFine: 4 }, 24).scaleCoarse).toBe(20);
     for (const bad of [1, 65, NaN]) expect(() => resolveSettings({ iters: 1, scaleCoarse: bad }, 24)).toThrow(/scaleCoarse must be a number in 2..64/);
     expect(() => resolveSettings({ iters: 1, scaleCoarse: 5 }, 24)).toThrow(/scaleCoarse \(5 cells.*must be at least scaleFine \(5.5/);
+  });
+
+  it('the height range is a setting: --scale-height-range 1 reaches the ends at +-1, so more random latents ask for them', () => {
+    expect(DEFAULT_SETTINGS.scaleHeightRange).toBe(SCALE_HEIGHT_RANGE);
+    const z = new Float32Array(64);
+    for (const [h, cells] of [[-1, 24], [-1.4, 24], [1, 4], [1.4, 4], [0, Math.sqrt(4 * 24)], [-0.5, 24 * (4 / 24) ** 0.25]] as const) {
+      z[2] = h;
+      expect(targetWavelength(z, undefined, 4, 24, 1)).toBeCloseTo(cells, 6);
+    }
+    z[2] = -1;
+    expect(targetWavelength(z, undefined, 4, 24)).toBeGreaterThan(8); // the default range 1.5: h = -1 is not the end yet
+    expect(targetWavelength(z, undefined, 4, 24)).toBeLessThan(24);
+    // lookTargets passes the range on: of 4000 N(0, 1) latents, about 16% (not 7%) are asked for each end
+    const rng = new Rng('looks/range');
+    const n = 4000, dim = 64, zs = new Float32Array(n * dim), scale = new Float32Array(n), travel = new Float32Array(2 * n);
+    rng.normalArray(zs);
+    const share = (range: number | undefined, cells: number) => {
+      lookTargets(zs, n, dim, scale, travel, undefined, { fine: 4, coarse: 24, ...(range !== undefined ? { range } : {}) });
+      return scale.filter((s) => s === Math.fround(scaleStatistic(cells))).length / n;
+    };
+    expect(share(1, 24)).toBeGreaterThan(0.13);
+    expect(share(1, 4)).toBeGreaterThan(0.13);
+    expect(share(undefined, 24)).toBeLessThan(0.09);
+    expect(resolveSettings({ iters: 1, scaleHeightRange: 1 }, 24).scaleHeightRange).toBe(1);
+    for (const bad of [0.1, 3.5, NaN]) expect(() => resolveSettings({ iters: 1, scaleHeightRange: bad }, 24)).toThrow(/scaleHeightRange must be a number in 0.25..3/);
   });
 
   it('the structure floor tied to the scale target rises with the wavelength, the plain floor at power 0 or the fine end', () => {

@@ -7,7 +7,7 @@
  * spatialStd, the mean over R, G, B) is below the alive measure's dead threshold (ALIVE_THRESHOLDS.deadStd,
  * 0.02) or below twice it (faint). The renders are varietyOfModel's own (the same sources and settings, played
  * here so the last frame can be read). The targets use the map's ends the model was trained with (its config's
- * training.scaleFine and training.scaleCoarse, `nca train --scale-fine` / `--scale-coarse`; the defaults when absent).
+ * training.scaleFine, scaleCoarse and scaleHeightRange, `nca train --scale-fine` / `--scale-coarse` / `--scale-height-range`; the defaults when absent).
  *
  *   node bench/variety/look-targets.mjs MODEL_DIR [SEED=0] [N=32] [DIST=dist]
  *
@@ -27,7 +27,7 @@ const { targetWavelength, travelShift } = await import(`${dist}/core/model/look-
 const seed = Number(seedArg ?? 0), n = Number(nArg ?? 32);
 const model = await loadModel(modelDir);
 // the ends of the wavelength map the model was trained with (`nca train --scale-fine` / `--scale-coarse`; absent: the defaults)
-const { scaleFine, scaleCoarse } = model.config?.training ?? {};
+const { scaleFine, scaleCoarse, scaleHeightRange } = model.config?.training ?? {};
 // varietyOfModel's renders: latent k = randomLatent(new Rng(seed + k)), render seed seed + k, from noise
 const size = 64, settings = { width: size, height: size, frames: 300, stepsPerFrame: 1, perturb: 0, init: 'noise', protocol: model.config?.protocol === 'free' ? 'free' : 'frame', threads: 1 };
 const perRender = [], lastStd = [];
@@ -47,7 +47,7 @@ const flatStd = ALIVE_THRESHOLDS.deadStd;
 const rows = [];
 perRender.forEach((p, k) => {
   const z = randomLatent(new Rng(p.seed));
-  const tw = targetWavelength(z, undefined, scaleFine, scaleCoarse), sh = travelShift(z);
+  const tw = targetWavelength(z, undefined, scaleFine, scaleCoarse, scaleHeightRange), sh = travelShift(z);
   rows.push({ tw, wl: p.wavelength, sh, type: p.motion.type, disp: p.motion.displacement, heading: p.motion.heading, uni: p.motion.uniformity });
   console.log(`seed ${p.seed} target ${tw.toFixed(1)} got ${p.wavelength.toFixed(1)} | travel ${sh ? sh.join(',') : '-'} -> ${p.motion.type} disp ${p.motion.displacement.toFixed(2)} lag ${p.motion.lag} heading ${p.motion.heading.toFixed(0)} uni ${p.motion.uniformity.toFixed(2)} | ${p.look} | std ${lastStd[k].toFixed(3)}${lastStd[k] < flatStd ? ' FLAT' : lastStd[k] < 2 * flatStd ? ' faint' : ''}`);
 });

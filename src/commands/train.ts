@@ -4,7 +4,7 @@ import { progressBar } from './progress.js';
 import { UserError, requireChoice, requireInt, requireNumber } from '../core/errors.js';
 import { DEFAULT_FLOORS } from '../core/model/persistence.js';
 import { SCALE_WAVELENGTH_LOW } from '../core/model/look-targets.js';
-import { DEFAULT_SETTINGS, POOL_GRID_MAX, POOL_GRID_MIN, SCALE_COARSE_MAX, SCALE_FINE_MIN } from '../core/model/training/settings.js';
+import { DEFAULT_SETTINGS, POOL_GRID_MAX, POOL_GRID_MIN, SCALE_COARSE_MAX, SCALE_FINE_MIN, SCALE_HEIGHT_RANGE_MAX, SCALE_HEIGHT_RANGE_MIN } from '../core/model/training/settings.js';
 import { interruptSignal } from './interrupt.js';
 import { parseSeed, parseThreads, report, sharedOptions, withExamples } from './options.js';
 
@@ -30,6 +30,7 @@ interface TrainOpts {
   travelLag: string;
   scaleFine: string;
   scaleCoarse: string;
+  scaleHeightRange: string;
   floorStd: string;
   floorStdPower: string;
   poolFadeStd: string;
@@ -73,6 +74,7 @@ export function registerTrain(program: Command): void {
     .option('--travel-lag <n>', 'frames per cell of travel asked by --travel-weight', '4')
     .option('--scale-fine <cells>', `the wavelength --scale-weight asks of the highest notes, ${SCALE_FINE_MIN}..${SCALE_COARSE_MAX} cells`, String(DEFAULT_SETTINGS.scaleFine))
     .option('--scale-coarse <cells>', `the wavelength --scale-weight asks of the lowest notes, --scale-fine..${SCALE_COARSE_MAX} cells (${SCALE_WAVELENGTH_LOW}: one period of the default pool grid)`, String(DEFAULT_SETTINGS.scaleCoarse))
+    .option('--scale-height-range <h>', `the pitch-height code (1.5 per octave from A4; a random latent's is N(0, 1)) at which the scale map reaches --scale-fine and --scale-coarse, +-h, ${SCALE_HEIGHT_RANGE_MIN}..${SCALE_HEIGHT_RANGE_MAX}; smaller asks more random latents for the two ends`, String(DEFAULT_SETTINGS.scaleHeightRange))
     .option('--floor-std <s>', 'persistence training\'s structure floor: the spatial std each pool frame is kept above', String(DEFAULT_FLOORS.std))
     .option('--pool-fade-std <s>', 'refill a pool state when next drawn once its spatial std has faded under s, so the loss sees fades from their start (0..1; 0 = off)', String(DEFAULT_SETTINGS.poolFadeStd))
     .option('--pool-encoded <share>', 'the share of fresh pool states that take an encoded training clip\'s latent rather than a random one (0..1); more keeps the latents of real sounds alive, fewer the random ones', String(DEFAULT_SETTINGS.poolEncoded))
@@ -124,6 +126,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const scaleFine = requireNumber('--scale-fine', o.scaleFine, SCALE_FINE_MIN, SCALE_COARSE_MAX);
   const scaleCoarse = requireNumber('--scale-coarse', o.scaleCoarse, SCALE_FINE_MIN, SCALE_COARSE_MAX);
   if (scaleCoarse < scaleFine) throw new UserError(`--scale-coarse ${scaleCoarse} is finer than --scale-fine ${scaleFine}; the lowest notes' wavelength must be at least the highest notes'`);
+  const scaleHeightRange = requireNumber('--scale-height-range', o.scaleHeightRange, SCALE_HEIGHT_RANGE_MIN, SCALE_HEIGHT_RANGE_MAX);
   const floorStdPower = requireNumber('--floor-std-power', o.floorStdPower, 0, 2);
   const poolFadeStd = requireNumber('--pool-fade-std', o.poolFadeStd, 0, 1);
   const poolEncoded = requireNumber('--pool-encoded', o.poolEncoded, 0, 1);
@@ -151,7 +154,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, floorStdPower, poolFadeStd, poolEncoded, looksForClips: !o.looksRandomOnly,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, scaleHeightRange, floorStdPower, poolFadeStd, poolEncoded, looksForClips: !o.looksRandomOnly,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       ...(o.encoderFrom !== undefined ? { encoderFrom: o.encoderFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),

@@ -20,7 +20,8 @@ import { ANCHORS, type AnchorLayout } from './anchors.js';
 
 /**
  * The target wavelength (cells) for the lowest and the highest notes: pitch-height codes at or below
- * -SCALE_HEIGHT_RANGE / at or above +SCALE_HEIGHT_RANGE (1.5: an octave from A4, or 1.5 sd of a random latent).
+ * -SCALE_HEIGHT_RANGE / at or above +SCALE_HEIGHT_RANGE (1.5: an octave from A4, or 1.5 sd of a random latent;
+ * `nca train --scale-height-range` narrows it, so more random latents are asked for the two ends).
  * 32 cells is one period of the default 32-cell pool grid (`nca train --pool-grid 64` holds two); 5.5 keeps
  * the neighbour correlation (0.42) above the alive measure's noise threshold (0.2).
  */
@@ -32,12 +33,13 @@ export const MOTION_DIM = 19;
 
 /**
  * The wavelength (cells) latent z is asked for: log-linear in the pitch-height code h = z[pitchDim + 2]
- * (1.5 per octave from A4), clamped: h <= -SCALE_HEIGHT_RANGE (A3 and below) gives `coarse` (default
- * SCALE_WAVELENGTH_LOW; `nca train --scale-coarse`), h >= SCALE_HEIGHT_RANGE (A5 and above) `fine` (default
- * SCALE_WAVELENGTH_HIGH; `nca train --scale-fine`), h = 0 their geometric mean.
+ * (1.5 per octave from A4), clamped: h <= -range (default SCALE_HEIGHT_RANGE: A3 and below) gives `coarse`
+ * (default SCALE_WAVELENGTH_LOW; `nca train --scale-coarse`), h >= range (A5 and above) `fine` (default
+ * SCALE_WAVELENGTH_HIGH; `nca train --scale-fine`), h = 0 their geometric mean. A random latent's h is N(0, 1):
+ * range 1.5 asks 7% of them for each end, range 1 16% (`nca train --scale-height-range`).
  */
-export function targetWavelength(z: ArrayLike<number>, layout: AnchorLayout = ANCHORS, fine: number = SCALE_WAVELENGTH_HIGH, coarse: number = SCALE_WAVELENGTH_LOW): number {
-  const r = SCALE_HEIGHT_RANGE;
+export function targetWavelength(z: ArrayLike<number>, layout: AnchorLayout = ANCHORS, fine: number = SCALE_WAVELENGTH_HIGH, coarse: number = SCALE_WAVELENGTH_LOW, range: number = SCALE_HEIGHT_RANGE): number {
+  const r = range;
   const h = Math.max(-r, Math.min(r, z[layout.pitchDim + 2]!));
   const t = (h + r) / (2 * r);
   return coarse * (fine / coarse) ** t;
@@ -85,6 +87,8 @@ export interface ScaleOptions {
   fine?: number;
   /** The target wavelength (cells) of the lowest notes (default SCALE_WAVELENGTH_LOW). */
   coarse?: number;
+  /** The pitch-height code at which the map reaches its ends, +-range (default SCALE_HEIGHT_RANGE). */
+  range?: number;
   /** With `floor`: each latent's structure floor, structureFloor(its wavelength, floorStd, power, fine). */
   floorStd?: number;
   power?: number;
@@ -99,7 +103,7 @@ export function lookTargets(zs: Float32Array, n: number, dim: number, scale: Flo
   const fine = options.fine ?? SCALE_WAVELENGTH_HIGH, coarse = options.coarse ?? SCALE_WAVELENGTH_LOW;
   for (let k = 0; k < n; k++) {
     const z = zs.subarray(k * dim, (k + 1) * dim);
-    const wavelength = targetWavelength(z, layout, fine, coarse);
+    const wavelength = targetWavelength(z, layout, fine, coarse, options.range);
     scale[k] = scaleStatistic(wavelength);
     if (floor) floor[k] = structureFloor(wavelength, options.floorStd ?? 0, options.power ?? 0, fine);
     const shift = travelShift(z);

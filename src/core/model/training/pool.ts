@@ -103,13 +103,13 @@ export class PersistencePool {
     }
     const start = this.pool.gather(drawn.picks);
     start.style.scale = this.settings.styleWeight;
-    const { scaleWeight, travelWeight, travelLag, scaleFine, scaleCoarse, floorStd, floorStdPower } = this.settings;
+    const { scaleWeight, travelWeight, travelLag, scaleFine, scaleCoarse, scaleHeightRange, floorStd, floorStdPower } = this.settings;
     if (scaleWeight > 0 || travelWeight > 0) {
       const P = drawn.picks.length;
       // the structure floor tied to the scale target only when both are asked (floorStdPower 0: the plain floor)
       const floor = scaleWeight > 0 && floorStdPower > 0 ? new Float32Array(P) : undefined;
       const looks = { scale: new Float32Array(P), scaleWeight, travel: new Float32Array(2 * P), travelWeight, lag: travelLag, ...(floor ? { floor } : {}) };
-      lookTargets(start.z, P, D, looks.scale, looks.travel, undefined, { fine: scaleFine, coarse: scaleCoarse, floorStd, power: floorStdPower }, floor);
+      lookTargets(start.z, P, D, looks.scale, looks.travel, undefined, { fine: scaleFine, coarse: scaleCoarse, range: scaleHeightRange, floorStd, power: floorStdPower }, floor);
       if (!this.settings.looksForClips) {
         // a clip's latent: nothing asked (scale NaN, travel 0, 0) and the plain floor
         drawn.picks.forEach((i, k) => {

@@ -6,7 +6,7 @@ import { UserError } from '../../errors.js';
 import { maxRolloutSteps } from '../dataset-batches.js';
 import { DEFAULT_CONFIG, isEncoderWeight } from '../networks.js';
 import { DEFAULT_FLOORS, DEFAULT_POOL } from '../persistence.js';
-import { SCALE_WAVELENGTH_HIGH, SCALE_WAVELENGTH_LOW } from '../look-targets.js';
+import { SCALE_HEIGHT_RANGE, SCALE_WAVELENGTH_HIGH, SCALE_WAVELENGTH_LOW } from '../look-targets.js';
 import { TF_BACKENDS, type TfBackend } from '../tf.js';
 
 /** Where the networks' forward and backward run: a tfjs backend, or 'onnx' (onnxruntime graphs, no tfjs: onnx-iteration.ts). */
@@ -98,6 +98,11 @@ export interface TrainSettings {
    */
   scaleCoarse: number;
   /**
+   * The pitch-height code at which that map reaches its ends, +-scaleHeightRange (default SCALE_HEIGHT_RANGE, 1.5:
+   * 7% of random latents asked for each end; 1: 16%), SCALE_HEIGHT_RANGE_MIN..SCALE_HEIGHT_RANGE_MAX.
+   */
+  scaleHeightRange: number;
+  /**
    * With the scale term on: each pool frame's structure floor is floorStd x (its target wavelength /
    * scaleFine)^floorStdPower (look-targets.ts' structureFloor), so a large target needs more contrast than a
    * fine one (0 = the plain floor floorStd for every frame).
@@ -158,6 +163,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   travelLag: 4,
   scaleFine: SCALE_WAVELENGTH_HIGH,
   scaleCoarse: SCALE_WAVELENGTH_LOW,
+  scaleHeightRange: SCALE_HEIGHT_RANGE,
   floorStdPower: 0,
   looksForClips: true,
   initFrom: '',
@@ -170,6 +176,10 @@ export const SCALE_FINE_MIN = 2;
 /** The coarsest wavelength scaleCoarse may ask (cells): one period of a 64-cell pool grid. */
 export const SCALE_COARSE_MAX = 64;
 
+/** The range of scaleHeightRange: from a step between the two ends (0.25) to 3 sd of a random latent. */
+export const SCALE_HEIGHT_RANGE_MIN = 0.25;
+export const SCALE_HEIGHT_RANGE_MAX = 3;
+
 /** The range of poolGrid: at least 16 cells (the clips' 32 cropped to half), at most 128 (16x the default's work per pool frame). */
 export const POOL_GRID_MIN = 16;
 export const POOL_GRID_MAX = 128;
@@ -178,7 +188,7 @@ export const POOL_GRID_MAX = 128;
 export type SettingsInput = Partial<Omit<TrainSettings, 'iters'>> & { iters: number };
 
 /** The keys a caller may set besides iters (iters is always given). */
-const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'poolEncoded', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'floorStdPower', 'looksForClips', 'initFrom', 'encoderFrom', 'backend'] as const;
+const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'poolEncoded', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'scaleHeightRange', 'floorStdPower', 'looksForClips', 'initFrom', 'encoderFrom', 'backend'] as const;
 
 /** Validated settings with defaults filled in; steps defaults to (and may not exceed) what clips of framesPerClip frames hold. */
 export function resolveSettings(opts: SettingsInput, framesPerClip: number): TrainSettings {
@@ -198,7 +208,7 @@ export function resolveSettings(opts: SettingsInput, framesPerClip: number): Tra
   intIn('poolGrid', s.poolGrid, POOL_GRID_MIN, POOL_GRID_MAX);
   // the travel term compares frames travelLag apart inside one pool rollout (only checked when it is on)
   intIn('travelLag', s.travelLag, 1, s.travelWeight > 0 ? s.poolSteps - 1 : 256);
-  for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1], ['styleWeight', s.styleWeight, 0, 1e4], ['hueStyle', s.hueStyle, 0, 1], ['scaleWeight', s.scaleWeight, 0, 1e4], ['travelWeight', s.travelWeight, 0, 1e4], ['scaleFine', s.scaleFine, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['scaleCoarse', s.scaleCoarse, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['floorStdPower', s.floorStdPower, 0, 2], ['poolFadeStd', s.poolFadeStd, 0, 1], ['poolEncoded', s.poolEncoded, 0, 1]] as const) {
+  for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1], ['styleWeight', s.styleWeight, 0, 1e4], ['hueStyle', s.hueStyle, 0, 1], ['scaleWeight', s.scaleWeight, 0, 1e4], ['travelWeight', s.travelWeight, 0, 1e4], ['scaleFine', s.scaleFine, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['scaleCoarse', s.scaleCoarse, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['scaleHeightRange', s.scaleHeightRange, SCALE_HEIGHT_RANGE_MIN, SCALE_HEIGHT_RANGE_MAX], ['floorStdPower', s.floorStdPower, 0, 2], ['poolFadeStd', s.poolFadeStd, 0, 1], ['poolEncoded', s.poolEncoded, 0, 1]] as const) {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
   for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['anchorWeight', s.anchorWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {
