@@ -1,7 +1,8 @@
 // Diagnostic: the motion-compensated prior (motion.ts) on the training pans of make-videos.mjs given
 // the camera's true velocity (from pannedImageVideo's path) instead of the matched one, against the
 // matched one and the prior baseline: how much a better velocity could give, measured on training videos.
-//   node bench/reconstruct/oracle-motion.mjs VIDEOS ['[{"carry":"points"}, ...]']
+// Also the matched velocity's error: the mean over cells of |u - true u|, averaged over frames 12-47.
+//   node bench/reconstruct/oracle-motion.mjs VIDEOS ['[{"carry":"points"}, ...]']   (SEED=n: another mask seed)
 import { join } from 'node:path';
 import { readVideo } from '../../dist/core/reconstruct/video.js';
 import { priorBaseline } from '../../dist/core/reconstruct/baselines.js';
@@ -12,6 +13,7 @@ import { median } from '../../dist/core/stats.js';
 import { pasteObserved } from '../../dist/core/reconstruct/scotopic.js';
 
 const [dir, cfgArg = '[{}]'] = process.argv.slice(2);
+const seed = Number(process.env.SEED ?? 0);
 const S = 64, T = 48;
 // the paths of make-videos.mjs
 const pans = {
@@ -37,16 +39,30 @@ for (const cfg of JSON.parse(cfgArg)) {
   const out = [];
   for (const [name, path] of Object.entries(pans)) {
     const v = await readVideo(join(dir, `${name}.gif`));
-    const masks = videoMasks(v, 0.01, 0);
+    const masks = videoMasks(v, 0.01, seed);
     const score = (frames) => median(frames.map((e, t) => psnr(pasteObserved(e, v.frames[t], masks[t], 3), v.frames[t])));
+    const truth = new Float32Array(2 * S * S);
+    let velocityError = 0;
     const run = (oracle) => {
-      const tracker = new MotionTracker(3, S, S, settings, prior);
+      // the oracle replaces the whole velocity step (the per-cell matching and the camera path)
+      const tracker = new MotionTracker(3, S, S, oracle ? { ...settings, path: undefined } : settings, prior);
       let t = 0;
       if (oracle) tracker.matchVelocity = () => trueVelocity(path, t, tracker.velocity);
-      return v.frames.map((f, k) => { t = k; tracker.add(f, masks[k]); return tracker.estimate.slice(); });
+      return v.frames.map((f, k) => {
+        t = k;
+        tracker.add(f, masks[k]);
+        if (!oracle && k >= 12) {
+          trueVelocity(path, k, truth);
+          let e = 0;
+          for (let i = 0; i < S * S; i++) e += Math.hypot(tracker.velocity[i] - truth[i], tracker.velocity[S * S + i] - truth[S * S + i]);
+          velocityError += e / (S * S) / (T - 12);
+        }
+        return tracker.estimate.slice();
+      });
     };
     const p = score(priorBaseline(v.frames, masks, 3, S, S, prior));
-    out.push(`${name} matched ${(score(run(false)) - p).toFixed(2)} true ${(score(run(true)) - p).toFixed(2)}`);
+    const matched = score(run(false)) - p;
+    out.push(`${name} matched ${matched.toFixed(2)} true ${(score(run(true)) - p).toFixed(2)} velocity error ${velocityError.toFixed(2)}`);
   }
   console.log(JSON.stringify(cfg), '|', out.join(' | '));
 }

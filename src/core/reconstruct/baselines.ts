@@ -77,6 +77,22 @@ export function gaussianTaps(sigma: number): Float64Array {
   return taps;
 }
 
+/** Bilinear read of the plane at `offset` of `src` ([H][W]) at (x, y), 0 outside. */
+export function bilinear(src: Float32Array | Float64Array, offset: number, width: number, height: number, x: number, y: number): number {
+  const x0 = Math.floor(x), y0 = Math.floor(y);
+  const fx = x - x0, fy = y - y0;
+  let s = 0;
+  if (y0 >= 0 && y0 < height) {
+    if (x0 >= 0 && x0 < width) s += (1 - fx) * (1 - fy) * src[offset + y0 * width + x0]!;
+    if (x0 + 1 >= 0 && x0 + 1 < width) s += fx * (1 - fy) * src[offset + y0 * width + x0 + 1]!;
+  }
+  if (y0 + 1 >= 0 && y0 + 1 < height) {
+    if (x0 >= 0 && x0 < width) s += (1 - fx) * fy * src[offset + (y0 + 1) * width + x0]!;
+    if (x0 + 1 >= 0 && x0 + 1 < width) s += fx * fy * src[offset + (y0 + 1) * width + x0 + 1]!;
+  }
+  return s;
+}
+
 /** Separable blur of `src` [H][W] with `taps` (zero outside), into `out`; `tmp` is scratch of the same size. */
 export function blur(src: Float64Array, width: number, height: number, taps: Float64Array, tmp: Float64Array, out: Float64Array): void {
   const r = (taps.length - 1) / 2;

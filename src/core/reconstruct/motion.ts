@@ -11,7 +11,10 @@
  *      |y(p) - M(p - c)|^2 (bilinear reads, 0 outside). err_c and k(p - c) are spread to the cells
  *      around p by a Gaussian of width `matchSigma` and accumulated over frames with the factor
  *      `matchMemory`; every cell takes the candidate with the lowest accumulated err / k (no
- *      evidence: 0), with `refine` moved to a fraction of a step.
+ *      evidence: 0), with `refine` moved to a fraction of a step. With `path`, one camera path for the
+ *      whole frame (camera-path.ts: translation + zoom, constant over frames, matched against the
+ *      pixels that arrived in the last frames) gives the velocity, everywhere or (path.margin) in the
+ *      cells whose own cost at the path's velocity is within a factor 1 + margin of their best.
  *   1b. (`blendSigma`) how well last frame's M moved along u and last frame's fallback F predicted
  *      the arriving pixels: their squared errors spread by a Gaussian of width `blendSigma`,
  *      accumulated with `matchMemory` (e_M, e_F).
@@ -27,9 +30,11 @@
  *      the memory has predicted worse than the prior (objects moving each their own way, a texture
  *      changing in place), the prior takes over.
  * A still scene gives u = 0 and E = a Gaussian prior with a longer memory; a pan gives u = the pan.
- * Every value it reads is within radius + 3 matchSigma cells of a cell (a local rule, but a wide one).
+ * Every value it reads is within radius + 3 matchSigma cells of a cell (a local rule, but a wide one;
+ * with `path` the whole frame).
  */
-import { PriorTracker, blur, gaussianTaps, type PriorSettings } from './baselines.js';
+import { PriorTracker, bilinear, blur, gaussianTaps, type PriorSettings } from './baselines.js';
+import { CameraPath, type CameraPathSettings } from './camera-path.js';
 
 export interface MotionSettings {
   /** Largest displacement tried per frame, in cells (each axis). */
@@ -64,6 +69,11 @@ export interface MotionSettings {
   blendSigma?: number;
   /** The errors' power in that blend (default 1; larger: nearer a choice of the better one). */
   blendPower?: number;
+  /**
+   * A camera path (camera-path.ts): one translation + zoom for the whole frame, constant over frames,
+   * fitted to the pixels of the last frames rather than one frame's. Default: none (per cell only).
+   */
+  path?: CameraPathSettings;
 }
 
 /** Chosen on the training videos of docs/reconstruct.md (bench/reconstruct/choose-motion.mjs). */
@@ -71,22 +81,6 @@ export const DEFAULT_MOTION: MotionSettings = {
   radius: 1.5, step: 0.5, matchSigma: 32, matchMemory: 0.8, memoryDecay: 0.9, spread: 1.5, priorWeight: 0.15, refine: true,
   carry: 'points', blendSigma: 8, blendPower: 4,
 };
-
-/** Bilinear read of plane `src` [H][W] at (x, y), 0 outside. */
-function bilinear(src: Float32Array | Float64Array, offset: number, width: number, height: number, x: number, y: number): number {
-  const x0 = Math.floor(x), y0 = Math.floor(y);
-  const fx = x - x0, fy = y - y0;
-  let s = 0;
-  if (y0 >= 0 && y0 < height) {
-    if (x0 >= 0 && x0 < width) s += (1 - fx) * (1 - fy) * src[offset + y0 * width + x0]!;
-    if (x0 + 1 >= 0 && x0 + 1 < width) s += fx * (1 - fy) * src[offset + y0 * width + x0 + 1]!;
-  }
-  if (y0 + 1 >= 0 && y0 + 1 < height) {
-    if (x0 >= 0 && x0 < width) s += (1 - fx) * fy * src[offset + (y0 + 1) * width + x0]!;
-    if (x0 + 1 >= 0 && x0 + 1 < width) s += fx * fy * src[offset + (y0 + 1) * width + x0 + 1]!;
-  }
-  return s;
-}
 
 /** Bilinear read of plane `src` [H][W] at (x, y), clamped to the plane (a velocity just outside is the edge's). */
 function bilinearClamped(src: Float32Array, offset: number, width: number, height: number, x: number, y: number): number {
@@ -131,6 +125,9 @@ export class MotionTracker {
   private readonly splatTaps: Float64Array;
   /** With carry 'points': the observations, oldest first (position, weight, value [P] each). */
   private points: { x: Float64Array; y: Float64Array; w: Float64Array; v: Float64Array; n: number };
+  /** With `path`: the camera path, and per cell the best candidate's accumulated cost (matchVelocity's, for path.margin). */
+  private readonly cameraPath: CameraPath | null;
+  private readonly bestCost: Float64Array;
   private started = false;
 
   constructor(readonly P: number, readonly width: number, readonly height: number, readonly settings: MotionSettings, readonly priorSettings: PriorSettings) {
@@ -158,6 +155,8 @@ export class MotionTracker {
     this.weight = new Float64Array(plane);
     this.splatTaps = new Float64Array(2 * (2 * Math.ceil(3 * settings.spread) + 1));
     this.points = newPoints(settings.carry === 'points' ? 4 * plane : 0, P);
+    this.cameraPath = settings.path ? new CameraPath(P, width, height, settings.radius, settings.path) : null;
+    this.bestCost = new Float64Array(settings.path?.margin === undefined ? 0 : plane);
   }
 
   /** Forgets everything (a new video). */
@@ -167,16 +166,23 @@ export class MotionTracker {
     this.velocity.fill(0);
     this.confidence.fill(0);
     this.points.n = 0;
+    this.cameraPath?.reset();
     this.started = false;
   }
 
   add(frame: Float32Array, mask: Uint8Array): void {
     const { P, plane, settings, q, a } = this;
     const points = settings.carry === 'points';
+    const path = this.cameraPath;
     if (this.started) {
-      this.matchVelocity(frame, mask);
+      if (!path || settings.path!.margin !== undefined) this.matchVelocity(frame, mask);
+      if (path) {
+        path.match(frame, mask);
+        this.takePath(path);
+      }
       if (this.blendTaps) this.scorePredictions(frame, mask);
     }
+    path?.remember(frame, mask);
     this.prior.add(frame, mask);
     if (this.started) {
       if (points) this.movePoints();
@@ -322,6 +328,40 @@ export class MotionTracker {
       }
       this.velocity[i] = vx;
       this.velocity[plane + i] = vy;
+      if (this.bestCost.length) this.bestCost[i] = bestCost;
+    }
+  }
+
+  /**
+   * Step 1 with `path`: the path's velocity; with path.margin only in the cells whose own accumulated
+   * cost at it (bilinear between the candidates; outside them: not taken) is within a factor
+   * 1 + margin of their best candidate's, the others keeping matchVelocity's.
+   */
+  private takePath(path: CameraPath): void {
+    const { plane, width, settings, candidates, err, evidence, bestCost } = this;
+    const margin = settings.path!.margin;
+    if (margin === undefined) {
+      path.velocity(this.velocity);
+      return;
+    }
+    const side = Math.round(Math.sqrt(candidates.length)), lo = -settings.radius;
+    const [tx, ty, s] = path.params;
+    const cx = (width - 1) / 2, cy = (this.height - 1) / 2;
+    for (let i = 0; i < plane; i++) {
+      const x = i % width, y = (i - x) / width;
+      const ux = tx! + s! * (x - cx), uy = ty! + s! * (y - cy);
+      if (Math.abs(ux) > settings.radius || Math.abs(uy) > settings.radius) continue;
+      const gx = Math.min(side - 1.000001, (ux - lo) / settings.step), gy = Math.min(side - 1.000001, (uy - lo) / settings.step);
+      const ix = Math.floor(gx), iy = Math.floor(gy), fx = gx - ix, fy = gy - iy;
+      let cost = 0;
+      for (let dy = 0; dy < 2 && cost < Infinity; dy++) for (let dx = 0; dx < 2; dx++) {
+        const k = (iy + dy) * side + ix + dx, n = evidence[k * plane + i]!;
+        cost += n < 1e-9 ? Infinity : (dx ? fx : 1 - fx) * (dy ? fy : 1 - fy) * (err[k * plane + i]! / n);
+      }
+      if (Number.isFinite(cost) && cost <= bestCost[i]! * (1 + margin) + 1e-9) {
+        this.velocity[i] = ux;
+        this.velocity[plane + i] = uy;
+      }
     }
   }
 

@@ -30,6 +30,7 @@ import { Rng } from '../rng.js';
 import { adamStep, learningRate, type AdamSlot } from '../model/training/optimizer.js';
 import { PriorTracker, type PriorSettings } from './baselines.js';
 import { DEFAULT_MOTION, MotionTracker, type MotionSettings } from './motion.js';
+import type { CameraPathSettings } from './camera-path.js';
 import { buildStepBackwardGraph, buildStepGraph, stepNames, type ScotopicShape } from './scotopic-graph.js';
 import type { Video } from './video.js';
 
@@ -104,8 +105,10 @@ export function requireConfig(config: ScotopicConfig): ScotopicConfig {
     ...(m.carry === undefined ? {} : { carry: requireChoice('motion carry', m.carry, ['grid', 'points'] as const) }),
     ...(m.blendSigma === undefined ? {} : { blendSigma: requireNumber('motion blendSigma', m.blendSigma, 0.25, 64) }),
     ...(m.blendPower === undefined ? {} : { blendPower: requireNumber('motion blendPower', m.blendPower, 0.25, 16) }),
+    ...(m.path === undefined ? {} : { path: requireCameraPath(m.path) }),
   };
   if (motion && (2 * motion.radius) / motion.step > 16) throw invalidParameterError('motion step', `at most 17 candidates a side (radius ${motion.radius})`, motion.step);
+  if (motion?.path && (2 * motion.radius) / motion.path.step > 32) throw invalidParameterError('motion path step', `at most 33 candidates a side (radius ${motion.radius})`, motion.path.step);
   return {
     colour: requireChoice('colour', config.colour, ['rgb', 'grey'] as const),
     hidden: requireInt('hidden', config.hidden, 0, 64),
@@ -114,6 +117,20 @@ export function requireConfig(config: ScotopicConfig): ScotopicConfig {
     freshDecay: requireNumber('freshDecay', config.freshDecay, 0, 1),
     priors: priors.map((p: PriorSettings) => ({ sigma: requireNumber('prior sigma', p?.sigma, 0.25, 16), decay: requireNumber('prior decay', p?.decay, 0, 1) })),
     ...(motion ? { motion } : {}),
+  };
+}
+
+/** Checks the camera-path settings of a motion prior (camera-path.ts). */
+function requireCameraPath(path: CameraPathSettings): CameraPathSettings {
+  if (typeof path !== 'object' || path === null) throw invalidParameterError('motion path', 'camera-path settings', path);
+  return {
+    lags: requireInt('motion path lags', path.lags, 1, 64),
+    memory: requireNumber('motion path memory', path.memory, 0, 1),
+    step: requireNumber('motion path step', path.step, 0.05, 4),
+    zoom: requireNumber('motion path zoom', path.zoom, 0, 0.5),
+    zoomSteps: requireInt('motion path zoomSteps', path.zoomSteps, 1, 16),
+    spread: requireNumber('motion path spread', path.spread, 0.25, 16),
+    ...(path.margin === undefined ? {} : { margin: requireNumber('motion path margin', path.margin, 0, 100) }),
   };
 }
 
