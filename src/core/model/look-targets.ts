@@ -39,9 +39,8 @@ export const MOTION_DIM = 19;
  * range 1.5 asks 7% of them for each end, range 1 16% (`nca train --scale-height-range`).
  */
 export function targetWavelength(z: ArrayLike<number>, layout: AnchorLayout = ANCHORS, fine: number = SCALE_WAVELENGTH_HIGH, coarse: number = SCALE_WAVELENGTH_LOW, range: number = SCALE_HEIGHT_RANGE): number {
-  const r = range;
-  const h = Math.max(-r, Math.min(r, z[layout.pitchDim + 2]!));
-  const t = (h + r) / (2 * r);
+  const h = Math.max(-range, Math.min(range, z[layout.pitchDim + 2]!));
+  const t = (h + range) / (2 * range);
   return coarse * (fine / coarse) ** t;
 }
 
