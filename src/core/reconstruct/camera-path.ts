@@ -58,6 +58,8 @@ export class CameraPath {
   private readonly tmp: Float64Array;
   /** Frames remembered so far. */
   private frames = 0;
+  /** match's scratch: each arriving pixel's position under each candidate, [arriving][K][x, y]; grown as needed. */
+  private stepped = new Float64Array(0);
 
   constructor(readonly P: number, readonly width: number, readonly height: number, radius: number, readonly settings: CameraPathSettings) {
     const plane = (this.plane = width * height);
@@ -97,18 +99,30 @@ export class CameraPath {
       evidence[k]! *= settings.memory;
     }
     const lags = Math.min(settings.lags, this.frames);
+    // each arriving pixel's position under each candidate, stepped back one frame per lag: [arriving][K] x, y
+    let arriving = 0;
+    for (let p = 0; p < plane; p++) if (mask[p]) arriving++;
+    if (this.stepped.length < 2 * arriving * K) this.stepped = new Float64Array(2 * arriving * K);
+    const stepped = this.stepped;
+    for (let p = 0, a = 0; p < plane; p++) {
+      if (!mask[p]) continue;
+      const px = p % width, py = (p - px) / width;
+      for (let k = 0; k < K; k++, a++) {
+        stepped[2 * a] = px;
+        stepped[2 * a + 1] = py;
+      }
+    }
     for (let lag = 1; lag <= lags; lag++) {
       const values = this.slot(this.frames - lag), weights = values + P * plane;
-      for (let p = 0; p < plane; p++) {
+      for (let p = 0, a = 0; p < plane; p++) {
         if (!mask[p]) continue;
-        const px = p % width, py = (p - px) / width;
-        for (let k = 0; k < K; k++) {
+        for (let k = 0; k < K; k++, a++) {
           const tx = candidates[3 * k]!, ty = candidates[3 * k + 1]!, s = candidates[3 * k + 2]!;
-          let sx = px, sy = py;
-          for (let j = 0; j < lag; j++) {
-            sx -= tx + s * (sx - cx);
-            sy -= ty + s * (sy - cy);
-          }
+          let sx = stepped[2 * a]!, sy = stepped[2 * a + 1]!;
+          sx -= tx + s * (sx - cx);
+          sy -= ty + s * (sy - cy);
+          stepped[2 * a] = sx;
+          stepped[2 * a + 1] = sy;
           const w = bilinear(history, weights, width, height, sx, sy);
           if (w <= 1e-6) continue;
           let e = 0;
