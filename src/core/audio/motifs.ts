@@ -41,8 +41,14 @@ export const WAVES_BRIGHTNESS = 5;
 export const BLOBS_OCTAVE = -0.25;
 
 const C4 = 261.6256;
-/** The frames after the loudest one over which `sustain` is measured (hop 512 at 22050 Hz: 0.12-0.44 s). */
+/** The frames after the peak over which `sustain` is measured (hop 512 at 22050 Hz: 0.12-0.44 s). */
 const SUSTAIN_FROM = 5, SUSTAIN_TO = 20;
+/**
+ * The peak is the first frame within this fraction of the loudest, not the loudest itself: a held note's flat
+ * top has its maximum anywhere on it, even next to the note-off, and sustain measured from there reads the
+ * release, so the same note held longer (or played harder) could turn into a lattice.
+ */
+export const PEAK_FRACTION = 0.9;
 
 /** Hue in degrees of a frequency's pitch class: C = 0, each semitone 30 deg. */
 export function pitchClassHue(frequency: number): number {
@@ -57,7 +63,7 @@ export function registerScale(frequency: number): number {
 
 /** The descriptors a motif is chosen from. */
 export interface SoundShape {
-  /** Mean of RMS / max RMS over analysis frames 5..19 after the loudest (0.12-0.44 s; 0 = gone, 1 = steady). */
+  /** Mean of RMS / max RMS over analysis frames 5..19 after the peak (0.12-0.44 s; 0 = gone, 1 = steady); the peak is the first frame at PEAK_FRACTION of the loudest. */
   sustain: number;
   /** Median spectral centroid over the lowest partial's frequency, over frames louder than 10% of the peak. */
   brightness: number;
@@ -69,7 +75,7 @@ export function soundShape(features: ClipFeatures): SoundShape {
   const loud = normaliseByMax(features.rms);
   const n = loud.length;
   let peak = 0;
-  for (let f = 1; f < n; f++) if (loud[f]! > loud[peak]!) peak = f;
+  while (peak < n - 1 && loud[peak]! < PEAK_FRACTION) peak++;
   let sum = 0, count = 0;
   for (let f = peak + SUSTAIN_FROM; f < Math.min(n, peak + SUSTAIN_TO); f++) { sum += loud[f]!; count++; }
   const f0 = features.harmonics[0]?.frequency ?? 0;
