@@ -76,7 +76,7 @@ describe('motif pictures', () => {
     expect(chooseMotif(soundShape(handMade([[440, 1], [880, 0.5]], steady, 800)))).toBe('orbit');
   });
 
-  it('a held note is sustained however long it is held: sustain is measured from its onset, not from its loudest frame', () => {
+  it('a held note is sustained however long it is held: sustain is measured from the start of its flat top, not from its loudest frame', () => {
     // a flat top whose loudest frame (1.0, frame 40) is just before the note-off at frame 42; everything before is 0.97
     const held = (f: number): number => (f === 0 ? 0.2 : f < 40 ? 0.97 : f < 42 ? 1 : 0.01);
     const shape = soundShape(handMade([[440, 1], [880, 0.5]], held, 800));

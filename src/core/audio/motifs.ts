@@ -65,7 +65,7 @@ export function registerScale(frequency: number): number {
 export interface SoundShape {
   /** Mean of RMS / max RMS over analysis frames 5..19 after the peak (0.12-0.44 s; 0 = gone, 1 = steady); the peak is the first frame at PEAK_FRACTION of the loudest. */
   sustain: number;
-  /** Median spectral centroid over the lowest partial's frequency, over frames louder than 10% of the peak. */
+  /** Median spectral centroid over the lowest partial's frequency, over frames louder than 10% of the loudest. */
   brightness: number;
   /** log2(f0 / C4) of the lowest partial; NaN when there is none. */
   octave: number;
