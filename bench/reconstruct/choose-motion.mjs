@@ -3,7 +3,9 @@
 // "train-": choose settings on training videos only): per video, the median PSNR over frames of each
 // (the arriving pixels pasted into both) and the difference; then the mean difference.
 //   node bench/reconstruct/choose-motion.mjs VIDEOS [FILTER] ['[{"matchSigma":32}, ...]']   (SEED=n: another mask seed)
-// Each JSON object overrides DEFAULT_MOTION.
+// Each JSON object overrides DEFAULT_MOTION; one with a `dual` key runs the prototype of two memories blended by
+// prediction error (dual-motion.mjs, docs/reconstruct.md step 14) and prints each video's mean weights
+// [cell memory / path memory / prior].
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readVideo } from '../../dist/core/reconstruct/video.js';
@@ -13,6 +15,7 @@ import { videoMasks } from '../../dist/core/reconstruct/evaluate.js';
 import { psnr } from '../../dist/core/reconstruct/quality.js';
 import { median } from '../../dist/core/stats.js';
 import { pasteObserved } from '../../dist/core/reconstruct/scotopic.js';
+import { dualMotionBaseline } from './dual-motion.mjs';
 
 const [dir, filter = 'train-', cfgArg = '[{}]'] = process.argv.slice(2);
 const seed = Number(process.env.SEED ?? 0);
@@ -29,9 +32,10 @@ for (const cfg of JSON.parse(cfgArg)) {
     const masks = videoMasks(v, 0.01, seed);
     const P = v.channels;
     const score = (frames) => median(frames.map((e, t) => psnr(pasteObserved(e, v.frames[t], masks[t], P), v.frames[t])));
-    const d = score(motionBaseline(v.frames, masks, P, v.width, v.height, settings, prior)) - score(priorBaseline(v.frames, masks, P, v.width, v.height, prior));
+    const run = cfg.dual ? dualMotionBaseline : motionBaseline;
+    const d = score(run(v.frames, masks, P, v.width, v.height, settings, prior)) - score(priorBaseline(v.frames, masks, P, v.width, v.height, prior));
     sum += d;
-    out.push(`${names[k].replace(/\.gif$/, '')} ${d >= 0 ? '+' : ''}${d.toFixed(2)}`);
+    out.push(`${names[k].replace(/\.gif$/, '')} ${d >= 0 ? '+' : ''}${d.toFixed(2)}` + (cfg.dual ? ` [${dualMotionBaseline.lastShare.map((x) => x.toFixed(2)).join('/')}]` : ''));
   });
   console.log(JSON.stringify(cfg), `mean ${(sum / videos.length).toFixed(2)} dB |`, out.join(' | '), `(${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }
