@@ -12,12 +12,8 @@
 //   weights 'power': w_i ∝ e_i^-n (n = power; for two this is DEFAULT_MOTION's blend)
 //   weights 'exp'  : w_i ∝ exp(-(e_i / e_min - 1) / tau)   (a relative temperature)
 // E = sum_i w_i X_i / sum_i w_i.
-import { bilinear, gaussianTaps } from '../../dist/core/reconstruct/baselines.js';
+import { bilinearClamped, gaussianTaps } from '../../dist/core/reconstruct/baselines.js';
 import { MotionTracker } from '../../dist/core/reconstruct/motion.js';
-
-function bilinearClamped(src, offset, width, height, x, y) {
-    return bilinear(src, offset, width, height, Math.max(0, Math.min(width - 1, x)), Math.max(0, Math.min(height - 1, y)));
-}
 
 export const DEFAULT_PATH = { lags: 12, memory: 0.9, step: 0.25, zoom: 0.03, zoomSteps: 3, spread: 1.5 };
 
@@ -89,9 +85,9 @@ export class DualMotionTracker {
         const X = [this.cell.estimate, this.pathT.estimate, F];
         const [ec, ep, ef] = this.err;
         const use = dual.use;
-        const w = [0, 0, 0];
+        const w = [0, 0, 0], e = [0, 0, 0];
         for (let i = 0; i < plane; i++) {
-            const e = [ec[i], ep[i], ef[i]];
+            e[0] = ec[i]; e[1] = ep[i]; e[2] = ef[i];
             let m = Infinity, M = 0;
             for (const k of use) { m = Math.min(m, e[k]); M = Math.max(M, e[k]); }
             w[0] = w[1] = w[2] = 0;

@@ -93,6 +93,11 @@ export function bilinear(src: Float32Array | Float64Array, offset: number, width
   return s;
 }
 
+/** Bilinear read of plane `src` [H][W] at (x, y), clamped to the plane (a velocity just outside is the edge's). */
+export function bilinearClamped(src: Float32Array | Float64Array, offset: number, width: number, height: number, x: number, y: number): number {
+  return bilinear(src, offset, width, height, Math.max(0, Math.min(width - 1, x)), Math.max(0, Math.min(height - 1, y)));
+}
+
 /** Separable blur of `src` [H][W] with `taps` (zero outside), into `out`; `tmp` is scratch of the same size. */
 export function blur(src: Float64Array, width: number, height: number, taps: Float64Array, tmp: Float64Array, out: Float64Array): void {
   const r = (taps.length - 1) / 2;

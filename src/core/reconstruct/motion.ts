@@ -33,7 +33,7 @@
  * Every value it reads is within radius + 3 matchSigma cells of a cell (a local rule, but a wide one;
  * with `path` the whole frame).
  */
-import { PriorTracker, bilinear, blur, gaussianTaps, type PriorSettings } from './baselines.js';
+import { PriorTracker, bilinear, bilinearClamped, blur, gaussianTaps, type PriorSettings } from './baselines.js';
 import { CameraPath, type CameraPathSettings } from './camera-path.js';
 
 export interface MotionSettings {
@@ -81,11 +81,6 @@ export const DEFAULT_MOTION: MotionSettings = {
   radius: 1.5, step: 0.5, matchSigma: 32, matchMemory: 0.8, memoryDecay: 0.9, spread: 1.5, priorWeight: 0.15, refine: true,
   carry: 'points', blendSigma: 8, blendPower: 4,
 };
-
-/** Bilinear read of plane `src` [H][W] at (x, y), clamped to the plane (a velocity just outside is the edge's). */
-function bilinearClamped(src: Float32Array, offset: number, width: number, height: number, x: number, y: number): number {
-  return bilinear(src, offset, width, height, Math.max(0, Math.min(width - 1, x)), Math.max(0, Math.min(height - 1, y)));
-}
 
 /** Points fainter than this are forgotten (0.9^44: about 44 frames at the default memoryDecay). */
 const MIN_POINT_WEIGHT = 0.01;
