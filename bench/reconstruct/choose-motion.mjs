@@ -3,19 +3,18 @@
 // "train-": choose settings on training videos only): per video, the median PSNR over frames of each
 // (the arriving pixels pasted into both) and the difference; then the mean difference.
 //   node bench/reconstruct/choose-motion.mjs VIDEOS [FILTER] ['[{"matchSigma":32}, ...]']   (SEED=n: another mask seed)
-// Each JSON object overrides DEFAULT_MOTION; one with a `dual` key runs the prototype of two memories blended by
-// prediction error (dual-motion.mjs, docs/reconstruct.md step 14) and prints each video's mean weights
-// [cell memory / path memory / prior].
+// Each JSON object overrides DEFAULT_MOTION; one with a `dual` key overrides DUAL_MOTION instead (two memories
+// blended by prediction error, docs/reconstruct.md steps 14-15: '[{}, {"dual": true}]' compares the two) and
+// prints each video's mean blend weights [cell memory / path memory / prior].
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readVideo } from '../../dist/core/reconstruct/video.js';
 import { priorBaseline } from '../../dist/core/reconstruct/baselines.js';
-import { motionBaseline, DEFAULT_MOTION } from '../../dist/core/reconstruct/motion.js';
+import { MotionTracker, DEFAULT_MOTION, DUAL_MOTION } from '../../dist/core/reconstruct/motion.js';
 import { videoMasks } from '../../dist/core/reconstruct/evaluate.js';
 import { psnr } from '../../dist/core/reconstruct/quality.js';
 import { median } from '../../dist/core/stats.js';
 import { pasteObserved } from '../../dist/core/reconstruct/scotopic.js';
-import { dualMotionBaseline } from './dual-motion.mjs';
 
 const [dir, filter = 'train-', cfgArg = '[{}]'] = process.argv.slice(2);
 const seed = Number(process.env.SEED ?? 0);
@@ -23,8 +22,22 @@ const names = readdirSync(dir).filter((n) => n.endsWith('.gif') && filter.split(
 const videos = [];
 for (const n of names) videos.push(await readVideo(join(dir, n)));
 const prior = { sigma: 3, decay: 0.6 };
+
+/** The tracker's estimate of every frame, and its blend weights per candidate averaged over cells and frames. */
+function track(v, masks, settings) {
+  const tracker = new MotionTracker(v.channels, v.width, v.height, settings, prior);
+  const plane = v.width * v.height, K = tracker.blendWeights.length / plane;
+  const share = new Array(K).fill(0);
+  const frames = v.frames.map((frame, t) => {
+    tracker.add(frame, masks[t]);
+    for (let k = 0; k < K; k++) for (let i = 0; i < plane; i++) share[k] += tracker.blendWeights[k * plane + i] / (plane * v.frames.length);
+    return tracker.estimate.slice();
+  });
+  return { frames, share };
+}
+
 for (const cfg of JSON.parse(cfgArg)) {
-  const settings = { ...DEFAULT_MOTION, ...cfg };
+  const settings = { ...(cfg.dual ? DUAL_MOTION : DEFAULT_MOTION), ...cfg };
   const t0 = Date.now();
   const out = [];
   let sum = 0;
@@ -32,10 +45,10 @@ for (const cfg of JSON.parse(cfgArg)) {
     const masks = videoMasks(v, 0.01, seed);
     const P = v.channels;
     const score = (frames) => median(frames.map((e, t) => psnr(pasteObserved(e, v.frames[t], masks[t], P), v.frames[t])));
-    const run = cfg.dual ? dualMotionBaseline : motionBaseline;
-    const d = score(run(v.frames, masks, P, v.width, v.height, settings, prior)) - score(priorBaseline(v.frames, masks, P, v.width, v.height, prior));
+    const { frames, share } = track(v, masks, settings);
+    const d = score(frames) - score(priorBaseline(v.frames, masks, P, v.width, v.height, prior));
     sum += d;
-    out.push(`${names[k].replace(/\.gif$/, '')} ${d >= 0 ? '+' : ''}${d.toFixed(2)}` + (cfg.dual ? ` [${dualMotionBaseline.lastShare.map((x) => x.toFixed(2)).join('/')}]` : ''));
+    out.push(`${names[k].replace(/\.gif$/, '')} ${d >= 0 ? '+' : ''}${d.toFixed(2)}` + (cfg.dual ? ` [${share.map((x) => x.toFixed(2)).join('/')}]` : ''));
   });
   console.log(JSON.stringify(cfg), `mean ${(sum / videos.length).toFixed(2)} dB |`, out.join(' | '), `(${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }

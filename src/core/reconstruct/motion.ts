@@ -14,10 +14,12 @@
  *      evidence: 0), with `refine` moved to a fraction of a step. With `path`, one camera path for the
  *      whole frame (camera-path.ts: translation + zoom, constant over frames, matched against the
  *      pixels that arrived in the last frames) gives the velocity, everywhere or (path.margin) in the
- *      cells whose own cost at the path's velocity is within a factor 1 + margin of their best.
- *   1b. (`blendSigma`) how well last frame's M moved along u and last frame's fallback F predicted
- *      the arriving pixels: their squared errors spread by a Gaussian of width `blendSigma`,
- *      accumulated with `matchMemory` (e_M, e_F).
+ *      cells whose own cost at the path's velocity is within a factor 1 + margin of their best. With
+ *      `dual` the per-cell velocity moves the first memory and the path the second, everywhere.
+ *   1b. (`blendSigma`) how well each memory's last M moved along its u (this frame's, or with
+ *      `blendVelocity` 'previous' last frame's) and last frame's fallback F predicted the arriving
+ *      pixels: their squared errors spread by a Gaussian of width `blendSigma`, accumulated with
+ *      `matchMemory` (e_k per candidate k: the memories, then F).
  *   2. transport, `carry` 'grid': q(p) <- q(p - u(p)), a(p) <- a(p - u(p)) (bilinear, 0 outside);
  *      'points': every past observation is a point (position, value, weight) moved by u read where
  *      it is (exactly, no resampling); both x `memoryDecay`.
@@ -26,15 +28,19 @@
  *   4. M = (S(q) + w0 F) / (S(a) + w0), S the memory spread by a Gaussian of width `spread` (grid: a
  *      blur; points: each splatted at its position), F the fallback (the Gaussian-prior baseline of
  *      baselines.ts), w0 = `priorWeight`; the confidence k = S(a) / (S(a) + w0). The estimate is M,
- *      or with `blendSigma` (e_F^n M + e_M^n F) / (e_M^n + e_F^n), n = `blendPower`: where carrying
- *      the memory has predicted worse than the prior (objects moving each their own way, a texture
- *      changing in place), the prior takes over.
+ *      or with `blendSigma` sum_k w_k X_k over the candidates X_k (the memories' M, then F), w_k
+ *      proportional to e_k^-n, n = `blendPower` (one memory: (e_F^n M + e_M^n F) / (e_M^n + e_F^n)):
+ *      where carrying a memory has predicted worse than the prior (objects moving each their own way,
+ *      a texture changing in place), the prior takes over, and with `dual` the memory whose motion
+ *      has predicted better takes over from the other.
  * A still scene gives u = 0 and E = a Gaussian prior with a longer memory; a pan gives u = the pan.
  * Every value it reads is within radius + 3 matchSigma cells of a cell (a local rule, but a wide one;
  * with `path` the whole frame).
  */
-import { PriorTracker, bilinear, bilinearClamped, blur, gaussianTaps, type PriorSettings } from './baselines.js';
+import { invalidParameterError } from '../errors.js';
+import { PriorTracker, bilinear, bilinearClamped, gaussianTaps, type PriorSettings } from './baselines.js';
 import { CameraPath, type CameraPathSettings } from './camera-path.js';
+import { MotionMemory } from './motion-memory.js';
 
 export interface MotionSettings {
   /** Largest displacement tried per frame, in cells (each axis). */
@@ -70,10 +76,22 @@ export interface MotionSettings {
   /** The errors' power in that blend (default 1; larger: nearer a choice of the better one). */
   blendPower?: number;
   /**
+   * Which velocity moves last frame's estimates when the blend scores them on the arriving pixels:
+   * 'current' (default) this frame's, matched to those same pixels (so a memory's error looks lower
+   * than it is); 'previous' last frame's, a true prediction.
+   */
+  blendVelocity?: 'current' | 'previous';
+  /**
    * A camera path (camera-path.ts): one translation + zoom for the whole frame, constant over frames,
    * fitted to the pixels of the last frames rather than one frame's. Default: none (per cell only).
    */
   path?: CameraPathSettings;
+  /**
+   * Two memories side by side (docs/reconstruct.md, steps 14-15): the first moved along the per-cell
+   * velocity, the second along `path` everywhere, each blended with the other and the prior by its
+   * error predicting the arriving pixels. Needs `path` without margin and `blendSigma`. Default: one memory.
+   */
+  dual?: boolean;
 }
 
 /** Chosen on the training videos of docs/reconstruct.md (bench/reconstruct/choose-motion.mjs). */
@@ -82,74 +100,87 @@ export const DEFAULT_MOTION: MotionSettings = {
   carry: 'points', blendSigma: 8, blendPower: 4,
 };
 
-/** Points fainter than this are forgotten (0.9^44: about 44 frames at the default memoryDecay). */
-const MIN_POINT_WEIGHT = 0.01;
+/**
+ * The two memories measured in docs/reconstruct.md steps 14-15 (not the default: under the bar on one
+ * mask seed): DEFAULT_MOTION plus a memory along step 13's camera path, blended by true predictions
+ * with the errors' power 8.
+ */
+export const DUAL_MOTION: MotionSettings = {
+  ...DEFAULT_MOTION, blendPower: 8, blendVelocity: 'previous', dual: true,
+  path: { lags: 12, memory: 0.9, step: 0.25, zoom: 0.03, zoomSteps: 3, spread: 1.5 },
+};
 
-function newPoints(capacity: number, P: number): { x: Float64Array; y: Float64Array; w: Float64Array; v: Float64Array; n: number } {
-  return { x: new Float64Array(capacity), y: new Float64Array(capacity), w: new Float64Array(capacity), v: new Float64Array(capacity * P), n: 0 };
+/** Throws unless `dual` (if set) has what it needs: a camera path without margin, and blendSigma. */
+export function requireDualParts(settings: MotionSettings): void {
+  if (!settings.dual) return;
+  if (!settings.path || settings.path.margin !== undefined || settings.blendSigma === undefined) {
+    throw invalidParameterError('motion dual', 'a camera path without margin and blendSigma beside it', settings.dual);
+  }
 }
+
+/**
+ * The blend's unnormalised weights are products of K - 1 powered errors; where their sum is below
+ * TINY^(K - 1), no candidate has a measurable error (the first frame, or where all predict almost
+ * exactly) and the first memory is taken.
+ */
+const TINY = 1e-30;
 
 /**
  * The motion-compensated prior frame by frame: `add` takes a frame's arriving pixels and leaves the
  * estimate in `estimate` [P][H][W], its confidence in `confidence` [H][W] (0..1) and the velocity in
- * `velocity` [2][H][W] (x then y, cells per frame).
+ * `velocity` [2][H][W] (x then y, cells per frame); with `dual`, the confidence and the velocity are
+ * the first memory's (the per-cell one).
  */
 export class MotionTracker {
   readonly estimate: Float32Array;
   readonly confidence: Float32Array;
   readonly velocity: Float32Array;
+  /**
+   * With blendSigma, per candidate of the blend (the memories in order, then the fallback prior): its
+   * pooled, accumulated error predicting the arriving pixels (e_k, [K][H][W]) and its weight in the
+   * last estimate ([K][H][W], summing to 1 per cell). K = 2, or 3 with `dual`. Without blendSigma: empty.
+   */
+  readonly blendErrors: Float64Array;
+  readonly blendWeights: Float64Array;
   private readonly plane: number;
   private readonly prior: PriorTracker;
+  /** [0] moved along the per-cell velocity (without `dual`: or the path, per `path`); [1] with `dual`, along the camera path. */
+  private readonly memories: MotionMemory[];
   private readonly candidates: [number, number][];
   private readonly matchTaps: Float64Array;
-  private readonly spreadTaps: Float64Array;
-  private readonly q: Float64Array;
-  private readonly a: Float64Array;
-  private readonly moved: Float64Array;
+  /** matchVelocity's accumulated error and evidence per candidate displacement, [49][H][W] by default. */
   private readonly err: Float64Array;
   private readonly evidence: Float64Array;
-  private readonly tmp: Float64Array;
-  /** The memory spread (sum of weight x value, [P][H][W]) and its weight [H][W] (compose's scratch). */
-  private readonly sum: Float64Array;
-  /** With blendSigma: the motion estimate before the blend (the own estimate), its Gaussian and the two methods' pooled prediction errors. */
-  private readonly own: Float32Array;
+  /** With blendSigma: its Gaussian, and per arriving pixel each candidate's squared error and e_k^n ([K] each, scratch). */
   private readonly blendTaps: Float64Array | null;
-  private readonly motionErr: Float64Array;
-  private readonly priorErr: Float64Array;
-  private readonly weight: Float64Array;
-  private readonly splatTaps: Float64Array;
-  /** With carry 'points': the observations, oldest first (position, weight, value [P] each). */
-  private points: { x: Float64Array; y: Float64Array; w: Float64Array; v: Float64Array; n: number };
+  private readonly pixelErr: Float64Array;
+  private readonly powered: Float64Array;
   /** With `path`: the camera path, and per cell the best candidate's accumulated cost (matchVelocity's, for path.margin). */
   private readonly cameraPath: CameraPath | null;
   private readonly bestCost: Float64Array;
   private started = false;
 
   constructor(readonly P: number, readonly width: number, readonly height: number, readonly settings: MotionSettings, readonly priorSettings: PriorSettings) {
+    requireDualParts(settings);
     const plane = (this.plane = width * height);
     this.prior = new PriorTracker(P, width, height, priorSettings);
+    this.memories = Array.from({ length: settings.dual ? 2 : 1 }, () => new MotionMemory(P, width, height, settings));
     const n = Math.round((2 * settings.radius) / settings.step) + 1;
     this.candidates = [];
     for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) this.candidates.push([-settings.radius + i * settings.step, -settings.radius + j * settings.step]);
     this.matchTaps = gaussianTaps(settings.matchSigma);
-    this.spreadTaps = gaussianTaps(settings.spread);
-    this.estimate = new Float32Array(P * plane);
-    this.confidence = new Float32Array(plane);
-    this.velocity = new Float32Array(2 * plane);
-    this.q = new Float64Array(P * plane);
-    this.a = new Float64Array(plane);
-    this.moved = new Float64Array((P + 1) * plane);
     this.err = new Float64Array(this.candidates.length * plane);
     this.evidence = new Float64Array(this.candidates.length * plane);
-    this.tmp = new Float64Array(plane);
-    this.sum = new Float64Array(P * plane);
     this.blendTaps = settings.blendSigma === undefined ? null : gaussianTaps(settings.blendSigma);
-    this.own = this.blendTaps ? new Float32Array(P * plane) : this.estimate;
-    this.motionErr = new Float64Array(this.blendTaps ? plane : 0);
-    this.priorErr = new Float64Array(this.blendTaps ? plane : 0);
-    this.weight = new Float64Array(plane);
-    this.splatTaps = new Float64Array(2 * (2 * Math.ceil(3 * settings.spread) + 1));
-    this.points = newPoints(settings.carry === 'points' ? 4 * plane : 0, P);
+    const K = this.blendTaps ? this.memories.length + 1 : 0;
+    this.blendErrors = new Float64Array(K * plane);
+    this.blendWeights = new Float64Array(K * plane);
+    this.pixelErr = new Float64Array(K);
+    this.powered = new Float64Array(K);
+    const first = this.memories[0]!;
+    this.estimate = this.blendTaps ? new Float32Array(P * plane) : first.estimate;
+    this.confidence = first.confidence;
+    this.velocity = first.velocity;
     this.cameraPath = settings.path ? new CameraPath(P, width, height, settings.radius, settings.path) : null;
     this.bestCost = new Float64Array(settings.path?.margin === undefined ? 0 : plane);
   }
@@ -157,111 +188,111 @@ export class MotionTracker {
   /** Forgets everything (a new video). */
   reset(): void {
     this.prior.reset();
-    for (const b of [this.q, this.a, this.err, this.evidence, this.motionErr, this.priorErr]) b.fill(0);
-    this.velocity.fill(0);
-    this.confidence.fill(0);
-    this.points.n = 0;
+    for (const b of [this.err, this.evidence, this.blendErrors]) b.fill(0);
+    for (const m of this.memories) m.reset();
     this.cameraPath?.reset();
     this.started = false;
   }
 
   add(frame: Float32Array, mask: Uint8Array): void {
-    const { P, plane, settings, q, a } = this;
-    const points = settings.carry === 'points';
+    const { settings, memories } = this;
     const path = this.cameraPath;
+    const blend = this.blendTaps !== null, predictFirst = settings.blendVelocity === 'previous';
     if (this.started) {
-      if (!path || settings.path!.margin !== undefined) this.matchVelocity(frame, mask);
+      // 1b before 1 with blendVelocity 'previous': the memories still hold last frame's velocities
+      if (blend && predictFirst) this.scorePredictions(frame, mask);
+      if (!path || settings.dual || settings.path!.margin !== undefined) this.matchVelocity(frame, mask);
       if (path) {
         path.match(frame, mask);
         this.takePath(path);
       }
-      if (this.blendTaps) this.scorePredictions(frame, mask);
+      if (blend && !predictFirst) this.scorePredictions(frame, mask);
     }
     path?.remember(frame, mask);
     this.prior.add(frame, mask);
-    if (this.started) {
-      if (points) this.movePoints();
-      else this.transport();
+    for (const memory of memories) {
+      if (this.started) memory.move();
+      memory.write(frame, mask);
+      memory.compose(this.prior.estimate);
     }
-    if (points) this.addPoints(frame, mask);
-    else {
-      for (let i = 0; i < plane; i++) {
-        if (!mask[i]) continue;
-        for (let c = 0; c < P; c++) q[c * plane + i] = frame[c * plane + i]!;
-        a[i] = 1;
-      }
-    }
-    this.compose(settings.spread, this.spreadTaps, this.own, this.confidence);
-    if (this.blendTaps) {
-      // the motion estimate and the fallback prior, each weighted by the other's recent prediction error around the cell
-      const { motionErr, priorErr, own, estimate } = this;
-      const F = this.prior.estimate, power = settings.blendPower ?? 1;
-      for (let i = 0; i < plane; i++) {
-        const em = motionErr[i]! ** power, ep = priorErr[i]! ** power, total = em + ep;
-        const w = total > 1e-30 ? ep / total : 1;
-        for (let c = 0; c < P; c++) estimate[c * plane + i] = w * own[c * plane + i]! + (1 - w) * F[c * plane + i]!;
-      }
-    }
+    if (blend) this.blend();
     this.started = true;
   }
 
   /**
-   * Step 1b (blendSigma): how well the motion estimate (last frame's, moved along the velocity) and
-   * the fallback prior (last frame's) predicted the arriving pixels, spread by a Gaussian of width
-   * blendSigma and accumulated over frames with the factor matchMemory.
+   * Step 1b (blendSigma): how well each memory's estimate (last frame's, moved along its velocity:
+   * this frame's or with blendVelocity 'previous' last frame's) and the fallback prior (last frame's)
+   * predicted the arriving pixels: squared errors spread by a Gaussian of width blendSigma and
+   * accumulated over frames with the factor matchMemory into blendErrors.
    */
   private scorePredictions(frame: Float32Array, mask: Uint8Array): void {
-    const { P, plane, width, height, settings, motionErr, priorErr, own, velocity } = this;
+    const { P, plane, width, height, settings, memories, blendErrors, pixelErr } = this;
     const taps = this.blendTaps!;
     const r = (taps.length - 1) / 2;
     const F = this.prior.estimate;
-    for (let i = 0; i < plane; i++) {
-      motionErr[i]! *= settings.matchMemory;
-      priorErr[i]! *= settings.matchMemory;
-    }
+    const M = memories.length, K = M + 1;
+    for (let i = 0; i < K * plane; i++) blendErrors[i]! *= settings.matchMemory;
     for (let p = 0; p < plane; p++) {
       if (!mask[p]) continue;
       const px = p % width, py = (p - px) / width;
-      const sx = px - velocity[p]!, sy = py - velocity[plane + p]!;
-      let em = 0, ep = 0;
-      for (let c = 0; c < P; c++) {
-        const y = frame[c * plane + p]!;
-        em += (y - bilinearClamped(own, c * plane, width, height, sx, sy)) ** 2;
-        ep += (y - F[c * plane + p]!) ** 2;
+      for (let k = 0; k < M; k++) {
+        const { estimate, velocity } = memories[k]!;
+        const sx = px - velocity[p]!, sy = py - velocity[plane + p]!;
+        let e = 0;
+        for (let c = 0; c < P; c++) e += (frame[c * plane + p]! - bilinearClamped(estimate, c * plane, width, height, sx, sy)) ** 2;
+        pixelErr[k] = e;
       }
+      let e = 0;
+      for (let c = 0; c < P; c++) e += (frame[c * plane + p]! - F[c * plane + p]!) ** 2;
+      pixelErr[M] = e;
       for (let yy = Math.max(0, py - r); yy <= Math.min(height - 1, py + r); yy++) {
         const gy = taps[yy - py + r]!;
         for (let xx = Math.max(0, px - r); xx <= Math.min(width - 1, px + r); xx++) {
-          const g = gy * taps[xx - px + r]!;
-          motionErr[yy * width + xx]! += g * em;
-          priorErr[yy * width + xx]! += g * ep;
+          const g = gy * taps[xx - px + r]!, i = yy * width + xx;
+          for (let k = 0; k < K; k++) blendErrors[k * plane + i]! += g * pixelErr[k]!;
         }
       }
     }
   }
 
   /**
-   * Step 4: est = (memory spread by a Gaussian of width `spread` + w0 F) / (its weight + w0), conf =
-   * weight / (weight + w0); `taps` are that Gaussian's (the grid carry's blur).
+   * The estimate: the memories' estimates and the fallback prior weighted per cell by w_k proportional
+   * to e_k^-n (n = blendPower), computed as prod_{j != k} e_j^n / sum over k of the same, so that a
+   * candidate with no error takes everything; for one memory (e_F^n M + e_M^n F) / (e_M^n + e_F^n).
+   * The prior's weight is what the memories leave.
    */
-  private compose(spread: number, taps: Float64Array, est: Float32Array, conf: Float32Array): void {
-    const { P, plane, width, height, settings, sum, weight } = this;
-    const w0 = settings.priorWeight;
-    if (settings.carry === 'points') this.splatPoints(spread);
-    else {
-      blur(this.a, width, height, taps, this.tmp, weight);
-      for (let c = 0; c < P; c++) blur(this.q.subarray(c * plane, (c + 1) * plane), width, height, taps, this.tmp, sum.subarray(c * plane, (c + 1) * plane));
+  private blend(): void {
+    const { P, plane, memories, blendErrors, blendWeights, powered, estimate } = this;
+    const F = this.prior.estimate, power = this.settings.blendPower ?? 1;
+    const M = memories.length, K = M + 1, tiny = TINY ** (K - 1);
+    for (let i = 0; i < plane; i++) {
+      let total = 0;
+      for (let k = 0; k < K; k++) powered[k] = blendErrors[k * plane + i]! ** power;
+      for (let k = 0; k < K; k++) {
+        let w = 1;
+        for (let j = 0; j < K; j++) if (j !== k) w *= powered[j]!;
+        blendWeights[k * plane + i] = w;
+        total += w;
+      }
+      for (let k = 0; k < K; k++) blendWeights[k * plane + i] = total > tiny ? blendWeights[k * plane + i]! / total : k === 0 ? 1 : 0;
     }
-    for (let i = 0; i < plane; i++) conf[i] = weight[i]! / (weight[i]! + w0);
     for (let c = 0; c < P; c++) {
-      for (let i = 0; i < plane; i++) est[c * plane + i] = (sum[c * plane + i]! + w0 * this.prior.estimate[c * plane + i]!) / (weight[i]! + w0);
+      for (let i = 0; i < plane; i++) {
+        let sum = 0, rest = 1;
+        for (let k = 0; k < M; k++) {
+          const w = blendWeights[k * plane + i]!;
+          sum += w * memories[k]!.estimate[c * plane + i]!;
+          rest -= w;
+        }
+        estimate[c * plane + i] = sum + rest * F[c * plane + i]!;
+      }
     }
   }
 
   /** Step 1: the arriving pixels against the previous estimate moved by each candidate; the velocity. */
   private matchVelocity(frame: Float32Array, mask: Uint8Array): void {
     const { P, plane, width, height, settings, candidates, matchTaps, err, evidence } = this;
-    const estimate = this.own, confidence = this.confidence;
+    const { estimate, confidence } = this.memories[0]!; // M before the blend
     const r = (matchTaps.length - 1) / 2;
     const K = candidates.length;
     for (let i = 0; i < K * plane; i++) {
@@ -328,13 +359,18 @@ export class MotionTracker {
   }
 
   /**
-   * Step 1 with `path`: the path's velocity; with path.margin only in the cells whose own accumulated
-   * cost at it (bilinear between the candidates; outside them: not taken) is within a factor
-   * 1 + margin of their best candidate's, the others keeping matchVelocity's.
+   * Step 1 with `path`: the path's velocity (with `dual`: the second memory's, everywhere); with
+   * path.margin only in the cells whose own accumulated cost at it (bilinear between the candidates;
+   * outside them: not taken) is within a factor 1 + margin of their best candidate's, the others
+   * keeping matchVelocity's.
    */
   private takePath(path: CameraPath): void {
     const { plane, width, settings, candidates, err, evidence, bestCost } = this;
     const margin = settings.path!.margin;
+    if (settings.dual) {
+      path.velocity(this.memories[1]!.velocity);
+      return;
+    }
     if (margin === undefined) {
       path.velocity(this.velocity);
       return;
@@ -358,116 +394,6 @@ export class MotionTracker {
         this.velocity[plane + i] = uy;
       }
     }
-  }
-
-  /** Step 2 (carry 'points'): every point moved by the velocity read where it is, decayed; points gone faint or out of reach dropped. */
-  private movePoints(): void {
-    const { plane, width, height, velocity, settings, P } = this;
-    const pts = this.points;
-    const reach = 3 * settings.spread;
-    let kept = 0;
-    for (let j = 0; j < pts.n; j++) {
-      const x = pts.x[j]!, y = pts.y[j]!;
-      const vx = bilinearClamped(velocity, 0, width, height, x, y), vy = bilinearClamped(velocity, plane, width, height, x, y);
-      const nx = x + vx, ny = y + vy, w = pts.w[j]! * settings.memoryDecay;
-      if (w < MIN_POINT_WEIGHT || nx < -reach || ny < -reach || nx > width - 1 + reach || ny > height - 1 + reach) continue;
-      pts.x[kept] = nx;
-      pts.y[kept] = ny;
-      pts.w[kept] = w;
-      for (let c = 0; c < P; c++) pts.v[kept * P + c] = pts.v[j * P + c]!;
-      kept++;
-    }
-    pts.n = kept;
-  }
-
-  /** Step 3 (carry 'points'): the arriving pixels become points of weight 1 (the oldest dropped when the store is full). */
-  private addPoints(frame: Float32Array, mask: Uint8Array): void {
-    const { plane, width, P } = this;
-    let pts = this.points;
-    let arriving = 0;
-    for (let i = 0; i < plane; i++) if (mask[i]) arriving++;
-    if (pts.n + arriving > pts.w.length) {
-      // full: grow once up to 16 points a cell, beyond that drop the oldest
-      if (pts.w.length < 16 * plane) {
-        const grown = newPoints(Math.min(16 * plane, Math.max(2 * pts.w.length, pts.n + arriving)), P);
-        grown.x.set(pts.x.subarray(0, pts.n));
-        grown.y.set(pts.y.subarray(0, pts.n));
-        grown.w.set(pts.w.subarray(0, pts.n));
-        grown.v.set(pts.v.subarray(0, pts.n * P));
-        grown.n = pts.n;
-        this.points = pts = grown;
-      }
-      const drop = Math.max(0, pts.n + arriving - pts.w.length);
-      if (drop > 0) {
-        pts.x.copyWithin(0, drop, pts.n);
-        pts.y.copyWithin(0, drop, pts.n);
-        pts.w.copyWithin(0, drop, pts.n);
-        pts.v.copyWithin(0, drop * P, pts.n * P);
-        pts.n -= drop;
-      }
-    }
-    // a fresh pixel replaces what the memory held at its cell, as the grid carry's write does: a point
-    // loses the share of its weight that its bilinear footprint puts on cells where a pixel arrives
-    const height = plane / width;
-    for (let j = 0; j < pts.n; j++) {
-      const x = pts.x[j]!, y = pts.y[j]!, x0 = Math.floor(x), y0 = Math.floor(y), fx = x - x0, fy = y - y0;
-      let share = 0;
-      for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < 2; dx++) {
-        const xx = x0 + dx, yy = y0 + dy;
-        if (xx >= 0 && xx < width && yy >= 0 && yy < height && mask[yy * width + xx]) share += (dx ? fx : 1 - fx) * (dy ? fy : 1 - fy);
-      }
-      pts.w[j]! *= 1 - share;
-    }
-    for (let i = 0; i < plane && pts.n < pts.w.length; i++) {
-      if (!mask[i]) continue;
-      const j = pts.n++;
-      pts.x[j] = i % width;
-      pts.y[j] = (i - (i % width)) / width;
-      pts.w[j] = 1;
-      for (let c = 0; c < P; c++) pts.v[j * P + c] = frame[c * plane + i]!;
-    }
-  }
-
-  /** Step 4 (carry 'points'): the points spread by a Gaussian of width `spread` into sum (of w v, [P]) and weight (of w). */
-  private splatPoints(spread: number): void {
-    const { plane, width, height, P } = this;
-    const q = this.sum;
-    const pts = this.points;
-    const weight = this.weight;
-    q.fill(0);
-    weight.fill(0);
-    const r = Math.ceil(3 * spread), k = -1 / (2 * spread * spread);
-    const gx = this.splatTaps; // the 2r + 1 taps of a point on each axis
-    const gyOff = 2 * r + 1;
-    for (let j = 0; j < pts.n; j++) {
-      const x = pts.x[j]!, y = pts.y[j]!, w = pts.w[j]!;
-      const x0 = Math.max(0, Math.ceil(x - r)), x1 = Math.min(width - 1, Math.floor(x + r));
-      const y0 = Math.max(0, Math.ceil(y - r)), y1 = Math.min(height - 1, Math.floor(y + r));
-      if (x0 > x1 || y0 > y1) continue;
-      for (let xx = x0; xx <= x1; xx++) gx[xx - x0] = Math.exp(k * (xx - x) * (xx - x));
-      for (let yy = y0; yy <= y1; yy++) gx[gyOff + yy - y0] = w * Math.exp(k * (yy - y) * (yy - y));
-      for (let yy = y0; yy <= y1; yy++) {
-        const gy = gx[gyOff + yy - y0]!;
-        for (let xx = x0; xx <= x1; xx++) {
-          const g = gy * gx[xx - x0]!, i = yy * width + xx;
-          weight[i]! += g;
-          for (let c = 0; c < P; c++) q[c * plane + i]! += g * pts.v[j * P + c]!;
-        }
-      }
-    }
-  }
-
-  /** Step 2: the memory moved along the velocity, decayed. */
-  private transport(): void {
-    const { P, plane, width, height, settings, q, a, moved, velocity } = this;
-    for (let i = 0; i < plane; i++) {
-      const x = i % width, y = (i - x) / width;
-      const sx = x - velocity[i]!, sy = y - velocity[plane + i]!;
-      for (let c = 0; c < P; c++) moved[c * plane + i] = bilinear(q, c * plane, width, height, sx, sy) * settings.memoryDecay;
-      moved[P * plane + i] = bilinear(a, 0, width, height, sx, sy) * settings.memoryDecay;
-    }
-    q.set(moved.subarray(0, P * plane));
-    a.set(moved.subarray(P * plane));
   }
 }
 

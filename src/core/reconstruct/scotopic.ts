@@ -29,7 +29,7 @@ import { onnxSessionOptions } from '../onnx-session.js';
 import { Rng } from '../rng.js';
 import { adamStep, learningRate, type AdamSlot } from '../model/training/optimizer.js';
 import { PriorTracker, type PriorSettings } from './baselines.js';
-import { DEFAULT_MOTION, MotionTracker, type MotionSettings } from './motion.js';
+import { DEFAULT_MOTION, MotionTracker, requireDualParts, type MotionSettings } from './motion.js';
 import type { CameraPathSettings } from './camera-path.js';
 import { buildStepBackwardGraph, buildStepGraph, stepNames, type ScotopicShape } from './scotopic-graph.js';
 import type { Video } from './video.js';
@@ -105,8 +105,11 @@ export function requireConfig(config: ScotopicConfig): ScotopicConfig {
     ...(m.carry === undefined ? {} : { carry: requireChoice('motion carry', m.carry, ['grid', 'points'] as const) }),
     ...(m.blendSigma === undefined ? {} : { blendSigma: requireNumber('motion blendSigma', m.blendSigma, 0.25, 64) }),
     ...(m.blendPower === undefined ? {} : { blendPower: requireNumber('motion blendPower', m.blendPower, 0.25, 16) }),
+    ...(m.blendVelocity === undefined ? {} : { blendVelocity: requireChoice('motion blendVelocity', m.blendVelocity, ['current', 'previous'] as const) }),
     ...(m.path === undefined ? {} : { path: requireCameraPath(m.path) }),
+    ...(m.dual === undefined ? {} : { dual: requireBoolean('motion dual', m.dual) }),
   };
+  if (motion) requireDualParts(motion);
   if (motion && (2 * motion.radius) / motion.step > 16) throw invalidParameterError('motion step', `at most 17 candidates a side (radius ${motion.radius})`, motion.step);
   if (motion?.path && (2 * motion.radius) / motion.path.step > 32) throw invalidParameterError('motion path step', `at most 33 candidates a side (radius ${motion.radius})`, motion.path.step);
   return {
