@@ -18,7 +18,7 @@ interface TrainOpts {
   beta: string;
   samplingMax: string;
   steps?: string;
-  persist: string;
+  persist?: string;
   persistRamp: string;
   poolSteps: string;
   poolReset: string;
@@ -39,6 +39,8 @@ interface TrainOpts {
   anchor: string;
   initFrom?: string;
   encoderFrom?: string;
+  encoderOnly?: boolean;
+  twinWeight: string;
   checkpointEvery: string;
   logEvery: string;
   resume?: boolean;
@@ -62,7 +64,7 @@ export function registerTrain(program: Command): void {
     .option('--beta <x>', 'KL weight', '0.0001')
     .option('--sampling-max <p>', 'scheduled sampling: final probability of feeding back a prediction (ramps from 0 over the first half)', '0.5')
     .option('--steps <n>', 'NCA steps per rollout (default: every frame after the context, 21)')
-    .option('--persist <w>', 'weight of persistence training: a pool of long-running states kept above structure / smoothness / motion floors (0 = off)', '0.05')
+    .option('--persist <w>', `weight of persistence training: a pool of long-running states kept above structure / smoothness / motion floors (0 = off; default ${DEFAULT_SETTINGS.persistWeight}, 0 with --encoder-only)`)
     .option('--persist-ramp <f>', 'the persistence weight ramps up over this fraction of the run', '0.1')
     .option('--pool-steps <n>', 'frames each pool state runs per iteration', '16')
     .option('--pool-reset <n>', `pool entries replaced by fresh ones per iteration, 0..${DEFAULT_SETTINGS.poolBatch} (of the ${DEFAULT_SETTINGS.poolBatch} drawn from ${DEFAULT_SETTINGS.poolSize}); an entry lives about ${DEFAULT_SETTINGS.poolBatch} / n x --pool-steps frames (0: never replaced once the pool is full)`, String(DEFAULT_SETTINGS.poolReset))
@@ -83,6 +85,8 @@ export function registerTrain(program: Command): void {
     .option('--anchor <w>', 'weight of the latent anchors: pitch and General-MIDI family dims pulled towards each clip\'s labels (docs/design.md#latent-anchors; 0 = off)', '0.02')
     .option('--init-from <dir>', 'start from this model folder\'s weights (fine-tuning) instead of random ones')
     .option('--encoder-from <dir>', 'take the encoder from this model folder and keep it fixed: only the hypernetwork and decoder train (a look fine-tune then keeps the encoder\'s pitch, family and melody figures)')
+    .option('--encoder-only', 'train the encoder alone: the hypernetwork and decoder are held, so every random latent keeps its look (persistence training is then off)')
+    .option('--twin-weight <w>', 'weight of the twin term: the encoder gives two renderings of one note (another velocity or length) one latent; a quarter of each batch is pairs of them (0 = off; the onnx backend)', String(DEFAULT_SETTINGS.twinWeight))
     .option('--checkpoint-every <n>', 'write checkpoint.bin every n iterations', '100')
     .option('--log-every <n>', 'without a terminal: a progress line on stderr every n iterations', '50')
     .option('--resume', 'continue from <out>/checkpoint.bin')
@@ -100,6 +104,7 @@ export function registerTrain(program: Command): void {
     'nca train --data data-motifs/ --out look/ --init-from fixtures/model/ --iters 2000 --scale-weight 2 --pool-reset 1 --pool-steps 32   # pool states that live ~256 frames',
     'nca train --data data-motifs/ --out look/ --init-from fixtures/model/ --iters 2000 --scale-weight 2 --pool-reset 1 --floor-std 0.12 --floor-std-power 0.25   # large patterns hold more contrast',
     'nca train --data data-motifs/ --out look2/ --init-from look/ --encoder-from fixtures/model/ --iters 1500 --scale-weight 2 --looks-random-only   # looks only: the encoder stays fixtures/model\'s',
+    'nca train --data data-motifs/ --out twins/ --init-from fixtures/model/ --encoder-only --twin-weight 0.05 --batch 16 --iters 1000 --lr 0.0002 --anchor 0.05   # the encoder learns that two renderings of a note are one',
     'nca train --data data/ --out /tmp/m --iters 20 --batch 4 --json',
   ]);
 }
@@ -112,7 +117,10 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const beta = requireNumber('--beta', o.beta, 0, 100);
   const samplingMax = requireNumber('--sampling-max', o.samplingMax, 0, 1);
   const steps = o.steps === undefined ? undefined : requireInt('--steps', o.steps, 1, 256);
-  const persistWeight = requireNumber('--persist', o.persist, 0, 1000);
+  const persistWeight = requireNumber('--persist', o.persist ?? (o.encoderOnly ? '0' : String(DEFAULT_SETTINGS.persistWeight)), 0, 1000);
+  if (o.encoderOnly && persistWeight > 0) throw new UserError(`--encoder-only holds the hypernetwork, the only network persistence training trains: drop --persist ${o.persist} or give --persist 0`);
+  if (o.encoderOnly && o.encoderFrom !== undefined) throw new UserError('--encoder-only trains the encoder alone and --encoder-from holds it fixed: give one of them');
+  const twinWeight = requireNumber('--twin-weight', o.twinWeight, 0, 100);
   const persistRamp = requireNumber('--persist-ramp', o.persistRamp, 0, 1);
   const poolSteps = requireInt('--pool-steps', o.poolSteps, 2, 256);
   const poolReset = requireInt('--pool-reset', o.poolReset, 0, DEFAULT_SETTINGS.poolBatch);
@@ -154,7 +162,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, scaleHeightRange, floorStdPower, poolFadeStd, poolEncoded, looksForClips: !o.looksRandomOnly,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, scaleHeightRange, floorStdPower, poolFadeStd, poolEncoded, looksForClips: !o.looksRandomOnly, encoderOnly: o.encoderOnly === true, twinWeight,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       ...(o.encoderFrom !== undefined ? { encoderFrom: o.encoderFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),
@@ -166,7 +174,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
         } else if (!o.quiet && !o.json && (iteration % logEvery === 0 || iteration === total)) {
           const eta = (total - iteration) * secondsPerIteration;
           process.stderr.write(
-            `train ${iteration}/${total} loss ${entry.loss.toFixed(5)} (rollout ${entry.rollout.toFixed(5)}, decoder ${entry.decoder.toFixed(5)}, kl ${entry.kl.toFixed(1)}, anchor ${(entry.anchor ?? 0).toFixed(4)}, ` +
+            `train ${iteration}/${total} loss ${entry.loss.toFixed(5)} (rollout ${entry.rollout.toFixed(5)}, decoder ${entry.decoder.toFixed(5)}, kl ${entry.kl.toFixed(1)}, anchor ${(entry.anchor ?? 0).toFixed(4)}${entry.twin !== undefined ? `, twin ${entry.twin.toFixed(4)}` : ''}, ` +
               `persist ${entry.persist.toFixed(3)} = std ${entry.persistStd.toFixed(3)} corr ${entry.persistCorrelation.toFixed(3)} drift ${entry.persistDrift.toFixed(3)} style ${entry.persistStyle.toFixed(4)}${entry.persistScale || entry.persistTravel ? ` scale ${(entry.persistScale ?? 0).toFixed(4)} travel ${(entry.persistTravel ?? 0).toFixed(4)}` : ''}) ` +
               `p ${entry.sampling.toFixed(2)} lr ${entry.lr.toExponential(2)} | ${secondsPerIteration.toFixed(3)} s/it (nca fwd ${entry.ncaForward.toFixed(3)} bwd ${entry.ncaBackward.toFixed(3)}, networks ${entry.networks.toFixed(3)}, optimizer ${entry.optimizer.toFixed(3)}) | ` +
               `elapsed ${((performance.now() - t0) / 60000).toFixed(1)} min, ETA ${(eta / 60).toFixed(1)} min\n`,

@@ -8,6 +8,7 @@
  */
 import type { Rng } from '../rng.js';
 import type { AnchorLabels } from './anchors.js';
+import type { TwinLabels } from './training/twins.js';
 
 import { UserError } from '../errors.js';
 
@@ -16,7 +17,7 @@ export interface SequenceSource {
   /** The dataset's folder, for messages. */
   dir?: string;
   count: number;
-  manifest: { framesPerClip: number; width: number; height: number; channels?: number; contextFrames?: number; clips?: ReadonlyArray<AnchorLabels> };
+  manifest: { framesPerClip: number; width: number; height: number; channels?: number; contextFrames?: number; clips?: ReadonlyArray<AnchorLabels & TwinLabels> };
   /** Clip i as Float32Array (framesPerClip, 3, H, W) in [0, 1]; fills `out` if given. */
   clip(i: number, out?: Float32Array): Float32Array;
 }

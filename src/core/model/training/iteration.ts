@@ -19,6 +19,7 @@ import { learningRate } from './optimizer.js';
 import type { PoolBatch } from './pool.js';
 import { persistenceWeight, samplingProbability } from './schedules.js';
 import { encoderTrains, trainsWeight, type TrainSettings } from './settings.js';
+import { drawTwins, twinPairs } from './twins.js';
 import type { RolloutClock } from './timing.js';
 
 /** What every iteration of a run uses. */
@@ -27,6 +28,8 @@ export interface RunContext {
   data: SequenceSource;
   /** The training clips' indices. */
   clips: readonly number[];
+  /** The training clips grouped by the note they play, groups of two or more (twins.ts); null when the twin term is off. */
+  twins: number[][] | null;
   state: ModelState;
   graph: LossGraph;
   /** The rollouts' clock (reset by each iteration). */
@@ -46,6 +49,8 @@ export interface IterationDraws {
   poolBatch: PoolBatch | null;
   /** The batch's latent-anchor targets and mask [B][latentDim] (anchors.ts), null when the dataset has no labels or the weight is 0. */
   anchors: { target: Float32Array; mask: Float32Array } | null;
+  /** The pairs of twins at the batch's start (twins.ts; 0 when the twin term is off). */
+  twinPairs: number;
 }
 
 /** The latent-anchor targets of a batch's clips, from the dataset manifest's labels (null when none is labelled). */
@@ -65,18 +70,21 @@ export function drawIteration(run: RunContext, iteration: number, decode: (zs: F
   const { batch: B, steps: T } = settings;
   const { width: W, height: H } = run.data.manifest;
   const rng = new Rng(`${settings.seed}/iteration/${iteration}`);
-  const batch = makeBatch(run.data, sampleIndices(rng, run.clips, B), { contextFrames: run.graph.config.contextFrames, steps: T });
+  // with the twin term: pairs of twins first, then clips drawn as without it
+  const pairs = run.twins ? twinPairs(B) : 0;
+  const twins = run.twins ? drawTwins(rng, run.twins, pairs) : [];
+  const batch = makeBatch(run.data, [...twins, ...sampleIndices(rng, run.clips, B - twins.length)], { contextFrames: run.graph.config.contextFrames, steps: T });
   rng.normalArray(eps);
   rolloutNoise(rng, { batch: B, width: W, height: H, steps: T }, settings.noiseStd, noise);
   const sampling = samplingProbability(settings, iteration);
   for (let i = 0; i < masks.length; i++) masks[i] = rng.uniform() < sampling ? 1 : 0;
   const lr = learningRate(settings, iteration);
   const poolBatch = run.graph.pool.draw(rng, batch.start, decode);
-  return { batch, sampling, lr, poolBatch, anchors: batchAnchors(run, batch.indices) };
+  return { batch, sampling, lr, poolBatch, anchors: batchAnchors(run, batch.indices), twinPairs: pairs };
 }
 
 /** An iteration's log entry (seconds 0: the caller sets it) from its losses and timings. */
-export function iterationEntry(step: number, losses: { loss: number; rollout: number; kl: number; decoder: number; anchor?: number; persistParts?: PersistenceParts }, draws: Pick<IterationDraws, 'sampling' | 'lr'>, gradNorm: number, times: { ncaForward: number; ncaBackward: number; networks: number; optimizer: number }): LogEntry {
+export function iterationEntry(step: number, losses: { loss: number; rollout: number; kl: number; decoder: number; anchor?: number; twin?: number; persistParts?: PersistenceParts }, draws: Pick<IterationDraws, 'sampling' | 'lr'>, gradNorm: number, times: { ncaForward: number; ncaBackward: number; networks: number; optimizer: number }): LogEntry {
   const parts = losses.persistParts;
   return {
     iteration: step,
@@ -85,6 +93,7 @@ export function iterationEntry(step: number, losses: { loss: number; rollout: nu
     kl: losses.kl,
     decoder: losses.decoder,
     anchor: losses.anchor ?? 0,
+    ...(losses.twin !== undefined ? { twin: losses.twin } : {}),
     persist: parts?.loss ?? 0,
     persistStd: parts?.std ?? 0,
     persistCorrelation: parts?.correlation ?? 0,

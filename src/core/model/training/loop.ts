@@ -23,6 +23,7 @@ import type { LossGraph } from './loss.js';
 import { checkpointArrays, disposeState, namedWeights } from './model-state.js';
 import { PersistencePool } from './pool.js';
 import { resolveSettings, type TrainSettings } from './settings.js';
+import { twinGroups } from './twins.js';
 import { checkpointToResume, runStart } from './start.js';
 import { medianSplit, timeRollout, type IterationSplit, type IterationTimes, type RolloutClock } from './timing.js';
 import { modelIdentity, trainedConfig } from './trained-model.js';
@@ -110,7 +111,11 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
     const r = await checkpointToResume(outDir, opts.backend);
     resumed = r.checkpoint;
     settings.backend = r.backend;
+    if (settings.twinWeight > 0 && settings.backend !== 'onnx') throw new UserError(`the checkpoint was trained on the tfjs ${settings.backend} backend, and the twin term runs on onnx only: train again without --resume`);
   }
+  // the twin term's groups: training clips that play the same note (twins.ts)
+  const twins = settings.twinWeight > 0 ? twinGroups(data.manifest.clips ?? [], clips) : null;
+  if (twins && twins.length === 0) throw new UserError('the twin term needs notes played more than once (another velocity or length) among the training clips, and this dataset has none: rebuild it with nca dataset (its default plan has them) or leave the twin weight at 0');
   const onnx = settings.backend === 'onnx';
   const tf = await loadTf({ backend: settings.backend === 'onnx' ? ONNX_TFJS_BACKEND : settings.backend });
   const backend = onnx ? 'onnx' : tf.getBackend();
@@ -128,7 +133,7 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
   const graph: LossGraph = { tf, config, convs, rollout, pool, beta: settings.beta, decoderWeight: settings.decoderWeight, anchorWeight: settings.anchorWeight };
 
   // the buffers of each iteration's draws, made once
-  const run: RunContext = { settings, data, clips, state, graph, clock, eps: new Float32Array(B * config.latentDim), noise: new Float32Array(T * B * 13 * W * H), masks: new Float32Array((T - 1) * B) };
+  const run: RunContext = { settings, data, clips, twins, state, graph, clock, eps: new Float32Array(B * config.latentDim), noise: new Float32Array(T * B * 13 * W * H), masks: new Float32Array((T - 1) * B) };
   let onnxTrainer: OnnxTrainer | null = null;
   const perIter: IterationTimes[] = [];
   const files: string[] = [];

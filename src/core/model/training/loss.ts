@@ -51,6 +51,8 @@ export interface LossInputs {
   persistWeight: number;
   /** The latent-anchor targets and mask [B][latentDim] (null: no anchor term). */
   anchors?: { target: Float32Array; mask: Float32Array } | null;
+  /** The twin term (twins.ts; the onnx backend only): the pairs at the batch's start and its weight. */
+  twins?: { pairs: number; weight: number } | null;
 }
 
 /** The loss, its gradients by variable name, and its parts (scalars and tensors the caller disposes with disposeLoss). */

@@ -8,7 +8,7 @@
  *   NCA rollouts forward (NcaRollout.forward)                            onnxruntime worker
  *   decoder forward-saved                                                 onnxruntime
  *   the losses and dL/d(their inputs): rollout MSE, KL, decoder MSE,      JS (the same formulas as loss-ops.ts,
- *     persistence (persistence.ts)                                           mseOp / persistenceOp / the KL of loss.ts)
+ *     persistence (persistence.ts), anchors, twins (twins.ts; onnx only)     mseOp / persistenceOp / the KL of loss.ts)
  *   then backward in reverse order: NCA backward, hypernetwork / decoder backward (their grad.z summed
  *   into dL/dz), through the reparameterisation to dL/dmu and dL/dlogvar, encoder backward.
  *
@@ -17,6 +17,7 @@
  * rounding and the gradients to ~1e-6 of each tensor's largest (test/train-onnx.test.ts).
  */
 import { anchorLossAndGrad } from '../anchors.js';
+import { twinLossAndGrad } from './twins.js';
 import { persistenceLoss, type PersistenceParts } from '../persistence.js';
 import type { ModelConfig } from '../networks.js';
 import type { NcaRollout } from '../nca-op.js';
@@ -73,6 +74,8 @@ export interface OnnxLossResult {
   decoder: number;
   /** The latent-anchor term, weighted (0 without labels). */
   anchor: number;
+  /** The twin term, weighted (twins.ts), when it is on. */
+  twin?: number;
   persist?: number;
   persistParts?: PersistenceParts;
   /** The pool rollout [Tp][P][3][G][G] (G = poolGrid), when the pool drew a batch. */
@@ -137,7 +140,9 @@ export async function onnxLossAndGradients(graph: OnnxLossGraph, weights: NamedA
   let value = f32(f32(rollout.loss + f32(beta * kl)) + f32(decoderWeight * decoder.loss));
   const anchor = inputs.anchors && graph.anchorWeight > 0 ? anchorLossAndGrad(mu, inputs.anchors.target, inputs.anchors.mask, B, graph.anchorWeight) : null;
   if (anchor) value = f32(value + anchor.loss);
-  const result: Omit<OnnxLossResult, 'value' | 'grads'> = { rollout: rollout.loss, kl, decoder: decoder.loss, anchor: anchor?.loss ?? 0, mu, stats: enc.batchStats };
+  const twin = inputs.twins && inputs.twins.weight > 0 ? twinLossAndGrad(mu, D, inputs.twins.pairs, inputs.twins.weight) : null;
+  if (twin) value = f32(value + twin.loss);
+  const result: Omit<OnnxLossResult, 'value' | 'grads'> = { rollout: rollout.loss, kl, decoder: decoder.loss, anchor: anchor?.loss ?? 0, ...(twin ? { twin: twin.loss } : {}), mu, stats: enc.batchStats };
 
   // the pool's term (its latents are constants)
   let poolGrads: Map<string, Float32Array> | null = null;
@@ -165,7 +170,7 @@ export async function onnxLossAndGradients(graph: OnnxLossGraph, weights: NamedA
   const klScale = f32(beta / B);
   const gradMu = new Float32Array(B * D), gradLogvar = new Float32Array(B * D);
   for (let i = 0; i < gradMu.length; i++) {
-    gradMu[i] = gradZ[i]! + f32(klScale * mu[i]!) + (anchor ? anchor.grad[i]! : 0);
+    gradMu[i] = gradZ[i]! + f32(klScale * mu[i]!) + (anchor ? anchor.grad[i]! : 0) + (twin ? twin.grad[i]! : 0);
     gradLogvar[i] = f32(f32(gradZ[i]! * eps[i]!) * sigma[i]!) * 0.5 + f32(klScale * f32(-0.5 * f32(1 - Math.exp(logvar[i]!))));
   }
   const encoderGrads = await nets.encoder.backward(enc.saved, batch.context, weights, { gradMu, gradLogvar });

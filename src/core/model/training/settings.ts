@@ -123,6 +123,19 @@ export interface TrainSettings {
    */
   encoderFrom: string;
   /**
+   * Only the encoder trains: the hypernetwork and the decoder are held (their weights take no step), so every
+   * random latent draws exactly what it drew before. The persistence term reaches the hypernetwork only, so it
+   * must be off (persistWeight 0).
+   */
+  encoderOnly: boolean;
+  /**
+   * Weight of the twin term (twins.ts): the squared distance between the encoder's mu of two renderings of one
+   * note (same instrument or program and MIDI note, another velocity, length or augmentation), averaged over the
+   * batch's pairs; 0 = off. With it on, half of each batch's slots are pairs of twins (twins.ts' twinPairs).
+   * The onnx backend only.
+   */
+  twinWeight: number;
+  /**
    * Where the networks' forward and backward run: 'onnx' (the default: onnxruntime graphs and the losses in JS,
    * onnx-iteration.ts, ~1.8x faster than wasm) or the tfjs backend 'wasm' (XNNPACK, 2-3x faster than cpu) or 'cpu'.
    * Backends differ by float rounding, so a run resumes on its checkpoint's backend (checkpoints without one: 'cpu').
@@ -168,6 +181,8 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   looksForClips: true,
   initFrom: '',
   encoderFrom: '',
+  encoderOnly: false,
+  twinWeight: 0,
   backend: 'onnx',
 };
 
@@ -188,7 +203,7 @@ export const POOL_GRID_MAX = 128;
 export type SettingsInput = Partial<Omit<TrainSettings, 'iters'>> & { iters: number };
 
 /** The keys a caller may set besides iters (iters is always given). */
-const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'poolEncoded', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'scaleHeightRange', 'floorStdPower', 'looksForClips', 'initFrom', 'encoderFrom', 'backend'] as const;
+const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'poolEncoded', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'scaleHeightRange', 'floorStdPower', 'looksForClips', 'initFrom', 'encoderFrom', 'encoderOnly', 'twinWeight', 'backend'] as const;
 
 /** Validated settings with defaults filled in; steps defaults to (and may not exceed) what clips of framesPerClip frames hold. */
 export function resolveSettings(opts: SettingsInput, framesPerClip: number): TrainSettings {
@@ -211,13 +226,18 @@ export function resolveSettings(opts: SettingsInput, framesPerClip: number): Tra
   for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1], ['styleWeight', s.styleWeight, 0, 1e4], ['hueStyle', s.hueStyle, 0, 1], ['scaleWeight', s.scaleWeight, 0, 1e4], ['travelWeight', s.travelWeight, 0, 1e4], ['scaleFine', s.scaleFine, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['scaleCoarse', s.scaleCoarse, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['scaleHeightRange', s.scaleHeightRange, SCALE_HEIGHT_RANGE_MIN, SCALE_HEIGHT_RANGE_MAX], ['floorStdPower', s.floorStdPower, 0, 2], ['poolFadeStd', s.poolFadeStd, 0, 1], ['poolEncoded', s.poolEncoded, 0, 1]] as const) {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
-  for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['anchorWeight', s.anchorWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {
+  for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['anchorWeight', s.anchorWeight, 0, 100], ['twinWeight', s.twinWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
   if (s.scaleCoarse < s.scaleFine) throw new UserError(`scaleCoarse (${s.scaleCoarse} cells, the lowest notes' wavelength) must be at least scaleFine (${s.scaleFine}, the highest notes')`);
   if (typeof s.encoderFrom !== 'string') throw new UserError(`encoderFrom must be a model folder or '', got ${String(s.encoderFrom)}`);
   if (typeof s.looksForClips !== 'boolean') throw new UserError(`looksForClips must be true or false, got ${String(s.looksForClips)}`);
   if (!TRAIN_BACKENDS.includes(s.backend)) throw new UserError(`backend must be one of ${TRAIN_BACKENDS.join(', ')}, got ${String(s.backend)}`);
+  if (typeof s.encoderOnly !== 'boolean') throw new UserError(`encoderOnly must be true or false, got ${String(s.encoderOnly)}`);
+  if (s.encoderOnly && s.encoderFrom) throw new UserError('encoderOnly trains the encoder alone and encoderFrom holds it fixed: give one of them');
+  if (s.encoderOnly && s.persistWeight > 0) throw new UserError(`encoderOnly holds the hypernetwork, the only network the persistence term trains: give persistWeight 0, not ${s.persistWeight}`);
+  if (s.twinWeight > 0 && s.backend !== 'onnx') throw new UserError(`twinWeight runs on the onnx backend only, not ${s.backend}: leave the backend at onnx`);
+  if (s.twinWeight > 0 && s.batch < 4) throw new UserError(`twinWeight needs a batch of at least 4 (a quarter of it is pairs of twins), got ${s.batch}`);
   return s;
 }
 
@@ -233,7 +253,11 @@ export function encoderTrains(settings: Pick<TrainSettings, 'encoderFrom'>): boo
   return settings.encoderFrom === '';
 }
 
-/** Whether the weight `name` trains under `settings`: every weight does, except the encoder's when encoderFrom holds it fixed. */
-export function trainsWeight(settings: Pick<TrainSettings, 'encoderFrom'>, name: string): boolean {
+/**
+ * Whether the weight `name` trains under `settings`: every weight does, except the encoder's when encoderFrom
+ * holds it fixed, and only the encoder's with encoderOnly.
+ */
+export function trainsWeight(settings: Pick<TrainSettings, 'encoderFrom' | 'encoderOnly'>, name: string): boolean {
+  if (settings.encoderOnly) return isEncoderWeight(name);
   return encoderTrains(settings) || !isEncoderWeight(name);
 }

@@ -1,0 +1,83 @@
+/**
+ * Twins: two renderings of one note (docs/training.md#twins). The dataset plays each of the own
+ * synthesiser's notes at several velocities and lengths, and many soundfont notes more than once (other
+ * velocities and augmentations); the encoder should give such clips one place in latent space, since a
+ * listener hears one note of one instrument. The twin term (`twinWeight`) pulls the encoder's mu of the
+ * two clips of a pair together:
+ *
+ *   L = twinWeight x mean over pairs of sum over dims (mu_a - mu_b)^2
+ *
+ * With it on, the first 2 x twinPairs(B) slots of each batch are pairs of twins (a, b, a, b, ...) drawn
+ * from the training clips, the rest drawn as before.
+ */
+import type { Rng } from '../../rng.js';
+
+/** What says which note a clip plays (the dataset manifest's fields; clips without them have no twins). */
+export interface TwinLabels {
+  source?: string;
+  instrument?: string;
+  program?: number;
+  kind?: string;
+  midi?: number;
+}
+
+/** The note a clip plays as a key (instrument or program, and MIDI note), or null: chords, phrases, files. */
+export function noteKey(c: TwinLabels): string | null {
+  if (c.midi === undefined) return null;
+  if (c.source === 'synth' && c.instrument !== undefined) return `synth/${c.instrument}/${c.midi}`;
+  if (c.source === 'soundfont' && c.kind === 'note' && c.program !== undefined) return `gm${c.program}/${c.midi}`;
+  return null;
+}
+
+/** The clips of `indices` grouped by the note they play, groups of two or more only (in first-seen order). */
+export function twinGroups(clips: ReadonlyArray<TwinLabels>, indices: readonly number[]): number[][] {
+  const byKey = new Map<string, number[]>();
+  for (const i of indices) {
+    const key = noteKey(clips[i] ?? {});
+    if (key === null) continue;
+    const group = byKey.get(key);
+    if (group) group.push(i);
+    else byKey.set(key, [i]);
+  }
+  return [...byKey.values()].filter((g) => g.length >= 2);
+}
+
+/** The pairs of twins in a batch of B clips: a quarter of it (half its slots), none under 4. */
+export function twinPairs(batch: number): number {
+  return Math.floor(batch / 4);
+}
+
+/** `pairs` pairs of twins [a0, b0, a1, b1, ...]: a group drawn uniformly, then two different clips of it. */
+export function drawTwins(rng: Rng, groups: ReadonlyArray<readonly number[]>, pairs: number): number[] {
+  if (groups.length === 0) throw new Error('drawTwins: no note is played twice');
+  const out: number[] = [];
+  for (let p = 0; p < pairs; p++) {
+    const g = groups[rng.int(groups.length)]!;
+    const a = rng.int(g.length);
+    const b = (a + 1 + rng.int(g.length - 1)) % g.length;
+    out.push(g[a]!, g[b]!);
+  }
+  return out;
+}
+
+/**
+ * The twin term on the encoder's mu [B][D] whose first 2 x pairs rows are pairs of twins: the weighted mean
+ * squared distance over pairs (float32 sums as the other terms) and its gradient with respect to mu.
+ */
+export function twinLossAndGrad(mu: Float32Array, dim: number, pairs: number, weight: number): { loss: number; grad: Float32Array } {
+  if (2 * pairs * dim > mu.length) throw new Error(`twinLossAndGrad: ${pairs} pairs of ${dim} dims do not fit in ${mu.length} values`);
+  const grad = new Float32Array(mu.length);
+  if (pairs === 0) return { loss: 0, grad };
+  const scale = Math.fround((2 * weight) / pairs);
+  let sum = 0;
+  for (let p = 0; p < pairs; p++) {
+    const a = 2 * p * dim, b = a + dim;
+    for (let d = 0; d < dim; d++) {
+      const diff = Math.fround(mu[a + d]! - mu[b + d]!);
+      sum += diff * diff;
+      grad[a + d] = Math.fround(scale * diff);
+      grad[b + d] = -grad[a + d]!;
+    }
+  }
+  return { loss: Math.fround((weight * sum) / pairs), grad };
+}

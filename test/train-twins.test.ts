@@ -1,0 +1,165 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildDataset, defaultPlan, openDataset, type Dataset } from '../src/core/audio/dataset.js';
+import { createOnnxEncoder, encoderWeights } from '../src/core/model/encoder-onnx.js';
+import { DEFAULT_CONFIG } from '../src/core/model/networks.js';
+import { makeBatch } from '../src/core/model/dataset-batches.js';
+import { readLog, train } from '../src/core/model/train.js';
+import { resolveSettings, trainsWeight } from '../src/core/model/training/settings.js';
+import { drawTwins, noteKey, twinGroups, twinLossAndGrad, twinPairs } from '../src/core/model/training/twins.js';
+import { loadWeights } from '../src/core/model/weights.js';
+import { Rng } from '../src/core/rng.js';
+import { ncaInProcess } from './nca-in-process.js';
+
+describe('twins: two renderings of one note', () => {
+  const clips = [
+    { source: 'synth', instrument: 'piano', midi: 60 },
+    { source: 'synth', instrument: 'piano', midi: 60 },
+    { source: 'synth', instrument: 'piano', midi: 62 },
+    { source: 'soundfont', kind: 'note', program: 40, midi: 60 },
+    { source: 'soundfont', kind: 'chord', program: 40, midi: 60 },
+    { source: 'soundfont', kind: 'note', program: 40, midi: 60 },
+    { source: 'soundfont', kind: 'note', program: 41, midi: 60 },
+    { source: 'file' },
+    { source: 'synth', instrument: 'piano', midi: 60 },
+  ];
+
+  it('group the clips that play the same note on the same instrument; chords, phrases, files and lone notes have none', () => {
+    expect(noteKey(clips[0]!)).toBe('synth/piano/60');
+    expect(noteKey(clips[3]!)).toBe('gm40/60');
+    expect(noteKey(clips[4]!)).toBeNull();
+    expect(noteKey(clips[7]!)).toBeNull();
+    expect(twinGroups(clips, clips.map((_, i) => i))).toEqual([[0, 1, 8], [3, 5]]);
+    // only the clips given (the training split) count
+    expect(twinGroups(clips, [0, 2, 3, 5, 6])).toEqual([[3, 5]]);
+    expect(twinPairs(8)).toBe(2);
+    expect(twinPairs(16)).toBe(4);
+  });
+
+  it('draw pairs of two different clips of one group, the same for the same seed', () => {
+    const groups = twinGroups(clips, clips.map((_, i) => i));
+    const pairs = drawTwins(new Rng(3), groups, 50);
+    expect(pairs).toHaveLength(100);
+    for (let p = 0; p < 50; p++) {
+      const a = pairs[2 * p]!, b = pairs[2 * p + 1]!;
+      expect(a).not.toBe(b);
+      expect(noteKey(clips[a]!)).toBe(noteKey(clips[b]!));
+    }
+    expect(new Set(pairs)).toEqual(new Set([0, 1, 8, 3, 5]));
+    expect(drawTwins(new Rng(3), groups, 50)).toEqual(pairs);
+    expect(() => drawTwins(new Rng(3), [], 1)).toThrow(/no note is played twice/);
+  });
+
+  it('the term is the weighted mean squared distance over the pairs; its gradient matches finite differences and pulls a pair together', () => {
+    const D = 3;
+    // two pairs, then a row that is no pair's (no gradient)
+    const mu = Float32Array.from([1, 2, 3, 1, 0, 3, 0, 0, 0, 2, 2, 2, 5, 5, 5]);
+    const { loss, grad } = twinLossAndGrad(mu, D, 2, 0.5);
+    expect(loss).toBeCloseTo((0.5 * ((0 + 4 + 0) + (4 + 4 + 4))) / 2, 6);
+    expect(Array.from(grad.subarray(12))).toEqual([0, 0, 0]);
+    const h = 1e-2;
+    for (let i = 0; i < 12; i++) {
+      const plus = Float32Array.from(mu), minus = Float32Array.from(mu);
+      plus[i]! += h;
+      minus[i]! -= h;
+      const numeric = (twinLossAndGrad(plus, D, 2, 0.5).loss - twinLossAndGrad(minus, D, 2, 0.5).loss) / (2 * h);
+      expect(grad[i]!, `dim ${i}`).toBeCloseTo(numeric, 3);
+    }
+    const stepped = mu.map((v, i) => v - 0.1 * grad[i]!);
+    expect(twinLossAndGrad(stepped, D, 2, 0.5).loss).toBeLessThan(loss);
+    expect(twinLossAndGrad(mu, D, 0, 0.5).loss).toBe(0);
+  });
+});
+
+describe('the twin term and --encoder-only in a training run', () => {
+  let root: string;
+  let data: Dataset;
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'nca-twins-'));
+    // 2 instruments x 1 note x 2 velocities: two groups of twins
+    const plan = defaultPlan({ instruments: ['piano', 'flute'], notes: [64], velocities: [0.4, 0.95], seed: 2 });
+    await buildDataset({ outDir: join(root, 'data'), plan, heldOut: 0, seed: 1 });
+    data = await openDataset(join(root, 'data'));
+  }, 60_000);
+
+  const tiny = { batch: 4, steps: 4, seed: 5, threads: 1, checkpointEvery: 100, anchorWeight: 0.05 } as const;
+
+  it('settings: encoder-only needs the persistence term off and no encoderFrom; twins need onnx and a batch of 4', () => {
+    expect(() => resolveSettings({ iters: 1, encoderOnly: true }, 25)).toThrow(/give persistWeight 0, not 0.05/);
+    expect(() => resolveSettings({ iters: 1, encoderOnly: true, persistWeight: 0, encoderFrom: 'm' }, 25)).toThrow(/give one of them/);
+    expect(() => resolveSettings({ iters: 1, twinWeight: 0.1, backend: 'wasm' }, 25)).toThrow(/onnx backend only/);
+    expect(() => resolveSettings({ iters: 1, twinWeight: 0.1, batch: 2 }, 25)).toThrow(/batch of at least 4/);
+    expect(() => resolveSettings({ iters: 1, twinWeight: -1 }, 25)).toThrow(/twinWeight must be a number in 0..100/);
+    const only = resolveSettings({ iters: 1, encoderOnly: true, persistWeight: 0 }, 25);
+    expect(trainsWeight(only, 'encoder.conv1.weight')).toBe(true);
+    expect(trainsWeight(only, 'hyper.fc3.weight')).toBe(false);
+    expect(trainsWeight(only, 'decoder.fc.weight')).toBe(false);
+    expect(trainsWeight(resolveSettings({ iters: 1 }, 25), 'hyper.fc3.weight')).toBe(true);
+  });
+
+  it('encoder-only holds the hypernetwork and decoder byte for byte; the twin term brings the twins\' latents together', async () => {
+    const start = join(root, 'start');
+    await train({ ...tiny, data, iters: 20, lr: 3e-3, persistWeight: 0, outDir: start });
+    const twins = join(root, 'twins'), plain = join(root, 'plain');
+    const common = { ...tiny, data, iters: 30, lr: 3e-3, persistWeight: 0, initFrom: start, encoderOnly: true };
+    await train({ ...common, twinWeight: 1, outDir: twins });
+    await train({ ...common, outDir: plain });
+    const before = (await loadWeights(start)).tensors;
+    for (const dir of [twins, plain]) {
+      const after = (await loadWeights(dir)).tensors;
+      let held = 0;
+      for (const [name, t] of after) {
+        if (name.startsWith('encoder.')) continue;
+        held++;
+        expect(t.data, `${dir} ${name}`).toEqual(before.get(name)!.data);
+      }
+      expect(held).toBeGreaterThan(10);
+      expect(after.get('encoder.conv1.weight')!.data).not.toEqual(before.get('encoder.conv1.weight')!.data);
+      expect((await loadWeights(dir)).config.training).toMatchObject({ encoderOnly: true, persistWeight: 0 });
+    }
+    // the twin term is logged (weighted) only when it is on
+    expect((await readLog(join(twins, 'train-log.jsonl')))[0]!.twin).toBeGreaterThan(0);
+    expect((await readLog(join(plain, 'train-log.jsonl')))[0]!.twin).toBeUndefined();
+    // the twins' mu (inference mode: the running statistics) are closer after the twin term than without it
+    const groups = twinGroups(data.manifest.clips, [0, 1, 2, 3]);
+    expect(groups).toHaveLength(2);
+    const distance = async (dir: string) => {
+      const batch = makeBatch(data, groups.flat(), { contextFrames: 4, steps: 1 });
+      const encoder = await createOnnxEncoder(encoderWeights((await loadWeights(dir)).tensors), DEFAULT_CONFIG, { threads: 1 });
+      const { mu } = await encoder.encode(batch.context, groups.flat().length);
+      await encoder.dispose();
+      return twinLossAndGrad(mu, DEFAULT_CONFIG.latentDim, 2, 1).loss;
+    };
+    const [dStart, dTwins, dPlain] = [await distance(start), await distance(twins), await distance(plain)];
+    expect(dTwins).toBeLessThan(0.5 * dStart);
+    expect(dTwins).toBeLessThan(0.5 * dPlain);
+  }, 120_000);
+
+  it('the CLI takes --encoder-only (persistence off unless asked) and --twin-weight; mistakes are one line, exit 2, nothing written', async () => {
+    const dataDir = join(root, 'data');
+    const ok = await ncaInProcess(['train', '--data', dataDir, '--out', join(root, 'cli-ok'), '--iters', '1', '--batch', '4', '--steps', '4', '--encoder-only', '--twin-weight', '0.1', '--no-notes', '--threads', '1', '--json']);
+    expect(ok.status).toBe(0);
+    expect((await loadWeights(join(root, 'cli-ok'))).config.training).toMatchObject({ encoderOnly: true, twinWeight: 0.1, persistWeight: 0 });
+    for (const [args, pattern] of [
+      [['--encoder-only', '--persist', '0.05'], /^nca: --encoder-only holds the hypernetwork.*--persist 0\n$/],
+      [['--twin-weight', '0.1', '--batch', '2'], /^nca: twinWeight needs a batch of at least 4/],
+      [['--twin-weight', 'x'], /^nca: .*--twin-weight/],
+    ] as const) {
+      const out = join(root, `cli-bad-${args.join('')}`);
+      const bad = await ncaInProcess(['train', '--data', dataDir, '--out', out, '--iters', '1', '--steps', '4', '--no-notes', '--threads', '1', ...args]);
+      expect(bad.status, args.join(' ')).toBe(2);
+      expect(bad.stderr).toMatch(pattern);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      expect(existsSync(out)).toBe(false);
+    }
+  }, 60_000);
+
+  it('a dataset without twins is refused in one line when the twin term is on', async () => {
+    const dir = join(root, 'lonely');
+    await buildDataset({ outDir: dir, plan: defaultPlan({ instruments: ['piano', 'flute'], notes: [60, 67], velocities: [0.8], seed: 1 }), heldOut: 0, seed: 1 });
+    await expect(train({ ...tiny, data: await openDataset(dir), iters: 1, persistWeight: 0, twinWeight: 1, outDir: join(root, 'lonely-run') })).rejects.toThrow(/notes played more than once/);
+    expect(existsSync(join(root, 'lonely-run'))).toBe(false);
+  }, 60_000);
+});
