@@ -2,13 +2,14 @@
 // (never trained on), with the prior's width and decay chosen on the train-*.gif videos.
 //   node bench/reconstruct/evaluate.mjs VIDEOS PARAMS.json OUT [keep] [seed]
 // Writes OUT/eval.json, OUT/<video>.gif (source | seen | NCA | prior | motion) and OUT/<video>-strip.png.
-// ONLY=test skips the training videos.
+// ONLY=test skips the training videos. MOTION=dual: the motion baseline at DUAL_MOTION instead of DEFAULT_MOTION
+// (the NCA reads its own params' motion settings either way).
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readVideo } from '../../dist/core/reconstruct/video.js';
 import { paramsFromJson } from '../../dist/core/reconstruct/scotopic.js';
 import { choosePrior, evaluateVideo } from '../../dist/core/reconstruct/evaluate.js';
-import { DEFAULT_MOTION } from '../../dist/core/reconstruct/motion.js';
+import { DEFAULT_MOTION, DUAL_MOTION } from '../../dist/core/reconstruct/motion.js';
 import { seenFrame, writeSideBySide, writeStrip } from '../../dist/core/reconstruct/side-by-side.js';
 
 const [dir, paramsPath, out, keepArg = '0.01', seedArg = '0'] = process.argv.slice(2);
@@ -20,14 +21,16 @@ const list = (prefix) => readdirSync(dir).filter((n) => n.startsWith(prefix) && 
 const train = [];
 for (const n of list('train-')) train.push(await readVideo(join(dir, n), { colour }));
 // PRIOR=sigma,decay skips the choice (use only settings that choosePrior returned on the training videos)
+if (process.env.MOTION !== undefined && process.env.MOTION !== 'dual') throw new Error(`MOTION: 'dual' or unset, not ${process.env.MOTION}`);
+const baselineMotion = process.env.MOTION === 'dual' ? DUAL_MOTION : DEFAULT_MOTION;
 const prior = process.env.PRIOR ? { sigma: Number(process.env.PRIOR.split(',')[0]), decay: Number(process.env.PRIOR.split(',')[1]) } : choosePrior(train, keep, seed);
 console.log(`prior chosen on ${train.length} training videos: sigma ${prior.sigma}, decay ${prior.decay} (train PSNR ${prior.meanPsnr?.toFixed(2) ?? "given"} dB)`);
 const rows = [];
 for (const split of process.env.ONLY === 'test' ? ['test-'] : ['test-', 'train-']) {
   for (const n of list(split)) {
     const video = await readVideo(join(dir, n), { colour });
-    // the motion baseline at the settings chosen on the training videos (DEFAULT_MOTION), whatever the NCA reads
-    const e = await evaluateVideo(video, { params, keep, seed, prior, motion: DEFAULT_MOTION, threads: 1 });
+    // the motion baseline at the settings chosen on the training videos (DEFAULT_MOTION; MOTION=dual: DUAL_MOTION), whatever the NCA reads
+    const e = await evaluateVideo(video, { params, keep, seed, prior, motion: baselineMotion, threads: 1 });
     // PSNR: the median over frames (the README's table) and the mean; SSIM: the mean
     const q = { nca: e.nca.quality, hold: e.hold.quality, prior: e.prior.quality, motion: e.motion.quality };
     const row = { video: n };
@@ -53,4 +56,4 @@ for (const split of process.env.ONLY === 'test' ? ['test-'] : ['test-', 'train-'
     }
   }
 }
-writeFileSync(join(out, 'eval.json'), JSON.stringify({ params: paramsPath, keep, seed, prior, rows }, null, 2));
+writeFileSync(join(out, 'eval.json'), JSON.stringify({ params: paramsPath, keep, seed, prior, motion: baselineMotion, rows }, null, 2));
