@@ -52,23 +52,28 @@ describe('twins: two renderings of one note', () => {
     expect(() => drawTwins(new Rng(3), [], 1)).toThrow(/no note is played twice/);
   });
 
-  it('the term is the weighted mean squared distance over the pairs; its gradient matches finite differences and pulls a pair together', () => {
+  it('the term is the pairs\' mean squared distance over the batch\'s spread: its gradient matches finite differences, it pulls a pair together, and shrinking every latent does not lower it', () => {
     const D = 3;
-    // two pairs, then a row that is no pair's (no gradient)
+    // two pairs, then a row that is no pair's
     const mu = Float32Array.from([1, 2, 3, 1, 0, 3, 0, 0, 0, 2, 2, 2, 5, 5, 5]);
     const { loss, grad } = twinLossAndGrad(mu, D, 2, 0.5);
-    expect(loss).toBeCloseTo((0.5 * ((0 + 4 + 0) + (4 + 4 + 4))) / 2, 6);
-    expect(Array.from(grad.subarray(12))).toEqual([0, 0, 0]);
-    const h = 1e-2;
-    for (let i = 0; i < 12; i++) {
-      const plus = Float32Array.from(mu), minus = Float32Array.from(mu);
+    const rows = [0, 1, 2, 3, 4].map((b) => Array.from(mu.subarray(b * D, (b + 1) * D)));
+    const mean = [0, 1, 2].map((d) => rows.reduce((a, r) => a + r[d]!, 0) / 5);
+    const spread = rows.reduce((a, r) => a + r.reduce((s, v, d) => s + (v - mean[d]!) ** 2, 0), 0) / 5;
+    expect(loss).toBeCloseTo((0.5 * ((0 + 4 + 0) + (4 + 4 + 4))) / 2 / spread, 6);
+    const h = 1e-3;
+    for (let i = 0; i < mu.length; i++) {
+      const plus = Float64Array.from(mu), minus = Float64Array.from(mu);
       plus[i]! += h;
       minus[i]! -= h;
-      const numeric = (twinLossAndGrad(plus, D, 2, 0.5).loss - twinLossAndGrad(minus, D, 2, 0.5).loss) / (2 * h);
-      expect(grad[i]!, `dim ${i}`).toBeCloseTo(numeric, 3);
+      const numeric = (twinLossAndGrad(Float32Array.from(plus), D, 2, 0.5).loss - twinLossAndGrad(Float32Array.from(minus), D, 2, 0.5).loss) / (2 * h);
+      expect(grad[i]!, `value ${i}`).toBeCloseTo(numeric, 3);
     }
+    // the row that is no pair's is pushed away from the mean (the spread grows), not left alone
+    expect(Math.hypot(...grad.subarray(12))).toBeGreaterThan(0);
     const stepped = mu.map((v, i) => v - 0.1 * grad[i]!);
     expect(twinLossAndGrad(stepped, D, 2, 0.5).loss).toBeLessThan(loss);
+    expect(twinLossAndGrad(mu.map((v) => 0.25 * v), D, 2, 0.5).loss).toBeCloseTo(loss, 5);
     expect(twinLossAndGrad(mu, D, 0, 0.5).loss).toBe(0);
   });
 });
@@ -122,7 +127,7 @@ describe('the twin term and --encoder-only in a training run', () => {
     // the twin term is logged (weighted) only when it is on
     expect((await readLog(join(twins, 'train-log.jsonl')))[0]!.twin).toBeGreaterThan(0);
     expect((await readLog(join(plain, 'train-log.jsonl')))[0]!.twin).toBeUndefined();
-    // the twins' mu (inference mode: the running statistics) are closer after the twin term than without it
+    // the twins' mu (inference mode: the running statistics), relative to the two notes' distance, are closer after the twin term than without it
     const groups = twinGroups(data.manifest.clips, [0, 1, 2, 3]);
     expect(groups).toHaveLength(2);
     const distance = async (dir: string) => {
@@ -130,7 +135,10 @@ describe('the twin term and --encoder-only in a training run', () => {
       const encoder = await createOnnxEncoder(encoderWeights((await loadWeights(dir)).tensors), DEFAULT_CONFIG, { threads: 1 });
       const { mu } = await encoder.encode(batch.context, groups.flat().length);
       await encoder.dispose();
-      return twinLossAndGrad(mu, DEFAULT_CONFIG.latentDim, 2, 1).loss;
+      // rows 0, 1 are one note's twins, rows 2, 3 the other's: the twins' squared distance over the notes'
+      const row = (r: number) => mu.subarray(r * DEFAULT_CONFIG.latentDim, (r + 1) * DEFAULT_CONFIG.latentDim);
+      const d2 = (a: number, b: number) => row(a).reduce((s, v, k) => s + (v - row(b)[k]!) ** 2, 0);
+      return (d2(0, 1) + d2(2, 3)) / (d2(0, 2) + d2(1, 3));
     };
     const [dStart, dTwins, dPlain] = [await distance(start), await distance(twins), await distance(plain)];
     expect(dTwins).toBeLessThan(0.5 * dStart);

@@ -1,11 +1,11 @@
 /**
- * Twins: two renderings of one note (docs/training.md#twins). The dataset plays each of the own
+ * Twins: two renderings of one note (docs/training.md, "Twins"). The dataset plays each of the own
  * synthesiser's notes at several velocities and lengths, and many soundfont notes more than once (other
  * velocities and augmentations); the encoder should give such clips one place in latent space, since a
  * listener hears one note of one instrument. The twin term (`twinWeight`) pulls the encoder's mu of the
- * two clips of a pair together:
+ * two clips of a pair together, relative to how far apart the batch's latents lie:
  *
- *   L = twinWeight x mean over pairs of sum over dims (mu_a - mu_b)^2
+ *   L = twinWeight x (mean over pairs of |mu_a - mu_b|^2) / (mean over the batch of |mu_i - mean mu|^2)
  *
  * With it on, the first 2 x twinPairs(B) slots of each batch are pairs of twins (a, b, a, b, ...) drawn
  * from the training clips, the rest drawn as before.
@@ -62,22 +62,37 @@ export function drawTwins(rng: Rng, groups: ReadonlyArray<readonly number[]>, pa
 
 /**
  * The twin term on the encoder's mu [B][D] whose first 2 x pairs rows are pairs of twins: the weighted mean
- * squared distance over pairs (float32 sums as the other terms) and its gradient with respect to mu.
+ * squared distance over pairs, T, relative to the batch's spread, V (the mean squared distance of the B rows to
+ * their mean): L = weight x T / V. Relative, so that the encoder cannot lower it by shrinking every latent
+ * towards 0 (the plain T can: it pulls the free dims of every note in, and with them what tells instruments and
+ * notes apart). Returns L and its gradient with respect to mu (float32).
  */
 export function twinLossAndGrad(mu: Float32Array, dim: number, pairs: number, weight: number): { loss: number; grad: Float32Array } {
-  if (2 * pairs * dim > mu.length) throw new Error(`twinLossAndGrad: ${pairs} pairs of ${dim} dims do not fit in ${mu.length} values`);
+  const B = mu.length / dim;
+  if (!Number.isInteger(B) || 2 * pairs > B) throw new Error(`twinLossAndGrad: ${pairs} pairs of ${dim} dims do not fit in ${mu.length} values`);
   const grad = new Float32Array(mu.length);
   if (pairs === 0) return { loss: 0, grad };
-  const scale = Math.fround((2 * weight) / pairs);
-  let sum = 0;
+  const mean = new Float64Array(dim);
+  for (let b = 0; b < B; b++) for (let d = 0; d < dim; d++) mean[d]! += mu[b * dim + d]! / B;
+  let spread = 0, twins = 0;
+  for (let i = 0; i < mu.length; i++) spread += (mu[i]! - mean[i % dim]!) ** 2;
+  spread /= B;
+  for (let p = 0; p < pairs; p++) {
+    const a = 2 * p * dim;
+    for (let d = 0; d < dim; d++) twins += (mu[a + d]! - mu[a + dim + d]!) ** 2;
+  }
+  twins /= pairs;
+  if (!(spread > 1e-12)) return { loss: 0, grad };
+  // dL/dmu = weight (dT/dmu V - T dV/dmu) / V^2, dT/da = 2 (a - b) / pairs, dV/dmu_i = 2 (mu_i - mean) / B
+  const k = weight / spread, kSpread = (weight * twins) / (spread * spread);
+  for (let i = 0; i < mu.length; i++) grad[i] = (-kSpread * 2 * (mu[i]! - mean[i % dim]!)) / B;
   for (let p = 0; p < pairs; p++) {
     const a = 2 * p * dim, b = a + dim;
     for (let d = 0; d < dim; d++) {
-      const diff = Math.fround(mu[a + d]! - mu[b + d]!);
-      sum += diff * diff;
-      grad[a + d] = Math.fround(scale * diff);
-      grad[b + d] = -grad[a + d]!;
+      const g = (k * 2 * (mu[a + d]! - mu[b + d]!)) / pairs;
+      grad[a + d] = grad[a + d]! + g;
+      grad[b + d] = grad[b + d]! - g;
     }
   }
-  return { loss: Math.fround((weight * sum) / pairs), grad };
+  return { loss: Math.fround((weight * twins) / spread), grad };
 }
