@@ -86,7 +86,7 @@ export function registerTrain(program: Command): void {
     .option('--init-from <dir>', 'start from this model folder\'s weights (fine-tuning) instead of random ones')
     .option('--encoder-from <dir>', 'take the encoder from this model folder and keep it fixed: only the hypernetwork and decoder train (a look fine-tune then keeps the encoder\'s pitch, family and melody figures)')
     .option('--encoder-only', 'train the encoder alone: the hypernetwork and decoder are held, so every random latent keeps its look (persistence training is then off)')
-    .option('--twin-weight <w>', 'weight of the twin term: the encoder gives two renderings of one note (another velocity or length) one latent; a quarter of each batch is pairs of them (0 = off; the onnx backend)', String(DEFAULT_SETTINGS.twinWeight))
+    .option('--twin-weight <w>', 'weight of the twin term: the encoder gives two renderings of one note (another velocity or length) one latent, relative to how far apart the batch\'s latents lie; a quarter of each batch is pairs of them (0 = off; the onnx backend)', String(DEFAULT_SETTINGS.twinWeight))
     .option('--checkpoint-every <n>', 'write checkpoint.bin every n iterations', '100')
     .option('--log-every <n>', 'without a terminal: a progress line on stderr every n iterations', '50')
     .option('--resume', 'continue from <out>/checkpoint.bin')
@@ -104,7 +104,7 @@ export function registerTrain(program: Command): void {
     'nca train --data data-motifs/ --out look/ --init-from fixtures/model/ --iters 2000 --scale-weight 2 --pool-reset 1 --pool-steps 32   # pool states that live ~256 frames',
     'nca train --data data-motifs/ --out look/ --init-from fixtures/model/ --iters 2000 --scale-weight 2 --pool-reset 1 --floor-std 0.12 --floor-std-power 0.25   # large patterns hold more contrast',
     'nca train --data data-motifs/ --out look2/ --init-from look/ --encoder-from fixtures/model/ --iters 1500 --scale-weight 2 --looks-random-only   # looks only: the encoder stays fixtures/model\'s',
-    'nca train --data data-motifs/ --out twins/ --init-from fixtures/model/ --encoder-only --twin-weight 0.05 --batch 16 --iters 1000 --lr 0.0002 --anchor 0.05   # the encoder learns that two renderings of a note are one',
+    'nca train --data data-motifs/ --out twins/ --init-from fixtures/model/ --encoder-only --twin-weight 0.5 --batch 16 --iters 1000 --lr 0.0002 --anchor 0.05   # the encoder learns that two renderings of a note are one (docs/training.md: it costs the chords)',
     'nca train --data data/ --out /tmp/m --iters 20 --batch 4 --json',
   ]);
 }

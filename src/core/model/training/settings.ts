@@ -131,8 +131,8 @@ export interface TrainSettings {
   /**
    * Weight of the twin term (twins.ts): the squared distance between the encoder's mu of two renderings of one
    * note (same instrument or program and MIDI note, another velocity, length or augmentation), averaged over the
-   * batch's pairs; 0 = off. With it on, half of each batch's slots are pairs of twins (twins.ts' twinPairs).
-   * The onnx backend only.
+   * batch's pairs and divided by the batch's spread; 0 = off. With it on, half of each batch's slots are pairs of
+   * twins (twins.ts' twinPairs). The onnx backend only.
    */
   twinWeight: number;
   /**
