@@ -10,7 +10,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readVideo } from '../../dist/core/reconstruct/video.js';
 import { priorBaseline } from '../../dist/core/reconstruct/baselines.js';
-import { MotionTracker, DEFAULT_MOTION, DUAL_MOTION } from '../../dist/core/reconstruct/motion.js';
+import { motionBaseline, DEFAULT_MOTION, DUAL_MOTION } from '../../dist/core/reconstruct/motion.js';
 import { videoMasks } from '../../dist/core/reconstruct/evaluate.js';
 import { psnr } from '../../dist/core/reconstruct/quality.js';
 import { median } from '../../dist/core/stats.js';
@@ -23,15 +23,13 @@ const videos = [];
 for (const n of names) videos.push(await readVideo(join(dir, n)));
 const prior = { sigma: 3, decay: 0.6 };
 
-/** The tracker's estimate of every frame, and its blend weights per candidate averaged over cells and frames. */
+/** motionBaseline's estimates, and its blend weights per candidate averaged over cells and frames. */
 function track(v, masks, settings) {
-  const tracker = new MotionTracker(v.channels, v.width, v.height, settings, prior);
-  const plane = v.width * v.height, K = tracker.blendWeights.length / plane;
-  const share = new Array(K).fill(0);
-  const frames = v.frames.map((frame, t) => {
-    tracker.add(frame, masks[t]);
-    for (let k = 0; k < K; k++) for (let i = 0; i < plane; i++) share[k] += tracker.blendWeights[k * plane + i] / (plane * v.frames.length);
-    return tracker.estimate.slice();
+  const plane = v.width * v.height;
+  const share = [];
+  const frames = motionBaseline(v.frames, masks, v.channels, v.width, v.height, settings, prior, (tracker) => {
+    const K = tracker.blendWeights.length / plane;
+    for (let k = 0; k < K; k++) for (let i = 0; i < plane; i++) share[k] = (share[k] ?? 0) + tracker.blendWeights[k * plane + i] / (plane * v.frames.length);
   });
   return { frames, share };
 }

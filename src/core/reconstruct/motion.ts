@@ -397,11 +397,12 @@ export class MotionTracker {
   }
 }
 
-/** The motion-compensated prior over a whole video: one estimate per frame, [P][H][W]. */
-export function motionBaseline(frames: readonly Float32Array[], masks: readonly Uint8Array[], P: number, width: number, height: number, settings: MotionSettings, prior: PriorSettings): Float32Array[] {
+/** The motion-compensated prior over a whole video: one estimate per frame, [P][H][W]; `onFrame` sees the tracker after each frame (its blend weights, say). */
+export function motionBaseline(frames: readonly Float32Array[], masks: readonly Uint8Array[], P: number, width: number, height: number, settings: MotionSettings, prior: PriorSettings, onFrame?: (tracker: MotionTracker, t: number) => void): Float32Array[] {
   const tracker = new MotionTracker(P, width, height, settings, prior);
   return frames.map((frame, t) => {
     tracker.add(frame, masks[t]!);
+    onFrame?.(tracker, t);
     return tracker.estimate.slice();
   });
 }
