@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SONGS_DIR } from '../src/core/audio/song-file.js';
 import { runReactMeasure } from '../src/core/react/bench.js';
 import type { FrameFeatures } from '../src/core/react/features.js';
-import { FrameMeter, circularLinear, controlShifts, reactionScores, roll } from '../src/core/react/measure.js';
+import { FLAT_CONTRAST, FrameMeter, circularLinear, controlShifts, flatFraction, reactionScores, roll } from '../src/core/react/measure.js';
 import { pearson } from '../src/core/stats.js';
 import { Rng } from '../src/core/rng.js';
 
@@ -119,6 +119,23 @@ describe('the measure', () => {
     expect(s.energy[1]).toBeCloseTo(0.587, 6);
     expect(s.hue[0]).toBeCloseTo(0, 6);
     expect(s.hue[1]).toBeCloseTo((2 * Math.PI) / 3, 5);
+    expect(s.contrast[0]).toBe(0); // one colour: no pattern, however bright
+    expect(s.contrast[1]).toBe(0);
+  });
+
+  it('reads contrast (the spatial std of luma) and counts flat frames', () => {
+    const m = new FrameMeter(2, 1);
+    m.push(Uint8Array.of(0, 0, 0, 255, 255, 255, 255, 255)); // black | white: luma 0 and 1, std 0.5
+    m.push(Uint8Array.of(100, 100, 100, 255, 110, 110, 110, 255)); // grey | grey + 10: std 5/255 = 0.0196, flat
+    m.push(Uint8Array.of(100, 100, 100, 255, 120, 120, 120, 255)); // grey | grey + 20: std 10/255 = 0.039, not flat
+    const { contrast } = m.series();
+    expect(contrast[0]).toBeCloseTo(0.5, 6);
+    expect(contrast[1]).toBeCloseTo(5 / 255, 6);
+    expect(contrast[2]).toBeCloseTo(10 / 255, 6);
+    expect(FLAT_CONTRAST).toBeGreaterThan(contrast[1]!);
+    expect(FLAT_CONTRAST).toBeLessThan(contrast[2]!);
+    expect(flatFraction(contrast)).toBeCloseTo(1 / 3, 6);
+    expect(flatFraction(new Float32Array(0))).toBe(0);
   });
 
   it('runs on a real piece from a MIDI file: its excerpt, its name and tempo; a bad song name or a too-short excerpt is refused', async () => {
@@ -128,6 +145,8 @@ describe('the measure', () => {
     expect(s).toMatchObject({ style: 'fur-elise.mid', tempo: 68, seconds: 9, frames: 90 });
     expect(s.fromSeconds).toBe(Math.round((164.73 - 9) / 2)); // the piece lasts 164.73 s from its first note
     expect(s.scores.onsetChange.r).toBeGreaterThan(0.3); // the pulse follows the piano's onsets even at 16 x 9
+    expect(s.flatFrames).toBeGreaterThanOrEqual(0);
+    expect(s.flatFrames).toBeLessThan(0.5); // the shipped model draws patterns through most of the excerpt
     await expect(runReactMeasure({ styles: ['polka'] })).rejects.toThrow(/unknown song "polka"; use a style \(rock, jazz, electronic, ballad\) or the path of a \.mid file/);
     await expect(runReactMeasure({ styles: [fur], seconds: 200 })).rejects.toThrow(/fur-elise\.mid lasts 164\.7 s, shorter than the 200-s excerpt/);
   }, 60_000);

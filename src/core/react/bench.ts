@@ -11,7 +11,7 @@ import type { SongStyle } from '../audio/song.js';
 import type { PulseKind } from './effects.js';
 import { renderReactive, type ColourMode, type ExposureMode } from './index.js';
 import type { FrameFeatures } from './features.js';
-import { FrameMeter, reactionScores, type ReactionScores, type VisualSeries } from './measure.js';
+import { FrameMeter, flatFraction, reactionScores, type ReactionScores, type VisualSeries } from './measure.js';
 import type { ReactStrengths } from './plan.js';
 
 export interface ReactMeasureOptions {
@@ -47,6 +47,8 @@ export interface ReactMeasureOptions {
   stripFrames?: number;
   stripScale?: number;
   threads?: number;
+  /** The model folder (default: the shipped fixtures/model). */
+  model?: string;
   onProgress?: (label: string) => void;
   /** Called with each song's series (for analyses of the measure beyond these figures; bench/react-measure.mjs). */
   onSeries?: (series: SongSeries) => void;
@@ -83,6 +85,8 @@ export interface SongFigure {
    * measure (reported beside the new ones; docs/music-video.md#the-measure says why they were replaced).
    */
   scoresWholeSeconds: ReactionScores;
+  /** The fraction of frames with hardly any pattern (contrast under FLAT_CONTRAST, measure.ts). */
+  flatFrames: number;
 }
 
 /** The controls' shifts in the first version of the measure, seconds. */
@@ -112,7 +116,7 @@ export async function runReactMeasure(opts: ReactMeasureOptions = {}): Promise<R
   const { readInput } = await import('../io/read.js');
   const { basename } = await import('node:path');
   const soundfont = await Soundfont.load();
-  const model = await loadModel();
+  const model = await loadModel(opts.model);
   const songs: SongFigure[] = [];
   try {
     for (const [n, source] of sources.entries()) {
@@ -151,6 +155,7 @@ export async function runReactMeasure(opts: ReactMeasureOptions = {}): Promise<R
         style, tempo, fromSeconds: from, seconds, frames: summary.frames, steps: summary.steps, renderSeconds,
         scores: reactionScores(summary.features, visual, { shiftSeconds: opts.shifts }),
         scoresWholeSeconds: reactionScores(summary.features, visual, { shiftSeconds: WHOLE_SECOND_SHIFTS }),
+        flatFrames: flatFraction(visual.contrast),
       });
       if (n === 0 && opts.stripPath && strip.length) await writeStrip(opts.stripPath, strip, opts.stripScale ?? 2);
     }
@@ -173,9 +178,9 @@ export function reactMeasureLines(m: ReactMeasure): string[] {
   const cell = (s: SongFigure, k: 'onsetChange' | 'loudnessEnergy' | 'centroidHue') =>
     `${f(s.scores[k].r)}${k === 'onsetChange' ? ` (${s.scores.onsetChange.lag})` : ''} / ${f(s.scores[k].control)} [${f(s.scores[k].follower)}] (${f(s.scoresWholeSeconds[k].control)})`;
   return [
-    `| music video, ${m.size} cells at ${m.fps} fps: r / audio-shifted control [a perfect follower's control] (the control on whole-second shifts) | onset -> change (lag) | loudness -> brightness | log centroid -> hue | hue swing | render s / audio s |`,
-    '|---|---|---|---|---|---|',
-    ...m.songs.map((s) => `| ${s.style} ${s.tempo} bpm, ${s.fromSeconds ? `${s.fromSeconds}-${s.fromSeconds + s.seconds}` : s.seconds} s | ${cell(s, 'onsetChange')} | ${cell(s, 'loudnessEnergy')} | ${cell(s, 'centroidHue')} | ${s.scores.hueSwingDegrees.toFixed(0)} deg | ${f(s.renderSeconds / s.seconds)} |`),
+    `| music video, ${m.size} cells at ${m.fps} fps: r / audio-shifted control [a perfect follower's control] (the control on whole-second shifts) | onset -> change (lag) | loudness -> brightness | log centroid -> hue | hue swing | flat frames | render s / audio s |`,
+    '|---|---|---|---|---|---|---|',
+    ...m.songs.map((s) => `| ${s.style} ${s.tempo} bpm, ${s.fromSeconds ? `${s.fromSeconds}-${s.fromSeconds + s.seconds}` : s.seconds} s | ${cell(s, 'onsetChange')} | ${cell(s, 'loudnessEnergy')} | ${cell(s, 'centroidHue')} | ${s.scores.hueSwingDegrees.toFixed(0)} deg | ${(100 * s.flatFrames).toFixed(0)}% | ${f(s.renderSeconds / s.seconds)} |`),
     `music video measure: load average ${m.loadAverage.before.toFixed(2)} before, ${m.loadAverage.after.toFixed(2)} after; controls: median |r| with the audio shifted circularly by every frame from 4 to 13 s (up to the clip's length minus 4 s); targets r >= 0.5 / 0.5 / 0.4, controls <= 0.15`,
   ];
 }

@@ -3,6 +3,8 @@
  * (docs/music-video.md#the-measure). Per video frame (features.ts for the audio):
  * - visual change: mean |frame_i - frame_{i-1}| over the RGB values (0..1); frame 0 has none;
  * - visual energy: mean luma (0.299 R + 0.587 G + 0.114 B, 0..1), i.e. brightness;
+ * - contrast: the spatial standard deviation of luma (0..0.5): how much pattern the frame shows (a flat field
+ *   is 0, whatever its brightness); frames under FLAT_CONTRAST count as flat (`flatFraction`);
  * - hue: the angle of the frame's mean opponent colour (a = R - (G + B) / 2, b = sqrt(3) / 2 (G - B)),
  *   the circular mean of the pixels' hues weighted by their chroma.
  * Scores (frames 1.. only): Pearson r of onset strength and visual change at the best lag of 0..maxLag
@@ -23,6 +25,20 @@ export interface VisualSeries {
   change: Float32Array;
   energy: Float32Array;
   hue: Float32Array;
+  contrast: Float32Array;
+}
+
+/**
+ * A frame whose luma varies across it by less than this (spatial std, 0..1) shows no pattern to speak of: a flat
+ * or nearly flat field (docs/music-video.md#flat-frames).
+ */
+export const FLAT_CONTRAST = 0.03;
+
+/** The fraction of frames whose contrast is under FLAT_CONTRAST (0 for no frames). */
+export function flatFraction(contrast: Float32Array): number {
+  let flat = 0;
+  for (const c of contrast) if (c < FLAT_CONTRAST) flat++;
+  return contrast.length ? flat / contrast.length : 0;
 }
 
 /** Collects the visual series of frames given one by one (RGBA bytes, width x height x 4). */
@@ -31,6 +47,7 @@ export class FrameMeter {
   private readonly change: number[] = [];
   private readonly energy: number[] = [];
   private readonly hue: number[] = [];
+  private readonly contrast: number[] = [];
 
   constructor(readonly width: number, readonly height: number) {
     requireInt('width', width, 1, 16384);
@@ -41,12 +58,14 @@ export class FrameMeter {
   push(rgba: Uint8Array): void {
     const n = this.width * this.height;
     if (!(rgba instanceof Uint8Array) || rgba.length !== n * 4) throw invalidParameterError('rgba', `${n * 4} bytes (RGBA)`, rgba instanceof Uint8Array ? `${rgba.length} bytes` : rgba);
-    let diff = 0, luma = 0, sa = 0, sb = 0;
+    let diff = 0, luma = 0, luma2 = 0, sa = 0, sb = 0;
     const first = this.change.length === 0;
     for (let p = 0; p < n * 4; p += 4) {
       const r = rgba[p]!, g = rgba[p + 1]!, b = rgba[p + 2]!;
       if (!first) diff += Math.abs(r - this.previous[p]!) + Math.abs(g - this.previous[p + 1]!) + Math.abs(b - this.previous[p + 2]!);
-      luma += 0.299 * r + 0.587 * g + 0.114 * b;
+      const y = 0.299 * r + 0.587 * g + 0.114 * b;
+      luma += y;
+      luma2 += y * y;
       sa += r - (g + b) / 2;
       sb += g - b;
     }
@@ -54,10 +73,12 @@ export class FrameMeter {
     this.change.push(first ? 0 : diff / (3 * n * 255));
     this.energy.push(luma / (n * 255));
     this.hue.push(Math.atan2((Math.sqrt(3) / 2) * sb, sa));
+    const mean = luma / n;
+    this.contrast.push(Math.sqrt(Math.max(0, luma2 / n - mean * mean)) / 255);
   }
 
   series(): VisualSeries {
-    return { change: Float32Array.from(this.change), energy: Float32Array.from(this.energy), hue: Float32Array.from(this.hue) };
+    return { change: Float32Array.from(this.change), energy: Float32Array.from(this.energy), hue: Float32Array.from(this.hue), contrast: Float32Array.from(this.contrast) };
   }
 }
 
@@ -118,7 +139,7 @@ export function controlShifts(frames: number, fps: number, fromSeconds = CONTROL
  * replaces the controls' shifts (each rounded to a whole frame), e.g. [4, 5, ..., 13] for the whole-second
  * grid of the first version of this measure.
  */
-export function reactionScores(features: FrameFeatures, visual: VisualSeries, opts: { shiftSeconds?: number[]; maxLag?: number } = {}): ReactionScores {
+export function reactionScores(features: FrameFeatures, visual: Pick<VisualSeries, 'change' | 'energy' | 'hue'>, opts: { shiftSeconds?: number[]; maxLag?: number } = {}): ReactionScores {
   const n = features.frames;
   if (visual.change.length !== n || visual.energy.length !== n || visual.hue.length !== n) {
     throw invalidParameterError('visual', `series of ${n} frames (one per audio frame)`, `${visual.change.length} frames`);
