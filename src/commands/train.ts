@@ -41,6 +41,7 @@ interface TrainOpts {
   encoderFrom?: string;
   encoderOnly?: boolean;
   twinWeight: string;
+  holdWeight: string;
   checkpointEvery: string;
   logEvery: string;
   resume?: boolean;
@@ -87,6 +88,7 @@ export function registerTrain(program: Command): void {
     .option('--encoder-from <dir>', 'take the encoder from this model folder and keep it fixed: only the hypernetwork and decoder train (a look fine-tune then keeps the encoder\'s pitch, family and melody figures)')
     .option('--encoder-only', 'train the encoder alone: the hypernetwork and decoder are held, so every random latent keeps its look (persistence training is then off)')
     .option('--twin-weight <w>', 'weight of the twin term: the encoder gives two renderings of one note (another velocity or length) one latent, relative to how far apart the batch\'s latents lie; a quarter of each batch is pairs of them (0 = off; the onnx backend)', String(DEFAULT_SETTINGS.twinWeight))
+    .option('--hold-weight <w>', 'weight of the hold term: the clips that are not twins keep the latents the --init-from model\'s encoder gives them, relative to the batch\'s spread (0 = off; the onnx backend)', String(DEFAULT_SETTINGS.holdWeight))
     .option('--checkpoint-every <n>', 'write checkpoint.bin every n iterations', '100')
     .option('--log-every <n>', 'without a terminal: a progress line on stderr every n iterations', '50')
     .option('--resume', 'continue from <out>/checkpoint.bin')
@@ -121,6 +123,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   if (o.encoderOnly && persistWeight > 0) throw new UserError(`--encoder-only holds the hypernetwork, the only network persistence training trains: drop --persist ${o.persist} or give --persist 0`);
   if (o.encoderOnly && o.encoderFrom !== undefined) throw new UserError('--encoder-only trains the encoder alone and --encoder-from holds it fixed: give one of them');
   const twinWeight = requireNumber('--twin-weight', o.twinWeight, 0, 100);
+  const holdWeight = requireNumber('--hold-weight', o.holdWeight, 0, 100);
   const persistRamp = requireNumber('--persist-ramp', o.persistRamp, 0, 1);
   const poolSteps = requireInt('--pool-steps', o.poolSteps, 2, 256);
   const poolReset = requireInt('--pool-reset', o.poolReset, 0, DEFAULT_SETTINGS.poolBatch);
@@ -162,7 +165,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, scaleHeightRange, floorStdPower, poolFadeStd, poolEncoded, looksForClips: !o.looksRandomOnly, encoderOnly: o.encoderOnly === true, twinWeight,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, scaleHeightRange, floorStdPower, poolFadeStd, poolEncoded, looksForClips: !o.looksRandomOnly, encoderOnly: o.encoderOnly === true, twinWeight, holdWeight,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       ...(o.encoderFrom !== undefined ? { encoderFrom: o.encoderFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),
@@ -174,7 +177,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
         } else if (!o.quiet && !o.json && (iteration % logEvery === 0 || iteration === total)) {
           const eta = (total - iteration) * secondsPerIteration;
           process.stderr.write(
-            `train ${iteration}/${total} loss ${entry.loss.toFixed(5)} (rollout ${entry.rollout.toFixed(5)}, decoder ${entry.decoder.toFixed(5)}, kl ${entry.kl.toFixed(1)}, anchor ${(entry.anchor ?? 0).toFixed(4)}${entry.twin !== undefined ? `, twin ${entry.twin.toFixed(4)}` : ''}, ` +
+            `train ${iteration}/${total} loss ${entry.loss.toFixed(5)} (rollout ${entry.rollout.toFixed(5)}, decoder ${entry.decoder.toFixed(5)}, kl ${entry.kl.toFixed(1)}, anchor ${(entry.anchor ?? 0).toFixed(4)}${entry.twin !== undefined ? `, twin ${entry.twin.toFixed(4)}` : ''}${entry.hold !== undefined ? `, hold ${entry.hold.toFixed(4)}` : ''}, ` +
               `persist ${entry.persist.toFixed(3)} = std ${entry.persistStd.toFixed(3)} corr ${entry.persistCorrelation.toFixed(3)} drift ${entry.persistDrift.toFixed(3)} style ${entry.persistStyle.toFixed(4)}${entry.persistScale || entry.persistTravel ? ` scale ${(entry.persistScale ?? 0).toFixed(4)} travel ${(entry.persistTravel ?? 0).toFixed(4)}` : ''}) ` +
               `p ${entry.sampling.toFixed(2)} lr ${entry.lr.toExponential(2)} | ${secondsPerIteration.toFixed(3)} s/it (nca fwd ${entry.ncaForward.toFixed(3)} bwd ${entry.ncaBackward.toFixed(3)}, networks ${entry.networks.toFixed(3)}, optimizer ${entry.optimizer.toFixed(3)}) | ` +
               `elapsed ${((performance.now() - t0) / 60000).toFixed(1)} min, ETA ${(eta / 60).toFixed(1)} min\n`,

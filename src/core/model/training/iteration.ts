@@ -11,6 +11,7 @@ import { anchorTargets } from '../anchors.js';
 import { rolloutNoise } from '../nca-op.js';
 import { decoderForward } from '../networks.js';
 import type { PersistenceParts } from '../persistence.js';
+import type { NamedArrays } from '../weights.js';
 import { updateRunningStatistics } from './batch-norm-stats.js';
 import type { LogEntry } from './log.js';
 import { disposeLoss, lossAndGradients, type LossGraph } from './loss.js';
@@ -30,6 +31,8 @@ export interface RunContext {
   clips: readonly number[];
   /** The training clips grouped by the note they play, groups of two or more (twins.ts); null when the twin term is off. */
   twins: number[][] | null;
+  /** The initFrom model's weights, the hold term's reference encoder (hold.ts); null when the term is off. */
+  holdReference: NamedArrays | null;
   state: ModelState;
   graph: LossGraph;
   /** The rollouts' clock (reset by each iteration). */
@@ -84,7 +87,7 @@ export function drawIteration(run: RunContext, iteration: number, decode: (zs: F
 }
 
 /** An iteration's log entry (seconds 0: the caller sets it) from its losses and timings. */
-export function iterationEntry(step: number, losses: { loss: number; rollout: number; kl: number; decoder: number; anchor?: number; twin?: number; persistParts?: PersistenceParts }, draws: Pick<IterationDraws, 'sampling' | 'lr'>, gradNorm: number, times: { ncaForward: number; ncaBackward: number; networks: number; optimizer: number }): LogEntry {
+export function iterationEntry(step: number, losses: { loss: number; rollout: number; kl: number; decoder: number; anchor?: number; twin?: number; hold?: number; persistParts?: PersistenceParts }, draws: Pick<IterationDraws, 'sampling' | 'lr'>, gradNorm: number, times: { ncaForward: number; ncaBackward: number; networks: number; optimizer: number }): LogEntry {
   const parts = losses.persistParts;
   return {
     iteration: step,
@@ -94,6 +97,7 @@ export function iterationEntry(step: number, losses: { loss: number; rollout: nu
     decoder: losses.decoder,
     anchor: losses.anchor ?? 0,
     ...(losses.twin !== undefined ? { twin: losses.twin } : {}),
+    ...(losses.hold !== undefined ? { hold: losses.hold } : {}),
     persist: parts?.loss ?? 0,
     persistStd: parts?.std ?? 0,
     persistCorrelation: parts?.correlation ?? 0,

@@ -13,7 +13,7 @@ import { lossCurvePng } from '../loss-curve.js';
 import { NcaRollout } from '../nca-op.js';
 import { DEFAULT_CONFIG, type ModelConfig } from '../networks.js';
 import { loadTf } from '../tf.js';
-import { saveWeights } from '../weights.js';
+import { loadWeights, saveWeights } from '../weights.js';
 import { encodeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { CHECKPOINT_FILE, CURVE_FILE, LOG_FILE } from './files.js';
 import { logText, roundEntry, type LogEntry } from './log.js';
@@ -112,10 +112,13 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
     resumed = r.checkpoint;
     settings.backend = r.backend;
     if (settings.twinWeight > 0 && settings.backend !== 'onnx') throw new UserError(`the checkpoint was trained on the tfjs ${settings.backend} backend, and the twin term runs on onnx only: train again without --resume`);
+    if (settings.holdWeight > 0 && settings.backend !== 'onnx') throw new UserError(`the checkpoint was trained on the tfjs ${settings.backend} backend, and the hold term runs on onnx only: train again without --resume`);
   }
   // the twin term's groups: training clips that play the same note (twins.ts)
   const twins = settings.twinWeight > 0 ? twinGroups(data.manifest.clips ?? [], clips) : null;
   if (twins && twins.length === 0) throw new UserError('the twin term needs notes played more than once (another velocity or length) among the training clips, and this dataset has none: rebuild it with nca dataset (its default plan has them) or leave the twin weight at 0');
+  // the hold term's reference encoder: the initFrom model's weights (hold.ts), the same on --resume
+  const holdReference = settings.holdWeight > 0 ? (await loadWeights(settings.initFrom)).tensors : null;
   const onnx = settings.backend === 'onnx';
   const tf = await loadTf({ backend: settings.backend === 'onnx' ? ONNX_TFJS_BACKEND : settings.backend });
   const backend = onnx ? 'onnx' : tf.getBackend();
@@ -133,7 +136,7 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
   const graph: LossGraph = { tf, config, convs, rollout, pool, beta: settings.beta, decoderWeight: settings.decoderWeight, anchorWeight: settings.anchorWeight };
 
   // the buffers of each iteration's draws, made once
-  const run: RunContext = { settings, data, clips, twins, state, graph, clock, eps: new Float32Array(B * config.latentDim), noise: new Float32Array(T * B * 13 * W * H), masks: new Float32Array((T - 1) * B) };
+  const run: RunContext = { settings, data, clips, twins, holdReference, state, graph, clock, eps: new Float32Array(B * config.latentDim), noise: new Float32Array(T * B * 13 * W * H), masks: new Float32Array((T - 1) * B) };
   let onnxTrainer: OnnxTrainer | null = null;
   const perIter: IterationTimes[] = [];
   const files: string[] = [];

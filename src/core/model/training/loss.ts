@@ -21,6 +21,7 @@ import type { PersistenceParts } from '../persistence.js';
 import type { SequenceBatch } from '../dataset-batches.js';
 import type { Tf } from '../tf.js';
 import { weightsRecord, type ModelState } from './model-state.js';
+import type { NamedArrays } from '../weights.js';
 import { mseOp, persistenceOp } from './loss-ops.js';
 import type { PersistencePool, PoolBatch } from './pool.js';
 
@@ -53,6 +54,8 @@ export interface LossInputs {
   anchors?: { target: Float32Array; mask: Float32Array } | null;
   /** The twin term (twins.ts; the onnx backend only): the pairs at the batch's start and its weight. */
   twins?: { pairs: number; weight: number } | null;
+  /** The hold term (hold.ts; the onnx backend only): its weight, the reference encoder's weights and the first held row. */
+  hold?: { weight: number; reference: NamedArrays; from: number } | null;
 }
 
 /** The loss, its gradients by variable name, and its parts (scalars and tensors the caller disposes with disposeLoss). */

@@ -8,7 +8,7 @@
  *   NCA rollouts forward (NcaRollout.forward)                            onnxruntime worker
  *   decoder forward-saved                                                 onnxruntime
  *   the losses and dL/d(their inputs): rollout MSE, KL, decoder MSE,      JS (the same formulas as loss-ops.ts,
- *     persistence (persistence.ts), anchors, twins (twins.ts; onnx only)     mseOp / persistenceOp / the KL of loss.ts)
+ *     persistence (persistence.ts), anchors, twins, hold (onnx only)      mseOp / persistenceOp / the KL of loss.ts)
  *   then backward in reverse order: NCA backward, hypernetwork / decoder backward (their grad.z summed
  *   into dL/dz), through the reparameterisation to dL/dmu and dL/dlogvar, encoder backward.
  *
@@ -17,6 +17,7 @@
  * rounding and the gradients to ~1e-6 of each tensor's largest (test/train-onnx.test.ts).
  */
 import { anchorLossAndGrad } from '../anchors.js';
+import { holdLossAndGrad } from './hold.js';
 import { twinLossAndGrad } from './twins.js';
 import { persistenceLoss, type PersistenceParts } from '../persistence.js';
 import type { ModelConfig } from '../networks.js';
@@ -76,6 +77,8 @@ export interface OnnxLossResult {
   anchor: number;
   /** The twin term, weighted (twins.ts), when it is on. */
   twin?: number;
+  /** The hold term, weighted (hold.ts), when it is on. */
+  hold?: number;
   persist?: number;
   persistParts?: PersistenceParts;
   /** The pool rollout [Tp][P][3][G][G] (G = poolGrid), when the pool drew a batch. */
@@ -142,7 +145,10 @@ export async function onnxLossAndGradients(graph: OnnxLossGraph, weights: NamedA
   if (anchor) value = f32(value + anchor.loss);
   const twin = inputs.twins && inputs.twins.weight > 0 ? twinLossAndGrad(mu, D, inputs.twins.pairs, inputs.twins.weight) : null;
   if (twin) value = f32(value + twin.loss);
-  const result: Omit<OnnxLossResult, 'value' | 'grads'> = { rollout: rollout.loss, kl, decoder: decoder.loss, anchor: anchor?.loss ?? 0, ...(twin ? { twin: twin.loss } : {}), mu, stats: enc.batchStats };
+  // the hold term: the reference encoder on the same batch, in the same (training) mode
+  const hold = inputs.hold && inputs.hold.weight > 0 ? holdLossAndGrad(mu, (await nets.encoder.forwardSaved(batch.context, B, inputs.hold.reference)).mu, D, inputs.hold.from, inputs.hold.weight) : null;
+  if (hold) value = f32(value + hold.loss);
+  const result: Omit<OnnxLossResult, 'value' | 'grads'> = { rollout: rollout.loss, kl, decoder: decoder.loss, anchor: anchor?.loss ?? 0, ...(twin ? { twin: twin.loss } : {}), ...(hold ? { hold: hold.loss } : {}), mu, stats: enc.batchStats };
 
   // the pool's term (its latents are constants)
   let poolGrads: Map<string, Float32Array> | null = null;
@@ -170,7 +176,7 @@ export async function onnxLossAndGradients(graph: OnnxLossGraph, weights: NamedA
   const klScale = f32(beta / B);
   const gradMu = new Float32Array(B * D), gradLogvar = new Float32Array(B * D);
   for (let i = 0; i < gradMu.length; i++) {
-    gradMu[i] = gradZ[i]! + f32(klScale * mu[i]!) + (anchor ? anchor.grad[i]! : 0) + (twin ? twin.grad[i]! : 0);
+    gradMu[i] = gradZ[i]! + f32(klScale * mu[i]!) + (anchor ? anchor.grad[i]! : 0) + (twin ? twin.grad[i]! : 0) + (hold ? hold.grad[i]! : 0);
     gradLogvar[i] = f32(f32(gradZ[i]! * eps[i]!) * sigma[i]!) * 0.5 + f32(klScale * f32(-0.5 * f32(1 - Math.exp(logvar[i]!))));
   }
   const encoderGrads = await nets.encoder.backward(enc.saved, batch.context, weights, { gradMu, gradLogvar });

@@ -136,6 +136,13 @@ export interface TrainSettings {
    */
   twinWeight: number;
   /**
+   * Weight of the hold term (hold.ts): the squared distance between the encoder's mu of each clip that is not a
+   * twin and the mu the initFrom model's encoder gives the same batch, divided by that batch's spread; 0 = off.
+   * It keeps the latents the twin term does not ask to move where they were. The onnx backend only; needs
+   * initFrom, and an encoder that trains (no encoderFrom).
+   */
+  holdWeight: number;
+  /**
    * Where the networks' forward and backward run: 'onnx' (the default: onnxruntime graphs and the losses in JS,
    * onnx-iteration.ts, ~1.8x faster than wasm) or the tfjs backend 'wasm' (XNNPACK, 2-3x faster than cpu) or 'cpu'.
    * Backends differ by float rounding, so a run resumes on its checkpoint's backend (checkpoints without one: 'cpu').
@@ -183,6 +190,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   encoderFrom: '',
   encoderOnly: false,
   twinWeight: 0,
+  holdWeight: 0,
   backend: 'onnx',
 };
 
@@ -203,7 +211,7 @@ export const POOL_GRID_MAX = 128;
 export type SettingsInput = Partial<Omit<TrainSettings, 'iters'>> & { iters: number };
 
 /** The keys a caller may set besides iters (iters is always given). */
-const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'poolEncoded', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'scaleHeightRange', 'floorStdPower', 'looksForClips', 'initFrom', 'encoderFrom', 'encoderOnly', 'twinWeight', 'backend'] as const;
+const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'poolEncoded', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'scaleHeightRange', 'floorStdPower', 'looksForClips', 'initFrom', 'encoderFrom', 'encoderOnly', 'twinWeight', 'holdWeight', 'backend'] as const;
 
 /** Validated settings with defaults filled in; steps defaults to (and may not exceed) what clips of framesPerClip frames hold. */
 export function resolveSettings(opts: SettingsInput, framesPerClip: number): TrainSettings {
@@ -226,7 +234,7 @@ export function resolveSettings(opts: SettingsInput, framesPerClip: number): Tra
   for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1], ['styleWeight', s.styleWeight, 0, 1e4], ['hueStyle', s.hueStyle, 0, 1], ['scaleWeight', s.scaleWeight, 0, 1e4], ['travelWeight', s.travelWeight, 0, 1e4], ['scaleFine', s.scaleFine, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['scaleCoarse', s.scaleCoarse, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['scaleHeightRange', s.scaleHeightRange, SCALE_HEIGHT_RANGE_MIN, SCALE_HEIGHT_RANGE_MAX], ['floorStdPower', s.floorStdPower, 0, 2], ['poolFadeStd', s.poolFadeStd, 0, 1], ['poolEncoded', s.poolEncoded, 0, 1]] as const) {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
-  for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['anchorWeight', s.anchorWeight, 0, 100], ['twinWeight', s.twinWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {
+  for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['anchorWeight', s.anchorWeight, 0, 100], ['twinWeight', s.twinWeight, 0, 100], ['holdWeight', s.holdWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
   if (s.scaleCoarse < s.scaleFine) throw new UserError(`scaleCoarse (${s.scaleCoarse} cells, the lowest notes' wavelength) must be at least scaleFine (${s.scaleFine}, the highest notes')`);
@@ -238,6 +246,9 @@ export function resolveSettings(opts: SettingsInput, framesPerClip: number): Tra
   if (s.encoderOnly && s.persistWeight > 0) throw new UserError(`encoderOnly holds the hypernetwork, the only network the persistence term trains: give persistWeight 0, not ${s.persistWeight}`);
   if (s.twinWeight > 0 && s.backend !== 'onnx') throw new UserError(`twinWeight runs on the onnx backend only, not ${s.backend}: leave the backend at onnx`);
   if (s.twinWeight > 0 && s.batch < 4) throw new UserError(`twinWeight needs a batch of at least 4 (a quarter of it is pairs of twins), got ${s.batch}`);
+  if (s.holdWeight > 0 && s.backend !== 'onnx') throw new UserError(`holdWeight runs on the onnx backend only, not ${s.backend}: leave the backend at onnx`);
+  if (s.holdWeight > 0 && !s.initFrom) throw new UserError('holdWeight holds the latents where the initFrom model\'s encoder puts them: give initFrom (--init-from MODEL)');
+  if (s.holdWeight > 0 && s.encoderFrom) throw new UserError('holdWeight holds a training encoder near its start, and encoderFrom holds the encoder fixed: give one of them');
   return s;
 }
 

@@ -1,0 +1,97 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildDataset, defaultPlan, openDataset, type Dataset } from '../src/core/audio/dataset.js';
+import { createOnnxEncoder, encoderWeights } from '../src/core/model/encoder-onnx.js';
+import { DEFAULT_CONFIG } from '../src/core/model/networks.js';
+import { makeBatch } from '../src/core/model/dataset-batches.js';
+import { readLog, train } from '../src/core/model/train.js';
+import { holdLossAndGrad } from '../src/core/model/training/hold.js';
+import { resolveSettings } from '../src/core/model/training/settings.js';
+import { twinGroups } from '../src/core/model/training/twins.js';
+import { loadWeights } from '../src/core/model/weights.js';
+import { ncaInProcess } from './nca-in-process.js';
+
+describe('the hold term: the clips that are not twins keep their latents', () => {
+  it('is the held rows\' mean squared distance to the reference over the reference\'s spread; its gradient matches finite differences and is 0 on the twin rows', () => {
+    const D = 2;
+    const reference = Float32Array.from([0, 0, 2, 0, 0, 2, 2, 2]); // 4 rows, spread: mean (1, 1), each row 2 away squared
+    const mu = Float32Array.from([5, 5, 2, 1, 1, 2, 2, 2]);
+    const { loss, grad } = holdLossAndGrad(mu, reference, D, 1, 0.5); // rows 1..3 held: squared distances 1, 1, 0
+    expect(loss).toBeCloseTo((0.5 * (1 + 1 + 0)) / 3 / 2, 6);
+    expect(Array.from(grad.subarray(0, D))).toEqual([0, 0]); // row 0 (a twin) is free
+    const h = 1e-3;
+    for (let i = D; i < mu.length; i++) {
+      const up = Float32Array.from(mu), down = Float32Array.from(mu);
+      up[i]! += h;
+      down[i]! -= h;
+      const fd = (holdLossAndGrad(up, reference, D, 1, 0.5).loss - holdLossAndGrad(down, reference, D, 1, 0.5).loss) / (2 * h);
+      expect(grad[i]!).toBeCloseTo(fd, 3);
+    }
+    expect(holdLossAndGrad(reference, reference, D, 0, 3).loss).toBe(0);
+    expect(holdLossAndGrad(mu, reference, D, 4, 3).loss).toBe(0); // no row held
+    expect(() => holdLossAndGrad(mu, reference.subarray(2), D, 0, 1)).toThrow(/holdLossAndGrad/);
+  });
+
+  it('settings: the onnx backend, an initFrom model and an encoder that trains', () => {
+    expect(() => resolveSettings({ iters: 1, holdWeight: 1, initFrom: 'm', backend: 'wasm' }, 25)).toThrow(/onnx backend only/);
+    expect(() => resolveSettings({ iters: 1, holdWeight: 1 }, 25)).toThrow(/give initFrom/);
+    expect(() => resolveSettings({ iters: 1, holdWeight: 1, initFrom: 'm', encoderFrom: 'e' }, 25)).toThrow(/give one of them/);
+    expect(() => resolveSettings({ iters: 1, holdWeight: -1, initFrom: 'm' }, 25)).toThrow(/holdWeight must be a number in 0..100/);
+    expect(resolveSettings({ iters: 1, holdWeight: 1, initFrom: 'm' }, 25).holdWeight).toBe(1);
+  });
+
+  const tiny = { batch: 4, steps: 4, seed: 5, threads: 1, checkpointEvery: 100, anchorWeight: 0.05 } as const;
+  let root: string, data: Dataset;
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'nca-hold-'));
+    const dir = join(root, 'data');
+    // 2 instruments x 1 note x 2 velocities: each batch of 4 is one pair of twins, then two clips the hold term holds
+    await buildDataset({ outDir: dir, plan: defaultPlan({ instruments: ['piano', 'flute'], notes: [64], velocities: [0.4, 0.95], seed: 2 }), heldOut: 0, seed: 1 });
+    data = await openDataset(dir);
+  }, 120_000);
+
+  it('with the twin term, the clips that are not in the batch\'s pairs move less from where the starting encoder put them', async () => {
+    const start = join(root, 'start');
+    await train({ ...tiny, data, iters: 20, lr: 3e-3, persistWeight: 0, outDir: start });
+    const common = { ...tiny, data, iters: 30, lr: 3e-3, persistWeight: 0, initFrom: start, encoderOnly: true, twinWeight: 1 };
+    const held = join(root, 'held'), free = join(root, 'free');
+    await train({ ...common, holdWeight: 10, outDir: held });
+    await train({ ...common, outDir: free });
+    expect((await readLog(join(held, 'train-log.jsonl')))[5]!.hold).toBeGreaterThan(0);
+    expect((await readLog(join(free, 'train-log.jsonl')))[0]!.hold).toBeUndefined();
+    // every clip's mu (inference mode): how far it moved from the start, relative to the start's spread
+    const all = data.indices('train');
+    const mus = async (dir: string) => {
+      const batch = makeBatch(data, all, { contextFrames: 4, steps: 1 });
+      const encoder = await createOnnxEncoder(encoderWeights((await loadWeights(dir)).tensors), DEFAULT_CONFIG, { threads: 1 });
+      const { mu } = await encoder.encode(batch.context, all.length);
+      await encoder.dispose();
+      return mu;
+    };
+    const [m0, mHeld, mFree] = [await mus(start), await mus(held), await mus(free)];
+    const moved = (m: Float32Array) => m.reduce((s, v, i) => s + (v - m0[i]!) ** 2, 0);
+    expect(twinGroups(data.manifest.clips, all).flat().length).toBeGreaterThan(0);
+    expect(moved(mHeld)).toBeLessThan(0.5 * moved(mFree));
+  }, 180_000);
+
+  it('the CLI takes --hold-weight; mistakes are one line, exit 2, nothing written', async () => {
+    const dataDir = join(root, 'data');
+    const start = join(root, 'start');
+    const ok = await ncaInProcess(['train', '--data', dataDir, '--out', join(root, 'cli-ok'), '--init-from', start, '--iters', '1', '--batch', '4', '--steps', '4', '--encoder-only', '--twin-weight', '0.1', '--hold-weight', '2', '--no-notes', '--threads', '1', '--json']);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect((await loadWeights(join(root, 'cli-ok'))).config.training).toMatchObject({ encoderOnly: true, twinWeight: 0.1, holdWeight: 2 });
+    for (const [args, pattern] of [
+      [['--hold-weight', '1'], /^nca: holdWeight holds the latents where the initFrom model's encoder puts them: give initFrom/],
+      [['--hold-weight', 'x'], /^nca: .*--hold-weight/],
+    ] as const) {
+      const out = join(root, `cli-bad-${args.join('')}`);
+      const bad = await ncaInProcess(['train', '--data', dataDir, '--out', out, '--iters', '1', '--steps', '4', '--no-notes', '--threads', '1', ...args]);
+      expect(bad.status, args.join(' ')).toBe(2);
+      expect(bad.stderr).toMatch(pattern);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      expect(existsSync(out)).toBe(false);
+    }
+  }, 60_000);
+});
