@@ -12,6 +12,8 @@
  * process.exitCode (and the working folder, for `cwd`) are restored afterwards; calls must not
  * overlap (tests in a file run one at a time).
  */
+import { existsSync } from 'node:fs';
+import { expect } from 'vitest';
 import { main } from '../src/cli.js';
 
 export interface InProcessRun {
@@ -50,4 +52,13 @@ export async function ncaInProcess(args: string[], opts: { cwd?: string } = {}):
     process.exitCode = exitCode;
     process.chdir(cwd);
   }
+}
+
+/** `nca ...args` refuses as a user mistake: exit 2, one line on stderr matching `pattern`, and `out` not written. */
+export async function expectRefusal(args: string[], pattern: RegExp, out: string): Promise<void> {
+  const run = await ncaInProcess(args);
+  expect(run.status, args.join(' ')).toBe(2);
+  expect(run.stderr).toMatch(pattern);
+  expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  expect(existsSync(out)).toBe(false);
 }
