@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * A larger chord test than `nca eval`'s (docs/latent-meaning.md#method): every major and minor triad whose notes lie in
- * the notes manifest's keyboard F4..B5 (roots F4..E5, 12 roots x 2 = 24 triads) on each of the 8 own-synthesiser
- * instruments, 192 chords in all against the eval's 24, with the same criterion, seeds and renders
+ * the notes manifest's keyboard F4..B5 (roots F4..E5, 12 roots x 2 = 24 triads) on each of the eval's 8 instruments
+ * (the names of audio/synth.ts' INSTRUMENTS, as `nca eval` picks them from the manifest), 192 chords in all against the eval's 24, with the same criterion, seeds and renders
  * (src/core/model/latent-meaning.ts). The eval's 24 chords x 4 seeds move by 5-25 points between fine-tunes that
  * leave chords alone, too coarse to tell a cost of two chords from noise (docs/training.md#twins).
  *
@@ -17,30 +17,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const dist = process.env.DIST ?? new URL('../../dist', import.meta.url).pathname;
+const { signTest } = await import(`${dist}/core/stats.js`);
 
-const KEYBOARD = ['F4', 'F#4', 'G4', 'G#4', 'A4', 'A#4', 'B4', 'C5', 'C#5', 'D5', 'D#5', 'E5', 'F5', 'F#5', 'G5', 'G#5', 'A5', 'A#5', 'B5'];
-const INSTRUMENTS = ['piano', 'violin', 'guitar', 'flute', 'clarinet', 'xylophone', 'organ', 'trumpet'];
-
-/** Major (0, 4, 7) and minor (0, 3, 7) triads on every root whose fifth is still on the keyboard. */
-export function triads() {
+/** Major (0, 4, 7) and minor (0, 3, 7) triads on every root of `keyboard` (semitone steps) whose fifth is still on it. */
+function triads(keyboard) {
   const out = [];
-  for (let root = 0; root + 7 < KEYBOARD.length; root++) {
-    out.push([KEYBOARD[root], KEYBOARD[root + 4], KEYBOARD[root + 7]]);
-    out.push([KEYBOARD[root], KEYBOARD[root + 3], KEYBOARD[root + 7]]);
+  for (let root = 0; root + 7 < keyboard.length; root++) {
+    out.push([keyboard[root], keyboard[root + 4], keyboard[root + 7]]);
+    out.push([keyboard[root], keyboard[root + 3], keyboard[root + 7]]);
   }
   return out;
-}
-
-/** Exact two-sided sign test: P(a split at least as uneven as (a, b) of a + b fair coin flips). */
-function signTest(a, b) {
-  const n = a + b, k = Math.min(a, b);
-  if (n === 0) return 1;
-  let p = 0, c = 1; // c = C(n, i)
-  for (let i = 0; i <= k; i++) {
-    p += c;
-    c = (c * (n - i)) / (i + 1);
-  }
-  return Math.min(1, (2 * p) / 2 ** n);
 }
 
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
@@ -71,9 +57,10 @@ if (process.argv[2] === '--compare') {
   const { loadModel } = await import(`${dist}/core/model/networks.js`);
   const { loadNotes } = await import(`${dist}/core/model/notes.js`);
   const { latentMeaning } = await import(`${dist}/core/model/latent-meaning.js`);
+  const { INSTRUMENTS } = await import(`${dist}/core/audio/synth.js`);
   const model = await loadModel(modelDir);
   const notes = await loadNotes(modelDir);
-  const r = await latentMeaning(model, { notes, instruments: INSTRUMENTS, noteNames: KEYBOARD, chords: triads(), seed: 0, threads: Number(threads) });
+  const r = await latentMeaning(model, { notes, instruments: INSTRUMENTS, noteNames: notes.notes, chords: triads(notes.notes), seed: 0, threads: Number(threads) });
   writeFileSync(out, JSON.stringify({ model: modelDir, settings: r.settings, alive: r.alive, chords: r.chords, seconds: r.seconds }, null, 1));
   console.log(`${modelDir}: chords between their notes ${pct(r.chords.betweenFraction)} of ${r.chords.n} (control ${pct(r.chords.controlBetweenFraction)}); chords alive ${r.alive.chords.alive}/${r.chords.n * r.settings.seeds}; ${r.seconds.total.toFixed(0)} s`);
   model.dispose?.();

@@ -16,17 +16,7 @@ import { join } from 'node:path';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dist = process.env.DIST ?? join(root, 'dist');
-
-/** Exact two-sided sign test on a split (a, b) of discordant pairs. */
-function signTest(a, b) {
-  const n = a + b, k = Math.min(a, b);
-  let p = 0, c = 1;
-  for (let i = 0; i <= k; i++) {
-    p += c;
-    c = (c * (n - i)) / (i + 1);
-  }
-  return n === 0 ? 1 : Math.min(1, (2 * p) / 2 ** n);
-}
+const { signTest } = await import(`${dist}/core/stats.js`);
 
 if (process.argv[2] === '--compare') {
   const [a, b] = process.argv.slice(3, 5).map((f) => JSON.parse(readFileSync(f, 'utf8')));

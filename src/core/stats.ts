@@ -1,5 +1,5 @@
 /**
- * The few statistics nca's measures and benchmarks share, defined once: the median and Pearson's r.
+ * The few statistics nca's measures and benchmarks share, defined once: the median, Pearson's r and the sign test.
  */
 
 /** The median of a list: the middle value, or the mean of the middle two for an even length; NaN when empty. */
@@ -25,4 +25,19 @@ export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
     syy += dy * dy;
   }
   return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : 0;
+}
+
+/**
+ * The exact two-sided sign test on a split (a, b) of discordant pairs (those where two models disagree): the
+ * probability that a + b fair coin flips split at least as unevenly; 1 when there are none.
+ */
+export function signTest(a: number, b: number): number {
+  const n = a + b, k = Math.min(a, b);
+  if (n === 0) return 1;
+  let p = 0, c = 1; // c = C(n, i)
+  for (let i = 0; i <= k; i++) {
+    p += c;
+    c = (c * (n - i)) / (i + 1);
+  }
+  return Math.min(1, (2 * p) / 2 ** n);
 }

@@ -9,6 +9,7 @@
  *
  * relative to the reference batch's spread (a constant for the step), as the twin term is to its batch's.
  */
+import { batchSpread } from './twins.js';
 
 /**
  * The hold term on the encoder's mu [B][D] against the reference encoder's mu `reference` [B][D] for rows from..B-1.
@@ -22,11 +23,7 @@ export function holdLossAndGrad(mu: Float32Array, reference: Float32Array, dim: 
   const grad = new Float32Array(mu.length);
   const held = B - from;
   if (held === 0) return { loss: 0, grad };
-  const mean = new Float64Array(dim);
-  for (let b = 0; b < B; b++) for (let d = 0; d < dim; d++) mean[d]! += reference[b * dim + d]! / B;
-  let spread = 0;
-  for (let i = 0; i < reference.length; i++) spread += (reference[i]! - mean[i % dim]!) ** 2;
-  spread /= B;
+  const { spread } = batchSpread(reference, dim);
   if (!(spread > 1e-12)) return { loss: 0, grad };
   let sum = 0;
   const k = (2 * weight) / (held * spread);

@@ -111,8 +111,8 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
     const r = await checkpointToResume(outDir, opts.backend);
     resumed = r.checkpoint;
     settings.backend = r.backend;
-    if (settings.twinWeight > 0 && settings.backend !== 'onnx') throw new UserError(`the checkpoint was trained on the tfjs ${settings.backend} backend, and the twin term runs on onnx only: train again without --resume`);
-    if (settings.holdWeight > 0 && settings.backend !== 'onnx') throw new UserError(`the checkpoint was trained on the tfjs ${settings.backend} backend, and the hold term runs on onnx only: train again without --resume`);
+    const onnxOnly = [settings.twinWeight > 0 && 'twin', settings.holdWeight > 0 && 'hold'].filter(Boolean);
+    if (onnxOnly.length && settings.backend !== 'onnx') throw new UserError(`the checkpoint was trained on the tfjs ${settings.backend} backend, and the ${onnxOnly.join(' and ')} term${onnxOnly.length > 1 ? 's run' : ' runs'} on onnx only: train again without --resume`);
   }
   // the twin term's groups: training clips that play the same note (twins.ts)
   const twins = settings.twinWeight > 0 ? twinGroups(data.manifest.clips ?? [], clips) : null;

@@ -67,16 +67,23 @@ export function drawTwins(rng: Rng, groups: ReadonlyArray<readonly number[]>, pa
  * towards 0 (the plain T can: it pulls the free dims of every note in, and with them what tells instruments and
  * notes apart). Returns L and its gradient with respect to mu (float32).
  */
+/** The mean of the B rows of x [B][dim] and their spread: the mean squared distance of a row to that mean. */
+export function batchSpread(x: Float32Array, dim: number): { mean: Float64Array; spread: number } {
+  const B = x.length / dim;
+  const mean = new Float64Array(dim);
+  for (let b = 0; b < B; b++) for (let d = 0; d < dim; d++) mean[d]! += x[b * dim + d]! / B;
+  let spread = 0;
+  for (let i = 0; i < x.length; i++) spread += (x[i]! - mean[i % dim]!) ** 2;
+  return { mean, spread: spread / B };
+}
+
 export function twinLossAndGrad(mu: Float32Array, dim: number, pairs: number, weight: number): { loss: number; grad: Float32Array } {
   const B = mu.length / dim;
   if (!Number.isInteger(B) || 2 * pairs > B) throw new Error(`twinLossAndGrad: ${pairs} pairs of ${dim} dims do not fit in ${mu.length} values`);
   const grad = new Float32Array(mu.length);
   if (pairs === 0) return { loss: 0, grad };
-  const mean = new Float64Array(dim);
-  for (let b = 0; b < B; b++) for (let d = 0; d < dim; d++) mean[d]! += mu[b * dim + d]! / B;
-  let spread = 0, twins = 0;
-  for (let i = 0; i < mu.length; i++) spread += (mu[i]! - mean[i % dim]!) ** 2;
-  spread /= B;
+  const { mean, spread } = batchSpread(mu, dim);
+  let twins = 0;
   for (let p = 0; p < pairs; p++) {
     const a = 2 * p * dim;
     for (let d = 0; d < dim; d++) twins += (mu[a + d]! - mu[a + dim + d]!) ** 2;
