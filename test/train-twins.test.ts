@@ -34,6 +34,9 @@ describe('twins: two renderings of one note', () => {
     expect(twinGroups(clips, clips.map((_, i) => i))).toEqual([[0, 1, 8], [3, 5]]);
     // only the clips given (the training split) count
     expect(twinGroups(clips, [0, 2, 3, 5, 6])).toEqual([[3, 5]]);
+    // the own synthesiser's notes only
+    expect(twinGroups(clips, clips.map((_, i) => i), 'synth')).toEqual([[0, 1, 8]]);
+    expect(twinGroups(clips, [0, 2, 3, 5, 6], 'synth')).toEqual([]);
     expect(twinPairs(8)).toBe(2);
     expect(twinPairs(16)).toBe(4);
   });
@@ -97,6 +100,7 @@ describe('the twin term and --encoder-only in a training run', () => {
     expect(() => resolveSettings({ iters: 1, twinWeight: 0.1, backend: 'wasm' }, 25)).toThrow(/onnx backend only/);
     expect(() => resolveSettings({ iters: 1, twinWeight: 0.1, batch: 2 }, 25)).toThrow(/batch of at least 4/);
     expect(() => resolveSettings({ iters: 1, twinWeight: -1 }, 25)).toThrow(/twinWeight must be a number in 0..100/);
+    expect(() => resolveSettings({ iters: 1, twinSources: 'piano' as 'all' }, 25)).toThrow(/twinSources must be one of all, synth, got piano/);
     const only = resolveSettings({ iters: 1, encoderOnly: true, persistWeight: 0 }, 25);
     expect(trainsWeight(only, 'encoder.conv1.weight')).toBe(true);
     expect(trainsWeight(only, 'hyper.fc3.weight')).toBe(false);
@@ -145,15 +149,16 @@ describe('the twin term and --encoder-only in a training run', () => {
     expect(dTwins).toBeLessThan(0.5 * dPlain);
   }, 120_000);
 
-  it('the CLI takes --encoder-only (persistence off unless asked) and --twin-weight; mistakes are one line, exit 2, nothing written', async () => {
+  it('the CLI takes --encoder-only (persistence off unless asked) --twin-weight and --twin-sources; mistakes are one line, exit 2, nothing written', async () => {
     const dataDir = join(root, 'data');
-    const ok = await ncaInProcess(['train', '--data', dataDir, '--out', join(root, 'cli-ok'), '--iters', '1', '--batch', '4', '--steps', '4', '--encoder-only', '--twin-weight', '0.1', '--no-notes', '--threads', '1', '--json']);
+    const ok = await ncaInProcess(['train', '--data', dataDir, '--out', join(root, 'cli-ok'), '--iters', '1', '--batch', '4', '--steps', '4', '--encoder-only', '--twin-weight', '0.1', '--twin-sources', 'synth', '--no-notes', '--threads', '1', '--json']);
     expect(ok.status).toBe(0);
-    expect((await loadWeights(join(root, 'cli-ok'))).config.training).toMatchObject({ encoderOnly: true, twinWeight: 0.1, persistWeight: 0 });
+    expect((await loadWeights(join(root, 'cli-ok'))).config.training).toMatchObject({ encoderOnly: true, twinWeight: 0.1, twinSources: 'synth', persistWeight: 0 });
     for (const [args, pattern] of [
       [['--encoder-only', '--persist', '0.05'], /^nca: --encoder-only holds the hypernetwork.*--persist 0\n$/],
       [['--twin-weight', '0.1', '--batch', '2'], /^nca: twinWeight needs a batch of at least 4/],
       [['--twin-weight', 'x'], /^nca: .*--twin-weight/],
+      [['--twin-weight', '0.1', '--twin-sources', 'gm'], /^nca: expected one of all, synth for --twin-sources/],
     ] as const) {
       const out = join(root, `cli-bad-${args.join('')}`);
       await expectRefusal(['train', '--data', dataDir, '--out', out, '--iters', '1', '--steps', '4', '--no-notes', '--threads', '1', ...args], pattern, out);

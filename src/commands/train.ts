@@ -5,6 +5,7 @@ import { UserError, requireChoice, requireInt, requireNumber } from '../core/err
 import { DEFAULT_FLOORS } from '../core/model/persistence.js';
 import { SCALE_WAVELENGTH_LOW } from '../core/model/look-targets.js';
 import { DEFAULT_SETTINGS, POOL_GRID_MAX, POOL_GRID_MIN, SCALE_COARSE_MAX, SCALE_FINE_MIN, SCALE_HEIGHT_RANGE_MAX, SCALE_HEIGHT_RANGE_MIN } from '../core/model/training/settings.js';
+import { TWIN_SOURCES } from '../core/model/training/twins.js';
 import { interruptSignal } from './interrupt.js';
 import { parseSeed, parseThreads, report, sharedOptions, withExamples } from './options.js';
 
@@ -41,6 +42,7 @@ interface TrainOpts {
   encoderFrom?: string;
   encoderOnly?: boolean;
   twinWeight: string;
+  twinSources: string;
   holdWeight: string;
   checkpointEvery: string;
   logEvery: string;
@@ -88,6 +90,7 @@ export function registerTrain(program: Command): void {
     .option('--encoder-from <dir>', 'take the encoder from this model folder and keep it fixed: only the hypernetwork and decoder train (a look fine-tune then keeps the encoder\'s pitch, family and melody figures)')
     .option('--encoder-only', 'train the encoder alone: the hypernetwork and decoder are held, so every random latent keeps its look (persistence training is then off)')
     .option('--twin-weight <w>', 'weight of the twin term: the encoder gives two renderings of one note (another velocity or length) one latent, relative to how far apart the batch\'s latents lie; a quarter of each batch is pairs of them (0 = off; the onnx backend)', String(DEFAULT_SETTINGS.twinWeight))
+    .option('--twin-sources <which>', `which notes make the twin term's pairs: ${TWIN_SOURCES.join(' or ')} (the own synthesiser's notes only)`, DEFAULT_SETTINGS.twinSources)
     .option('--hold-weight <w>', 'weight of the hold term: the clips that are not twins keep the latents the --init-from model\'s encoder gives them, relative to the batch\'s spread (0 = off; the onnx backend)', String(DEFAULT_SETTINGS.holdWeight))
     .option('--checkpoint-every <n>', 'write checkpoint.bin every n iterations', '100')
     .option('--log-every <n>', 'without a terminal: a progress line on stderr every n iterations', '50')
@@ -124,6 +127,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   if (o.encoderOnly && o.encoderFrom !== undefined) throw new UserError('--encoder-only trains the encoder alone and --encoder-from holds it fixed: give one of them');
   const twinWeight = requireNumber('--twin-weight', o.twinWeight, 0, 100);
   const holdWeight = requireNumber('--hold-weight', o.holdWeight, 0, 100);
+  const twinSources = requireChoice('--twin-sources', o.twinSources, TWIN_SOURCES);
   const persistRamp = requireNumber('--persist-ramp', o.persistRamp, 0, 1);
   const poolSteps = requireInt('--pool-steps', o.poolSteps, 2, 256);
   const poolReset = requireInt('--pool-reset', o.poolReset, 0, DEFAULT_SETTINGS.poolBatch);
@@ -165,7 +169,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, scaleHeightRange, floorStdPower, poolFadeStd, poolEncoded, looksForClips: !o.looksRandomOnly, encoderOnly: o.encoderOnly === true, twinWeight, holdWeight,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, scaleHeightRange, floorStdPower, poolFadeStd, poolEncoded, looksForClips: !o.looksRandomOnly, encoderOnly: o.encoderOnly === true, twinWeight, twinSources, holdWeight,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       ...(o.encoderFrom !== undefined ? { encoderFrom: o.encoderFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),

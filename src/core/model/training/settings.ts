@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG, isEncoderWeight } from '../networks.js';
 import { DEFAULT_FLOORS, DEFAULT_POOL } from '../persistence.js';
 import { SCALE_HEIGHT_RANGE, SCALE_WAVELENGTH_HIGH, SCALE_WAVELENGTH_LOW } from '../look-targets.js';
 import { TF_BACKENDS, type TfBackend } from '../tf.js';
+import { TWIN_SOURCES, type TwinSources } from './twins.js';
 
 /** Where the networks' forward and backward run: a tfjs backend, or 'onnx' (onnxruntime graphs, no tfjs: onnx-iteration.ts). */
 export type TrainBackend = TfBackend | 'onnx';
@@ -135,6 +136,8 @@ export interface TrainSettings {
    * twins (twins.ts' twinPairs). The onnx backend only.
    */
   twinWeight: number;
+  /** Which notes make the twin term's pairs: 'all' (the own synthesiser's and the soundfont's) or 'synth' (twins.ts). */
+  twinSources: TwinSources;
   /**
    * Weight of the hold term (hold.ts): the squared distance between the encoder's mu of each clip that is not a
    * twin and the mu the initFrom model's encoder gives the same batch, divided by that batch's spread; 0 = off.
@@ -190,6 +193,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   encoderFrom: '',
   encoderOnly: false,
   twinWeight: 0,
+  twinSources: 'all',
   holdWeight: 0,
   backend: 'onnx',
 };
@@ -211,7 +215,7 @@ export const POOL_GRID_MAX = 128;
 export type SettingsInput = Partial<Omit<TrainSettings, 'iters'>> & { iters: number };
 
 /** The keys a caller may set besides iters (iters is always given). */
-const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'poolEncoded', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'scaleHeightRange', 'floorStdPower', 'looksForClips', 'initFrom', 'encoderFrom', 'encoderOnly', 'twinWeight', 'holdWeight', 'backend'] as const;
+const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'poolEncoded', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'scaleHeightRange', 'floorStdPower', 'looksForClips', 'initFrom', 'encoderFrom', 'encoderOnly', 'twinWeight', 'twinSources', 'holdWeight', 'backend'] as const;
 
 /** Validated settings with defaults filled in; steps defaults to (and may not exceed) what clips of framesPerClip frames hold. */
 export function resolveSettings(opts: SettingsInput, framesPerClip: number): TrainSettings {
@@ -245,6 +249,7 @@ export function resolveSettings(opts: SettingsInput, framesPerClip: number): Tra
   if (s.encoderOnly && s.encoderFrom) throw new UserError('encoderOnly trains the encoder alone and encoderFrom holds it fixed: give one of them');
   if (s.encoderOnly && s.persistWeight > 0) throw new UserError(`encoderOnly holds the hypernetwork, the only network the persistence term trains: give persistWeight 0, not ${s.persistWeight}`);
   if (s.twinWeight > 0 && s.backend !== 'onnx') throw new UserError(`twinWeight runs on the onnx backend only, not ${s.backend}: leave the backend at onnx`);
+  if (!TWIN_SOURCES.includes(s.twinSources)) throw new UserError(`twinSources must be one of ${TWIN_SOURCES.join(', ')}, got ${String(s.twinSources)}`);
   if (s.twinWeight > 0 && s.batch < 4) throw new UserError(`twinWeight needs a batch of at least 4 (a quarter of it is pairs of twins), got ${s.batch}`);
   if (s.holdWeight > 0 && s.backend !== 'onnx') throw new UserError(`holdWeight runs on the onnx backend only, not ${s.backend}: leave the backend at onnx`);
   if (s.holdWeight > 0 && !s.initFrom) throw new UserError('holdWeight holds the latents where the initFrom model\'s encoder puts them: give initFrom (--init-from MODEL)');

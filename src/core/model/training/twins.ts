@@ -29,12 +29,19 @@ export function noteKey(c: TwinLabels): string | null {
   return null;
 }
 
-/** The clips of `indices` grouped by the note they play, groups of two or more only (in first-seen order). */
-export function twinGroups(clips: ReadonlyArray<TwinLabels>, indices: readonly number[]): number[][] {
+/** Which notes make twins: every note played more than once, or the own synthesiser's only. */
+export type TwinSources = 'all' | 'synth';
+export const TWIN_SOURCES: readonly TwinSources[] = ['all', 'synth'];
+
+/**
+ * The clips of `indices` grouped by the note they play, groups of two or more only (in first-seen order);
+ * with `sources` 'synth', the own synthesiser's notes only.
+ */
+export function twinGroups(clips: ReadonlyArray<TwinLabels>, indices: readonly number[], sources: TwinSources = 'all'): number[][] {
   const byKey = new Map<string, number[]>();
   for (const i of indices) {
     const key = noteKey(clips[i] ?? {});
-    if (key === null) continue;
+    if (key === null || (sources === 'synth' && !key.startsWith('synth/'))) continue;
     const group = byKey.get(key);
     if (group) group.push(i);
     else byKey.set(key, [i]);
