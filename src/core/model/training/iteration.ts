@@ -31,6 +31,8 @@ export interface RunContext {
   clips: readonly number[];
   /** The training clips grouped by the note they play, groups of two or more (twins.ts); null when the twin term is off. */
   twins: number[][] | null;
+  /** Every clip of those groups (the hold term leaves them free: hold.ts); empty when the twin term is off. */
+  twinClips: ReadonlySet<number>;
   /** The initFrom model's weights, the hold term's reference encoder (hold.ts); null when the term is off. */
   holdReference: NamedArrays | null;
   state: ModelState;

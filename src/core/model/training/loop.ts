@@ -136,7 +136,7 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
   const graph: LossGraph = { tf, config, convs, rollout, pool, beta: settings.beta, decoderWeight: settings.decoderWeight, anchorWeight: settings.anchorWeight };
 
   // the buffers of each iteration's draws, made once
-  const run: RunContext = { settings, data, clips, twins, holdReference, state, graph, clock, eps: new Float32Array(B * config.latentDim), noise: new Float32Array(T * B * 13 * W * H), masks: new Float32Array((T - 1) * B) };
+  const run: RunContext = { settings, data, clips, twins, twinClips: new Set(twins?.flat() ?? []), holdReference, state, graph, clock, eps: new Float32Array(B * config.latentDim), noise: new Float32Array(T * B * 13 * W * H), masks: new Float32Array((T - 1) * B) };
   let onnxTrainer: OnnxTrainer | null = null;
   const perIter: IterationTimes[] = [];
   const files: string[] = [];

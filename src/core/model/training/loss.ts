@@ -54,8 +54,8 @@ export interface LossInputs {
   anchors?: { target: Float32Array; mask: Float32Array } | null;
   /** The twin term (twins.ts; the onnx backend only): the pairs at the batch's start and its weight. */
   twins?: { pairs: number; weight: number } | null;
-  /** The hold term (hold.ts; the onnx backend only): its weight, the reference encoder's weights and the first held row. */
-  hold?: { weight: number; reference: NamedArrays; from: number } | null;
+  /** The hold term (hold.ts; the onnx backend only): its weight, the reference encoder's weights and the rows it holds (B values, 1 = held). */
+  hold?: { weight: number; reference: NamedArrays; held: Uint8Array } | null;
 }
 
 /** The loss, its gradients by variable name, and its parts (scalars and tensors the caller disposes with disposeLoss). */

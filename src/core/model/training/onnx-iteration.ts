@@ -17,6 +17,7 @@ import { drawIteration, iterationEntry, poolDecoder, type RunContext } from './i
 import type { LogEntry } from './log.js';
 import type { ModelState } from './model-state.js';
 import { onnxLossAndGradients, openOnnxNetworks, type OnnxNetworks } from './onnx-loss.js';
+import { heldRows } from './hold.js';
 import { adamStep } from './optimizer.js';
 import { encoderTrains, trainsWeight } from './settings.js';
 import { persistenceWeight } from './schedules.js';
@@ -98,7 +99,7 @@ export async function runOnnxIteration(run: RunContext, trainer: OnnxTrainer, it
   // loss and gradients without tfjs (the NCA op's seconds are the rollouts' own)
   const gradsStart = performance.now();
   const lossGraph = { config, nets: trainer.nets, rollout: graph.rollout, pool, beta: graph.beta, decoderWeight: graph.decoderWeight, anchorWeight: graph.anchorWeight };
-  const loss = await onnxLossAndGradients(lossGraph, trainer.weights, { batch, eps, noise, masks, poolBatch, anchors: draws.anchors, twins: draws.twinPairs ? { pairs: draws.twinPairs, weight: settings.twinWeight } : null, hold: run.holdReference ? { weight: settings.holdWeight, reference: run.holdReference, from: 2 * draws.twinPairs } : null, persistWeight: persistenceWeight(settings, iteration) });
+  const loss = await onnxLossAndGradients(lossGraph, trainer.weights, { batch, eps, noise, masks, poolBatch, anchors: draws.anchors, twins: draws.twinPairs ? { pairs: draws.twinPairs, weight: settings.twinWeight } : null, hold: run.holdReference ? { weight: settings.holdWeight, reference: run.holdReference, held: heldRows(batch.indices, 2 * draws.twinPairs, run.twinClips) } : null, persistWeight: persistenceWeight(settings, iteration) });
   spent.network += (performance.now() - gradsStart) / 1000 - clock.forward - clock.backward;
 
   // clip to the global norm (float64), Adam step on the master copies, BatchNorm running statistics

@@ -146,7 +146,7 @@ export async function onnxLossAndGradients(graph: OnnxLossGraph, weights: NamedA
   const twin = inputs.twins && inputs.twins.weight > 0 ? twinLossAndGrad(mu, D, inputs.twins.pairs, inputs.twins.weight) : null;
   if (twin) value = f32(value + twin.loss);
   // the hold term: the reference encoder on the same batch, in the same (training) mode
-  const hold = inputs.hold && inputs.hold.weight > 0 ? holdLossAndGrad(mu, (await nets.encoder.forwardSaved(batch.context, B, inputs.hold.reference)).mu, D, inputs.hold.from, inputs.hold.weight) : null;
+  const hold = inputs.hold && inputs.hold.weight > 0 ? holdLossAndGrad(mu, (await nets.encoder.forwardSaved(batch.context, B, inputs.hold.reference)).mu, D, inputs.hold.held, inputs.hold.weight) : null;
   if (hold) value = f32(value + hold.loss);
   const result: Omit<OnnxLossResult, 'value' | 'grads'> = { rollout: rollout.loss, kl, decoder: decoder.loss, anchor: anchor?.loss ?? 0, ...(twin ? { twin: twin.loss } : {}), ...(hold ? { hold: hold.loss } : {}), mu, stats: enc.batchStats };
 
