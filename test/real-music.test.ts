@@ -17,6 +17,9 @@ import { UserError } from '../src/core/errors.js';
 import { ANCHORS, anchorLossAndGrad, anchorTargets, decodeFamily, decodePitch, pitchCode } from '../src/core/model/anchors.js';
 import { Rng } from '../src/core/rng.js';
 import { hueStyle } from '../src/core/model/training/pool.js';
+import { DEFAULT_MODEL_DIR, loadModel } from '../src/core/model/networks.js';
+import { evaluateMelodies, type MelodyFigures } from '../src/core/model/music-eval.js';
+import { loadNotes } from '../src/core/model/notes.js';
 import { ncaInProcess } from './nca-in-process.js';
 
 const SR = 22050;
@@ -215,3 +218,17 @@ describe('nca dataset --soundfont', () => {
     }
   });
 });
+
+describe('the melody figure on more melodies (bench/family/melodies.mjs)', () => {
+  it('gives, for seed 0, the melody figure of `nca eval` kept in the shipped model\'s eval.json', async () => {
+    const model = await loadModel(DEFAULT_MODEL_DIR);
+    const kept = (JSON.parse(readFileSync(join(DEFAULT_MODEL_DIR, 'eval.json'), 'utf8')) as { music: { melodies: MelodyFigures[] } }).music.melodies.find((m) => m.program === 40)!;
+    const [melody, other] = await evaluateMelodies(model, { notes: await loadNotes(DEFAULT_MODEL_DIR), programs: [40], seeds: [0, 1], threads: 1 });
+    expect(melody).toMatchObject({ program: 40, seed: 0, points: kept.points, pitchWithinSemitone: kept.pitchWithinSemitone });
+    expect(melody!.probeCorrelation).toBeCloseTo(kept.probeCorrelation, 6);
+    expect(other).toMatchObject({ program: 40, seed: 1 }); // another walk: another number of points heard
+    expect(other!.points).not.toBe(melody!.points);
+    model.dispose();
+  }, 60_000);
+});
+

@@ -176,6 +176,26 @@ function figures(model: TrackEncoder, sounds: readonly Labelled[], manifest: Man
   };
 }
 
+/**
+ * The melody figure on more melodies than `nca eval`'s two (bench/family/melodies.mjs): each program's melody for
+ * each seed, drawn as evaluateMusic draws its own (`<seed>/melody/<program>`), so seed `opts.seed` of programs 68
+ * and 40 gives the eval's figures.
+ */
+export async function evaluateMelodies(model: TrackEncoder, opts: { notes: NotesManifest; programs: readonly number[]; seeds: ReadonlyArray<number | string>; soundfont?: Soundfont; threads?: number; onProgress?: (done: number, total: number) => void }): Promise<Array<MelodyFigures & { seed: number | string }>> {
+  const soundfont = opts.soundfont ?? (await Soundfont.load());
+  const layout = (model.config as { anchors?: AnchorLayout }).anchors ?? null;
+  const manifest = manifestPoints(opts.notes);
+  const probe = fitProbe(manifest.latents, manifest.midis, model.config.latentDim);
+  const out: Array<MelodyFigures & { seed: number | string }> = [];
+  for (const program of opts.programs) {
+    for (const seed of opts.seeds) {
+      out.push({ ...(await melodyFigures(model, soundfont, program, probe, layout, new Rng(`${seed}/melody/${program}`), opts.threads)), seed });
+      opts.onProgress?.(out.length, opts.programs.length * opts.seeds.length);
+    }
+  }
+  return out;
+}
+
 /** A 16-s melody (a seeded walk over F4..B5, notes of 0.3-0.6 s) played by `program`, encoded as a track at 10 points per second. */
 async function melodyFigures(model: TrackEncoder, soundfont: Soundfont, program: number, probe: Probe, layout: AnchorLayout | null, rng: Rng, threads?: number): Promise<MelodyFigures> {
   const events: NoteEvent[] = [];

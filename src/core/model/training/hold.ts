@@ -9,7 +9,7 @@
  *   L = holdWeight x (mean over the held rows of |mu_i - ref_i|^2) / (mean over the batch of |ref_i - mean ref|^2)
  *
  * relative to the reference batch's spread (a constant for the step), as the twin term is to its batch's.
- * (Runs before commit 78a9fc7's successor held every row after the pairs, twin-group clips included.)
+ * (The first hold runs, TWH1 ... TWT3H2 in docs/training.md, held every row after the pairs, twin-group clips included.)
  */
 import { batchSpread } from './twins.js';
 
