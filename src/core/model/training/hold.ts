@@ -14,7 +14,7 @@
 import { batchSpread } from './twins.js';
 
 /**
- * Which rows of a batch the hold term holds (1) : those from `pairRows` on whose clip (`indices`, the batch's
+ * Which rows of a batch the hold term holds (1): those from `pairRows` on whose clip (`indices`, the batch's
  * clip indices) is in no twin group (`twinClips`: every clip of the run's twin groups).
  */
 export function heldRows(indices: readonly number[], pairRows: number, twinClips: ReadonlySet<number>): Uint8Array {

@@ -139,8 +139,8 @@ export interface TrainSettings {
   /** Which notes make the twin term's pairs: 'all' (the own synthesiser's and the soundfont's) or 'synth' (twins.ts). */
   twinSources: TwinSources;
   /**
-   * Weight of the hold term (hold.ts): the squared distance between the encoder's mu of each clip that is not a
-   * twin and the mu the initFrom model's encoder gives the same batch, divided by that batch's spread; 0 = off.
+   * Weight of the hold term (hold.ts): the squared distance between the encoder's mu of each clip in no twin group
+   * and the mu the initFrom model's encoder gives the same batch, divided by that batch's spread; 0 = off.
    * It keeps the latents the twin term does not ask to move where they were. The onnx backend only; needs
    * initFrom, and an encoder that trains (no encoderFrom).
    */
