@@ -83,9 +83,7 @@ export async function evaluateMusic(model: TrackEncoder, opts: MusicEvalOptions)
   const t0 = performance.now();
   const soundfont = opts.soundfont ?? (await Soundfont.load());
   const programs = opts.programs ?? HELD_OUT_PROGRAMS;
-  const layout = (model.config as { anchors?: AnchorLayout }).anchors ?? null;
-  const manifest = manifestPoints(opts.notes);
-  const probe = fitProbe(manifest.latents, manifest.midis, model.config.latentDim);
+  const { layout, manifest, probe } = pitchReadouts(model, opts.notes);
   const total = programs.length * KEYBOARD_NOTES.length + INSTRUMENTS.length * KEYBOARD_NOTES.length + 2;
   let done = 0;
   const tick = () => opts.onProgress?.(++done, total);
@@ -110,6 +108,12 @@ export async function evaluateMusic(model: TrackEncoder, opts: MusicEvalOptions)
     tick();
   }
   return { heldOut: { ...heldOut, programs: [...programs] }, synth, melodies, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** The two pitch read-outs of a latent: the model's anchored dims (null without anchors) and a linear probe fitted on the manifest. */
+function pitchReadouts(model: TrackEncoder, notes: NotesManifest): { layout: AnchorLayout | null; manifest: ManifestPoints; probe: Probe } {
+  const manifest = manifestPoints(notes);
+  return { layout: (model.config as { anchors?: AnchorLayout }).anchors ?? null, manifest, probe: fitProbe(manifest.latents, manifest.midis, model.config.latentDim) };
 }
 
 interface ManifestPoints {
@@ -183,9 +187,7 @@ function figures(model: TrackEncoder, sounds: readonly Labelled[], manifest: Man
  */
 export async function evaluateMelodies(model: TrackEncoder, opts: { notes: NotesManifest; programs: readonly number[]; seeds: ReadonlyArray<number | string>; soundfont?: Soundfont; threads?: number; onProgress?: (done: number, total: number) => void }): Promise<Array<MelodyFigures & { seed: number | string }>> {
   const soundfont = opts.soundfont ?? (await Soundfont.load());
-  const layout = (model.config as { anchors?: AnchorLayout }).anchors ?? null;
-  const manifest = manifestPoints(opts.notes);
-  const probe = fitProbe(manifest.latents, manifest.midis, model.config.latentDim);
+  const { layout, probe } = pitchReadouts(model, opts.notes);
   const out: Array<MelodyFigures & { seed: number | string }> = [];
   for (const program of opts.programs) {
     for (const seed of opts.seeds) {

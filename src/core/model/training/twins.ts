@@ -40,8 +40,9 @@ export const TWIN_SOURCES: readonly TwinSources[] = ['all', 'synth'];
 export function twinGroups(clips: ReadonlyArray<TwinLabels>, indices: readonly number[], sources: TwinSources = 'all'): number[][] {
   const byKey = new Map<string, number[]>();
   for (const i of indices) {
-    const key = noteKey(clips[i] ?? {});
-    if (key === null || (sources === 'synth' && !key.startsWith('synth/'))) continue;
+    const clip = clips[i] ?? {};
+    const key = sources === 'synth' && clip.source !== 'synth' ? null : noteKey(clip);
+    if (key === null) continue;
     const group = byKey.get(key);
     if (group) group.push(i);
     else byKey.set(key, [i]);
