@@ -8,6 +8,11 @@ import { DEFAULT_CONFIG } from '../src/core/model/networks.js';
 import { makeBatch } from '../src/core/model/dataset-batches.js';
 import { readLog, train } from '../src/core/model/train.js';
 import { heldRows, holdLossAndGrad } from '../src/core/model/training/hold.js';
+import { HELD_SONG_SEED, drawHeldWindows, heldSongWindows, type HeldSongWindows } from '../src/core/model/training/held-songs.js';
+import { renderSong } from '../src/core/audio/song.js';
+import { Soundfont } from '../src/core/audio/soundfont.js';
+import { contextFrames } from '../src/core/model/encode.js';
+import { Rng } from '../src/core/rng.js';
 import { resolveSettings } from '../src/core/model/training/settings.js';
 import { twinGroups } from '../src/core/model/training/twins.js';
 import { loadWeights } from '../src/core/model/weights.js';
@@ -49,7 +54,27 @@ describe('the hold term: the clips that are not twins keep their latents', () =>
     expect(() => resolveSettings({ iters: 1, holdWeight: 1, initFrom: 'm', encoderFrom: 'e' }, 25)).toThrow(/give one of them/);
     expect(() => resolveSettings({ iters: 1, holdWeight: -1, initFrom: 'm' }, 25)).toThrow(/holdWeight must be a number in 0..100/);
     expect(resolveSettings({ iters: 1, holdWeight: 1, initFrom: 'm' }, 25).holdWeight).toBe(1);
+    expect(() => resolveSettings({ iters: 1, holdSongs: 2 }, 25)).toThrow(/holdSongs holds the songs' windows with the hold term's weight: give holdWeight > 0/);
+    expect(() => resolveSettings({ iters: 1, holdWeight: 1, initFrom: 'm', holdSongs: 65 }, 25)).toThrow(/holdSongs must be an integer in 0..64/);
+    expect(resolveSettings({ iters: 1, holdWeight: 1, initFrom: 'm', holdSongs: 3 }, 25).holdSongs).toBe(3);
   });
+
+  it('the held songs: every second\'s 2-s window of songs composed by code as encoder contexts, the same each time; a draw copies whole windows', async () => {
+    const soundfont = await Soundfont.load();
+    const held = await heldSongWindows(1, { contextFrames: 4, soundfont });
+    // 30 s: windows starting at 0, 1, ..., 28 s
+    expect(held.count).toBe(29);
+    expect(held.size).toBe(12 * 32 * 32);
+    const { samples } = await renderSong(soundfont, { style: 'rock', seconds: 30, seed: HELD_SONG_SEED }, 22050);
+    expect(held.contexts.subarray(5 * held.size, 6 * held.size)).toEqual(contextFrames(samples.subarray(5 * 22050, 7 * 22050), 22050, 4));
+    expect((await heldSongWindows(1, { contextFrames: 4, soundfont })).contexts).toEqual(held.contexts);
+    const drawn = drawHeldWindows(new Rng(1), held, 3, new Float32Array(3 * held.size));
+    for (let r = 0; r < 3; r++) {
+      const row = drawn.subarray(r * held.size, (r + 1) * held.size);
+      expect([...Array(held.count).keys()].some((w) => held.contexts.subarray(w * held.size, (w + 1) * held.size).every((v, i) => v === row[i]))).toBe(true);
+    }
+    expect(() => drawHeldWindows(new Rng(1), held, 3, new Float32Array(5))).toThrow(/drawHeldWindows/);
+  }, 60_000);
 
   const tiny = { batch: 4, steps: 4, seed: 5, threads: 1, checkpointEvery: 100, anchorWeight: 0.05 } as const;
   let root: string, data: Dataset;
@@ -92,15 +117,38 @@ describe('the hold term: the clips that are not twins keep their latents', () =>
     expect(moved(mHeld)).toBeLessThan(0.5 * moved(mFree));
   }, 180_000);
 
-  it('the CLI takes --hold-weight; mistakes are one line, exit 2, nothing written', async () => {
+  it('with --hold-songs the held songs\' windows move less from where the starting encoder put them', async () => {
+    const start = join(root, 'start'), held = join(root, 'held'), songs = join(root, 'songs');
+    await train({ ...tiny, data, iters: 30, lr: 3e-3, persistWeight: 0, initFrom: start, encoderOnly: true, twinWeight: 1, holdWeight: 10, holdSongs: 1, outDir: songs });
+    const log = await readLog(join(songs, 'train-log.jsonl'));
+    expect(log.every((e) => e.holdSongs! >= 0)).toBe(true);
+    expect(log.filter((e) => e.holdSongs! > 0).length).toBeGreaterThan(25);
+    expect((await readLog(join(held, 'train-log.jsonl')))[0]!.holdSongs).toBeUndefined();
+    expect((await loadWeights(songs)).config.training).toMatchObject({ holdWeight: 10, holdSongs: 1 });
+    // the song's windows' mu (inference mode), as the run drew them
+    const windows: HeldSongWindows = await heldSongWindows(1, { contextFrames: 4, pictures: data.manifest.recipe?.pictures });
+    const mus = async (dir: string) => {
+      const encoder = await createOnnxEncoder(encoderWeights((await loadWeights(dir)).tensors), DEFAULT_CONFIG, { threads: 1 });
+      const { mu } = await encoder.encode(windows.contexts, windows.count);
+      await encoder.dispose();
+      return mu;
+    };
+    const [m0, mHeld, mSongs] = [await mus(start), await mus(held), await mus(songs)];
+    const moved = (m: Float32Array) => m.reduce((s, v, i) => s + (v - m0[i]!) ** 2, 0);
+    expect(moved(mSongs)).toBeLessThan(0.5 * moved(mHeld));
+  }, 180_000);
+
+  it('the CLI takes --hold-weight and --hold-songs; mistakes are one line, exit 2, nothing written', async () => {
     const dataDir = join(root, 'data');
     const start = join(root, 'start');
-    const ok = await ncaInProcess(['train', '--data', dataDir, '--out', join(root, 'cli-ok'), '--init-from', start, '--iters', '1', '--batch', '4', '--steps', '4', '--encoder-only', '--twin-weight', '0.1', '--hold-weight', '2', '--no-notes', '--threads', '1', '--json']);
+    const ok = await ncaInProcess(['train', '--data', dataDir, '--out', join(root, 'cli-ok'), '--init-from', start, '--iters', '1', '--batch', '4', '--steps', '4', '--encoder-only', '--twin-weight', '0.1', '--hold-weight', '2', '--hold-songs', '1', '--no-notes', '--threads', '1', '--json']);
     expect(ok.status, ok.stderr).toBe(0);
-    expect((await loadWeights(join(root, 'cli-ok'))).config.training).toMatchObject({ encoderOnly: true, twinWeight: 0.1, holdWeight: 2 });
+    expect((await loadWeights(join(root, 'cli-ok'))).config.training).toMatchObject({ encoderOnly: true, twinWeight: 0.1, holdWeight: 2, holdSongs: 1 });
     for (const [args, pattern] of [
       [['--hold-weight', '1'], /^nca: holdWeight holds the latents where the initFrom model's encoder puts them: give initFrom/],
       [['--hold-weight', 'x'], /^nca: .*--hold-weight/],
+      [['--init-from', start, '--hold-songs', '2'], /^nca: holdSongs holds the songs' windows with the hold term's weight: give holdWeight > 0 too \(--hold-weight 1\), or holdSongs 0\n$/],
+      [['--hold-songs', '65'], /^nca: .*--hold-songs/],
     ] as const) {
       const out = join(root, `cli-bad-${args.join('')}`);
       await expectRefusal(['train', '--data', dataDir, '--out', out, '--iters', '1', '--steps', '4', '--no-notes', '--threads', '1', ...args], pattern, out);

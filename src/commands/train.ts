@@ -5,6 +5,7 @@ import { UserError, requireChoice, requireInt, requireNumber } from '../core/err
 import { DEFAULT_FLOORS } from '../core/model/persistence.js';
 import { SCALE_WAVELENGTH_LOW } from '../core/model/look-targets.js';
 import { DEFAULT_SETTINGS, POOL_GRID_MAX, POOL_GRID_MIN, SCALE_COARSE_MAX, SCALE_FINE_MIN, SCALE_HEIGHT_RANGE_MAX, SCALE_HEIGHT_RANGE_MIN } from '../core/model/training/settings.js';
+import { HELD_SONGS_MAX, HELD_SONG_SEED } from '../core/model/training/held-songs.js';
 import { TWIN_SOURCES } from '../core/model/training/twins.js';
 import { interruptSignal } from './interrupt.js';
 import { parseSeed, parseThreads, report, sharedOptions, withExamples } from './options.js';
@@ -44,6 +45,7 @@ interface TrainOpts {
   twinWeight: string;
   twinSources: string;
   holdWeight: string;
+  holdSongs: string;
   checkpointEvery: string;
   logEvery: string;
   resume?: boolean;
@@ -92,6 +94,7 @@ export function registerTrain(program: Command): void {
     .option('--twin-weight <w>', 'weight of the twin term: the encoder gives two renderings of one note (another velocity or length) one latent, relative to how far apart the batch\'s latents lie; a quarter of each batch is pairs of them (0 = off; the onnx backend)', String(DEFAULT_SETTINGS.twinWeight))
     .option('--twin-sources <which>', `which notes make the twin term's pairs: ${TWIN_SOURCES.join(' or ')} (the own synthesiser's notes only)`, DEFAULT_SETTINGS.twinSources)
     .option('--hold-weight <w>', 'weight of the hold term: the clips that are not twins keep the latents the --init-from model\'s encoder gives them, relative to the batch\'s spread (0 = off; the onnx backend)', String(DEFAULT_SETTINGS.holdWeight))
+    .option('--hold-songs <n>', `the hold term also holds the 2-s windows of n songs composed by code (seeds from ${HELD_SONG_SEED}; the music-video benches use 1-5) where the --init-from model's encoder puts them (0 = none; needs --hold-weight)`, String(DEFAULT_SETTINGS.holdSongs))
     .option('--checkpoint-every <n>', 'write checkpoint.bin every n iterations', '100')
     .option('--log-every <n>', 'without a terminal: a progress line on stderr every n iterations', '50')
     .option('--resume', 'continue from <out>/checkpoint.bin')
@@ -128,6 +131,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const twinWeight = requireNumber('--twin-weight', o.twinWeight, 0, 100);
   const holdWeight = requireNumber('--hold-weight', o.holdWeight, 0, 100);
   const twinSources = requireChoice('--twin-sources', o.twinSources, TWIN_SOURCES);
+  const holdSongs = requireInt('--hold-songs', o.holdSongs, 0, HELD_SONGS_MAX);
   const persistRamp = requireNumber('--persist-ramp', o.persistRamp, 0, 1);
   const poolSteps = requireInt('--pool-steps', o.poolSteps, 2, 256);
   const poolReset = requireInt('--pool-reset', o.poolReset, 0, DEFAULT_SETTINGS.poolBatch);
@@ -169,7 +173,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, scaleHeightRange, floorStdPower, poolFadeStd, poolEncoded, looksForClips: !o.looksRandomOnly, encoderOnly: o.encoderOnly === true, twinWeight, twinSources, holdWeight,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, scaleHeightRange, floorStdPower, poolFadeStd, poolEncoded, looksForClips: !o.looksRandomOnly, encoderOnly: o.encoderOnly === true, twinWeight, twinSources, holdWeight, holdSongs,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       ...(o.encoderFrom !== undefined ? { encoderFrom: o.encoderFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),
@@ -181,7 +185,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
         } else if (!o.quiet && !o.json && (iteration % logEvery === 0 || iteration === total)) {
           const eta = (total - iteration) * secondsPerIteration;
           process.stderr.write(
-            `train ${iteration}/${total} loss ${entry.loss.toFixed(5)} (rollout ${entry.rollout.toFixed(5)}, decoder ${entry.decoder.toFixed(5)}, kl ${entry.kl.toFixed(1)}, anchor ${(entry.anchor ?? 0).toFixed(4)}${entry.twin !== undefined ? `, twin ${entry.twin.toFixed(4)}` : ''}${entry.hold !== undefined ? `, hold ${entry.hold.toFixed(4)}` : ''}, ` +
+            `train ${iteration}/${total} loss ${entry.loss.toFixed(5)} (rollout ${entry.rollout.toFixed(5)}, decoder ${entry.decoder.toFixed(5)}, kl ${entry.kl.toFixed(1)}, anchor ${(entry.anchor ?? 0).toFixed(4)}${entry.twin !== undefined ? `, twin ${entry.twin.toFixed(4)}` : ''}${entry.hold !== undefined ? `, hold ${entry.hold.toFixed(4)}` : ''}${entry.holdSongs !== undefined ? `, songs ${entry.holdSongs.toFixed(4)}` : ''}, ` +
               `persist ${entry.persist.toFixed(3)} = std ${entry.persistStd.toFixed(3)} corr ${entry.persistCorrelation.toFixed(3)} drift ${entry.persistDrift.toFixed(3)} style ${entry.persistStyle.toFixed(4)}${entry.persistScale || entry.persistTravel ? ` scale ${(entry.persistScale ?? 0).toFixed(4)} travel ${(entry.persistTravel ?? 0).toFixed(4)}` : ''}) ` +
               `p ${entry.sampling.toFixed(2)} lr ${entry.lr.toExponential(2)} | ${secondsPerIteration.toFixed(3)} s/it (nca fwd ${entry.ncaForward.toFixed(3)} bwd ${entry.ncaBackward.toFixed(3)}, networks ${entry.networks.toFixed(3)}, optimizer ${entry.optimizer.toFixed(3)}) | ` +
               `elapsed ${((performance.now() - t0) / 60000).toFixed(1)} min, ETA ${(eta / 60).toFixed(1)} min\n`,

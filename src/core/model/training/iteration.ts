@@ -1,6 +1,7 @@
 /**
  * One training iteration, i (0-based), in order: its draws from `new Rng("<seed>/iteration/<i>")`
- * (batch, eps, hidden noise, scheduled-sampling masks, then the pool's entries and noise), the loss
+ * (batch, eps, hidden noise, scheduled-sampling masks, then the pool's entries and noise, then the held songs'
+ * windows), the loss
  * and its gradients (loss.ts), the optimizer step (optimizer.ts), the BatchNorm running statistics
  * (batch-norm-stats.ts) and the pool's update; it returns the iteration's log entry.
  */
@@ -20,6 +21,7 @@ import { learningRate } from './optimizer.js';
 import type { PoolBatch } from './pool.js';
 import { persistenceWeight, samplingProbability } from './schedules.js';
 import { encoderTrains, trainsWeight, type TrainSettings } from './settings.js';
+import { drawHeldWindows, type HeldSongWindows } from './held-songs.js';
 import { drawTwins, twinPairs } from './twins.js';
 import type { RolloutClock } from './timing.js';
 
@@ -35,6 +37,8 @@ export interface RunContext {
   twinClips: ReadonlySet<number>;
   /** The initFrom model's weights, the hold term's reference encoder (hold.ts); null when the term is off. */
   holdReference: NamedArrays | null;
+  /** The held songs' windows (held-songs.ts) and the buffer of each iteration's draw of B of them; null without holdSongs. */
+  heldSongs: { windows: HeldSongWindows; drawn: Float32Array } | null;
   state: ModelState;
   graph: LossGraph;
   /** The rollouts' clock (reset by each iteration). */
@@ -56,6 +60,8 @@ export interface IterationDraws {
   anchors: { target: Float32Array; mask: Float32Array } | null;
   /** The pairs of twins at the batch's start (twins.ts; 0 when the twin term is off). */
   twinPairs: number;
+  /** B held songs' windows' contexts (the run's heldSongs.drawn), drawn last; null without holdSongs. */
+  heldSongContexts: Float32Array | null;
 }
 
 /** The latent-anchor targets of a batch's clips, from the dataset manifest's labels (null when none is labelled). */
@@ -85,11 +91,13 @@ export function drawIteration(run: RunContext, iteration: number, decode: (zs: F
   for (let i = 0; i < masks.length; i++) masks[i] = rng.uniform() < sampling ? 1 : 0;
   const lr = learningRate(settings, iteration);
   const poolBatch = run.graph.pool.draw(rng, batch.start, decode);
-  return { batch, sampling, lr, poolBatch, anchors: batchAnchors(run, batch.indices), twinPairs: pairs };
+  // last, so that a run without held songs draws what it drew before they existed
+  const heldSongContexts = run.heldSongs ? drawHeldWindows(rng, run.heldSongs.windows, B, run.heldSongs.drawn) : null;
+  return { batch, sampling, lr, poolBatch, anchors: batchAnchors(run, batch.indices), twinPairs: pairs, heldSongContexts };
 }
 
 /** An iteration's log entry (seconds 0: the caller sets it) from its losses and timings. */
-export function iterationEntry(step: number, losses: { loss: number; rollout: number; kl: number; decoder: number; anchor?: number; twin?: number; hold?: number; persistParts?: PersistenceParts }, draws: Pick<IterationDraws, 'sampling' | 'lr'>, gradNorm: number, times: { ncaForward: number; ncaBackward: number; networks: number; optimizer: number }): LogEntry {
+export function iterationEntry(step: number, losses: { loss: number; rollout: number; kl: number; decoder: number; anchor?: number; twin?: number; hold?: number; holdSongs?: number; persistParts?: PersistenceParts }, draws: Pick<IterationDraws, 'sampling' | 'lr'>, gradNorm: number, times: { ncaForward: number; ncaBackward: number; networks: number; optimizer: number }): LogEntry {
   const parts = losses.persistParts;
   return {
     iteration: step,
@@ -100,6 +108,7 @@ export function iterationEntry(step: number, losses: { loss: number; rollout: nu
     anchor: losses.anchor ?? 0,
     ...(losses.twin !== undefined ? { twin: losses.twin } : {}),
     ...(losses.hold !== undefined ? { hold: losses.hold } : {}),
+    ...(losses.holdSongs !== undefined ? { holdSongs: losses.holdSongs } : {}),
     persist: parts?.loss ?? 0,
     persistStd: parts?.std ?? 0,
     persistCorrelation: parts?.correlation ?? 0,

@@ -17,6 +17,8 @@ export interface LogEntry {
   twin?: number;
   /** The hold term (weighted, as in the total; hold.ts), present when it is on. */
   hold?: number;
+  /** The hold term on the held songs' windows (weighted, as in the total; held-songs.ts), present when they are held. */
+  holdSongs?: number;
   /** The persistence loss (unweighted) and its three parts; 0 when off. */
   persist: number;
   persistStd: number;
@@ -43,7 +45,7 @@ export interface LogEntry {
 /** The entry as the log keeps it: every figure to 6 significant digits, the keys in the order above. */
 export function roundEntry(e: LogEntry): LogEntry {
   const r = (v: number) => Number(v.toPrecision(6));
-  return { iteration: e.iteration, loss: r(e.loss), rollout: r(e.rollout), kl: r(e.kl), decoder: r(e.decoder), anchor: r(e.anchor ?? 0), ...(e.twin !== undefined ? { twin: r(e.twin) } : {}), ...(e.hold !== undefined ? { hold: r(e.hold) } : {}), persist: r(e.persist), persistStd: r(e.persistStd), persistCorrelation: r(e.persistCorrelation), persistDrift: r(e.persistDrift), persistStyle: r(e.persistStyle ?? 0), ...(e.persistScale || e.persistTravel ? { persistScale: r(e.persistScale ?? 0), persistTravel: r(e.persistTravel ?? 0) } : {}), sampling: r(e.sampling), lr: r(e.lr), gradNorm: r(e.gradNorm), seconds: r(e.seconds), ncaForward: r(e.ncaForward), ncaBackward: r(e.ncaBackward), networks: r(e.networks), optimizer: r(e.optimizer) };
+  return { iteration: e.iteration, loss: r(e.loss), rollout: r(e.rollout), kl: r(e.kl), decoder: r(e.decoder), anchor: r(e.anchor ?? 0), ...(e.twin !== undefined ? { twin: r(e.twin) } : {}), ...(e.hold !== undefined ? { hold: r(e.hold) } : {}), ...(e.holdSongs !== undefined ? { holdSongs: r(e.holdSongs) } : {}), persist: r(e.persist), persistStd: r(e.persistStd), persistCorrelation: r(e.persistCorrelation), persistDrift: r(e.persistDrift), persistStyle: r(e.persistStyle ?? 0), ...(e.persistScale || e.persistTravel ? { persistScale: r(e.persistScale ?? 0), persistTravel: r(e.persistTravel ?? 0) } : {}), sampling: r(e.sampling), lr: r(e.lr), gradNorm: r(e.gradNorm), seconds: r(e.seconds), ncaForward: r(e.ncaForward), ncaBackward: r(e.ncaBackward), networks: r(e.networks), optimizer: r(e.optimizer) };
 }
 
 /** The text of train-log.jsonl for `log`: one line per entry, each ended by a newline. */

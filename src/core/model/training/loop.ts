@@ -23,6 +23,7 @@ import type { LossGraph } from './loss.js';
 import { checkpointArrays, disposeState, namedWeights } from './model-state.js';
 import { PersistencePool } from './pool.js';
 import { resolveSettings, type TrainSettings } from './settings.js';
+import { heldSongWindows } from './held-songs.js';
 import { twinGroups } from './twins.js';
 import { checkpointToResume, runStart } from './start.js';
 import { medianSplit, timeRollout, type IterationSplit, type IterationTimes, type RolloutClock } from './timing.js';
@@ -119,6 +120,8 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
   if (twins && twins.length === 0) throw new UserError(`the twin term needs notes played more than once (another velocity or length) among the training clips, and this dataset has none${settings.twinSources === 'synth' ? ' of the own synthesiser' : ''}: rebuild it with nca dataset (its default plan has them) or leave the twin weight at 0`);
   // the hold term's reference encoder: the initFrom model's weights (hold.ts), the same on --resume
   const holdReference = settings.holdWeight > 0 ? (await loadWeights(settings.initFrom)).tensors : null;
+  // the held songs' windows (held-songs.ts), composed and rendered once
+  const heldSongs = settings.holdSongs > 0 ? await heldSongWindows(settings.holdSongs, { contextFrames: C, pictures: data.manifest.recipe?.pictures }) : null;
   const onnx = settings.backend === 'onnx';
   const tf = await loadTf({ backend: settings.backend === 'onnx' ? ONNX_TFJS_BACKEND : settings.backend });
   const backend = onnx ? 'onnx' : tf.getBackend();
@@ -136,7 +139,7 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
   const graph: LossGraph = { tf, config, convs, rollout, pool, beta: settings.beta, decoderWeight: settings.decoderWeight, anchorWeight: settings.anchorWeight };
 
   // the buffers of each iteration's draws, made once
-  const run: RunContext = { settings, data, clips, twins, twinClips: new Set(twins?.flat() ?? []), holdReference, state, graph, clock, eps: new Float32Array(B * config.latentDim), noise: new Float32Array(T * B * 13 * W * H), masks: new Float32Array((T - 1) * B) };
+  const run: RunContext = { settings, data, clips, twins, twinClips: new Set(twins?.flat() ?? []), holdReference, heldSongs: heldSongs ? { windows: heldSongs, drawn: new Float32Array(settings.batch * heldSongs.size) } : null, state, graph, clock, eps: new Float32Array(B * config.latentDim), noise: new Float32Array(T * B * 13 * W * H), masks: new Float32Array((T - 1) * B) };
   let onnxTrainer: OnnxTrainer | null = null;
   const perIter: IterationTimes[] = [];
   const files: string[] = [];

@@ -9,6 +9,8 @@
  *   decoder forward-saved                                                 onnxruntime
  *   the losses and dL/d(their inputs): rollout MSE, KL, decoder MSE,      JS (the same formulas as loss-ops.ts,
  *     persistence (persistence.ts), anchors, twins, hold (onnx only)      mseOp / persistenceOp / the KL of loss.ts)
+ *   the held songs' windows (onnx only): encoder forward-saved on them     onnxruntime
+ *     and on the reference weights, the hold term, encoder backward
  *   then backward in reverse order: NCA backward, hypernetwork / decoder backward (their grad.z summed
  *   into dL/dz), through the reparameterisation to dL/dmu and dL/dlogvar, encoder backward.
  *
@@ -79,6 +81,8 @@ export interface OnnxLossResult {
   twin?: number;
   /** The hold term, weighted (hold.ts), when it is on. */
   hold?: number;
+  /** The hold term on the held songs' windows, weighted (held-songs.ts), when they are held. */
+  holdSongs?: number;
   persist?: number;
   persistParts?: PersistenceParts;
   /** The pool rollout [Tp][P][3][G][G] (G = poolGrid), when the pool drew a batch. */
@@ -148,7 +152,17 @@ export async function onnxLossAndGradients(graph: OnnxLossGraph, weights: NamedA
   // the hold term: the reference encoder on the same batch, in the same (training) mode
   const hold = inputs.hold && inputs.hold.weight > 0 ? holdLossAndGrad(mu, (await nets.encoder.forwardSaved(batch.context, B, inputs.hold.reference)).mu, D, inputs.hold.held, inputs.hold.weight) : null;
   if (hold) value = f32(value + hold.loss);
-  const result: Omit<OnnxLossResult, 'value' | 'grads'> = { rollout: rollout.loss, kl, decoder: decoder.loss, anchor: anchor?.loss ?? 0, ...(twin ? { twin: twin.loss } : {}), ...(hold ? { hold: hold.loss } : {}), mu, stats: enc.batchStats };
+  // the held songs' windows: their own forward (their own batch statistics, which do not move the running ones) and backward
+  let songGrads: Map<string, Float32Array> | null = null, holdSongs: number | undefined;
+  if (inputs.hold && inputs.hold.weight > 0 && inputs.heldSongs) {
+    const { contexts, count } = inputs.heldSongs;
+    const songs = await nets.encoder.forwardSaved(contexts, count, weights);
+    const songHold = holdLossAndGrad(songs.mu, (await nets.encoder.forwardSaved(contexts, count, inputs.hold.reference)).mu, D, new Uint8Array(count).fill(1), inputs.hold.weight);
+    holdSongs = songHold.loss;
+    value = f32(value + songHold.loss);
+    songGrads = await nets.encoder.backward(songs.saved, contexts, weights, { gradMu: songHold.grad, gradLogvar: new Float32Array(songHold.grad.length) });
+  }
+  const result: Omit<OnnxLossResult, 'value' | 'grads'> = { rollout: rollout.loss, kl, decoder: decoder.loss, anchor: anchor?.loss ?? 0, ...(twin ? { twin: twin.loss } : {}), ...(hold ? { hold: hold.loss } : {}), ...(holdSongs !== undefined ? { holdSongs } : {}), mu, stats: enc.batchStats };
 
   // the pool's term (its latents are constants)
   let poolGrads: Map<string, Float32Array> | null = null;
@@ -183,8 +197,9 @@ export async function onnxLossAndGradients(graph: OnnxLossGraph, weights: NamedA
 
   const grads = new Map<string, Float32Array>();
   for (const [name, g] of [...encoderGrads, ...hyperGrads, ...decoderGrads]) if (name !== 'z') grads.set(name, g);
-  if (poolGrads) {
-    for (const [name, g] of poolGrads) {
+  for (const extra of [poolGrads, songGrads]) {
+    if (!extra) continue;
+    for (const [name, g] of extra) {
       if (name === 'z') continue;
       const sum = grads.get(name)!;
       for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + g[i]!;

@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG, isEncoderWeight } from '../networks.js';
 import { DEFAULT_FLOORS, DEFAULT_POOL } from '../persistence.js';
 import { SCALE_HEIGHT_RANGE, SCALE_WAVELENGTH_HIGH, SCALE_WAVELENGTH_LOW } from '../look-targets.js';
 import { TF_BACKENDS, type TfBackend } from '../tf.js';
+import { HELD_SONGS_MAX } from './held-songs.js';
 import { TWIN_SOURCES, type TwinSources } from './twins.js';
 
 /** Where the networks' forward and backward run: a tfjs backend, or 'onnx' (onnxruntime graphs, no tfjs: onnx-iteration.ts). */
@@ -146,6 +147,11 @@ export interface TrainSettings {
    */
   holdWeight: number;
   /**
+   * Songs composed by code whose 2-second windows the hold term holds too (held-songs.ts), a batch of them each
+   * iteration beside the clips; 0 = none. Needs holdWeight > 0.
+   */
+  holdSongs: number;
+  /**
    * Where the networks' forward and backward run: 'onnx' (the default: onnxruntime graphs and the losses in JS,
    * onnx-iteration.ts, ~1.8x faster than wasm) or the tfjs backend 'wasm' (XNNPACK, 2-3x faster than cpu) or 'cpu'.
    * Backends differ by float rounding, so a run resumes on its checkpoint's backend (checkpoints without one: 'cpu').
@@ -195,6 +201,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   twinWeight: 0,
   twinSources: 'all',
   holdWeight: 0,
+  holdSongs: 0,
   backend: 'onnx',
 };
 
@@ -215,7 +222,7 @@ export const POOL_GRID_MAX = 128;
 export type SettingsInput = Partial<Omit<TrainSettings, 'iters'>> & { iters: number };
 
 /** The keys a caller may set besides iters (iters is always given). */
-const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'poolEncoded', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'scaleHeightRange', 'floorStdPower', 'looksForClips', 'initFrom', 'encoderFrom', 'encoderOnly', 'twinWeight', 'twinSources', 'holdWeight', 'backend'] as const;
+const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'poolEncoded', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'scaleHeightRange', 'floorStdPower', 'looksForClips', 'initFrom', 'encoderFrom', 'encoderOnly', 'twinWeight', 'twinSources', 'holdWeight', 'holdSongs', 'backend'] as const;
 
 /** Validated settings with defaults filled in; steps defaults to (and may not exceed) what clips of framesPerClip frames hold. */
 export function resolveSettings(opts: SettingsInput, framesPerClip: number): TrainSettings {
@@ -233,6 +240,7 @@ export function resolveSettings(opts: SettingsInput, framesPerClip: number): Tra
   intIn('poolSteps', s.poolSteps, 2, 256);
   intIn('poolReset', s.poolReset, 0, s.poolBatch);
   intIn('poolGrid', s.poolGrid, POOL_GRID_MIN, POOL_GRID_MAX);
+  intIn('holdSongs', s.holdSongs, 0, HELD_SONGS_MAX);
   // the travel term compares frames travelLag apart inside one pool rollout (only checked when it is on)
   intIn('travelLag', s.travelLag, 1, s.travelWeight > 0 ? s.poolSteps - 1 : 256);
   for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1], ['styleWeight', s.styleWeight, 0, 1e4], ['hueStyle', s.hueStyle, 0, 1], ['scaleWeight', s.scaleWeight, 0, 1e4], ['travelWeight', s.travelWeight, 0, 1e4], ['scaleFine', s.scaleFine, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['scaleCoarse', s.scaleCoarse, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['scaleHeightRange', s.scaleHeightRange, SCALE_HEIGHT_RANGE_MIN, SCALE_HEIGHT_RANGE_MAX], ['floorStdPower', s.floorStdPower, 0, 2], ['poolFadeStd', s.poolFadeStd, 0, 1], ['poolEncoded', s.poolEncoded, 0, 1]] as const) {
@@ -254,6 +262,7 @@ export function resolveSettings(opts: SettingsInput, framesPerClip: number): Tra
   if (s.holdWeight > 0 && s.backend !== 'onnx') throw new UserError(`holdWeight runs on the onnx backend only, not ${s.backend}: leave the backend at onnx`);
   if (s.holdWeight > 0 && !s.initFrom) throw new UserError('holdWeight holds the latents where the initFrom model\'s encoder puts them: give initFrom (--init-from MODEL)');
   if (s.holdWeight > 0 && s.encoderFrom) throw new UserError('holdWeight holds a training encoder near its start, and encoderFrom holds the encoder fixed: give one of them');
+  if (s.holdSongs > 0 && !(s.holdWeight > 0)) throw new UserError(`holdSongs holds the songs' windows with the hold term's weight: give holdWeight > 0 too (--hold-weight 1), or holdSongs 0`);
   return s;
 }
 
