@@ -54,9 +54,11 @@ describe('the hold term: the clips that are not twins keep their latents', () =>
     expect(() => resolveSettings({ iters: 1, holdWeight: 1, initFrom: 'm', encoderFrom: 'e' }, 25)).toThrow(/give one of them/);
     expect(() => resolveSettings({ iters: 1, holdWeight: -1, initFrom: 'm' }, 25)).toThrow(/holdWeight must be a number in 0..100/);
     expect(resolveSettings({ iters: 1, holdWeight: 1, initFrom: 'm' }, 25).holdWeight).toBe(1);
-    expect(() => resolveSettings({ iters: 1, holdSongs: 2 }, 25)).toThrow(/holdSongs holds the songs' windows with the hold term's weight: give holdWeight > 0/);
-    expect(() => resolveSettings({ iters: 1, holdWeight: 1, initFrom: 'm', holdSongs: 65 }, 25)).toThrow(/holdSongs must be an integer in 0..64/);
-    expect(resolveSettings({ iters: 1, holdWeight: 1, initFrom: 'm', holdSongs: 3 }, 25).holdSongs).toBe(3);
+    expect(() => resolveSettings({ iters: 1, holdSongs: 2 }, 25)).toThrow(/holdSongs holds the latents where the initFrom model's encoder puts them: give initFrom/);
+    expect(() => resolveSettings({ iters: 1, holdSongs: 2, initFrom: 'm', backend: 'wasm' }, 25)).toThrow(/holdSongs runs on the onnx backend only/);
+    expect(() => resolveSettings({ iters: 1, initFrom: 'm', holdSongs: 65 }, 25)).toThrow(/holdSongs must be an integer in 0..64/);
+    expect(() => resolveSettings({ iters: 1, initFrom: 'm', holdSongs: 1, holdSongsWeight: -1 }, 25)).toThrow(/holdSongsWeight must be a number in 0..100/);
+    expect(resolveSettings({ iters: 1, initFrom: 'm', holdSongs: 3 }, 25)).toMatchObject({ holdSongs: 3, holdSongsWeight: 1, holdWeight: 0 });
   });
 
   it('the held songs: every second\'s 2-s window of songs composed by code as encoder contexts, the same each time; a draw copies whole windows', async () => {
@@ -119,12 +121,12 @@ describe('the hold term: the clips that are not twins keep their latents', () =>
 
   it('with --hold-songs the held songs\' windows move less from where the starting encoder put them', async () => {
     const start = join(root, 'start'), held = join(root, 'held'), songs = join(root, 'songs');
-    await train({ ...tiny, data, iters: 30, lr: 3e-3, persistWeight: 0, initFrom: start, encoderOnly: true, twinWeight: 1, holdWeight: 10, holdSongs: 1, outDir: songs });
+    await train({ ...tiny, data, iters: 30, lr: 3e-3, persistWeight: 0, initFrom: start, encoderOnly: true, twinWeight: 1, holdWeight: 10, holdSongs: 1, holdSongsWeight: 10, outDir: songs });
     const log = await readLog(join(songs, 'train-log.jsonl'));
     expect(log.every((e) => e.holdSongs! >= 0)).toBe(true);
     expect(log.filter((e) => e.holdSongs! > 0).length).toBeGreaterThan(25);
     expect((await readLog(join(held, 'train-log.jsonl')))[0]!.holdSongs).toBeUndefined();
-    expect((await loadWeights(songs)).config.training).toMatchObject({ holdWeight: 10, holdSongs: 1 });
+    expect((await loadWeights(songs)).config.training).toMatchObject({ holdWeight: 10, holdSongs: 1, holdSongsWeight: 10 });
     // the song's windows' mu (inference mode), as the run drew them
     const windows: HeldSongWindows = await heldSongWindows(1, { contextFrames: 4, pictures: data.manifest.recipe?.pictures });
     const mus = async (dir: string) => {
@@ -141,14 +143,15 @@ describe('the hold term: the clips that are not twins keep their latents', () =>
   it('the CLI takes --hold-weight and --hold-songs; mistakes are one line, exit 2, nothing written', async () => {
     const dataDir = join(root, 'data');
     const start = join(root, 'start');
-    const ok = await ncaInProcess(['train', '--data', dataDir, '--out', join(root, 'cli-ok'), '--init-from', start, '--iters', '1', '--batch', '4', '--steps', '4', '--encoder-only', '--twin-weight', '0.1', '--hold-weight', '2', '--hold-songs', '1', '--no-notes', '--threads', '1', '--json']);
+    const ok = await ncaInProcess(['train', '--data', dataDir, '--out', join(root, 'cli-ok'), '--init-from', start, '--iters', '1', '--batch', '4', '--steps', '4', '--encoder-only', '--twin-weight', '0.1', '--hold-weight', '2', '--hold-songs', '1', '--hold-songs-weight', '3', '--no-notes', '--threads', '1', '--json']);
     expect(ok.status, ok.stderr).toBe(0);
-    expect((await loadWeights(join(root, 'cli-ok'))).config.training).toMatchObject({ encoderOnly: true, twinWeight: 0.1, holdWeight: 2, holdSongs: 1 });
+    expect((await loadWeights(join(root, 'cli-ok'))).config.training).toMatchObject({ encoderOnly: true, twinWeight: 0.1, holdWeight: 2, holdSongs: 1, holdSongsWeight: 3 });
     for (const [args, pattern] of [
       [['--hold-weight', '1'], /^nca: holdWeight holds the latents where the initFrom model's encoder puts them: give initFrom/],
       [['--hold-weight', 'x'], /^nca: .*--hold-weight/],
-      [['--init-from', start, '--hold-songs', '2'], /^nca: holdSongs holds the songs' windows with the hold term's weight: give holdWeight > 0 too \(--hold-weight 1\), or holdSongs 0\n$/],
+      [['--hold-songs', '2'], /^nca: holdSongs holds the latents where the initFrom model's encoder puts them: give initFrom \(--init-from MODEL\)\n$/],
       [['--hold-songs', '65'], /^nca: .*--hold-songs/],
+      [['--init-from', start, '--hold-songs', '1', '--hold-songs-weight', 'x'], /^nca: .*--hold-songs-weight/],
     ] as const) {
       const out = join(root, `cli-bad-${args.join('')}`);
       await expectRefusal(['train', '--data', dataDir, '--out', out, '--iters', '1', '--steps', '4', '--no-notes', '--threads', '1', ...args], pattern, out);

@@ -46,6 +46,7 @@ interface TrainOpts {
   twinSources: string;
   holdWeight: string;
   holdSongs: string;
+  holdSongsWeight: string;
   checkpointEvery: string;
   logEvery: string;
   resume?: boolean;
@@ -94,7 +95,8 @@ export function registerTrain(program: Command): void {
     .option('--twin-weight <w>', 'weight of the twin term: the encoder gives two renderings of one note (another velocity or length) one latent, relative to how far apart the batch\'s latents lie; a quarter of each batch is pairs of them (0 = off; the onnx backend)', String(DEFAULT_SETTINGS.twinWeight))
     .option('--twin-sources <which>', `which notes make the twin term's pairs: ${TWIN_SOURCES.join(' or ')} (the own synthesiser's notes only)`, DEFAULT_SETTINGS.twinSources)
     .option('--hold-weight <w>', 'weight of the hold term: the clips that are not twins keep the latents the --init-from model\'s encoder gives them, relative to the batch\'s spread (0 = off; the onnx backend)', String(DEFAULT_SETTINGS.holdWeight))
-    .option('--hold-songs <n>', `the hold term also holds the 2-s windows of n songs composed by code (seeds from ${HELD_SONG_SEED}; the music-video benches use 1-5) where the --init-from model's encoder puts them (0 = none; needs --hold-weight)`, String(DEFAULT_SETTINGS.holdSongs))
+    .option('--hold-songs <n>', `the hold term also holds the 2-s windows of n songs composed by code (seeds from ${HELD_SONG_SEED}; the music-video benches use 1-5) where the --init-from model's encoder puts them (0 = none; the onnx backend)`, String(DEFAULT_SETTINGS.holdSongs))
+    .option('--hold-songs-weight <w>', 'weight of the held songs\' term, relative to their batch\'s spread as --hold-weight is', String(DEFAULT_SETTINGS.holdSongsWeight))
     .option('--checkpoint-every <n>', 'write checkpoint.bin every n iterations', '100')
     .option('--log-every <n>', 'without a terminal: a progress line on stderr every n iterations', '50')
     .option('--resume', 'continue from <out>/checkpoint.bin')
@@ -132,6 +134,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const holdWeight = requireNumber('--hold-weight', o.holdWeight, 0, 100);
   const twinSources = requireChoice('--twin-sources', o.twinSources, TWIN_SOURCES);
   const holdSongs = requireInt('--hold-songs', o.holdSongs, 0, HELD_SONGS_MAX);
+  const holdSongsWeight = requireNumber('--hold-songs-weight', o.holdSongsWeight, 0, 100);
   const persistRamp = requireNumber('--persist-ramp', o.persistRamp, 0, 1);
   const poolSteps = requireInt('--pool-steps', o.poolSteps, 2, 256);
   const poolReset = requireInt('--pool-reset', o.poolReset, 0, DEFAULT_SETTINGS.poolBatch);
@@ -173,7 +176,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, scaleHeightRange, floorStdPower, poolFadeStd, poolEncoded, looksForClips: !o.looksRandomOnly, encoderOnly: o.encoderOnly === true, twinWeight, twinSources, holdWeight, holdSongs,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, scaleHeightRange, floorStdPower, poolFadeStd, poolEncoded, looksForClips: !o.looksRandomOnly, encoderOnly: o.encoderOnly === true, twinWeight, twinSources, holdWeight, holdSongs, holdSongsWeight,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       ...(o.encoderFrom !== undefined ? { encoderFrom: o.encoderFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),

@@ -112,14 +112,14 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
     const r = await checkpointToResume(outDir, opts.backend);
     resumed = r.checkpoint;
     settings.backend = r.backend;
-    const onnxOnly = [settings.twinWeight > 0 && 'twin', settings.holdWeight > 0 && 'hold'].filter(Boolean);
+    const onnxOnly = [settings.twinWeight > 0 && 'twin', (settings.holdWeight > 0 || settings.holdSongs > 0) && 'hold'].filter(Boolean);
     if (onnxOnly.length && settings.backend !== 'onnx') throw new UserError(`the checkpoint was trained on the tfjs ${settings.backend} backend, and the ${onnxOnly.join(' and ')} term${onnxOnly.length > 1 ? 's run' : ' runs'} on onnx only: train again without --resume`);
   }
   // the twin term's groups: training clips that play the same note (twins.ts)
   const twins = settings.twinWeight > 0 ? twinGroups(data.manifest.clips ?? [], clips, settings.twinSources) : null;
   if (twins && twins.length === 0) throw new UserError(`the twin term needs notes played more than once (another velocity or length) among the training clips, and this dataset has none${settings.twinSources === 'synth' ? ' of the own synthesiser' : ''}: rebuild it with nca dataset (its default plan has them) or leave the twin weight at 0`);
-  // the hold term's reference encoder: the initFrom model's weights (hold.ts), the same on --resume
-  const holdReference = settings.holdWeight > 0 ? (await loadWeights(settings.initFrom)).tensors : null;
+  // the hold terms' reference encoder (clips and held songs): the initFrom model's weights (hold.ts), the same on --resume
+  const holdReference = settings.holdWeight > 0 || settings.holdSongs > 0 ? (await loadWeights(settings.initFrom)).tensors : null;
   // the held songs' windows (held-songs.ts), composed and rendered once
   const heldSongs = settings.holdSongs > 0 ? await heldSongWindows(settings.holdSongs, { contextFrames: C, pictures: data.manifest.recipe?.pictures }) : null;
   const onnx = settings.backend === 'onnx';

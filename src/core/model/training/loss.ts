@@ -56,8 +56,8 @@ export interface LossInputs {
   twins?: { pairs: number; weight: number } | null;
   /** The hold term (hold.ts; the onnx backend only): its weight, the reference encoder's weights and the rows it holds (B values, 1 = held). */
   hold?: { weight: number; reference: NamedArrays; held: Uint8Array } | null;
-  /** The held songs' windows' contexts [n][12][32][32] (held-songs.ts; the onnx backend only), held with the hold term's weight and reference. */
-  heldSongs?: { contexts: Float32Array; count: number } | null;
+  /** The held songs' term (held-songs.ts; the onnx backend only): their windows' contexts [count][12][32][32], its weight and the reference encoder's weights. */
+  heldSongs?: { contexts: Float32Array; count: number; weight: number; reference: NamedArrays } | null;
 }
 
 /** The loss, its gradients by variable name, and its parts (scalars and tensors the caller disposes with disposeLoss). */

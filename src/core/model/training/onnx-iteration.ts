@@ -99,7 +99,7 @@ export async function runOnnxIteration(run: RunContext, trainer: OnnxTrainer, it
   // loss and gradients without tfjs (the NCA op's seconds are the rollouts' own)
   const gradsStart = performance.now();
   const lossGraph = { config, nets: trainer.nets, rollout: graph.rollout, pool, beta: graph.beta, decoderWeight: graph.decoderWeight, anchorWeight: graph.anchorWeight };
-  const loss = await onnxLossAndGradients(lossGraph, trainer.weights, { batch, eps, noise, masks, poolBatch, anchors: draws.anchors, twins: draws.twinPairs ? { pairs: draws.twinPairs, weight: settings.twinWeight } : null, hold: run.holdReference ? { weight: settings.holdWeight, reference: run.holdReference, held: heldRows(batch.indices, 2 * draws.twinPairs, run.twinClips) } : null, heldSongs: draws.heldSongContexts ? { contexts: draws.heldSongContexts, count: B } : null, persistWeight: persistenceWeight(settings, iteration) });
+  const loss = await onnxLossAndGradients(lossGraph, trainer.weights, { batch, eps, noise, masks, poolBatch, anchors: draws.anchors, twins: draws.twinPairs ? { pairs: draws.twinPairs, weight: settings.twinWeight } : null, hold: run.holdReference && settings.holdWeight > 0 ? { weight: settings.holdWeight, reference: run.holdReference, held: heldRows(batch.indices, 2 * draws.twinPairs, run.twinClips) } : null, heldSongs: run.holdReference && draws.heldSongContexts ? { contexts: draws.heldSongContexts, count: B, weight: settings.holdSongsWeight, reference: run.holdReference } : null, persistWeight: persistenceWeight(settings, iteration) });
   spent.network += (performance.now() - gradsStart) / 1000 - clock.forward - clock.backward;
 
   // clip to the global norm (float64), Adam step on the master copies, BatchNorm running statistics

@@ -154,10 +154,10 @@ export async function onnxLossAndGradients(graph: OnnxLossGraph, weights: NamedA
   if (hold) value = f32(value + hold.loss);
   // the held songs' windows: their own forward (their own batch statistics, which do not move the running ones) and backward
   let songGrads: Map<string, Float32Array> | null = null, holdSongs: number | undefined;
-  if (inputs.hold && inputs.hold.weight > 0 && inputs.heldSongs) {
-    const { contexts, count } = inputs.heldSongs;
+  if (inputs.heldSongs && inputs.heldSongs.weight > 0) {
+    const { contexts, count, reference, weight } = inputs.heldSongs;
     const songs = await nets.encoder.forwardSaved(contexts, count, weights);
-    const songHold = holdLossAndGrad(songs.mu, (await nets.encoder.forwardSaved(contexts, count, inputs.hold.reference)).mu, D, new Uint8Array(count).fill(1), inputs.hold.weight);
+    const songHold = holdLossAndGrad(songs.mu, (await nets.encoder.forwardSaved(contexts, count, reference)).mu, D, new Uint8Array(count).fill(1), weight);
     holdSongs = songHold.loss;
     value = f32(value + songHold.loss);
     songGrads = await nets.encoder.backward(songs.saved, contexts, weights, { gradMu: songHold.grad, gradLogvar: new Float32Array(songHold.grad.length) });

@@ -147,10 +147,13 @@ export interface TrainSettings {
    */
   holdWeight: number;
   /**
-   * Songs composed by code whose 2-second windows the hold term holds too (held-songs.ts), a batch of them each
-   * iteration beside the clips; 0 = none. Needs holdWeight > 0.
+   * Songs composed by code whose 2-second windows are held where the initFrom model's encoder puts them
+   * (held-songs.ts): a batch of B windows each iteration beside the clips, the hold term's formula on them with
+   * weight holdSongsWeight; 0 = none. The onnx backend only; needs initFrom, and an encoder that trains.
    */
   holdSongs: number;
+  /** Weight of the held songs' term (with holdSongs > 0). */
+  holdSongsWeight: number;
   /**
    * Where the networks' forward and backward run: 'onnx' (the default: onnxruntime graphs and the losses in JS,
    * onnx-iteration.ts, ~1.8x faster than wasm) or the tfjs backend 'wasm' (XNNPACK, 2-3x faster than cpu) or 'cpu'.
@@ -202,6 +205,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'iters' | 'steps'> = {
   twinSources: 'all',
   holdWeight: 0,
   holdSongs: 0,
+  holdSongsWeight: 1,
   backend: 'onnx',
 };
 
@@ -222,7 +226,7 @@ export const POOL_GRID_MAX = 128;
 export type SettingsInput = Partial<Omit<TrainSettings, 'iters'>> & { iters: number };
 
 /** The keys a caller may set besides iters (iters is always given). */
-const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'poolEncoded', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'scaleHeightRange', 'floorStdPower', 'looksForClips', 'initFrom', 'encoderFrom', 'encoderOnly', 'twinWeight', 'twinSources', 'holdWeight', 'holdSongs', 'backend'] as const;
+const SETTABLE = ['batch', 'seed', 'lr', 'lrFinal', 'beta', 'decoderWeight', 'anchorWeight', 'clipNorm', 'samplingMax', 'samplingRamp', 'noiseStd', 'steps', 'checkpointEvery', 'bnMomentum', 'persistWeight', 'persistRamp', 'poolSize', 'poolBatch', 'poolSteps', 'poolReset', 'poolGrid', 'poolFadeStd', 'poolEncoded', 'floorStd', 'floorCorrelation', 'floorDrift', 'styleWeight', 'hueStyle', 'scaleWeight', 'travelWeight', 'travelLag', 'scaleFine', 'scaleCoarse', 'scaleHeightRange', 'floorStdPower', 'looksForClips', 'initFrom', 'encoderFrom', 'encoderOnly', 'twinWeight', 'twinSources', 'holdWeight', 'holdSongs', 'holdSongsWeight', 'backend'] as const;
 
 /** Validated settings with defaults filled in; steps defaults to (and may not exceed) what clips of framesPerClip frames hold. */
 export function resolveSettings(opts: SettingsInput, framesPerClip: number): TrainSettings {
@@ -246,7 +250,7 @@ export function resolveSettings(opts: SettingsInput, framesPerClip: number): Tra
   for (const [name, v, lo, hi] of [['persistWeight', s.persistWeight, 0, 1000], ['persistRamp', s.persistRamp, 0, 1], ['floorStd', s.floorStd, 1e-6, 1], ['floorCorrelation', s.floorCorrelation, -1, 1], ['floorDrift', s.floorDrift, 1e-6, 1], ['styleWeight', s.styleWeight, 0, 1e4], ['hueStyle', s.hueStyle, 0, 1], ['scaleWeight', s.scaleWeight, 0, 1e4], ['travelWeight', s.travelWeight, 0, 1e4], ['scaleFine', s.scaleFine, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['scaleCoarse', s.scaleCoarse, SCALE_FINE_MIN, SCALE_COARSE_MAX], ['scaleHeightRange', s.scaleHeightRange, SCALE_HEIGHT_RANGE_MIN, SCALE_HEIGHT_RANGE_MAX], ['floorStdPower', s.floorStdPower, 0, 2], ['poolFadeStd', s.poolFadeStd, 0, 1], ['poolEncoded', s.poolEncoded, 0, 1]] as const) {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
-  for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['anchorWeight', s.anchorWeight, 0, 100], ['twinWeight', s.twinWeight, 0, 100], ['holdWeight', s.holdWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {
+  for (const [name, v, lo, hi] of [['lr', s.lr, 0, 1], ['lrFinal', s.lrFinal, 0, 1], ['beta', s.beta, 0, 100], ['decoderWeight', s.decoderWeight, 0, 100], ['anchorWeight', s.anchorWeight, 0, 100], ['twinWeight', s.twinWeight, 0, 100], ['holdWeight', s.holdWeight, 0, 100], ['holdSongsWeight', s.holdSongsWeight, 0, 100], ['clipNorm', s.clipNorm, 0, 1e6], ['samplingMax', s.samplingMax, 0, 1], ['samplingRamp', s.samplingRamp, 0, 1], ['noiseStd', s.noiseStd, 0, 10], ['bnMomentum', s.bnMomentum, 0, 1]] as const) {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) throw new UserError(`${name} must be a number in ${lo}..${hi}, got ${v}`);
   }
   if (s.scaleCoarse < s.scaleFine) throw new UserError(`scaleCoarse (${s.scaleCoarse} cells, the lowest notes' wavelength) must be at least scaleFine (${s.scaleFine}, the highest notes')`);
@@ -259,10 +263,12 @@ export function resolveSettings(opts: SettingsInput, framesPerClip: number): Tra
   if (s.twinWeight > 0 && s.backend !== 'onnx') throw new UserError(`twinWeight runs on the onnx backend only, not ${s.backend}: leave the backend at onnx`);
   if (!TWIN_SOURCES.includes(s.twinSources)) throw new UserError(`twinSources must be one of ${TWIN_SOURCES.join(', ')}, got ${String(s.twinSources)}`);
   if (s.twinWeight > 0 && s.batch < 4) throw new UserError(`twinWeight needs a batch of at least 4 (a quarter of it is pairs of twins), got ${s.batch}`);
-  if (s.holdWeight > 0 && s.backend !== 'onnx') throw new UserError(`holdWeight runs on the onnx backend only, not ${s.backend}: leave the backend at onnx`);
-  if (s.holdWeight > 0 && !s.initFrom) throw new UserError('holdWeight holds the latents where the initFrom model\'s encoder puts them: give initFrom (--init-from MODEL)');
-  if (s.holdWeight > 0 && s.encoderFrom) throw new UserError('holdWeight holds a training encoder near its start, and encoderFrom holds the encoder fixed: give one of them');
-  if (s.holdSongs > 0 && !(s.holdWeight > 0)) throw new UserError(`holdSongs holds the songs' windows with the hold term's weight: give holdWeight > 0 too (--hold-weight 1), or holdSongs 0`);
+  for (const [name, on] of [['holdWeight', s.holdWeight > 0], ['holdSongs', s.holdSongs > 0]] as const) {
+    if (!on) continue;
+    if (s.backend !== 'onnx') throw new UserError(`${name} runs on the onnx backend only, not ${s.backend}: leave the backend at onnx`);
+    if (!s.initFrom) throw new UserError(`${name} holds the latents where the initFrom model's encoder puts them: give initFrom (--init-from MODEL)`);
+    if (s.encoderFrom) throw new UserError(`${name} holds a training encoder near its start, and encoderFrom holds the encoder fixed: give one of them`);
+  }
   return s;
 }
 
