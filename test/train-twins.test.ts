@@ -149,16 +149,37 @@ describe('the twin term and --encoder-only in a training run', () => {
     expect(dTwins).toBeLessThan(0.5 * dPlain);
   }, 120_000);
 
-  it('the CLI takes --encoder-only (persistence off unless asked) --twin-weight and --twin-sources; mistakes are one line, exit 2, nothing written', async () => {
+  it('--bn-momentum 0 keeps the starting encoder\'s running statistics byte for byte while its weights move; the default moves them', async () => {
+    const start = join(root, 'start');
+    const common = { ...tiny, data, iters: 5, lr: 3e-3, persistWeight: 0, initFrom: start, encoderOnly: true, twinWeight: 1 };
+    const kept = join(root, 'bn-kept'), moved = join(root, 'bn-moved');
+    await train({ ...common, bnMomentum: 0, outDir: kept });
+    await train({ ...common, outDir: moved });
+    const before = (await loadWeights(start)).tensors;
+    const [k, m] = [(await loadWeights(kept)).tensors, (await loadWeights(moved)).tensors];
+    const stats = [...before.keys()].filter((n) => /^encoder\.bn\d\.running_/.test(n));
+    expect(stats).toHaveLength(6);
+    for (const n of stats) {
+      expect(k.get(n)!.data, n).toEqual(before.get(n)!.data);
+      expect(m.get(n)!.data, n).not.toEqual(before.get(n)!.data);
+    }
+    // the weights take the same steps either way: the running statistics are not used in training
+    for (const [n, t] of k) if (!stats.includes(n)) expect(t.data, n).toEqual(m.get(n)!.data);
+    expect(k.get('encoder.conv1.weight')!.data).not.toEqual(before.get('encoder.conv1.weight')!.data);
+    expect((await loadWeights(kept)).config.training).toMatchObject({ bnMomentum: 0 });
+  }, 120_000);
+
+  it('the CLI takes --encoder-only (persistence off unless asked) --twin-weight, --twin-sources and --bn-momentum; mistakes are one line, exit 2, nothing written', async () => {
     const dataDir = join(root, 'data');
-    const ok = await ncaInProcess(['train', '--data', dataDir, '--out', join(root, 'cli-ok'), '--iters', '1', '--batch', '4', '--steps', '4', '--encoder-only', '--twin-weight', '0.1', '--twin-sources', 'synth', '--no-notes', '--threads', '1', '--json']);
+    const ok = await ncaInProcess(['train', '--data', dataDir, '--out', join(root, 'cli-ok'), '--iters', '1', '--batch', '4', '--steps', '4', '--encoder-only', '--twin-weight', '0.1', '--twin-sources', 'synth', '--bn-momentum', '0', '--no-notes', '--threads', '1', '--json']);
     expect(ok.status).toBe(0);
-    expect((await loadWeights(join(root, 'cli-ok'))).config.training).toMatchObject({ encoderOnly: true, twinWeight: 0.1, twinSources: 'synth', persistWeight: 0 });
+    expect((await loadWeights(join(root, 'cli-ok'))).config.training).toMatchObject({ encoderOnly: true, twinWeight: 0.1, twinSources: 'synth', persistWeight: 0, bnMomentum: 0 });
     for (const [args, pattern] of [
       [['--encoder-only', '--persist', '0.05'], /^nca: --encoder-only holds the hypernetwork.*--persist 0\n$/],
       [['--twin-weight', '0.1', '--batch', '2'], /^nca: twinWeight needs a batch of at least 4/],
       [['--twin-weight', 'x'], /^nca: .*--twin-weight/],
       [['--twin-weight', '0.1', '--twin-sources', 'gm'], /^nca: expected one of all, synth for --twin-sources/],
+      [['--bn-momentum', '2'], /^nca: .*--bn-momentum/],
     ] as const) {
       const out = join(root, `cli-bad-${args.join('')}`);
       await expectRefusal(['train', '--data', dataDir, '--out', out, '--iters', '1', '--steps', '4', '--no-notes', '--threads', '1', ...args], pattern, out);

@@ -44,6 +44,7 @@ interface TrainOpts {
   encoderOnly?: boolean;
   twinWeight: string;
   twinSources: string;
+  bnMomentum: string;
   holdWeight: string;
   holdSongs: string;
   holdSongsWeight: string;
@@ -93,6 +94,7 @@ export function registerTrain(program: Command): void {
     .option('--encoder-from <dir>', 'take the encoder from this model folder and keep it fixed: only the hypernetwork and decoder train (a look fine-tune then keeps the encoder\'s pitch, family and melody figures)')
     .option('--encoder-only', 'train the encoder alone: the hypernetwork and decoder are held, so every random latent keeps its look (persistence training is then off)')
     .option('--twin-weight <w>', 'weight of the twin term: the encoder gives two renderings of one note (another velocity or length) one latent, relative to how far apart the batch\'s latents lie; a quarter of each batch is pairs of them (0 = off; the onnx backend)', String(DEFAULT_SETTINGS.twinWeight))
+    .option('--bn-momentum <m>', 'how far each iteration moves the encoder\'s BatchNorm running statistics (what encoding uses) towards the batch\'s; 0 keeps the --init-from model\'s', String(DEFAULT_SETTINGS.bnMomentum))
     .option('--twin-sources <which>', `which notes make the twin term's pairs: ${TWIN_SOURCES.join(' or ')} (the own synthesiser's notes only)`, DEFAULT_SETTINGS.twinSources)
     .option('--hold-weight <w>', 'weight of the hold term: the clips that are not twins keep the latents the --init-from model\'s encoder gives them, relative to the batch\'s spread (0 = off; the onnx backend)', String(DEFAULT_SETTINGS.holdWeight))
     .option('--hold-songs <n>', `the hold term also holds the 2-s windows of n songs composed by code (seeds from ${HELD_SONG_SEED}; the music-video benches use 1-5) where the --init-from model's encoder puts them (0 = none; the onnx backend)`, String(DEFAULT_SETTINGS.holdSongs))
@@ -134,6 +136,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   const holdWeight = requireNumber('--hold-weight', o.holdWeight, 0, 100);
   const twinSources = requireChoice('--twin-sources', o.twinSources, TWIN_SOURCES);
   const holdSongs = requireInt('--hold-songs', o.holdSongs, 0, HELD_SONGS_MAX);
+  const bnMomentum = requireNumber('--bn-momentum', o.bnMomentum, 0, 1);
   const holdSongsWeight = requireNumber('--hold-songs-weight', o.holdSongsWeight, 0, 100);
   const persistRamp = requireNumber('--persist-ramp', o.persistRamp, 0, 1);
   const poolSteps = requireInt('--pool-steps', o.poolSteps, 2, 256);
@@ -176,7 +179,7 @@ async function runTrain(o: TrainOpts): Promise<void> {
   let result;
   try {
     result = await train({
-      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, scaleHeightRange, floorStdPower, poolFadeStd, poolEncoded, looksForClips: !o.looksRandomOnly, encoderOnly: o.encoderOnly === true, twinWeight, twinSources, holdWeight, holdSongs, holdSongsWeight,
+      data, outDir: o.out, iters, batch, seed, lr, beta, samplingMax, steps, checkpointEvery, threads, persistWeight, persistRamp, poolSteps, poolReset, poolGrid, styleWeight, hueStyle, anchorWeight, scaleWeight, travelWeight, travelLag, floorStd, scaleFine, scaleCoarse, scaleHeightRange, floorStdPower, poolFadeStd, poolEncoded, looksForClips: !o.looksRandomOnly, encoderOnly: o.encoderOnly === true, twinWeight, twinSources, holdWeight, holdSongs, holdSongsWeight, bnMomentum,
       ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
       ...(o.encoderFrom !== undefined ? { encoderFrom: o.encoderFrom } : {}),
       ...(backend !== undefined ? { backend } : {}),

@@ -40,7 +40,11 @@ export interface TrainSettings {
   /** NCA steps per rollout (frames predicted after the start frame); default: every frame of the clips. */
   steps: number;
   checkpointEvery: number;
-  /** BatchNorm running-statistics momentum (PyTorch's 0.1). */
+  /**
+   * BatchNorm running-statistics momentum (PyTorch's 0.1): each iteration moves the encoder's running statistics,
+   * which encoding uses, that far towards the batch's. 0 keeps the starting model's (an encoder fine-tune whose
+   * batches are not the music it will encode: docs/training.md, "Twins").
+   */
   bnMomentum: number;
   /**
    * Persistence training (src/core/model/persistence.ts): weight of the pool rollout's structure /
