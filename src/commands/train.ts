@@ -116,7 +116,7 @@ export function registerTrain(program: Command): void {
     'nca train --data data-motifs/ --out look/ --init-from fixtures/model/ --iters 2000 --scale-weight 2 --pool-reset 1 --pool-steps 32   # pool states that live ~256 frames',
     'nca train --data data-motifs/ --out look/ --init-from fixtures/model/ --iters 2000 --scale-weight 2 --pool-reset 1 --floor-std 0.12 --floor-std-power 0.25   # large patterns hold more contrast',
     'nca train --data data-motifs/ --out look2/ --init-from look/ --encoder-from fixtures/model/ --iters 1500 --scale-weight 2 --looks-random-only   # looks only: the encoder stays fixtures/model\'s',
-    'nca train --data data-motifs/ --out twins/ --init-from fixtures/model/ --encoder-only --twin-weight 0.5 --batch 16 --iters 1000 --lr 0.0002 --anchor 0.05   # the encoder learns that two renderings of a note are one (docs/training.md: it costs the chords)',
+    'nca train --data data-motifs/ --out twins/ --init-from look/ --encoder-only --twin-weight 3 --twin-sources synth --hold-weight 1 --bn-momentum 0 --batch 16 --iters 1000 --lr 0.0002 --anchor 0.05   # the shipped encoder: two renderings of an own-synthesiser note get one latent, the rest held',
     'nca train --data data/ --out /tmp/m --iters 20 --batch 4 --json',
   ]);
 }
