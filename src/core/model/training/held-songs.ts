@@ -1,10 +1,10 @@
 /**
- * The hold term's songs (docs/training.md, "Twins", "A hold on songs"): an encoder fine-tune that moves the
+ * The hold term's songs (docs/training.md, "Twins", "Held songs, and the running statistics"): an encoder fine-tune that moves the
  * own synthesiser's notes (the twin term) also moves the latents of music it never sees, and a music video
  * draws those latents. With `holdSongs` > 0 the hold term also holds the 2-second windows of that many songs
  * composed by code (audio/song.ts, rendered by the default soundfont) where the initFrom model's encoder puts them.
  *
- * The songs: seeds HELD_SONG_SEED, HELD_SONG_SEED + 1, ... (the music-video benches use seeds 1-5, so no
+ * The songs: seeds HELD_SONG_SEED, HELD_SONG_SEED + 1, ... (the music-video benches use seeds 1-10, so no
  * measured song is held), styles in SONG_STYLES' order in turn, HELD_SONG_SECONDS long; every song's windows
  * start every HELD_WINDOW_HOP seconds, as encoder contexts (encode.ts' contextFrames, the pictures of the
  * training data's recipe): the input a music video's track gives the encoder.

@@ -35,7 +35,7 @@ export interface RunContext {
   twins: number[][] | null;
   /** Every clip of those groups (the hold term leaves them free: hold.ts); empty when the twin term is off. */
   twinClips: ReadonlySet<number>;
-  /** The initFrom model's weights, the hold term's reference encoder (hold.ts); null when the term is off. */
+  /** The initFrom model's weights, the reference encoder of the hold term (hold.ts) and the held songs' term; null when neither is on. */
   holdReference: NamedArrays | null;
   /** The held songs' windows (held-songs.ts) and the buffer of each iteration's draw of B of them; null without holdSongs. */
   heldSongs: { windows: HeldSongWindows; drawn: Float32Array } | null;
