@@ -119,9 +119,11 @@ async function trainOnBackend(opts: TrainOptions): Promise<TrainResult> {
   const twins = settings.twinWeight > 0 ? twinGroups(data.manifest.clips ?? [], clips, settings.twinSources) : null;
   if (twins && twins.length === 0) throw new UserError(`the twin term needs notes played more than once (another velocity or length) among the training clips, and this dataset has none${settings.twinSources === 'synth' ? ' of the own synthesiser' : ''}: rebuild it with nca dataset (its default plan has them) or leave the twin weight at 0`);
   // the hold terms' reference encoder (clips and held songs): the initFrom model's weights (hold.ts), the same on --resume
-  const holdReference = settings.holdWeight > 0 || settings.holdSongs > 0 ? (await loadWeights(settings.initFrom)).tensors : null;
+  // (held songs at weight 0 would add nothing: they are neither rendered nor drawn)
+  const holdsSongs = settings.holdSongs > 0 && settings.holdSongsWeight > 0;
+  const holdReference = settings.holdWeight > 0 || holdsSongs ? (await loadWeights(settings.initFrom)).tensors : null;
   // the held songs' windows (held-songs.ts), composed and rendered once
-  const heldSongs = settings.holdSongs > 0 ? await heldSongWindows(settings.holdSongs, { contextFrames: C, pictures: data.manifest.recipe?.pictures }) : null;
+  const heldSongs = holdsSongs ? await heldSongWindows(settings.holdSongs, { contextFrames: C, pictures: data.manifest.recipe?.pictures }) : null;
   const onnx = settings.backend === 'onnx';
   const tf = await loadTf({ backend: settings.backend === 'onnx' ? ONNX_TFJS_BACKEND : settings.backend });
   const backend = onnx ? 'onnx' : tf.getBackend();
