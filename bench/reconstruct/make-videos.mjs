@@ -1,9 +1,12 @@
 // Makes the training and test videos of docs/reconstruct.md as GIFs in a folder (default
-// bench/reconstruct/videos/): circles of synthesised notes, NCA renders (nca render, the shipped
-// model) and Twemoji landscapes (@twemoji/svg, CC-BY 4.0) panned and zoomed. 64 x 64, 48 frames.
+// bench/reconstruct/videos/): circles of synthesised notes, NCA renders and Twemoji landscapes
+// (@twemoji/svg, CC-BY 4.0) panned and zoomed. 64 x 64, 48 frames.
+// The three NCA renders are copied from fixtures/reconstruct/videos/ (rendered with the look model of
+// commit 2dc209d, the videos every figure of docs/reconstruct.md was measured on); RENDER_MODEL=<model
+// folder> renders them with that model instead (RENDER_MODEL=fixtures/model: the shipped one).
 //   node bench/reconstruct/make-videos.mjs [DIR]      (needs dist/: npx tsc -p tsconfig.json)
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { circlesVideo, pannedImageVideo, rasteriseSvg } from '../../dist/core/reconstruct/test-videos.js';
 import { writeVideoGif } from '../../dist/core/reconstruct/side-by-side.js';
@@ -29,9 +32,13 @@ for (const [name, split, make] of jobs) {
   await writeVideoGif(out, await make(), { fps: 20 });
   console.log('wrote', out);
 }
-// NCA renders of the shipped model (or of the model folder in $RENDER_MODEL): random latents, every 2nd of 96 steps
+// NCA renders: random latents, every 2nd of 96 steps (the committed ones, or of the model folder in $RENDER_MODEL)
 for (const [seed, split] of [[1, 'train'], [2, 'train'], [7, 'test']]) {
-  const out = join(dir, `${split}-nca-render-seed${seed}.gif`);
-  execFileSync('node', ['bin/nca.js', 'render', '--random', '--seed', String(seed), '--steps', String(2 * FRAMES - 1), '--every', '2', '--size', String(SIZE), '--out', out, '--quiet', ...(process.env.RENDER_MODEL ? ['--model', process.env.RENDER_MODEL] : [])], { stdio: 'inherit' });
+  const name = `${split}-nca-render-seed${seed}.gif`, out = join(dir, name);
+  if (process.env.RENDER_MODEL) {
+    execFileSync('node', ['bin/nca.js', 'render', '--random', '--seed', String(seed), '--steps', String(2 * FRAMES - 1), '--every', '2', '--size', String(SIZE), '--out', out, '--quiet', '--model', process.env.RENDER_MODEL], { stdio: 'inherit' });
+  } else {
+    copyFileSync(join('fixtures/reconstruct/videos', name), out);
+  }
   console.log('wrote', out);
 }
