@@ -7,6 +7,7 @@
 //                      and knew nothing of the motion)
 //   with the prior     the last frame known, mixed with the prior: a (last frame) + (1 - a) (prior), the best a of
 //                      0, 0.25, .., 1 for the video (an oracle twice over: the truth and a weight chosen on it)
+//   two frames back    frame t-2 exactly
 //   linear oracle      the best linear combination of 15 causal estimates (hold; the prior at sigma 0.75, 1.5, 3, 6 x
 //                      decay 1, 0.9, 0.6; the motion prior at DEFAULT_MOTION and DUAL_MOTION; each with the arriving
 //                      pixels pasted in), every channel of each over a (2R+1) x (2R+1) neighbourhood (zero outside),
@@ -121,7 +122,7 @@ function linearOracle(video, F, features) {
   });
 }
 
-console.log(['video', 'hold', 'prior', 'bar (better + 2)', 'last frame known', 'with the prior (a)', ...radii.map((r) => `linear oracle ${2 * r + 1}x${2 * r + 1}`)].join(' | '));
+console.log(['video', 'hold', 'prior', 'bar (better + 2)', 'last frame known', 'with the prior (a)', 'two frames back', ...radii.map((r) => `linear oracle ${2 * r + 1}x${2 * r + 1}`)].join(' | '));
 for (const name of names) {
   const v = await readVideo(join(dir, name));
   const { width: W, height: H, channels: P } = v;
@@ -129,7 +130,8 @@ for (const name of names) {
   const pasted = (estimates) => estimates.map((e, t) => pasteObserved(e, v.frames[t], masks[t], P));
   const score = (estimates) => median(pasted(estimates).map((e, t) => psnr(e, v.frames[t])));
   const zero = new Float32Array(v.frames[0].length);
-  const last = v.frames.map((_, t) => (t >= 1 ? v.frames[t - 1] : zero));
+  const back = (k) => v.frames.map((_, t) => (t >= k ? v.frames[t - k] : zero));
+  const last = back(1);
   const estimates = causalEstimates(v, masks);
   const holdFrames = estimates[0], priorFrames = estimates[9];
   const hold = score(holdFrames), prior = score(priorFrames);
@@ -137,7 +139,7 @@ for (const name of names) {
   const lastKnown = score(last);
   const mixed = [0, 0.25, 0.5, 0.75, 1].map((a) => ({ a, psnr: score(last.map((l, t) => l.map((x, i) => a * x + (1 - a) * priorFrames[t][i]))) }))
     .reduce((best, m) => (m.psnr > best.psnr ? m : best));
-  const cells = [name.replace(/\.gif$/, ''), fmt(hold), fmt(prior), fmt(bar), `${fmt(lastKnown)} (${signed(lastKnown - bar)})`, `${fmt(mixed.psnr)} (a ${mixed.a})`];
+  const cells = [name.replace(/\.gif$/, ''), fmt(hold), fmt(prior), fmt(bar), `${fmt(lastKnown)} (${signed(lastKnown - bar)})`, `${fmt(mixed.psnr)} (a ${mixed.a})`, fmt(score(back(2)))];
   if (radii.length) {
     const inputs = estimates.map(pasted);
     for (const R of radii) {
