@@ -7,6 +7,9 @@ import { encodePng } from '../src/core/io/png.js';
 import { planarToRgba } from '../src/core/io/image.js';
 import { writeVideoGif } from '../src/core/reconstruct/side-by-side.js';
 import { readVideo } from '../src/core/reconstruct/video.js';
+import { DEFAULT_MOTION, DUAL_MOTION } from '../src/core/reconstruct/motion.js';
+import { reconstruct } from '../src/core/reconstruct/run.js';
+import { ncaInProcess } from './nca-in-process.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'nca.js');
 const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
@@ -56,6 +59,8 @@ describe('nca reconstruct (built CLI)', () => {
     const s = JSON.parse(r1.stdout);
     expect(s.frames).toBe(12);
     expect(s.trained.iterations).toBe(3);
+    expect(s.motionPrior).toBe('local');
+    expect(JSON.parse(readFileSync(join(out1, 'params.json'), 'utf8')).config.motion).toEqual(DEFAULT_MOTION);
     expect(s.nca.psnr).toHaveLength(12);
     expect(s.hold.ssim).toHaveLength(12);
     expect(s.margin).toBeCloseTo(s.nca.meanPsnr - Math.max(s.hold.meanPsnr, s.priorBaseline.meanPsnr), 9);
@@ -88,4 +93,30 @@ describe('nca reconstruct (built CLI)', () => {
     }
     expect(existsSync(join(dir, 'r4', 'metrics.json'))).toBe(false);
   }, 120_000);
+
+  it('--motion dual trains a new NCA on the two-memory prior, which --params then carries; --motion with --params or a bad name is one line, exit 2', async () => {
+    const out = join(dir, 'dual'), applied = join(dir, 'dual-applied');
+    const r = await ncaInProcess(['reconstruct', join(dir, 'a.gif'), '--keep', '0.2', '--iters', '2', '--motion', 'dual', '--no-mp4', '--seed', '4', '--out', out, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.motionPrior).toBe('dual');
+    const params = join(out, 'params.json');
+    expect(JSON.parse(readFileSync(params, 'utf8')).config.motion).toEqual(DUAL_MOTION);
+    // applied elsewhere, the NCA keeps the prior it was trained on (and its motion baseline is that prior)
+    const a = await ncaInProcess(['reconstruct', join(dir, 'pngs'), '--params', params, '--no-mp4', '--out', applied, '--json']);
+    expect(a.status).toBe(0);
+    expect(JSON.parse(a.stdout).motionPrior).toBe('dual');
+    const refused = await ncaInProcess(['reconstruct', join(dir, 'pngs'), '--params', params, '--motion', 'local', '--out', join(dir, 'dual-refused')]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/^nca: .*carries its own motion prior: drop --motion/);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(join(dir, 'dual-refused', 'metrics.json'))).toBe(false);
+    const bad = await ncaInProcess(['reconstruct', join(dir, 'a.gif'), '--motion', 'global', '--out', join(dir, 'dual-bad')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^nca: .*--motion.*local, dual/);
+    // the core checks its own input too (a library caller has no commander in front of it)
+    await expect(reconstruct({ video: join(dir, 'a.gif'), out: join(dir, 'dual-core'), motion: 'global' as 'dual' })).rejects.toThrow('--motion must be local or dual, not global');
+    expect(existsSync(join(dir, 'dual-core'))).toBe(false);
+  }, 60_000);
 });

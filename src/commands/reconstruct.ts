@@ -11,6 +11,7 @@ interface ReconstructOpts {
   params?: string;
   stepsPerFrame?: string;
   grey?: boolean;
+  motion?: 'local' | 'dual';
   iters: string;
   frames?: string;
   size: string;
@@ -31,6 +32,7 @@ export function registerReconstruct(program: Command): void {
     .option('--params <file>', "a trained NCA (params.json of an earlier run, or fixtures/reconstruct/params.json): apply it without training")
     .option('--steps-per-frame <n>', 'NCA steps between frames (default 4, or the trained NCA\'s)')
     .option('--grey', 'work in grey (luma) instead of colour (when training)')
+    .addOption(new Option('--motion <prior>', 'the motion-compensated prior a new NCA starts each frame from: local (per-cell velocities; default) or dual (also a memory carried along one camera path: pans and zooms)').choices(['local', 'dual']))
     .option('--iters <n>', 'training iterations when no --params is given (self-supervised on the kept pixels)', '300')
     .option('--frames <n>', 'use only the first n frames')
     .option('--size <n>', 'shrink larger videos (by an integer factor) to at most n cells a side', '64')
@@ -44,6 +46,7 @@ export function registerReconstruct(program: Command): void {
     'nca reconstruct clip.gif --keep 0.01 --out rec/                                  # train on the clip, then rebuild it',
     'nca reconstruct other.gif --params fixtures/reconstruct/params.json --out rec2/  # the shipped NCA, no training',
     'nca reconstruct frames/ --keep 0.05 --steps-per-frame 4 --grey --iters 500 --out rec3/ --json',
+    'nca reconstruct pan.mp4 --motion dual --out rec4/                                # a camera pan or zoom: the prior with a second memory along the camera path',
   ]);
 }
 
@@ -62,7 +65,7 @@ async function runReconstruct(video: string, o: ReconstructOpts): Promise<void> 
   let s;
   try {
     s = await reconstruct({
-      video, out: o.out!, keep, params: o.params, colour: o.grey ? 'grey' : undefined, stepsPerFrame, iters, maxFrames, maxSide, seed, threads,
+      video, out: o.out!, keep, params: o.params, colour: o.grey ? 'grey' : undefined, motion: o.motion, stepsPerFrame, iters, maxFrames, maxSide, seed, threads,
       mp4: o.mp4, onProgress: bar.onProgress, signal: interruptSignal(),
     });
   } finally {
@@ -71,7 +74,7 @@ async function runReconstruct(video: string, o: ReconstructOpts): Promise<void> 
   const f = (x: number) => x.toFixed(2);
   const sign = (x: number) => `${x >= 0 ? '+' : ''}${f(x)}`;
   await report(o, s, [
-    `${s.video}: ${s.frames} frames of ${s.width}x${s.height} ${s.colour === 'rgb' ? 'colour' : 'grey'}, ${+(s.keep * 100).toPrecision(3)}% of pixels kept, ${s.stepsPerFrame} NCA steps per frame`,
+    `${s.video}: ${s.frames} frames of ${s.width}x${s.height} ${s.colour === 'rgb' ? 'colour' : 'grey'}, ${+(s.keep * 100).toPrecision(3)}% of pixels kept, ${s.stepsPerFrame} NCA steps per frame, motion prior ${s.motionPrior}`,
     s.trained ? `trained ${s.trained.iterations} iterations on the kept pixels (loss ${s.trained.firstLoss.toFixed(4)} -> ${s.trained.lastLoss.toFixed(4)})` : `NCA from ${s.params}`,
     `mean PSNR / SSIM: NCA ${f(s.nca.meanPsnr)} dB / ${s.nca.meanSsim.toFixed(3)}, hold ${f(s.hold.meanPsnr)} dB / ${s.hold.meanSsim.toFixed(3)}, prior (sigma ${s.prior.sigma}, decay ${s.prior.decay}) ${f(s.priorBaseline.meanPsnr)} dB / ${s.priorBaseline.meanSsim.toFixed(3)}, motion-compensated prior ${f(s.motionBaseline.meanPsnr)} dB / ${s.motionBaseline.meanSsim.toFixed(3)}`,
     `NCA vs the better of hold and prior: ${sign(s.margin)} dB; vs the best of all three baselines: ${sign(s.marginAll)} dB`,

@@ -110,6 +110,14 @@ export const DUAL_MOTION: MotionSettings = {
   path: { lags: 12, memory: 0.9, step: 0.25, zoom: 0.03, zoomSteps: 3, spread: 1.5 },
 };
 
+/**
+ * The motion-compensated priors a new NCA can be trained on, by the name `nca reconstruct --motion` takes: `local`
+ * (DEFAULT_MOTION: one memory carried along per-cell velocities) and `dual` (DUAL_MOTION: a second memory along one
+ * camera path fitted over frames, for pans and zooms; docs/reconstruct.md steps 14-17).
+ */
+export const MOTION_PRIORS = { local: DEFAULT_MOTION, dual: DUAL_MOTION } as const;
+export type MotionPriorName = keyof typeof MOTION_PRIORS;
+
 /** Throws unless `dual` (if set) has what it needs: a camera path without margin, and blendSigma. */
 export function requireDualParts(settings: MotionSettings): void {
   if (!settings.dual) return;

@@ -14,6 +14,7 @@ import { makeDirs } from '../io/dirs.js';
 import { readTextFile } from '../io/read.js';
 import type { PriorSettings } from './baselines.js';
 import { evaluateVideo } from './evaluate.js';
+import { MOTION_PRIORS, type MotionPriorName } from './motion.js';
 import { DEFAULT_CONFIG, DEFAULT_PRIOR, paramsFromJson, paramsToJson, trainScotopic, type ScotopicParams } from './scotopic.js';
 import { seenFrame, writeSideBySide } from './side-by-side.js';
 import { fitVideo, readVideo } from './video.js';
@@ -32,6 +33,11 @@ export interface ReconstructOptions {
   /** Trained weights (a params.json of nca reconstruct); without them the NCA is trained on the video. */
   params?: string;
   colour?: 'rgb' | 'grey';
+  /**
+   * The motion-compensated prior a new NCA starts every frame from (MOTION_PRIORS in motion.ts): 'local' (default)
+   * or 'dual'. A trained NCA (`params`) carries its own.
+   */
+  motion?: MotionPriorName;
   stepsPerFrame?: number;
   /** Training iterations when training (default 300). */
   iters?: number;
@@ -62,6 +68,8 @@ export interface ReconstructSummary {
   colour: 'rgb' | 'grey';
   keep: number;
   stepsPerFrame: number;
+  /** The NCA's motion-compensated prior: 'dual' with a second memory, else 'local'; 'none' (params trained without one). */
+  motionPrior: MotionPriorName | 'none';
   trained: { iterations: number; firstLoss: number; lastLoss: number } | null;
   params: string;
   prior: PriorSettings;
@@ -85,6 +93,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructSum
   const seed = o.seed ?? 0;
   const iters = requireInt('--iters', o.iters ?? 300, 1, 1e6);
   const maxSide = requireInt('--size', o.maxSide ?? 64, 8, 1024);
+  if (o.motion !== undefined && !Object.hasOwn(MOTION_PRIORS, o.motion)) throw new UserError(`--motion must be ${Object.keys(MOTION_PRIORS).join(' or ')}, not ${String(o.motion)}`);
   let loaded: ScotopicParams | undefined;
   let prior = DEFAULT_PRIOR;
   if (o.params) {
@@ -99,6 +108,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructSum
     const p = json.prior as PriorSettings | undefined;
     if (p && typeof p.sigma === 'number' && typeof p.decay === 'number') prior = { sigma: p.sigma, decay: p.decay };
   }
+  if (loaded && o.motion) throw new UserError(`${o.params} carries its own motion prior: drop --motion, or train a new NCA with it`);
   const colour = loaded ? loaded.config.colour : (o.colour ?? 'rgb');
   if (loaded && o.colour && o.colour !== colour) throw new UserError(`${o.params} is a ${colour === 'rgb' ? 'colour' : 'grey'} NCA: drop --grey/--colour or train a new one`);
   const video = fitVideo(await readVideo(o.video, { colour, maxFrames: o.maxFrames }), maxSide);
@@ -112,7 +122,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructSum
   else {
     // self-supervised on the video itself: the loss only ever sees the pixels that arrive
     const window = Math.min(8, video.frames.length - 1);
-    const result = await trainScotopic([video], { ...DEFAULT_CONFIG, colour, stepsPerFrame }, {
+    const result = await trainScotopic([video], { ...DEFAULT_CONFIG, colour, stepsPerFrame, motion: MOTION_PRIORS[o.motion ?? 'local'] }, {
       iters, batch: 4, crop: 32, window, keep, lossPixels: 'kept', lr: 3e-3, seed, threads: o.threads, signal: o.signal,
       onProgress: (i, n, loss) => o.onProgress?.(i, n + video.frames.length, { loss: loss.toFixed(4) }),
     });
@@ -157,8 +167,10 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructSum
     await writeFileAtomic(paramsPath, paramsToJson(params, { iterations: iters, keep, lossPixels: 'kept', trainedOn: [o.video], prior }));
     outputs.push(paramsPath);
   }
+  const motion = params.config.motion;
+  const motionPrior = !motion ? 'none' : motion.dual ? 'dual' : 'local';
   const summary: ReconstructSummary = {
-    video: o.video, width: video.width, height: video.height, frames: video.frames.length, colour, keep, stepsPerFrame, trained, params: paramsPath, prior,
+    video: o.video, width: video.width, height: video.height, frames: video.frames.length, colour, keep, stepsPerFrame, motionPrior, trained, params: paramsPath, prior,
     nca: score(nca.quality), hold: score(e.hold.quality), priorBaseline: score(e.prior.quality), motionBaseline: score(e.motion.quality),
     margin: nca.quality.meanPsnr - Math.max(e.hold.quality.meanPsnr, e.prior.quality.meanPsnr),
     marginAll: nca.quality.meanPsnr - Math.max(e.hold.quality.meanPsnr, e.prior.quality.meanPsnr, e.motion.quality.meanPsnr),
