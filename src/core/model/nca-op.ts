@@ -154,8 +154,6 @@ interface Feed {
 
 /** Longest a request may take before the caller gives up (a dead worker would block forever). */
 const REQUEST_TIMEOUT_MS = 10 * 60 * 1000;
-/** How long a raised flag may run ahead of its answer on the port (see SyncOrtWorker.call). */
-const REPLY_GRACE_MS = 1000;
 
 class SyncOrtWorker {
   private readonly worker: Worker;
@@ -186,14 +184,16 @@ class SyncOrtWorker {
     if (this.exited) throw this.exited;
     Atomics.store(this.flag, 0, 0);
     this.port.postMessage(msg);
-    if (Atomics.wait(this.flag, 0, 0, REQUEST_TIMEOUT_MS) === 'timed-out') throw new Error(`the onnxruntime worker did not answer ${String(msg.kind)} within ${REQUEST_TIMEOUT_MS / 1000} s`);
-    let reply = receiveMessageOnPort(this.port)?.message as Record<string, unknown> | undefined;
-    // The answer is posted before the flag is raised, so it should be there; once (a fresh-clone CI run on
-    // 2026-11-29) it was not. Give the port up to a second, a millisecond at a time, before giving up.
-    for (let ms = 0; !reply && ms < REPLY_GRACE_MS && !this.exited; ms++) {
-      Atomics.wait(this.flag, 0, 1, 1);
-      reply = receiveMessageOnPort(this.port)?.message as Record<string, unknown> | undefined;
+    // Wait for the flag, not for a wake-up: the worker raises the flag and then notifies, so the previous answer's
+    // notify can arrive late, after this call has lowered the flag again (the caller saw the flag up, took that
+    // answer and posted this request in between). Such a wake-up finds the flag down and waits on.
+    const deadline = Date.now() + REQUEST_TIMEOUT_MS;
+    while (Atomics.load(this.flag, 0) === 0) {
+      const left = deadline - Date.now();
+      if (left <= 0 || Atomics.wait(this.flag, 0, 0, left) === 'timed-out') throw new Error(`the onnxruntime worker did not answer ${String(msg.kind)} within ${REQUEST_TIMEOUT_MS / 1000} s`);
     }
+    // posted before the flag was raised, so it is here
+    const reply = receiveMessageOnPort(this.port)?.message as Record<string, unknown> | undefined;
     if (!reply) throw new Error('the onnxruntime worker answered nothing');
     if (typeof reply.error === 'string') throw new Error(`onnxruntime: ${reply.error}`);
     return reply;
