@@ -1,6 +1,7 @@
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor, Tensor2D, Tensor4D, Tensor5D } from '@tensorflow/tfjs';
-import { NcaRollout, mseLoss, ncaRolloutOp, rolloutLossAndGrads, rolloutNoise, type RolloutData } from '../src/core/model/nca-op.js';
+import { NcaRollout, mseLoss, ncaRolloutOp, rolloutLossAndGrads, rolloutNoise, waitForFlag, type RolloutData } from '../src/core/model/nca-op.js';
 import { loadTf, type Tf } from '../src/core/model/tf.js';
 import { CHANNELS, PARAM_COUNT, PARAM_LAYOUT, ncaParams } from '../src/core/nca/params.js';
 import { referenceStep, sigmoid } from '../src/core/nca/reference.js';
@@ -252,5 +253,30 @@ describe('NCA rollout edge cases', () => {
     await rollout.dispose();
     expect(() => rollout.forward(params, rgb0, data)).toThrow(/after dispose/);
     await expect(NcaRollout.create({ ...shape, steps: 0 })).rejects.toThrow(/steps must be an integer/);
+  });
+});
+
+describe('waitForFlag: the synchronous call into the onnxruntime worker', () => {
+  it('a wake-up with the flag still down (a late notify of an earlier answer) does not end the wait; the raised flag does', async () => {
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    // the thread notifies until it has woken the waiting caller once, with the flag down; 150 ms later it raises it
+    const thread = new Worker(`
+      const flag = new Int32Array(require('node:worker_threads').workerData);
+      while (Atomics.notify(flag, 0, 1) === 0) {}
+      const t = Date.now();
+      while (Date.now() - t < 150) {}
+      Atomics.store(flag, 0, 1);
+      Atomics.notify(flag, 0);
+    `, { eval: true, workerData: flag.buffer });
+    const t0 = Date.now();
+    waitForFlag(flag, 10_000, 'run');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+    expect(Atomics.load(flag, 0)).toBe(1);
+    await thread.terminate();
+  });
+
+  it('gives up after its timeout, naming the request', () => {
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    expect(() => waitForFlag(flag, 50, 'run')).toThrow('the onnxruntime worker did not answer run within 0.05 s');
   });
 });

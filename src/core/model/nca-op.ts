@@ -155,6 +155,20 @@ interface Feed {
 /** Longest a request may take before the caller gives up (a dead worker would block forever). */
 const REQUEST_TIMEOUT_MS = 10 * 60 * 1000;
 
+/**
+ * Blocks until flag[0] is raised (non-zero) or `timeoutMs` pass (then throws, naming `what`). It waits for the flag,
+ * not for a wake-up: the worker raises the flag and then notifies, so the previous answer's notify can arrive late,
+ * after the caller has lowered the flag for its next request (it saw the flag up, took that answer and posted the
+ * next request in between); such a wake-up finds the flag down and waits on.
+ */
+export function waitForFlag(flag: Int32Array, timeoutMs: number, what: string): void {
+  const deadline = Date.now() + timeoutMs;
+  while (Atomics.load(flag, 0) === 0) {
+    const left = deadline - Date.now();
+    if (left <= 0 || Atomics.wait(flag, 0, 0, left) === 'timed-out') throw new Error(`the onnxruntime worker did not answer ${what} within ${timeoutMs / 1000} s`);
+  }
+}
+
 class SyncOrtWorker {
   private readonly worker: Worker;
   private readonly port: MessagePort;
@@ -184,14 +198,7 @@ class SyncOrtWorker {
     if (this.exited) throw this.exited;
     Atomics.store(this.flag, 0, 0);
     this.port.postMessage(msg);
-    // Wait for the flag, not for a wake-up: the worker raises the flag and then notifies, so the previous answer's
-    // notify can arrive late, after this call has lowered the flag again (the caller saw the flag up, took that
-    // answer and posted this request in between). Such a wake-up finds the flag down and waits on.
-    const deadline = Date.now() + REQUEST_TIMEOUT_MS;
-    while (Atomics.load(this.flag, 0) === 0) {
-      const left = deadline - Date.now();
-      if (left <= 0 || Atomics.wait(this.flag, 0, 0, left) === 'timed-out') throw new Error(`the onnxruntime worker did not answer ${String(msg.kind)} within ${REQUEST_TIMEOUT_MS / 1000} s`);
-    }
+    waitForFlag(this.flag, REQUEST_TIMEOUT_MS, String(msg.kind));
     // posted before the flag was raised, so it is here
     const reply = receiveMessageOnPort(this.port)?.message as Record<string, unknown> | undefined;
     if (!reply) throw new Error('the onnxruntime worker answered nothing');
