@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { UserError, requireInt, requireNumber } from '../core/errors.js';
 import { checkOutputPath } from '../core/io/output-path.js';
+import type { MotionPriorName } from '../core/reconstruct/motion.js';
 import { interruptSignal } from './interrupt.js';
 import { parseSeed, parseThreads, report, sharedOptions, withExamples } from './options.js';
 import { progressBar } from './progress.js';
@@ -11,7 +12,7 @@ interface ReconstructOpts {
   params?: string;
   stepsPerFrame?: string;
   grey?: boolean;
-  motion?: 'local' | 'dual';
+  motion?: MotionPriorName;
   iters: string;
   frames?: string;
   size: string;
@@ -32,7 +33,7 @@ export function registerReconstruct(program: Command): void {
     .option('--params <file>', "a trained NCA (params.json of an earlier run, or fixtures/reconstruct/params.json): apply it without training")
     .option('--steps-per-frame <n>', 'NCA steps between frames (default 4, or the trained NCA\'s)')
     .option('--grey', 'work in grey (luma) instead of colour (when training)')
-    .addOption(new Option('--motion <prior>', 'the motion-compensated prior a new NCA starts each frame from: local (per-cell velocities; default) or dual (also a memory carried along one camera path: pans and zooms)').choices(['local', 'dual']))
+    .addOption(new Option('--motion <prior>', 'the motion-compensated prior a new NCA starts each frame from: local (per-cell velocities; default) or dual (also a memory carried along one camera path: pans and zooms)').choices(['local', 'dual'] satisfies MotionPriorName[]))
     .option('--iters <n>', 'training iterations when no --params is given (self-supervised on the kept pixels)', '300')
     .option('--frames <n>', 'use only the first n frames')
     .option('--size <n>', 'shrink larger videos (by an integer factor) to at most n cells a side', '64')
